@@ -1,0 +1,36 @@
+//! # skywave-protocol
+//!
+//! The core every Skywave node runs: the simulator, the host agent and the Cortex-M4 firmware are
+//! three drivers of the same code. It is written the way smoltcp and quinn-proto are:
+//!
+//! - **no_std, no allocator.** Every capacity is a named constant or a const generic, and every
+//!   overflow is a typed error. Nothing here needs `alloc`, so the crate links on a bare
+//!   `thumbv7em-none-eabihf` target.
+//! - **Sans-IO.** No sockets, no serial ports, no clock. Bytes come in as slices, go out into
+//!   caller-provided buffers, and time is an argument ([`time::Instant`]).
+//! - **Parse, don't trust.** Wire types are checked views ([`wire::Frame`]) that cannot panic on any
+//!   input, and owned representations ([`wire::Dpdu`]) built from them by `parse` and written by
+//!   `emit`. Outside tests the crate denies `unwrap`, `expect`, `panic!` and slice indexing.
+//!
+//! Modules:
+//! - [`wire`]: the STANAG 5066 Annex C air interface: CRCs, D_PDUs, the serial-stream deframer,
+//!   C_PDU segmentation and reassembly.
+//! - [`time`]: the protocol's own notion of time, supplied by the driver.
+
+#![no_std]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::unreachable
+    )
+)]
+
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+pub mod time;
+pub mod wire;

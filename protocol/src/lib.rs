@@ -16,6 +16,7 @@
 //! - [`wire`]: the STANAG 5066 Annex C air interface: CRCs, D_PDUs, the serial-stream deframer,
 //!   C_PDU segmentation and reassembly.
 //! - [`time`]: the protocol's own notion of time, supplied by the driver.
+//! - [`capture`]: pcap headers and a pcap reader for D_PDU captures (link type 237).
 
 #![no_std]
 #![cfg_attr(
@@ -32,5 +33,6 @@
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+pub mod capture;
 pub mod time;
 pub mod wire;

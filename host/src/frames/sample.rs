@@ -23,7 +23,7 @@ pub const MULTI_SEGMENT_CPDU_LEN: usize = 2600;
 /// An address of exactly `nibbles` nibbles (1..=7) whose digits count up from `first`:
 /// (1, 3) is 0x123, (9, 2) is 0x9A.
 fn address_of_width(nibbles: usize, first: u32) -> Address {
-    let value = (0..nibbles as u32).fold(0u32, |acc, i| acc << 4 | (first + i) % 16);
+    let value = (0..nibbles as u32).fold(0u32, |acc, i| (acc << 4) | ((first + i) % 16));
     Address::new(value).unwrap_or_default()
 }
 
@@ -167,15 +167,15 @@ fn data_frame(n: usize, data: &[u8]) -> anyhow::Result<Dpdu<'_>> {
     let flags = ArqFlags {
         cpdu_start: true,
         cpdu_end: true,
-        deliver_in_order: n % 2 == 0,
-        tx_win_lwe: n % 3 == 0,
-        tx_win_uwe: n % 5 == 0,
+        deliver_in_order: n.is_multiple_of(2),
+        tx_win_lwe: n.is_multiple_of(3),
+        tx_win_uwe: n.is_multiple_of(5),
         drop_cpdu: false,
     };
     let non_arq = NonArqData {
         cpdu_id: (n * 37 % 4096) as u16,
         deliver_in_order: n % 2 == 1,
-        group: n % 3 == 0,
+        group: n.is_multiple_of(3),
         cpdu_size: n as u16,
         segment_offset: 0,
         reception_window: 120,

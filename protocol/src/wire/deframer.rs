@@ -8,9 +8,10 @@
 //!
 //! Resynchronisation never loses a true frame that follows damage:
 //! - after a bad header CRC it resumes hunting one byte after the false sync;
-//! - after a bad data CRC it resumes hunting right after the proven header, because a frame cut
-//!   short makes the next frame's bytes look like its data. Bytes inside a damaged frame's
-//!   claimed extent are not counted as noise.
+//! - after a bad data CRC it resumes hunting just past the damaged frame's sync word, because a
+//!   frame cut short makes the next frame's bytes look like its data, and a frame cut inside its
+//!   header CRC can even borrow the next frame's sync byte to complete its header. Bytes inside
+//!   a damaged frame's claimed extent are not counted as noise.
 //!
 //! A frame whose header promised more bytes than have arrived is held until they do. When the
 //! driver knows no more are coming (end of a capture file, or the modem reports the end of a
@@ -244,7 +245,7 @@ impl<const N: usize> Deframer<N> {
                 self.stats.bad_data += 1;
                 let frame = Frame::new_unchecked(self.buf.get(at..at + len).unwrap_or(&[]));
                 self.shadow_end = self.shadow_end.max(at + len);
-                self.start += frame.header_len();
+                self.start += SYNC.len();
                 Some(Event::BadData { offset, frame })
             }
         }

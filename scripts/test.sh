@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Skywave's one test command: everything CI checks, on a fresh Debian machine that has only the
+# Rust toolchain (rustup). It installs what cargo does not, then runs every gate in order and
+# stops at the first failure. `.ci/run` calls exactly this script.
+#
+#   bash scripts/test.sh            # everything
+#   FUZZ_SECONDS=60 bash scripts/test.sh   # longer fuzz smoke runs (default 20 s per target)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+# The tests that need outside tools (tshark, ...) fail instead of skipping when this is set.
+export SKYWAVE_REQUIRE_TOOLS=1
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+started=$SECONDS
+
+step() {
+    printf '\n=== %s (%ds elapsed)\n' "$*" "$((SECONDS - started))"
+}
+
+# --- What cargo does not install -----------------------------------------------------------
+
+# Debian packages the tests drive as real peers.
+DEBIAN_PACKAGES=(tshark)
+missing=()
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    step "installing Debian packages: ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# rust-toolchain.toml pins the toolchain, components and the thumbv7em target; rustup installs
+# whatever of them is missing on first use.
+step "toolchain"
+rustup show active-toolchain
+rustc --version
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    step "installing cargo-fuzz"
+    cargo install cargo-fuzz --locked --quiet
+fi
+
+# --- The gates -------------------------------------------------------------------------------
+
+step "cargo fmt --check"
+cargo fmt --all --check
+(cd fuzz && cargo fmt --check)
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "no_std, no alloc: skywave-protocol for thumbv7em-none-eabihf"
+cargo build -p skywave-protocol --target thumbv7em-none-eabihf --quiet
+
+step "tests (unit, integration, property)"
+cargo test --workspace
+
+step "tshark check of the sample capture"
+cargo test -p skywave-host --test tshark_sample --quiet -- --nocapture
+
+step "benchmarks compile"
+cargo bench --workspace --no-run --quiet
+
+step "fuzz smoke runs (${FUZZ_SECONDS}s per target)"
+corpus_seed="$(mktemp -d)"
+trap 'rm -rf "$corpus_seed"' EXIT
+cargo run -p skywave-host --quiet -- frames sample --out "$corpus_seed/sample.pcap"
+(
+    cd fuzz
+    # Seed the wire targets with every frame of the sample capture (one file per record).
+    python3 - "$corpus_seed/sample.pcap" corpus/dpdu_parse corpus/deframer <<'PY'
+import os, struct, sys
+data = open(sys.argv[1], "rb").read()
+at, n = 24, 0
+while at + 16 <= len(data):
+    incl = struct.unpack_from("<I", data, at + 8)[0]
+    frame = data[at + 16 : at + 16 + incl]
+    for d in sys.argv[2:]:
+        os.makedirs(d, exist_ok=True)
+        open(os.path.join(d, "sample-%04d" % n), "wb").write(frame)
+    at, n = at + 16 + incl, n + 1
+PY
+    # libFuzzer's sanitizer flags need unstable options; RUSTC_BOOTSTRAP lets the pinned
+    # stable toolchain accept them, so no nightly is required.
+    export RUSTC_BOOTSTRAP=1
+    for target in $(cargo fuzz list); do
+        echo "--- fuzz $target"
+        log="$corpus_seed/fuzz-$target.log"
+        if ! cargo fuzz run "$target" -- -max_total_time="$FUZZ_SECONDS" >"$log" 2>&1; then
+            tail -n 60 "$log"
+            echo "fuzz target $target failed: see the crash above (artifacts in fuzz/artifacts/$target)"
+            exit 1
+        fi
+        grep -E "^Done [0-9]+ runs" "$log"
+    done
+)
+
+step "all gates passed"
+echo "skywave: all gates passed in $((SECONDS - started))s"

@@ -15,6 +15,9 @@
 //! Modules:
 //! - [`wire`]: the STANAG 5066 Annex C air interface: CRCs, D_PDUs, the serial-stream deframer,
 //!   C_PDU segmentation and reassembly.
+//! - [`policy`]: signed coalition policy: credentials, policies, translators, revocation and
+//!   policy deltas; admission into a bounded trust store; release decisions with lineage and a
+//!   hash-chained decision log.
 //! - [`time`]: the protocol's own notion of time, supplied by the driver.
 //! - [`capture`]: pcap headers and a pcap reader for D_PDU captures (link type 237).
 
@@ -34,5 +37,6 @@
 extern crate std;
 
 pub mod capture;
+pub mod policy;
 pub mod time;
 pub mod wire;

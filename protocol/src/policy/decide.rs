@@ -1,0 +1,405 @@
+//! Release decisions: may data labelled by domain A be released to (handled by) domain B?
+//!
+//! A decision composes what the trust store holds right now:
+//!
+//! 1. **Home policy**: the label's own policy (domain A, policy id), if admitted, not revoked,
+//!    and signed by a key still in good standing. Its release rules give the verdict, with
+//!    STANAG 4774 semantics: every RESTRICTIVE value on the label needs a rule releasing it to B;
+//!    if the label carries PERMISSIVE values, one of them needs such a rule (and that replaces
+//!    the baseline); otherwise a baseline rule (no category) must cover the classification.
+//!    INFORMATIVE values do not affect release.
+//! 2. **Translator**: a usable translator from (A, the home policy's spiral) to (B, spiral M)
+//!    whose target policy B holds at spiral M. It maps the label into B's terms (classification,
+//!    category equivalences, field bridges) so B's equipment can mark the data; a value that
+//!    affects release and cannot be expressed in B's policy denies release.
+//! 3. **Revocation state**: revoked artifacts and artifacts whose signer was revoked are not
+//!    used. When the only translator to B is revoked, the decision degrades to the home
+//!    authority alone and says so ([`Basis::HomeOnlyTranslatorRevoked`]).
+//!
+//! Decisions verify no signatures (admission did) and read no clock: `now` only checks that
+//! the signers' credentials are still valid, as in admission, and is recorded in the lineage.
+
+use heapless::Vec;
+use serde::{Deserialize, Serialize};
+
+use super::encoding::{Artifact, Kind, Signed};
+use super::model::{
+    ArtifactRef, CategoryKind, CategoryValue, Domain, Policy, ReleaseRule, Scope, Translator,
+    UnixTime,
+};
+use super::store::{Held, TrustStore, held_ref};
+use super::{MAX_DOMAINS, MAX_LABEL_CATEGORIES};
+
+/// A confidentiality label as the data carries it: the labelling domain's policy, a
+/// classification code and category values.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Label<'a> {
+    /// The labelling domain.
+    pub domain: Domain,
+    /// The policy (within that domain) the label is written against.
+    pub policy: u32,
+    /// The classification code.
+    pub classification: u8,
+    /// The category values (at most [`MAX_LABEL_CATEGORIES`] are considered; more deny).
+    pub categories: &'a [CategoryValue],
+}
+
+/// A label as recorded in a decision (owned, so decisions can be logged and read back).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct LabelRecord {
+    /// The labelling domain.
+    pub domain: Domain,
+    /// The policy id.
+    pub policy: u32,
+    /// The classification code.
+    pub classification: u8,
+    /// The category values.
+    pub categories: Vec<CategoryValue, MAX_LABEL_CATEGORIES>,
+}
+
+/// The outcome.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum Verdict {
+    /// Releasable to the audience.
+    Release,
+    /// Not releasable, and why.
+    Deny(DenyReason),
+}
+
+/// Why a release was denied.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum DenyReason {
+    /// No usable home policy: none admitted, revoked, or its signer no longer in good standing.
+    NoHomePolicy,
+    /// The home policy does not define the label's classification.
+    UnknownClassification,
+    /// The home policy does not define this category value.
+    UnknownCategory(CategoryValue),
+    /// The label carries more than [`MAX_LABEL_CATEGORIES`] category values.
+    TooManyCategories,
+    /// No baseline rule releases this classification to the audience.
+    NoRule,
+    /// A RESTRICTIVE value has no rule releasing it to the audience.
+    Restricted(CategoryValue),
+    /// None of the label's PERMISSIVE values has a rule releasing it to the audience.
+    NotPermitted,
+    /// The translator maps the classification to nothing the target policy defines.
+    UnmappedClassification,
+    /// The translator cannot express this RESTRICTIVE or PERMISSIVE value in the target policy.
+    Untranslatable(CategoryValue),
+}
+
+/// On whose authority the decision rests.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum Basis {
+    /// The audience is the labelling domain itself.
+    SameDomain,
+    /// The home policy, and a translator into the audience's policy.
+    Translated,
+    /// The home policy alone: no translator to the audience is held.
+    HomeOnly,
+    /// The home policy alone, because the translator the decision needed is revoked (or its
+    /// signer is): the audience gets no label in its own terms.
+    HomeOnlyTranslatorRevoked(ArtifactRef),
+}
+
+/// The spiral gap a translator bridged.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct SpiralGap {
+    /// The home policy's spiral.
+    pub from: u8,
+    /// The audience policy's spiral.
+    pub to: u8,
+}
+
+/// What a decision rested on, for re-verification after the fact.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Lineage {
+    /// The wall-clock time given, if any.
+    pub time: Option<UnixTime>,
+    /// The home policy used.
+    pub home: Option<ArtifactRef>,
+    /// The translator used.
+    pub translator: Option<ArtifactRef>,
+    /// The audience's policy the translator maps into.
+    pub target: Option<ArtifactRef>,
+    /// The spiral gap bridged, when a translator was used.
+    pub spiral_gap: Option<SpiralGap>,
+    /// The last revocation sequence number admitted, per domain.
+    pub revocation_seqs: Vec<(Domain, u32), MAX_DOMAINS>,
+}
+
+/// A release decision and its lineage.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Decision {
+    /// The label decided on.
+    pub label: LabelRecord,
+    /// The audience domain.
+    pub audience: Domain,
+    /// The outcome.
+    pub verdict: Verdict,
+    /// Whose authority it rests on.
+    pub basis: Basis,
+    /// The label in the audience's terms, when a translator was used and release is allowed.
+    pub translated: Option<LabelRecord>,
+    /// What it rested on.
+    pub lineage: Lineage,
+}
+
+/// An admitted policy or translator that is usable now, decoded.
+struct InForce<T> {
+    reference: ArtifactRef,
+    body: T,
+}
+
+impl TrustStore {
+    /// Decides whether data labelled `label` may be released to `audience`, from what the store
+    /// holds now. Verifies no signatures. Append the result to a [`super::DecisionLog`] to make
+    /// it reviewable.
+    pub fn decide(&self, label: &Label<'_>, audience: Domain, now: Option<UnixTime>) -> Decision {
+        let mut decision = Decision {
+            label: LabelRecord {
+                domain: label.domain,
+                policy: label.policy,
+                classification: label.classification,
+                categories: Vec::from_slice(label.categories).unwrap_or_default(),
+            },
+            audience,
+            verdict: Verdict::Deny(DenyReason::NoHomePolicy),
+            basis: if audience == label.domain {
+                Basis::SameDomain
+            } else {
+                Basis::HomeOnly
+            },
+            translated: None,
+            lineage: Lineage {
+                time: now,
+                home: None,
+                translator: None,
+                target: None,
+                spiral_gap: None,
+                revocation_seqs: self.revocation_seqs().collect(),
+            },
+        };
+        if label.categories.len() > MAX_LABEL_CATEGORIES {
+            decision.verdict = Verdict::Deny(DenyReason::TooManyCategories);
+            return decision;
+        }
+        let Some(home) =
+            self.policy_in_force(|h| h.domain == label.domain && h.id == label.policy, now)
+        else {
+            return decision;
+        };
+        decision.lineage.home = Some(home.reference);
+        decision.verdict = match home_verdict(&home.body, label, audience) {
+            Ok(()) => Verdict::Release,
+            Err(reason) => Verdict::Deny(reason),
+        };
+        if audience == label.domain {
+            return decision;
+        }
+        let mut revoked = None;
+        let mut best: Option<(InForce<Translator<'_>>, InForce<Policy<'_>>)> = None;
+        let candidates = self.translators.iter().filter(|h| {
+            h.domain == label.domain && h.peer == audience && h.spiral == home.body.spiral
+        });
+        for held in candidates {
+            let Some(translator) = decode_translator(held) else {
+                continue;
+            };
+            let reference = held_ref(Kind::Translator, held);
+            if !self.translator_usable(held, &translator, now) {
+                revoked = Some(reference);
+                continue;
+            }
+            let to = translator.to;
+            let Some(target) =
+                self.policy_in_force(|h| h.domain == to.domain && h.spiral == to.spiral, now)
+            else {
+                continue;
+            };
+            let better = best.as_ref().is_none_or(|(b, _)| {
+                (to.spiral, translator.version) > (b.body.to.spiral, b.body.version)
+            });
+            if better {
+                best = Some((
+                    InForce {
+                        reference,
+                        body: translator,
+                    },
+                    target,
+                ));
+            }
+        }
+        let Some((translator, target)) = best else {
+            if let Some(reference) = revoked {
+                decision.basis = Basis::HomeOnlyTranslatorRevoked(reference);
+            }
+            return decision;
+        };
+        decision.basis = Basis::Translated;
+        decision.lineage.translator = Some(translator.reference);
+        decision.lineage.target = Some(target.reference);
+        decision.lineage.spiral_gap = Some(SpiralGap {
+            from: translator.body.from.spiral,
+            to: translator.body.to.spiral,
+        });
+        if decision.verdict == Verdict::Release {
+            match translate(&translator.body, &home.body, &target.body, label) {
+                Ok(translated) => decision.translated = Some(translated),
+                Err(reason) => decision.verdict = Verdict::Deny(reason),
+            }
+        }
+        decision
+    }
+
+    /// The first admitted policy matching `which` that is not revoked and whose signer is in good
+    /// standing.
+    fn policy_in_force(
+        &self,
+        which: impl Fn(&Held) -> bool,
+        now: Option<UnixTime>,
+    ) -> Option<InForce<Policy<'_>>> {
+        self.policies.iter().filter(|h| which(h)).find_map(|held| {
+            let Ok(Signed {
+                artifact: Artifact::Policy(policy),
+                ..
+            }) = Signed::decode(&held.bytes)
+            else {
+                return None;
+            };
+            let entry = super::model::Revoked::Policy {
+                id: held.id,
+                version: held.version,
+            };
+            let usable = !self.is_revoked(held.domain, &entry)
+                && self.in_good_standing(policy.signer, held.domain, Scope::POLICY, now);
+            usable.then(|| InForce {
+                reference: held_ref(Kind::Policy, held),
+                body: policy,
+            })
+        })
+    }
+
+    fn translator_usable(
+        &self,
+        held: &Held,
+        translator: &Translator<'_>,
+        now: Option<UnixTime>,
+    ) -> bool {
+        !self.translator_revoked(held)
+            && [held.domain, held.peer].iter().all(|domain| {
+                self.in_good_standing(translator.signer, *domain, Scope::TRANSLATOR, now)
+            })
+    }
+}
+
+fn decode_translator(held: &Held) -> Option<Translator<'_>> {
+    match Signed::decode(&held.bytes) {
+        Ok(Signed {
+            artifact: Artifact::Translator(t),
+            ..
+        }) => Some(t),
+        _ => None,
+    }
+}
+
+/// The home policy's verdict, with the semantics in the module docs.
+fn home_verdict(
+    policy: &Policy<'_>,
+    label: &Label<'_>,
+    audience: Domain,
+) -> Result<(), DenyReason> {
+    let rank = policy
+        .rank(label.classification)
+        .ok_or(DenyReason::UnknownClassification)?;
+    let same_domain = audience == policy.domain;
+    let releases = |rule: &ReleaseRule, category: Option<CategoryValue>| {
+        rule.category == category
+            && rule.to.contains(&audience)
+            && policy
+                .rank(rule.max_classification)
+                .is_some_and(|max| rank <= max)
+    };
+    let released = |category| policy.rules.iter().any(|r| releases(r, category));
+    let mut permissive = None;
+    for value in label.categories {
+        let kind = category_kind(policy, *value).ok_or(DenyReason::UnknownCategory(*value))?;
+        if same_domain {
+            continue;
+        }
+        match kind {
+            CategoryKind::Restrictive if !released(Some(*value)) => {
+                return Err(DenyReason::Restricted(*value));
+            }
+            CategoryKind::Permissive => {
+                permissive = Some(permissive.unwrap_or(false) || released(Some(*value)));
+            }
+            _ => {}
+        }
+    }
+    match permissive {
+        _ if same_domain => Ok(()),
+        Some(true) => Ok(()),
+        Some(false) => Err(DenyReason::NotPermitted),
+        None if released(None) => Ok(()),
+        None => Err(DenyReason::NoRule),
+    }
+}
+
+/// The kind of the category `value` belongs to, if the policy defines that value.
+fn category_kind(policy: &Policy<'_>, value: CategoryValue) -> Option<CategoryKind> {
+    policy
+        .category(value.tag)
+        .filter(|c| c.values.contains(&value.value))
+        .map(|c| c.kind)
+}
+
+/// The label in the target policy's terms.
+fn translate(
+    translator: &Translator<'_>,
+    home: &Policy<'_>,
+    target: &Policy<'_>,
+    label: &Label<'_>,
+) -> Result<LabelRecord, DenyReason> {
+    let classification = translator
+        .classifications
+        .iter()
+        .find(|m| m.from == label.classification)
+        .map(|m| m.to)
+        .filter(|code| target.rank(*code).is_some())
+        .ok_or(DenyReason::UnmappedClassification)?;
+    let mut categories = Vec::new();
+    for value in label.categories {
+        let mapped = translator
+            .equivalences
+            .iter()
+            .find(|e| e.from == *value)
+            .map(|e| e.to)
+            .or_else(|| {
+                translator
+                    .bridges
+                    .iter()
+                    .find(|b| b.from_tag == value.tag)
+                    .map(|b| CategoryValue {
+                        tag: b.to_tag,
+                        value: value.value,
+                    })
+            })
+            .filter(|m| category_kind(target, *m).is_some());
+        match (mapped, category_kind(home, *value)) {
+            // Capacity is the label's, already checked, so the push cannot fail.
+            (Some(m), _) => {
+                let _ = categories.push(m);
+            }
+            (None, Some(CategoryKind::Informative)) => {}
+            (None, _) => return Err(DenyReason::Untranslatable(*value)),
+        }
+    }
+    Ok(LabelRecord {
+        domain: target.domain,
+        policy: target.id,
+        classification,
+        categories,
+    })
+}

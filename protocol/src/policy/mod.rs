@@ -1,0 +1,83 @@
+//! Signed coalition policy: the artifacts, their admission into a bounded trust store, and release
+//! decisions with lineage.
+//!
+//! This is what Skywave exists to carry. Each partner signs its own policies under its own root;
+//! partners recognise each other only through translators signed by a key credentialed in both
+//! domains; revocation is unilateral and sequence-numbered per domain. Everything here is
+//! `no_std` with no allocator and no clock: artifacts are borrowed views of the bytes as received,
+//! the trust store holds admitted bytes in fixed slots, and wall-clock time is an optional argument
+//! because an HF node may have none.
+//!
+//! - [`model`]: the artifact types (credentials, policies, translators, revocation and policy
+//!   deltas) and the identifiers they share.
+//! - [`encoding`]: the envelope (format version, kind tag, postcard body, raw r||s signature),
+//!   decoding, digests, verification, and (with `std`) signing.
+//! - [`store`]: [`TrustStore`] and admission, with a typed [`Refusal`] for every reason to say no.
+//! - [`decide`]: [`Decision`]s that compose home policy, translators and revocation state, and
+//!   carry the lineage a reviewer needs.
+//! - [`log`]: the hash-chained decision log and its verifier.
+//! - `sample` (with `std`): a small signed coalition with fixed public keys, for tests,
+//!   benchmarks and fuzzing.
+//!
+//! docs/policy.md explains the model, the encoding, the admission rules and the sizes.
+
+pub mod decide;
+pub mod encoding;
+pub mod log;
+pub mod model;
+#[cfg(any(test, feature = "std"))]
+pub mod sample;
+pub mod store;
+
+#[cfg(test)]
+mod tests;
+
+pub use decide::{Basis, Decision, DenyReason, Label, LabelRecord, Lineage, SpiralGap, Verdict};
+pub use encoding::{Artifact, DecodeError, EncodeError, Kind, Signed};
+pub use log::{DecisionLog, LogAnchor, LogEntry, LogFault};
+pub use model::{
+    ArtifactRef, Category, CategoryKind, CategoryValue, ClassMap, Classification, Credential,
+    DeltaOp, Digest, Domain, Equivalence, FieldBridge, KeyId, Policy, PolicyDelta, PublicKey,
+    ReleaseRule, Revocation, Revoked, Scope, SpiralRef, Translator, UnixTime, Validity,
+};
+pub use store::{Admitted, Refusal, Table, TrustStore};
+
+/// The classifications one policy may define.
+pub const MAX_CLASSIFICATIONS: usize = 8;
+/// The categories one policy may define.
+pub const MAX_CATEGORIES: usize = 8;
+/// The value codes one category may define.
+pub const MAX_CATEGORY_VALUES: usize = 16;
+/// The release rules one policy may hold.
+pub const MAX_RULES: usize = 16;
+/// The audience domains one release rule may name.
+pub const MAX_RULE_DOMAINS: usize = 8;
+/// The entries in each of a translator's three mapping tables.
+pub const MAX_MAPPINGS: usize = 16;
+/// The entries one revocation delta may carry.
+pub const MAX_REVOCATION_ENTRIES: usize = 16;
+/// The operations one policy delta may carry.
+pub const MAX_DELTA_OPS: usize = 16;
+/// The category values one label may carry.
+pub const MAX_LABEL_CATEGORIES: usize = 8;
+
+/// The domains (partners) a trust store knows, each with its root and revocation sequence.
+pub const MAX_DOMAINS: usize = 8;
+/// Credentials a trust store holds, roots included.
+pub const MAX_CREDENTIALS: usize = 32;
+/// Policies a trust store holds (the latest version of each domain and id).
+pub const MAX_POLICIES: usize = 64;
+/// Translators a trust store holds (the latest version of each).
+pub const MAX_TRANSLATORS: usize = 64;
+/// Revocation entries a trust store remembers, over all domains.
+pub const MAX_REVOKED: usize = 128;
+/// Equivocations a trust store keeps as evidence (the offered artifact's bytes).
+pub const MAX_EVIDENCE: usize = 2;
+/// Credential chain length a trust store will walk from a signer to its root.
+pub const MAX_CHAIN: usize = 8;
+
+/// The longest artifact: one D_PDU segment ([`crate::wire::MAX_SEGMENT_LEN`]), so any artifact
+/// crosses the air in a single frame.
+pub const MAX_ARTIFACT_LEN: usize = crate::wire::MAX_SEGMENT_LEN;
+/// The longest credential: the largest encoding [`Credential`] has, with room to spare.
+pub const MAX_CREDENTIAL_LEN: usize = 160;

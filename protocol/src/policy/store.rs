@@ -1,0 +1,917 @@
+//! The trust store: roots, admitted artifacts and revocation state, in fixed memory, and the
+//! admission rules that guard it.
+//!
+//! A node seeds the store with its roots ([`TrustStore::add_root`]), then offers it every
+//! artifact that arrives ([`TrustStore::admit`]). Admission checks, in this order:
+//!
+//! 1. the bytes decode (format version, kind, body) — [`Refusal::Malformed`],
+//!    [`Refusal::UnknownFormatVersion`];
+//! 2. the signer is a key the store holds a credential for, in the artifact's domain (for a
+//!    translator, in both of its domains), and the signature verifies under it —
+//!    [`Refusal::UnknownSigner`], [`Refusal::TranslatorNotInBothDomains`],
+//!    [`Refusal::BadSignature`];
+//! 3. the signer's credential chain reaches a root of that domain, no key on it is revoked, each
+//!    link is valid at the time given, and the signer's scope covers the artifact's kind —
+//!    [`Refusal::ChainBroken`], [`Refusal::RevokedSigner`], [`Refusal::NotYetValid`],
+//!    [`Refusal::Expired`], [`Refusal::ScopeNotAllowed`], [`Refusal::DelegationTooDeep`];
+//! 4. the artifact itself is not revoked, is newer than what the store holds, and is not a
+//!    second, different artifact under the same id and version — [`Refusal::RevokedArtifact`],
+//!    [`Refusal::Rollback`], [`Refusal::Equivocation`];
+//! 5. kind-specific checks (delta base and result, revocation sequence) and room to keep it —
+//!    [`Refusal::DeltaBaseMismatch`], [`Refusal::DeltaResultMismatch`],
+//!    [`Refusal::RevocationGap`], [`Refusal::CapacityFull`].
+//!
+//! Every check runs before anything is written, so a refusal changes nothing that was admitted.
+//! The one thing a refusal may record is evidence of equivocation (the offered bytes, next to the
+//! held ones), which is what makes equivocation provable later.
+//!
+//! **Without time** (`now` is `None`) validity windows are not checked at all: a credential is
+//! neither "not yet valid" nor "expired", and trust rests on signatures, chains and revocation
+//! alone. Revocation is therefore the only way to withdraw a key from a node without a clock,
+//! and decisions record that they were made without time.
+
+use core::fmt;
+
+use heapless::Vec;
+use p256::ecdsa::VerifyingKey;
+
+use super::encoding::{self, Artifact, DecodeError, Kind, SIGNATURE_LEN, Signed};
+use super::model::{
+    ArtifactRef, Credential, DeltaOp, Digest, Domain, KeyId, Policy, PolicyDelta, Revocation,
+    Revoked, Scope, Translator, UnixTime, Validity,
+};
+use super::{
+    MAX_ARTIFACT_LEN, MAX_CHAIN, MAX_CREDENTIAL_LEN, MAX_CREDENTIALS, MAX_DOMAINS, MAX_EVIDENCE,
+    MAX_POLICIES, MAX_REVOKED, MAX_TRANSLATORS,
+};
+
+/// The fixed-capacity tables of a [`TrustStore`], as named by [`Refusal::CapacityFull`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Table {
+    /// [`super::MAX_DOMAINS`] domains (roots and revocation sequences).
+    Domains,
+    /// [`super::MAX_CREDENTIALS`] credentials.
+    Credentials,
+    /// [`super::MAX_POLICIES`] policies.
+    Policies,
+    /// [`super::MAX_TRANSLATORS`] translators.
+    Translators,
+    /// [`super::MAX_REVOKED`] revocation entries.
+    Revoked,
+}
+
+/// Why an artifact was not admitted. Nothing admitted before changes when one is refused.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Refusal {
+    /// The bytes are not an artifact: truncated, too long, an unknown kind, a body that does not
+    /// decode, bytes after the body, or (found at admission) a credential's key that is not a
+    /// P-256 point.
+    Malformed(DecodeError),
+    /// The format version byte is one this node does not read.
+    UnknownFormatVersion(u8),
+    /// The signature does not verify under the signer's credentialed key (or is high-S, the
+    /// malleated form of a valid one).
+    BadSignature,
+    /// No credential in the store names this key.
+    UnknownSigner(KeyId),
+    /// The signer has no credential chain from this domain's root: it is credentialed only in
+    /// other domains, an issuer on its chain is missing, or a self-signed credential arrived
+    /// as an ordinary artifact (roots enter only through [`TrustStore::add_root`]).
+    ChainBroken {
+        /// The key whose chain breaks.
+        key: KeyId,
+        /// The domain it should reach the root of.
+        domain: Domain,
+    },
+    /// The signer's credential does not allow this kind of artifact (or a credential's issuer
+    /// tried to grant a scope it does not hold itself).
+    ScopeNotAllowed {
+        /// The signer.
+        key: KeyId,
+        /// The scope the artifact needed.
+        needed: Scope,
+    },
+    /// A credential's delegation depth is not below its issuer's, or the issuer's is 0.
+    DelegationTooDeep {
+        /// The issuer.
+        key: KeyId,
+    },
+    /// A credential on the signer's chain is not valid yet (checked only when time is known).
+    NotYetValid {
+        /// The credentialed key.
+        key: KeyId,
+        /// When it becomes valid.
+        not_before: UnixTime,
+    },
+    /// A credential on the signer's chain, or the credential offered, has expired (checked only
+    /// when time is known).
+    Expired {
+        /// The credentialed key.
+        key: KeyId,
+        /// When it expired.
+        not_after: UnixTime,
+    },
+    /// A key on the signer's chain has been revoked by its domain.
+    RevokedSigner {
+        /// The revoked key.
+        key: KeyId,
+        /// The domain that revoked it.
+        domain: Domain,
+    },
+    /// The artifact itself (this key's credential, this policy version, this translator
+    /// version) has been revoked.
+    RevokedArtifact {
+        /// Its kind.
+        kind: Kind,
+        /// The domain it is filed under.
+        domain: Domain,
+        /// Its id (0 for a credential).
+        id: u32,
+        /// Its version.
+        version: u64,
+    },
+    /// The store holds a newer version (a credential's version is the end of its validity; a
+    /// revocation delta's is its sequence number).
+    Rollback {
+        /// The version held.
+        held: u64,
+        /// The version offered.
+        offered: u64,
+    },
+    /// The same authority signed two different artifacts with the same id and version. The held
+    /// one stays; the offered one is kept as evidence if there is room.
+    Equivocation {
+        /// The digest of the held artifact.
+        held: Digest,
+        /// The digest of the offered one.
+        offered: Digest,
+        /// Whether the offered bytes were kept ([`TrustStore::evidence`]).
+        evidence_kept: bool,
+    },
+    /// A policy delta's base is not the version (and digest) the store holds.
+    DeltaBaseMismatch {
+        /// The version held, if any.
+        held: Option<u32>,
+    },
+    /// Applying a policy delta did not produce the artifact it promised (digest, kind, id or
+    /// version), or the edits reach outside the base.
+    DeltaResultMismatch,
+    /// A revocation delta skips sequence numbers: ask a neighbour for the missing ones.
+    RevocationGap {
+        /// The revoking domain.
+        domain: Domain,
+        /// The first missing sequence number.
+        first_missing: u32,
+        /// The last missing sequence number.
+        last_missing: u32,
+    },
+    /// A translator's signer is not credentialed in one of the translator's two domains.
+    TranslatorNotInBothDomains {
+        /// The signer.
+        key: KeyId,
+        /// The domain it lacks a credential in.
+        missing: Domain,
+    },
+    /// A table is full.
+    CapacityFull(Table),
+}
+
+impl From<DecodeError> for Refusal {
+    fn from(e: DecodeError) -> Self {
+        match e {
+            DecodeError::UnknownFormatVersion(v) => Refusal::UnknownFormatVersion(v),
+            other => Refusal::Malformed(other),
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Malformed(e) => write!(f, "malformed: {e}"),
+            Refusal::UnknownFormatVersion(v) => write!(f, "unknown format version {v}"),
+            Refusal::BadSignature => f.write_str("bad signature"),
+            Refusal::UnknownSigner(k) => write!(f, "unknown signer {k}"),
+            Refusal::ChainBroken { key, domain } => {
+                write!(
+                    f,
+                    "credential chain of {key} does not reach the {domain} root"
+                )
+            }
+            Refusal::ScopeNotAllowed { key, needed } => {
+                write!(f, "scope of {key} does not allow {needed:?}")
+            }
+            Refusal::DelegationTooDeep { key } => {
+                write!(f, "delegation depth of issuer {key} exhausted")
+            }
+            Refusal::NotYetValid { key, not_before } => {
+                write!(f, "credential of {key} not valid before {}", not_before.0)
+            }
+            Refusal::Expired { key, not_after } => {
+                write!(f, "credential of {key} expired at {}", not_after.0)
+            }
+            Refusal::RevokedSigner { key, domain } => {
+                write!(f, "signer {key} revoked by {domain}")
+            }
+            Refusal::RevokedArtifact {
+                kind,
+                domain,
+                id,
+                version,
+            } => write!(f, "{} {domain}/{id} v{version} revoked", kind.name()),
+            Refusal::Rollback { held, offered } => {
+                write!(f, "rollback: holds version {held}, offered {offered}")
+            }
+            Refusal::Equivocation {
+                held,
+                offered,
+                evidence_kept,
+            } => write!(
+                f,
+                "equivocation: holds {held}, offered {offered} (evidence {})",
+                if *evidence_kept { "kept" } else { "not kept" }
+            ),
+            Refusal::DeltaBaseMismatch { held: Some(v) } => {
+                write!(f, "delta base mismatch: holds version {v}")
+            }
+            Refusal::DeltaBaseMismatch { held: None } => {
+                f.write_str("delta base mismatch: holds no version")
+            }
+            Refusal::DeltaResultMismatch => f.write_str("delta result mismatch"),
+            Refusal::RevocationGap {
+                domain,
+                first_missing,
+                last_missing,
+            } => write!(
+                f,
+                "revocation gap: {domain} sequence {first_missing}..={last_missing} missing"
+            ),
+            Refusal::TranslatorNotInBothDomains { key, missing } => {
+                write!(f, "translator signer {key} not credentialed in {missing}")
+            }
+            Refusal::CapacityFull(table) => write!(f, "capacity full: {table:?}"),
+        }
+    }
+}
+
+impl core::error::Error for Refusal {}
+
+/// What an admission did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Admitted {
+    /// The artifact now held (for a policy delta, the policy it produced).
+    pub artifact: ArtifactRef,
+    /// The store already held exactly these bytes; nothing changed.
+    pub duplicate: bool,
+}
+
+/// An admitted credential, with its key decoded once so verifications do not repeat the point
+/// decompression.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(super) struct Cred {
+    pub(super) key_id: KeyId,
+    pub(super) key: VerifyingKey,
+    pub(super) domain: Domain,
+    pub(super) issuer: KeyId,
+    pub(super) root: bool,
+    pub(super) scope: Scope,
+    pub(super) validity: Validity,
+    pub(super) depth: u8,
+    pub(super) digest: Digest,
+    pub(super) bytes: Vec<u8, MAX_CREDENTIAL_LEN>,
+}
+
+/// An admitted policy or translator: its identity and its bytes, decoded again when used.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(super) struct Held {
+    /// The policy's domain; a translator's source domain.
+    pub(super) domain: Domain,
+    /// The policy's domain again; a translator's target domain.
+    pub(super) peer: Domain,
+    /// The policy's spiral; a translator's source spiral (what decisions look it up by).
+    pub(super) spiral: u8,
+    pub(super) id: u32,
+    pub(super) version: u32,
+    pub(super) digest: Digest,
+    pub(super) bytes: Vec<u8, MAX_ARTIFACT_LEN>,
+}
+
+/// A domain's revocation state.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) struct DomainState {
+    pub(super) domain: Domain,
+    /// The last sequence number admitted (0: none yet).
+    pub(super) seq: u32,
+    /// The digest of that delta, to tell a duplicate from an equivocation.
+    pub(super) digest: Digest,
+}
+
+/// The bookkeeping [`place`] needs from a table entry.
+trait Versioned {
+    fn same_artifact(&self, other: &Self) -> bool;
+    fn version(&self) -> u64;
+    fn digest(&self) -> Digest;
+}
+
+impl Versioned for Cred {
+    fn same_artifact(&self, other: &Self) -> bool {
+        self.key == other.key && self.domain == other.domain
+    }
+    fn version(&self) -> u64 {
+        self.validity.not_after.0
+    }
+    fn digest(&self) -> Digest {
+        self.digest
+    }
+}
+
+impl Versioned for Held {
+    fn same_artifact(&self, other: &Self) -> bool {
+        self.domain == other.domain && self.peer == other.peer && self.id == other.id
+    }
+    fn version(&self) -> u64 {
+        self.version.into()
+    }
+    fn digest(&self) -> Digest {
+        self.digest
+    }
+}
+
+/// Puts `offered` into `table`: replacing an older version of the same artifact, or appending.
+/// Returns whether it was a duplicate (already held, byte for byte).
+fn place<T: Versioned, const N: usize>(
+    table: &mut Vec<T, N>,
+    which: Table,
+    offered: T,
+) -> Result<bool, Refusal> {
+    match table.iter().position(|t| t.same_artifact(&offered)) {
+        Some(i) => {
+            let slot = table.get_mut(i).ok_or(Refusal::CapacityFull(which))?;
+            let (held, version) = (slot.version(), offered.version());
+            if version < held {
+                Err(Refusal::Rollback {
+                    held,
+                    offered: version,
+                })
+            } else if version > held {
+                *slot = offered;
+                Ok(false)
+            } else if slot.digest() == offered.digest() {
+                Ok(true)
+            } else {
+                Err(Refusal::Equivocation {
+                    held: slot.digest(),
+                    offered: offered.digest(),
+                    evidence_kept: false,
+                })
+            }
+        }
+        None => table
+            .push(offered)
+            .map(|()| false)
+            .map_err(|_| Refusal::CapacityFull(which)),
+    }
+}
+
+fn check_time(key: KeyId, validity: &Validity, now: Option<UnixTime>) -> Result<(), Refusal> {
+    match now {
+        Some(now) if now < validity.not_before => Err(Refusal::NotYetValid {
+            key,
+            not_before: validity.not_before,
+        }),
+        Some(now) if now > validity.not_after => Err(Refusal::Expired {
+            key,
+            not_after: validity.not_after,
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn held_bytes<const N: usize>(bytes: &[u8]) -> Result<Vec<u8, N>, Refusal> {
+    Vec::from_slice(bytes).map_err(|_| Refusal::Malformed(DecodeError::TooLong))
+}
+
+/// A node's trust anchors and admitted artifacts, in fixed memory (see docs/policy.md for its
+/// size). Build one with [`TrustStore::new`]; it is `const` so firmware can keep it in a static.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TrustStore {
+    pub(super) credentials: Vec<Cred, MAX_CREDENTIALS>,
+    pub(super) policies: Vec<Held, MAX_POLICIES>,
+    pub(super) translators: Vec<Held, MAX_TRANSLATORS>,
+    pub(super) domains: Vec<DomainState, MAX_DOMAINS>,
+    pub(super) revoked: Vec<(Domain, Revoked), MAX_REVOKED>,
+    evidence: Vec<Vec<u8, MAX_ARTIFACT_LEN>, MAX_EVIDENCE>,
+}
+
+impl Default for TrustStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TrustStore {
+    /// An empty store: no roots, nothing admitted.
+    pub const fn new() -> Self {
+        TrustStore {
+            credentials: Vec::new(),
+            policies: Vec::new(),
+            translators: Vec::new(),
+            domains: Vec::new(),
+            revoked: Vec::new(),
+            evidence: Vec::new(),
+        }
+    }
+
+    /// Installs a trust anchor: a root's self-signed credential, which the operator vouches for
+    /// by putting it here (it can never arrive over the air). Its self-signature must verify and,
+    /// when time is known, it must not have expired.
+    pub fn add_root(&mut self, bytes: &[u8], now: Option<UnixTime>) -> Result<Admitted, Refusal> {
+        let signed = Signed::decode(bytes)?;
+        let Artifact::Credential(cred) = &signed.artifact else {
+            return Err(Refusal::Malformed(DecodeError::UnknownKind(
+                signed.artifact.kind() as u8,
+            )));
+        };
+        if cred.signer != cred.subject.key_id() {
+            return Err(Refusal::ChainBroken {
+                key: cred.subject.key_id(),
+                domain: cred.domain,
+            });
+        }
+        let entry = Self::cred_entry(&signed, cred, true)?;
+        if !signed.verify(&entry.key) {
+            return Err(Refusal::BadSignature);
+        }
+        check_time(entry.key_id, &cred.validity, now)?;
+        let new_domain = !self.domains.iter().any(|d| d.domain == cred.domain);
+        if new_domain && self.domains.is_full() {
+            return Err(Refusal::CapacityFull(Table::Domains));
+        }
+        let duplicate = place(&mut self.credentials, Table::Credentials, entry)?;
+        if new_domain {
+            self.domains
+                .push(DomainState {
+                    domain: cred.domain,
+                    seq: 0,
+                    digest: Digest::default(),
+                })
+                .map_err(|_| Refusal::CapacityFull(Table::Domains))?;
+        }
+        Ok(Admitted {
+            artifact: credential_ref(&signed, cred),
+            duplicate,
+        })
+    }
+
+    /// Checks `bytes` against everything the store holds and, if every check passes, keeps it.
+    /// `now` is the wall-clock time if the node knows it (see the module docs for what changes
+    /// without it).
+    pub fn admit(&mut self, bytes: &[u8], now: Option<UnixTime>) -> Result<Admitted, Refusal> {
+        let signed = Signed::decode(bytes)?;
+        self.admit_signed(&signed, now)
+    }
+
+    /// The offered bytes of the equivocations this store has seen (the held ones are still
+    /// admitted, under the same id and version).
+    pub fn evidence(&self) -> impl Iterator<Item = &[u8]> {
+        self.evidence.iter().map(|e| e.as_slice())
+    }
+
+    /// The last revocation sequence number admitted for each domain with a root.
+    pub fn revocation_seqs(&self) -> impl Iterator<Item = (Domain, u32)> + '_ {
+        self.domains.iter().map(|d| (d.domain, d.seq))
+    }
+
+    /// The bytes of every admitted artifact (credentials, policies, translators), for forwarding
+    /// to neighbours.
+    pub fn artifacts(&self) -> impl Iterator<Item = &[u8]> {
+        let creds = self.credentials.iter().map(|c| c.bytes.as_slice());
+        let held = self.policies.iter().chain(&self.translators);
+        creds.chain(held.map(|h| h.bytes.as_slice()))
+    }
+
+    fn admit_signed(
+        &mut self,
+        signed: &Signed<'_>,
+        now: Option<UnixTime>,
+    ) -> Result<Admitted, Refusal> {
+        let result = match &signed.artifact {
+            Artifact::Credential(c) => self.admit_credential(signed, c, now),
+            Artifact::Policy(p) => self.admit_policy(signed, p, now),
+            Artifact::Translator(t) => self.admit_translator(signed, t, now),
+            Artifact::Revocation(r) => self.admit_revocation(signed, r, now),
+            // The policy it produces goes through this function itself, evidence and all.
+            Artifact::PolicyDelta(d) => return self.admit_delta(d, &signed.signature, now),
+        };
+        match result {
+            Err(Refusal::Equivocation { held, offered, .. }) => Err(Refusal::Equivocation {
+                held,
+                offered,
+                evidence_kept: self.keep_evidence(signed.bytes),
+            }),
+            other => other,
+        }
+    }
+
+    fn keep_evidence(&mut self, bytes: &[u8]) -> bool {
+        if self.evidence().any(|e| e == bytes) {
+            return true;
+        }
+        Vec::from_slice(bytes)
+            .ok()
+            .is_some_and(|e| self.evidence.push(e).is_ok())
+    }
+
+    fn cred_entry(signed: &Signed<'_>, cred: &Credential, root: bool) -> Result<Cred, Refusal> {
+        let key = VerifyingKey::from_sec1_bytes(&cred.subject.0)
+            .map_err(|_| Refusal::Malformed(DecodeError::Body))?;
+        Ok(Cred {
+            key_id: cred.subject.key_id(),
+            key,
+            domain: cred.domain,
+            issuer: cred.signer,
+            root,
+            scope: cred.scope,
+            validity: cred.validity,
+            depth: cred.depth,
+            digest: Digest::of(signed.bytes),
+            bytes: held_bytes(signed.bytes)?,
+        })
+    }
+
+    /// The credentials of `key` in `domain`.
+    fn creds_of(&self, key: KeyId, domain: Domain) -> impl Iterator<Item = &Cred> {
+        self.credentials
+            .iter()
+            .filter(move |c| c.key_id == key && c.domain == domain)
+    }
+
+    /// The credential in `domain` whose key made `signed`'s signature.
+    fn verified(&self, signed: &Signed<'_>, key: KeyId, domain: Domain) -> Result<&Cred, Refusal> {
+        if !self.credentials.iter().any(|c| c.key_id == key) {
+            return Err(Refusal::UnknownSigner(key));
+        }
+        let mut creds = self.creds_of(key, domain).peekable();
+        if creds.peek().is_none() {
+            return Err(Refusal::ChainBroken { key, domain });
+        }
+        // More than one candidate only if two keys share a key id: try each.
+        creds
+            .find(|c| signed.verify(&c.key))
+            .ok_or(Refusal::BadSignature)
+    }
+
+    /// Whether `cred` may sign `needed` now: its chain reaches a root of its domain with no
+    /// revoked key and (when time is known) every link valid. No signature is checked: each link
+    /// was verified when it was admitted.
+    pub(super) fn standing(
+        &self,
+        cred: &Cred,
+        needed: Scope,
+        now: Option<UnixTime>,
+    ) -> Result<(), Refusal> {
+        if !cred.scope.contains(needed) {
+            return Err(Refusal::ScopeNotAllowed {
+                key: cred.key_id,
+                needed,
+            });
+        }
+        let mut link = cred;
+        for _ in 0..MAX_CHAIN {
+            if self.is_revoked(link.domain, &Revoked::Key(link.key_id)) {
+                return Err(Refusal::RevokedSigner {
+                    key: link.key_id,
+                    domain: link.domain,
+                });
+            }
+            check_time(link.key_id, &link.validity, now)?;
+            if link.root {
+                return Ok(());
+            }
+            link = self
+                .creds_of(link.issuer, link.domain)
+                .find(|c| c.scope.contains(Scope::ISSUE_CREDENTIAL))
+                .ok_or(Refusal::ChainBroken {
+                    key: link.key_id,
+                    domain: link.domain,
+                })?;
+        }
+        Err(Refusal::ChainBroken {
+            key: cred.key_id,
+            domain: cred.domain,
+        })
+    }
+
+    /// Whether `key` holds, in `domain`, a credential in good standing for `needed`.
+    pub(super) fn in_good_standing(
+        &self,
+        key: KeyId,
+        domain: Domain,
+        needed: Scope,
+        now: Option<UnixTime>,
+    ) -> bool {
+        self.creds_of(key, domain)
+            .any(|c| self.standing(c, needed, now).is_ok())
+    }
+
+    /// Whether `domain` has revoked exactly `entry` (keys), or a version at or above it
+    /// (policies, translators).
+    pub(super) fn is_revoked(&self, domain: Domain, entry: &Revoked) -> bool {
+        self.revoked.iter().any(|(d, r)| {
+            *d == domain
+                && match (r, entry) {
+                    (Revoked::Key(a), Revoked::Key(b)) => a == b,
+                    (Revoked::Policy { id, version }, Revoked::Policy { id: i, version: v })
+                    | (
+                        Revoked::Translator { id, version },
+                        Revoked::Translator { id: i, version: v },
+                    ) => id == i && v <= version,
+                    _ => false,
+                }
+        })
+    }
+
+    fn admit_credential(
+        &mut self,
+        signed: &Signed<'_>,
+        cred: &Credential,
+        now: Option<UnixTime>,
+    ) -> Result<Admitted, Refusal> {
+        let subject = cred.subject.key_id();
+        if cred.signer == subject {
+            return Err(Refusal::ChainBroken {
+                key: subject,
+                domain: cred.domain,
+            });
+        }
+        let issuer = self.verified(signed, cred.signer, cred.domain)?;
+        self.standing(issuer, Scope::ISSUE_CREDENTIAL, now)?;
+        if cred.depth >= issuer.depth {
+            return Err(Refusal::DelegationTooDeep { key: cred.signer });
+        }
+        if !issuer.scope.contains(cred.scope) {
+            return Err(Refusal::ScopeNotAllowed {
+                key: cred.signer,
+                needed: cred.scope,
+            });
+        }
+        let artifact = credential_ref(signed, cred);
+        if self.is_revoked(cred.domain, &Revoked::Key(subject)) {
+            return Err(revoked(&artifact));
+        }
+        if let Some(now) = now
+            && now > cred.validity.not_after
+        {
+            return Err(Refusal::Expired {
+                key: subject,
+                not_after: cred.validity.not_after,
+            });
+        }
+        let entry = Self::cred_entry(signed, cred, false)?;
+        let duplicate = place(&mut self.credentials, Table::Credentials, entry)?;
+        Ok(Admitted {
+            artifact,
+            duplicate,
+        })
+    }
+
+    fn admit_policy(
+        &mut self,
+        signed: &Signed<'_>,
+        policy: &Policy<'_>,
+        now: Option<UnixTime>,
+    ) -> Result<Admitted, Refusal> {
+        let signer = self.verified(signed, policy.signer, policy.domain)?;
+        self.standing(signer, Scope::POLICY, now)?;
+        let held = Held {
+            domain: policy.domain,
+            peer: policy.domain,
+            spiral: policy.spiral,
+            id: policy.id,
+            version: policy.version,
+            digest: Digest::of(signed.bytes),
+            bytes: held_bytes(signed.bytes)?,
+        };
+        let artifact = held_ref(Kind::Policy, &held);
+        let entry = Revoked::Policy {
+            id: policy.id,
+            version: policy.version,
+        };
+        if self.is_revoked(policy.domain, &entry) {
+            return Err(revoked(&artifact));
+        }
+        let duplicate = place(&mut self.policies, Table::Policies, held)?;
+        Ok(Admitted {
+            artifact,
+            duplicate,
+        })
+    }
+
+    fn admit_translator(
+        &mut self,
+        signed: &Signed<'_>,
+        translator: &Translator<'_>,
+        now: Option<UnixTime>,
+    ) -> Result<Admitted, Refusal> {
+        let key = translator.signer;
+        let (from, to) = (translator.from.domain, translator.to.domain);
+        let in_from = self.creds_of(key, from).next().is_some();
+        let in_to = self.creds_of(key, to).next().is_some();
+        let known = self.credentials.iter().any(|c| c.key_id == key);
+        match (in_from, in_to) {
+            (false, false) if !known => return Err(Refusal::UnknownSigner(key)),
+            (false, _) => return Err(Refusal::TranslatorNotInBothDomains { key, missing: from }),
+            (true, false) => return Err(Refusal::TranslatorNotInBothDomains { key, missing: to }),
+            (true, true) => {}
+        }
+        let signer = self.verified(signed, key, from)?;
+        self.standing(signer, Scope::TRANSLATOR, now)?;
+        // The same key, not merely the same key id, must be credentialed in the target domain.
+        let signing_key = signer.key;
+        let peer = self
+            .creds_of(key, to)
+            .find(|c| c.key == signing_key)
+            .ok_or(Refusal::TranslatorNotInBothDomains { key, missing: to })?;
+        self.standing(peer, Scope::TRANSLATOR, now)?;
+        let held = Held {
+            domain: from,
+            peer: to,
+            spiral: translator.from.spiral,
+            id: translator.id,
+            version: translator.version,
+            digest: Digest::of(signed.bytes),
+            bytes: held_bytes(signed.bytes)?,
+        };
+        let artifact = held_ref(Kind::Translator, &held);
+        if self.translator_revoked(&held) {
+            return Err(revoked(&artifact));
+        }
+        let duplicate = place(&mut self.translators, Table::Translators, held)?;
+        Ok(Admitted {
+            artifact,
+            duplicate,
+        })
+    }
+
+    /// Either of a translator's domains may revoke it.
+    pub(super) fn translator_revoked(&self, held: &Held) -> bool {
+        let entry = Revoked::Translator {
+            id: held.id,
+            version: held.version,
+        };
+        self.is_revoked(held.domain, &entry) || self.is_revoked(held.peer, &entry)
+    }
+
+    fn admit_revocation(
+        &mut self,
+        signed: &Signed<'_>,
+        revocation: &Revocation,
+        now: Option<UnixTime>,
+    ) -> Result<Admitted, Refusal> {
+        let signer = self.verified(signed, revocation.signer, revocation.domain)?;
+        self.standing(signer, Scope::REVOCATION, now)?;
+        let digest = Digest::of(signed.bytes);
+        let artifact = ArtifactRef {
+            kind: Kind::Revocation,
+            domain: revocation.domain,
+            id: revocation.seq,
+            version: revocation.seq.into(),
+            digest,
+        };
+        let free = self.revoked.capacity() - self.revoked.len();
+        let state = self
+            .domains
+            .iter_mut()
+            .find(|d| d.domain == revocation.domain)
+            .ok_or(Refusal::ChainBroken {
+                key: revocation.signer,
+                domain: revocation.domain,
+            })?;
+        let (held, seq) = (state.seq, revocation.seq);
+        if seq == held && digest == state.digest {
+            return Ok(Admitted {
+                artifact,
+                duplicate: true,
+            });
+        }
+        if seq == held {
+            return Err(Refusal::Equivocation {
+                held: state.digest,
+                offered: digest,
+                evidence_kept: false,
+            });
+        }
+        if seq < held {
+            return Err(Refusal::Rollback {
+                held: held.into(),
+                offered: seq.into(),
+            });
+        }
+        if seq > held.saturating_add(1) {
+            return Err(Refusal::RevocationGap {
+                domain: revocation.domain,
+                first_missing: held.saturating_add(1),
+                last_missing: seq - 1,
+            });
+        }
+        if revocation.entries.len() > free {
+            return Err(Refusal::CapacityFull(Table::Revoked));
+        }
+        state.seq = seq;
+        state.digest = digest;
+        for entry in &revocation.entries {
+            // Room was checked above, so this push cannot fail.
+            let _ = self.revoked.push((revocation.domain, *entry));
+        }
+        Ok(Admitted {
+            artifact,
+            duplicate: false,
+        })
+    }
+
+    fn admit_delta(
+        &mut self,
+        delta: &PolicyDelta<'_>,
+        signature: &[u8; SIGNATURE_LEN],
+        now: Option<UnixTime>,
+    ) -> Result<Admitted, Refusal> {
+        let base = self
+            .policies
+            .iter()
+            .find(|h| h.domain == delta.domain && h.id == delta.id);
+        let base = match base {
+            Some(b) if b.version == delta.base_version && b.digest == delta.base_digest => b,
+            other => {
+                return Err(Refusal::DeltaBaseMismatch {
+                    held: other.map(|b| b.version),
+                });
+            }
+        };
+        let base_signed = base
+            .bytes
+            .len()
+            .checked_sub(SIGNATURE_LEN)
+            .and_then(|end| base.bytes.get(..end))
+            .ok_or(Refusal::DeltaResultMismatch)?;
+        let mut out = [0u8; MAX_ARTIFACT_LEN];
+        let mut at = 0;
+        for op in &delta.ops {
+            let piece = match *op {
+                DeltaOp::Copy { offset, len } => {
+                    let start = usize::from(offset);
+                    base_signed.get(start..start + usize::from(len))
+                }
+                DeltaOp::Insert(bytes) => Some(bytes),
+            }
+            .ok_or(Refusal::DeltaResultMismatch)?;
+            out.get_mut(at..at + piece.len())
+                .ok_or(Refusal::DeltaResultMismatch)?
+                .copy_from_slice(piece);
+            at += piece.len();
+        }
+        let len =
+            encoding::attach(&mut out, at, signature).map_err(|_| Refusal::DeltaResultMismatch)?;
+        let result = out.get(..len).ok_or(Refusal::DeltaResultMismatch)?;
+        if Digest::of(result) != delta.result_digest {
+            return Err(Refusal::DeltaResultMismatch);
+        }
+        let signed = Signed::decode(result).map_err(|_| Refusal::DeltaResultMismatch)?;
+        match &signed.artifact {
+            Artifact::Policy(p)
+                if p.domain == delta.domain && p.id == delta.id && p.version == delta.version =>
+            {
+                self.admit_signed(&signed, now)
+            }
+            _ => Err(Refusal::DeltaResultMismatch),
+        }
+    }
+}
+
+fn revoked(artifact: &ArtifactRef) -> Refusal {
+    Refusal::RevokedArtifact {
+        kind: artifact.kind,
+        domain: artifact.domain,
+        id: artifact.id,
+        version: artifact.version,
+    }
+}
+
+fn credential_ref(signed: &Signed<'_>, cred: &Credential) -> ArtifactRef {
+    ArtifactRef {
+        kind: Kind::Credential,
+        domain: cred.domain,
+        id: 0,
+        version: cred.validity.not_after.0,
+        digest: Digest::of(signed.bytes),
+    }
+}
+
+pub(super) fn held_ref(kind: Kind, held: &Held) -> ArtifactRef {
+    ArtifactRef {
+        kind,
+        domain: held.domain,
+        id: held.id,
+        version: held.version.into(),
+        digest: held.digest,
+    }
+}

@@ -21,7 +21,7 @@ step() {
 # --- What cargo does not install -----------------------------------------------------------
 
 # Debian packages the tests drive as real peers.
-DEBIAN_PACKAGES=(tshark)
+DEBIAN_PACKAGES=(tshark qemu-system-arm)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -50,14 +50,21 @@ fi
 step "cargo fmt --check"
 cargo fmt --all --check
 (cd fuzz && cargo fmt --check)
+(cd firmware && cargo fmt --check)
 
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+(cd firmware && cargo clippy --release --quiet -- -D warnings)
 
 step "no_std, no alloc: skywave-protocol for thumbv7em-none-eabihf"
 cargo build -p skywave-protocol --target thumbv7em-none-eabihf --quiet
 
-step "tests (unit, integration, property)"
+step "firmware cross-build for the QEMU tests (mps2-an386)"
+# The QEMU tests in hil-tests/ boot this image; exit-when-idle makes it stop QEMU after its
+# idle flush instead of listening forever.
+(cd firmware && cargo build --release --quiet --features exit-when-idle)
+
+step "tests (unit, integration, property, QEMU)"
 cargo test --workspace
 
 step "tshark check of the sample capture"

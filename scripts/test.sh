@@ -70,9 +70,6 @@ cargo test --workspace
 step "tshark check of the sample capture"
 cargo test -p skywave-host --test tshark_sample --quiet -- --nocapture
 
-step "benchmarks compile"
-cargo bench --workspace --no-run --quiet
-
 step "fuzz smoke runs (${FUZZ_SECONDS}s per target)"
 corpus_seed="$(mktemp -d)"
 trap 'rm -rf "$corpus_seed"' EXIT

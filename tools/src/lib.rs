@@ -1,6 +1,8 @@
 //! Skywave's offline and test tools.
 //!
-//! This crate will hold three binaries that drive the protocol core from outside a node:
-//! `skywave-authority` (the offline signing cell's tool), `skywave-sim` (the discrete-event HF
-//! network simulator) and `skywave-linkemu` (a real-time serial link emulator). None exists yet:
-//! this crate is the build skeleton that reserves their place in the workspace.
+//! This crate holds the binaries that drive the protocol core from outside a node. Built so far:
+//! `skywave-authority`, the offline signing cell's tool, over [`authority`]. Still to come:
+//! `skywave-sim` (the discrete-event HF network simulator) and `skywave-linkemu` (a real-time
+//! serial link emulator).
+
+pub mod authority;

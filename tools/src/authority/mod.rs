@@ -1,0 +1,43 @@
+//! The offline signing cell's side of Skywave: keys on disk, human-readable sources turned into
+//! signed artifacts, and the checks a cell runs before anything leaves the room.
+//!
+//! The `skywave-authority` binary is a thin command line over this module; docs/authority.md
+//! walks through it on the sample coalition.
+//!
+//! - [`keys`]: P-256 keys as PKCS#8 PEM (private, mode 0600) and SPKI PEM (public).
+//! - [`source`]: the TOML sources of policies and translators, and their conversion into the
+//!   protocol's model, with errors that name the field.
+//! - [`time`]: dates and Unix seconds on the command line.
+
+pub mod keys;
+pub mod source;
+pub mod time;
+
+use anyhow::{Context, Result};
+use skywave_protocol::policy::{Artifact, MAX_ARTIFACT_LEN, Signed, encoding};
+use std::path::Path;
+
+use p256::ecdsa::SigningKey;
+
+/// Encodes and signs `artifact` with `key`.
+pub fn sign(key: &SigningKey, artifact: &Artifact<'_>) -> Result<Vec<u8>> {
+    let mut buf = [0u8; MAX_ARTIFACT_LEN];
+    let len = encoding::sign(key, artifact, &mut buf)?;
+    Ok(buf[..len].to_vec())
+}
+
+/// Writes `bytes` to `path`, naming the path on failure.
+pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("{}: cannot write", path.display()))
+}
+
+/// Reads `path`, naming it on failure.
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
+}
+
+/// Reads and decodes an artifact file, naming it on failure. The caller keeps the bytes; the
+/// decoded artifact borrows them.
+pub fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<Signed<'a>> {
+    Signed::decode(bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}

@@ -1,0 +1,520 @@
+//! `skywave-authority`: the offline signing cell's tool. Makes keys, credentials, policies,
+//! translators, policy deltas and revocation deltas; inspects artifacts; and checks a set of
+//! artifacts the way a node would admit them. docs/authority.md walks through it.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Parser, Subcommand};
+use skywave_protocol::policy::{
+    Artifact, ArtifactRef, CategoryValue, Credential, Decision, Kind, Label, LabelRecord,
+    MAX_ARTIFACT_LEN, Refusal, Revocation, Revoked, Scope, TrustStore, UnixTime, Validity,
+    encoding,
+};
+use skywave_tools::authority::{self, keys, source, time};
+
+#[derive(Parser)]
+#[command(name = "skywave-authority", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Make a P-256 key pair: PRIVATE as PKCS#8 PEM (mode 0600), PUBLIC as SPKI PEM.
+    Keygen {
+        /// Where to write the private key (must not exist).
+        #[arg(long)]
+        private: PathBuf,
+        /// Where to write the public key.
+        #[arg(long)]
+        public: PathBuf,
+    },
+    /// Issue a credential: the issuer's key vouches for the subject's in a domain. When the
+    /// subject is the issuer's own key, the result is a root (a trust anchor).
+    Credential {
+        /// The issuer's private key.
+        #[arg(long)]
+        issuer_key: PathBuf,
+        /// The subject's public key (or private key file).
+        #[arg(long)]
+        subject: PathBuf,
+        /// The domain, e.g. GBR.
+        #[arg(long)]
+        domain: String,
+        /// Comma-separated: policy, translator, revocation, issue-credential, or all.
+        #[arg(long)]
+        scope: String,
+        /// How many further levels of credentials may hang below the subject.
+        #[arg(long, default_value_t = 0)]
+        depth: u8,
+        /// Valid from (YYYY-MM-DD or Unix seconds).
+        #[arg(long)]
+        not_before: String,
+        /// Valid until (YYYY-MM-DD or Unix seconds).
+        #[arg(long)]
+        not_after: String,
+        /// Where to write the credential.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign a policy from its TOML source.
+    SignPolicy {
+        /// The signer's private key.
+        #[arg(long)]
+        key: PathBuf,
+        /// The policy source.
+        source: PathBuf,
+        /// Where to write the policy.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign a translator from its TOML source.
+    SignTranslator {
+        /// The signer's private key (credentialed in both domains).
+        #[arg(long)]
+        key: PathBuf,
+        /// The translator source.
+        source: PathBuf,
+        /// Where to write the translator.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Make the policy delta from OLD to NEW (both sources, signed with KEY; signing is
+    /// deterministic, so OLD signs to the very bytes nodes hold).
+    Delta {
+        /// The signer's private key (the one that signed OLD).
+        #[arg(long)]
+        key: PathBuf,
+        /// The old policy source.
+        old: PathBuf,
+        /// The new policy source.
+        new: PathBuf,
+        /// Where to write the delta.
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write the full new policy here.
+        #[arg(long)]
+        full: Option<PathBuf>,
+    },
+    /// Sign a revocation delta.
+    Revoke {
+        /// The signer's private key (the domain root or a revocation-scoped key).
+        #[arg(long)]
+        key: PathBuf,
+        /// The revoking domain.
+        #[arg(long)]
+        domain: String,
+        /// The sequence number (one more than the domain's last).
+        #[arg(long)]
+        seq: u32,
+        /// Revoke this key (a public or private key file) in the domain.
+        #[arg(long = "revoke-key")]
+        revoke_keys: Vec<PathBuf>,
+        /// Revoke policy ID up to VERSION, as ID:VERSION.
+        #[arg(long = "policy")]
+        policies: Vec<String>,
+        /// Revoke translator ID up to VERSION, as ID:VERSION.
+        #[arg(long = "translator")]
+        translators: Vec<String>,
+        /// Where to write the revocation delta.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print artifacts in human-readable form.
+    Inspect {
+        /// The artifact files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Admit FILEs, in order, into a fresh trust store seeded with the roots in DIR; print one
+    /// line per file. Exits 0 only if every file was admitted.
+    Verify {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Admit FILEs as `verify` does, then decide on one label and print the decision.
+    Decide {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The label: DOMAIN/POLICY/CLASSIFICATION, e.g. GBR/1/3.
+        #[arg(long)]
+        label: String,
+        /// A category value on the label, TAG=VALUE (repeatable).
+        #[arg(long = "category")]
+        categories: Vec<String>,
+        /// The audience domain.
+        #[arg(long)]
+        audience: String,
+    },
+}
+
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// The directory of root credentials (trust anchors).
+    #[arg(long)]
+    trust: PathBuf,
+    /// The time to check validity at (YYYY-MM-DD or Unix seconds; default: the system clock).
+    #[arg(long, conflicts_with = "no_time")]
+    now: Option<String>,
+    /// Check as a node without trusted time: validity windows are not checked.
+    #[arg(long)]
+    no_time: bool,
+    /// The artifacts, in admission order.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("skywave-authority: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Keygen { private, public } => {
+            let key = keys::generate();
+            keys::write_private(&private, &key)?;
+            keys::write_public(&public, key.verifying_key())?;
+            let id = keys::compressed(key.verifying_key()).key_id();
+            println!("{}: key id {id}", private.display());
+        }
+        Command::Credential {
+            issuer_key,
+            subject,
+            domain,
+            scope,
+            depth,
+            not_before,
+            not_after,
+            out,
+        } => {
+            let issuer = keys::read_private(&issuer_key)?;
+            let subject = keys::compressed(&keys::read_public(&subject)?);
+            let credential = Credential {
+                domain: source::domain("--domain", &domain)?,
+                signer: keys::compressed(issuer.verifying_key()).key_id(),
+                subject,
+                scope: parse_scope(&scope)?,
+                validity: Validity {
+                    not_before: time::parse(&not_before).context("--not-before")?,
+                    not_after: time::parse(&not_after).context("--not-after")?,
+                },
+                depth,
+            };
+            write_signed(&out, &issuer, &Artifact::Credential(credential))?;
+        }
+        Command::SignPolicy { key, source, out } => {
+            let signer = keys::read_private(&key)?;
+            let src = source::PolicySource::load(&source)?;
+            let policy = src
+                .to_policy(keys::compressed(signer.verifying_key()).key_id())
+                .with_context(|| source.display().to_string())?;
+            write_signed(&out, &signer, &Artifact::Policy(policy))?;
+        }
+        Command::SignTranslator { key, source, out } => {
+            let signer = keys::read_private(&key)?;
+            let src = source::TranslatorSource::load(&source)?;
+            let translator = src
+                .to_translator(keys::compressed(signer.verifying_key()).key_id())
+                .with_context(|| source.display().to_string())?;
+            write_signed(&out, &signer, &Artifact::Translator(translator))?;
+        }
+        Command::Delta {
+            key,
+            old,
+            new,
+            out,
+            full,
+        } => delta(&key, &old, &new, &out, full.as_deref())?,
+        Command::Revoke {
+            key,
+            domain,
+            seq,
+            revoke_keys,
+            policies,
+            translators,
+            out,
+        } => {
+            let signer = keys::read_private(&key)?;
+            let mut entries = Vec::new();
+            for path in &revoke_keys {
+                entries.push(Revoked::Key(
+                    keys::compressed(&keys::read_public(path)?).key_id(),
+                ));
+            }
+            for text in &policies {
+                let (id, version) = id_version("--policy", text)?;
+                entries.push(Revoked::Policy { id, version });
+            }
+            for text in &translators {
+                let (id, version) = id_version("--translator", text)?;
+                entries.push(Revoked::Translator { id, version });
+            }
+            let revocation = Revocation {
+                domain: source::domain("--domain", &domain)?,
+                signer: keys::compressed(signer.verifying_key()).key_id(),
+                seq,
+                entries: heapless::Vec::from_slice(&entries)
+                    .map_err(|_| anyhow!("too many entries for one revocation delta"))?,
+            };
+            write_signed(&out, &signer, &Artifact::Revocation(revocation))?;
+        }
+        Command::Inspect { files } => {
+            for path in &files {
+                let bytes = authority::read(path)?;
+                let signed = authority::decode(path, &bytes)?;
+                let digest = skywave_protocol::policy::Digest::of(&bytes);
+                let kind = signed.artifact.kind().name();
+                println!(
+                    "{}: {kind}, {} bytes, digest {digest}",
+                    path.display(),
+                    bytes.len()
+                );
+                println!("{:#?}", signed.artifact);
+            }
+        }
+        Command::Verify { store } => {
+            let (_, all_admitted) = admit_all(&store)?;
+            return Ok(if all_admitted {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
+        Command::Decide {
+            store,
+            label,
+            categories,
+            audience,
+        } => {
+            let (trust, _) = admit_all(&store)?;
+            let (domain, policy, classification) = parse_label(&label)?;
+            let categories = categories
+                .iter()
+                .map(|c| parse_category(c))
+                .collect::<Result<Vec<_>>>()?;
+            let label = Label {
+                domain,
+                policy,
+                classification,
+                categories: &categories,
+            };
+            let audience = source::domain("--audience", &audience)?;
+            print_decision(&trust.decide(&label, audience, store_time(&store)?));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_signed(out: &Path, key: &p256::ecdsa::SigningKey, artifact: &Artifact<'_>) -> Result<()> {
+    let bytes = authority::sign(key, artifact).with_context(|| out.display().to_string())?;
+    authority::write(out, &bytes)?;
+    println!(
+        "{}: {}, {} bytes",
+        out.display(),
+        artifact.kind().name(),
+        bytes.len()
+    );
+    Ok(())
+}
+
+fn delta(key: &Path, old: &Path, new: &Path, out: &Path, full: Option<&Path>) -> Result<()> {
+    let signer = keys::read_private(key)?;
+    let key_id = keys::compressed(signer.verifying_key()).key_id();
+    let (old_src, new_src) = (
+        source::PolicySource::load(old)?,
+        source::PolicySource::load(new)?,
+    );
+    let old_policy = old_src
+        .to_policy(key_id)
+        .with_context(|| old.display().to_string())?;
+    let new_policy = new_src
+        .to_policy(key_id)
+        .with_context(|| new.display().to_string())?;
+    let base = authority::sign(&signer, &Artifact::Policy(old_policy))?;
+    let result = authority::sign(&signer, &Artifact::Policy(new_policy))?;
+    let (base_signed, result_signed) = (
+        authority::decode(old, &base)?,
+        authority::decode(new, &result)?,
+    );
+    let mut buf = [0u8; MAX_ARTIFACT_LEN];
+    let len = encoding::encode_delta(&base_signed, &result_signed, &mut buf)
+        .map_err(|e| anyhow!("{} -> {}: {e}", old.display(), new.display()))?;
+    authority::write(out, &buf[..len])?;
+    println!("{}: policy-delta, {len} bytes", out.display());
+    if let Some(full) = full {
+        authority::write(full, &result)?;
+        println!("{}: policy, {} bytes", full.display(), result.len());
+    }
+    Ok(())
+}
+
+fn parse_scope(text: &str) -> Result<Scope> {
+    text.split(',').try_fold(Scope::default(), |scope, name| {
+        Ok(scope.with(match name.trim() {
+            "policy" => Scope::POLICY,
+            "translator" => Scope::TRANSLATOR,
+            "revocation" => Scope::REVOCATION,
+            "issue-credential" => Scope::ISSUE_CREDENTIAL,
+            "all" => Scope::ALL,
+            other => bail!("--scope: unknown scope {other:?}"),
+        }))
+    })
+}
+
+fn id_version(flag: &str, text: &str) -> Result<(u32, u32)> {
+    let parsed = text
+        .split_once(':')
+        .and_then(|(id, version)| Some((id.parse().ok()?, version.parse().ok()?)));
+    parsed.ok_or_else(|| anyhow!("{flag}: {text:?} is not ID:VERSION"))
+}
+
+fn parse_label(text: &str) -> Result<(skywave_protocol::policy::Domain, u32, u8)> {
+    let parts: Vec<&str> = text.split('/').collect();
+    let [domain, policy, class] = parts.as_slice() else {
+        bail!("--label: {text:?} is not DOMAIN/POLICY/CLASSIFICATION");
+    };
+    let number = |what: &str, s: &str| -> Result<u32> {
+        s.parse()
+            .map_err(|_| anyhow!("--label: {what} {s:?} is not a number"))
+    };
+    let class = u8::try_from(number("classification", class)?)
+        .map_err(|_| anyhow!("--label: classification above 255"))?;
+    Ok((
+        source::domain("--label", domain)?,
+        number("policy", policy)?,
+        class,
+    ))
+}
+
+fn parse_category(text: &str) -> Result<CategoryValue> {
+    let parsed = text
+        .split_once('=')
+        .and_then(|(tag, value)| Some((tag.parse().ok()?, value.parse().ok()?)));
+    let (tag, value) = parsed.ok_or_else(|| anyhow!("--category: {text:?} is not TAG=VALUE"))?;
+    Ok(CategoryValue { tag, value })
+}
+
+fn store_time(args: &StoreArgs) -> Result<Option<UnixTime>> {
+    Ok(match (&args.now, args.no_time) {
+        (_, true) => None,
+        (Some(text), false) => Some(time::parse(text).context("--now")?),
+        (None, false) => Some(time::now()),
+    })
+}
+
+/// Seeds a store with the roots in the trust directory, then admits the files in order,
+/// printing a line for each. Returns the store and whether every file was admitted.
+fn admit_all(args: &StoreArgs) -> Result<(TrustStore, bool)> {
+    let now = store_time(args)?;
+    let mut store = TrustStore::new();
+    let mut roots: Vec<PathBuf> = std::fs::read_dir(&args.trust)
+        .with_context(|| format!("{}: cannot list", args.trust.display()))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()
+        .with_context(|| format!("{}: cannot list", args.trust.display()))?;
+    roots.sort();
+    for root in &roots {
+        let bytes = authority::read(root)?;
+        store
+            .add_root(&bytes, now)
+            .map_err(|refusal| anyhow!("{}: not a usable root: {refusal}", root.display()))?;
+    }
+    let mut all = true;
+    for path in &args.files {
+        let outcome = authority::read(path).map(|bytes| store.admit(&bytes, now));
+        match outcome {
+            Ok(Ok(admitted)) => {
+                let a = admitted.artifact;
+                let what = match a.kind {
+                    Kind::Credential => format!("credential in {}", a.domain),
+                    Kind::Revocation => format!("revocation {} seq {}", a.domain, a.id),
+                    kind => format!("{} {}/{} v{}", kind.name(), a.domain, a.id, a.version),
+                };
+                let dup = if admitted.duplicate {
+                    " (already held)"
+                } else {
+                    ""
+                };
+                println!("{}: admitted {what}{dup}", path.display());
+            }
+            Ok(Err(refusal)) => {
+                all = false;
+                println!("{}: refused: {}", path.display(), describe(&refusal));
+            }
+            Err(e) => {
+                all = false;
+                println!("{e:#}");
+            }
+        }
+    }
+    Ok((store, all))
+}
+
+/// The refusal's variant name (what scripts match on) and its explanation.
+fn describe(refusal: &Refusal) -> String {
+    let debug = format!("{refusal:?}");
+    let name = debug.split([' ', '(', '{']).next().unwrap_or_default();
+    format!("{name}: {refusal}")
+}
+
+fn print_decision(d: &Decision) {
+    let reference = |r: &Option<ArtifactRef>| match r {
+        Some(r) => format!(
+            "{} {}/{} v{} {}",
+            r.kind.name(),
+            r.domain,
+            r.id,
+            r.version,
+            r.digest
+        ),
+        None => "none".into(),
+    };
+    let label = |l: &LabelRecord| {
+        let values: Vec<String> = l
+            .categories
+            .iter()
+            .map(|c| format!("{}={}", c.tag, c.value))
+            .collect();
+        format!(
+            "{}/{}/{} [{}]",
+            l.domain,
+            l.policy,
+            l.classification,
+            values.join(" ")
+        )
+    };
+    let lineage = &d.lineage;
+    println!("label:        {} -> {}", label(&d.label), d.audience);
+    println!("verdict:      {:?}", d.verdict);
+    println!("basis:        {:?}", d.basis);
+    println!(
+        "translated:   {}",
+        d.translated.as_ref().map_or("none".into(), label)
+    );
+    println!("home:         {}", reference(&lineage.home));
+    println!("translator:   {}", reference(&lineage.translator));
+    println!("target:       {}", reference(&lineage.target));
+    match lineage.spiral_gap {
+        Some(gap) => println!("spiral gap:   {} -> {}", gap.from, gap.to),
+        None => println!("spiral gap:   none"),
+    }
+    let seqs: Vec<String> = lineage
+        .revocation_seqs
+        .iter()
+        .map(|(d, s)| format!("{d} {s}"))
+        .collect();
+    println!("revocations:  {}", seqs.join(", "));
+    match lineage.time {
+        Some(t) => println!("time:         {}", t.0),
+        None => println!("time:         unknown (validity not checked)"),
+    }
+}

@@ -1,0 +1,186 @@
+//! `skywave-authority` end to end: keys on disk, a root and a delegated signer, a policy from
+//! the sample coalition's source, and `verify` saying yes, or naming the refusal.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("skywave-authority-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("trust")).unwrap();
+    dir
+}
+
+fn auth(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_skywave-authority"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = auth(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A path as an argument (the scratch paths are UTF-8).
+fn arg(path: &Path) -> String {
+    path.to_str().unwrap().to_owned()
+}
+
+fn source(name: &str) -> String {
+    arg(&Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/coalition")
+        .join(name))
+}
+
+/// A GBR root in `dir/trust`, a signer credentialed by it, and GBR's policy signed by the
+/// signer; returns the credential's and the policy's paths.
+fn gbr(dir: &Path) -> (String, String) {
+    let at = |name: &str| arg(&dir.join(name));
+    for name in ["root", "signer"] {
+        let (private, public) = (
+            at(&format!("{name}.key.pem")),
+            at(&format!("{name}.pub.pem")),
+        );
+        ok(&["keygen", "--private", &private, "--public", &public]);
+    }
+    let credential = |subject: &str, scope: &str, depth: &str, out: &str| {
+        ok(&[
+            "credential",
+            "--issuer-key",
+            &at("root.key.pem"),
+            "--subject",
+            &at(subject),
+            "--domain",
+            "GBR",
+            "--scope",
+            scope,
+            "--depth",
+            depth,
+            "--not-before",
+            "2026-01-01",
+            "--not-after",
+            "2030-01-01",
+            "--out",
+            out,
+        ]);
+    };
+    credential("root.pub.pem", "all", "1", &at("trust/gbr.cred"));
+    let signer = at("signer.cred");
+    credential("signer.pub.pem", "policy", "0", &signer);
+    let policy = at("gbr.pol");
+    let src = source("gbr-policy-v1.toml");
+    ok(&[
+        "sign-policy",
+        "--key",
+        &at("signer.key.pem"),
+        &src,
+        "--out",
+        &policy,
+    ]);
+    (signer, policy)
+}
+
+fn verify(dir: &Path, files: &[&str]) -> Output {
+    let trust = arg(&dir.join("trust"));
+    let mut args = vec!["verify", "--trust", &trust, "--now", "2027-01-01"];
+    args.extend(files);
+    auth(&args)
+}
+
+#[test]
+fn keygen_writes_an_owner_only_private_key_and_never_overwrites_it() {
+    let dir = scratch("keygen");
+    let (private, public) = (dir.join("k.pem"), dir.join("k.pub"));
+    let args = [
+        "keygen",
+        "--private",
+        &arg(&private),
+        "--public",
+        &arg(&public),
+    ]
+    .map(String::from);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&args);
+    let mode = std::fs::metadata(&private).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(
+        std::fs::read_to_string(&private)
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
+    let again = auth(&args);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("k.pem"));
+}
+
+#[test]
+fn verify_admits_in_order_and_names_each_refusal() {
+    let dir = scratch("verify");
+    let (signer, policy) = gbr(&dir);
+    let good = verify(&dir, &[&signer, &policy]);
+    let stdout = String::from_utf8(good.stdout).unwrap();
+    assert!(good.status.success(), "{stdout}");
+    assert_eq!(stdout.lines().count(), 2);
+    assert!(
+        stdout.lines().all(|l| l.contains(": admitted ")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("admitted policy GBR/1 v1"));
+    // Out of order: the policy's signer is not yet known.
+    let reordered = verify(&dir, &[&policy, &signer]);
+    assert_eq!(reordered.status.code(), Some(1));
+    let stdout = String::from_utf8(reordered.stdout).unwrap();
+    assert!(stdout.starts_with(&format!("{policy}: refused: UnknownSigner")));
+    // One flipped bit in the signature.
+    let mut bytes = std::fs::read(&policy).unwrap();
+    *bytes.last_mut().unwrap() ^= 1;
+    let tampered = arg(&dir.join("tampered.pol"));
+    std::fs::write(&tampered, bytes).unwrap();
+    let out = verify(&dir, &[&signer, &tampered]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("refused: BadSignature")
+    );
+}
+
+#[test]
+fn source_errors_name_the_file_and_the_field() {
+    let dir = scratch("errors");
+    gbr(&dir);
+    let key = arg(&dir.join("signer.key.pem"));
+    let text = std::fs::read_to_string(source("gbr-policy-v1.toml")).unwrap();
+    let cases = [
+        (
+            text.replacen("max = \"SECRET\"", "max = \"SECERT\"", 1),
+            "rule[1].max",
+        ),
+        (
+            text.replacen("to = [\"USA\"]", "to = [\"usa\"]", 1),
+            "rule[1].to[0]",
+        ),
+        (
+            text.replacen("spiral = 4", "spiral = 4\nspirall = 5", 1),
+            "spirall",
+        ),
+    ];
+    for (i, (text, field)) in cases.iter().enumerate() {
+        let src = arg(&dir.join(format!("bad{i}.toml")));
+        std::fs::write(&src, text).unwrap();
+        let out = arg(&dir.join("bad.pol"));
+        let result = auth(&["sign-policy", "--key", &key, &src, "--out", &out]);
+        assert!(!result.status.success());
+        let stderr = String::from_utf8(result.stderr).unwrap();
+        assert!(stderr.contains(&src), "{stderr}");
+        assert!(stderr.contains(field), "{stderr}");
+    }
+}

@@ -21,7 +21,7 @@ step() {
 # --- What cargo does not install -----------------------------------------------------------
 
 # Debian packages the tests drive as real peers.
-DEBIAN_PACKAGES=(tshark qemu-system-arm)
+DEBIAN_PACKAGES=(tshark qemu-system-arm socat)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod frames;
+use skywave_host::frames;
 
 /// Skywave: signed coalition policy over STANAG 5066 HF links.
 #[derive(Parser)]

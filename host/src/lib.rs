@@ -1,0 +1,12 @@
+//! The Skywave host agent for expeditionary laptops, as a library the `skywave` binary drives.
+//!
+//! - [`frames`]: the `skywave frames` commands (sample and decode D_PDU captures).
+//! - [`bearer`]: the links to the air: serial HF modems (tokio-serial) and UDP for software
+//!   modems, each a task that turns bytes into D_PDUs with the protocol's deframer, writes the
+//!   D_PDUs it is given, and reconnects with backoff when its port goes away.
+//!
+//! All protocol logic lives in `skywave-protocol`; this crate only moves bytes, keeps time and
+//! stores state.
+
+pub mod bearer;
+pub mod frames;

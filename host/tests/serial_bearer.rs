@@ -1,0 +1,135 @@
+//! Serial bearers over real pseudo-terminals: two bearers joined by a socat PTY pair exchange
+//! D_PDUs through line noise, survive the pair disappearing, and reconnect when it returns.
+//!
+//! socat stands in for the cable; where it is not installed the test says so and passes, unless
+//! `SKYWAVE_REQUIRE_TOOLS=1` (set by the project's test command) makes that a failure.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use bytes::Bytes;
+use skywave_host::bearer::serial::{self, SerialConfig};
+use skywave_host::bearer::{Bearer, BearerEvent};
+use skywave_host::frames::sample::sample_frames;
+use tokio::time::timeout;
+
+/// A socat process joining two PTYs, killed when dropped.
+struct Cable {
+    child: Child,
+}
+
+impl Cable {
+    fn connect(a: &Path, b: &Path) -> Cable {
+        let end = |p: &Path| format!("pty,raw,echo=0,link={}", p.display());
+        let cable = Cable {
+            child: Command::new("socat")
+                .args([end(a), end(b)])
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start socat"),
+        };
+        for _ in 0..100 {
+            if a.exists() && b.exists() {
+                return cable;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("socat did not create {} and {}", a.display(), b.display());
+    }
+}
+
+impl Drop for Cable {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn socat_available() -> bool {
+    let found = Command::new("socat").arg("-V").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var("SKYWAVE_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "socat is required (SKYWAVE_REQUIRE_TOOLS=1) but not installed"
+        );
+        eprintln!("socat not installed: skipping the PTY test");
+    }
+    found
+}
+
+fn port(device: &Path) -> SerialConfig {
+    SerialConfig {
+        device: device.display().to_string(),
+        baud: 115_200,
+        data_bits: 8,
+        parity: Default::default(),
+        stop_bits: 1,
+        rts_cts: false,
+    }
+}
+
+async fn next(bearer: &mut Bearer) -> BearerEvent {
+    timeout(Duration::from_secs(20), bearer.next_event())
+        .await
+        .expect("bearer event within 20 s")
+        .expect("bearer running")
+}
+
+/// Waits for `Up`, skipping the `Down` reports of attempts made before the port existed.
+async fn until_up(bearer: &mut Bearer) {
+    loop {
+        match next(bearer).await {
+            BearerEvent::Up => return,
+            BearerEvent::Down { .. } => continue,
+            other => panic!("expected Up, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn bearers_carry_frames_over_a_pty_and_reconnect() {
+    if !socat_available() {
+        return;
+    }
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("pty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a_path, b_path) = (dir.join("a"), dir.join("b"));
+    let cable = Cable::connect(&a_path, &b_path);
+
+    let mut a = serial::spawn(port(&a_path));
+    let mut b = serial::spawn(port(&b_path));
+    until_up(&mut a).await;
+    until_up(&mut b).await;
+
+    let frames = sample_frames().unwrap();
+    for frame in frames.iter().skip(50).take(20) {
+        a.send(Bytes::from(frame.clone())).await.unwrap();
+    }
+    a.send(Bytes::from_static(b"\x00line noise\x90\x90"))
+        .await
+        .unwrap();
+    a.send(Bytes::from(frames[1000].clone())).await.unwrap();
+    for frame in frames.iter().skip(50).take(20).chain([&frames[1000]]) {
+        assert_eq!(
+            next(&mut b).await,
+            BearerEvent::Frame(Bytes::from(frame.clone()))
+        );
+    }
+
+    // Unplug the cable: both sides notice and keep retrying.
+    drop(cable);
+    assert!(matches!(next(&mut a).await, BearerEvent::Down { .. }));
+    assert!(matches!(next(&mut b).await, BearerEvent::Down { .. }));
+
+    // Plug it back in: both reconnect and frames flow again, the other way this time.
+    let _cable = Cable::connect(&a_path, &b_path);
+    until_up(&mut a).await;
+    until_up(&mut b).await;
+    b.send(Bytes::from(frames[400].clone())).await.unwrap();
+    assert_eq!(
+        next(&mut a).await,
+        BearerEvent::Frame(Bytes::from(frames[400].clone()))
+    );
+}

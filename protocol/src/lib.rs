@@ -18,6 +18,9 @@
 //! - [`policy`]: signed coalition policy: credentials, policies, translators, revocation and
 //!   policy deltas; admission into a bounded trust store; release decisions with lineage and a
 //!   hash-chained decision log.
+//! - [`link`]: the data transfer sublayer (Annex C ARQ, non-ARQ, expedited data, half-duplex
+//!   turn-taking) with the CAS-1 link protocol (Annex B) and S_PDUs (Annex A), as one sans-IO
+//!   state machine.
 //! - [`time`]: the protocol's own notion of time, supplied by the driver.
 //! - [`capture`]: pcap headers and a pcap reader for D_PDU captures (link type 237).
 
@@ -37,6 +40,7 @@
 extern crate std;
 
 pub mod capture;
+pub mod link;
 pub mod policy;
 pub mod time;
 pub mod wire;

@@ -122,6 +122,11 @@ impl<const SLOTS: usize, const SEGMENT: usize> ArqReassembly<SLOTS, SEGMENT> {
         self.next = next;
     }
 
+    /// Whether no segment is held undelivered (a link may be released without losing data).
+    pub fn is_drained(&self) -> bool {
+        self.slots.iter().all(|s| s.state != SlotState::Held)
+    }
+
     /// Whether `seq` has been received (held, delivered or dropped) within the window.
     pub fn has(&self, seq: u8) -> bool {
         seq.wrapping_sub(self.next) >= ARQ_WINDOW || self.find(seq).is_some()
@@ -138,10 +143,25 @@ impl<const SLOTS: usize, const SEGMENT: usize> ArqReassembly<SLOTS, SEGMENT> {
     }
 
     /// Offers one ARQ segment. Old and repeated sequence numbers are [`Accepted::Duplicate`].
-    /// A segment flagged DROP discards its C_PDU's segments held so far.
+    /// A segment flagged DROP discards its C_PDU's segments held so far, even when it repeats
+    /// a sequence number already held (the sender dropped a C_PDU whose acknowledgement it
+    /// never saw).
     pub fn insert(&mut self, seq: u8, flags: ArqFlags, data: &[u8]) -> Result<Accepted, Error> {
-        if seq.wrapping_sub(self.next) >= ARQ_WINDOW || self.find(seq).is_some() {
+        if seq.wrapping_sub(self.next) >= ARQ_WINDOW {
             return Ok(Accepted::Duplicate);
+        }
+        if let Some(i) = self.find(seq) {
+            let Some(slot) = self.slots.get_mut(i) else {
+                return Ok(Accepted::Duplicate);
+            };
+            if !flags.drop_cpdu || slot.state != SlotState::Held {
+                return Ok(Accepted::Duplicate);
+            }
+            slot.state = SlotState::Consumed;
+            let held = slot.flags;
+            self.drop_around(seq, held);
+            self.advance();
+            return Ok(Accepted::New);
         }
         if data.len() > SEGMENT {
             return Err(Error::SegmentOutOfBounds);
@@ -162,27 +182,49 @@ impl<const SLOTS: usize, const SEGMENT: usize> ArqReassembly<SLOTS, SEGMENT> {
         } else {
             SlotState::Held
         };
-        if flags.drop_cpdu && !flags.cpdu_start {
-            self.drop_back_from(seq.wrapping_sub(1));
+        if flags.drop_cpdu {
+            self.drop_around(seq, flags);
         }
         self.advance();
         Ok(Accepted::New)
     }
 
-    /// Marks the held segments of a dropped C_PDU, walking back from `seq` to its START.
-    fn drop_back_from(&mut self, mut seq: u8) {
+    /// Discards the held segments of the C_PDU to which the segment `seq` with `flags` belongs:
+    /// back to its START and forward to its END (a sender drops what is unacknowledged, which
+    /// may lie on either side of segments already received).
+    fn drop_around(&mut self, seq: u8, flags: ArqFlags) {
+        if !flags.cpdu_start {
+            self.drop_walk(seq.wrapping_sub(1), false);
+        }
+        if !flags.cpdu_end {
+            self.drop_walk(seq.wrapping_add(1), true);
+        }
+    }
+
+    /// Marks held segments consumed from `seq`, one way, until the C_PDU's edge in that
+    /// direction (START going back, END going forward) or anything not held.
+    fn drop_walk(&mut self, mut seq: u8, forward: bool) {
         while let Some(i) = self.find(seq) {
             let Some(slot) = self.slots.get_mut(i) else {
                 break;
             };
-            if slot.state != SlotState::Held || slot.flags.cpdu_end {
+            let (other_cpdu, edge) = if forward {
+                (slot.flags.cpdu_start, slot.flags.cpdu_end)
+            } else {
+                (slot.flags.cpdu_end, slot.flags.cpdu_start)
+            };
+            if slot.state != SlotState::Held || other_cpdu {
                 break;
             }
             slot.state = SlotState::Consumed;
-            if slot.flags.cpdu_start {
+            if edge {
                 break;
             }
-            seq = seq.wrapping_sub(1);
+            seq = if forward {
+                seq.wrapping_add(1)
+            } else {
+                seq.wrapping_sub(1)
+            };
         }
     }
 
@@ -546,6 +588,34 @@ mod tests {
         assert_eq!(r.next_seq(), 2);
         r.insert(2, flags(true, true), b"ok").unwrap();
         assert_eq!(r.pop(&mut out).unwrap().unwrap().len, 2);
+    }
+
+    #[test]
+    fn arq_drop_reaches_segments_already_held_on_both_sides() {
+        let mut r: ArqReassembly<8, 4> = ArqReassembly::new();
+        let mut out = [0u8; 16];
+        let in_order = |start, end| ArqFlags {
+            deliver_in_order: true,
+            ..flags(start, end)
+        };
+        // seq 0 is missing, so the in-order C_PDU 1..=3 is held complete but undelivered.
+        r.insert(1, in_order(true, false), b"ab").unwrap();
+        r.insert(2, in_order(false, false), b"cd").unwrap();
+        r.insert(3, in_order(false, true), b"ef").unwrap();
+        // The sender, not having seen 2 acknowledged, drops the C_PDU by resending 2 as DROP.
+        let drop = ArqFlags {
+            drop_cpdu: true,
+            ..in_order(false, false)
+        };
+        assert_eq!(r.insert(2, drop, b""), Ok(Accepted::New));
+        r.insert(0, flags(true, true), b"z").unwrap();
+        assert_eq!(r.pop(&mut out).unwrap().unwrap().len, 1);
+        assert_eq!(
+            r.pop(&mut out),
+            Ok(None),
+            "the dropped C_PDU is never delivered"
+        );
+        assert_eq!(r.next_seq(), 4);
     }
 
     #[test]

@@ -1,0 +1,342 @@
+//! The PDUs that ride inside D_PDU segments: C_PDUs (Annex B) and S_PDUs (Annex A).
+//!
+//! A C_PDU's first byte names its type in the high nibble. Type 0 carries an S_PDU; types 1..=5
+//! are the CAS-1 physical link protocol (request, accepted, rejected, break, break confirm), whose
+//! low nibble holds a reason where one exists. An S_PDU's first byte holds its type (high nibble)
+//! and the U_PDU's priority (low nibble); the second the source and destination SAP IDs.
+//!
+//! DATA S_PDU (type 0), as implemented:
+//!
+//! ```text
+//! 0   type 0 | priority (0..15)
+//! 1   source SAP | destination SAP
+//! 2   0x80 client delivery confirm required | 0x40 TTD present | low 4 bits: TTD Julian day mod 16
+//! 3.. TTD seconds of the day (17 bits) and 7 unused bits, 3 bytes, only when 0x40 is set
+//! ..  the U_PDU
+//! ```
+//!
+//! DATA DELIVERY CONFIRM (type 1) and DATA DELIVERY FAIL (type 2) carry bytes 0 and 1 as above,
+//! then (FAIL only) a reason byte, then the first bytes of the U_PDU they answer for, so the
+//! client can tell which of its U_PDUs was meant. These layouts follow the edition-1.2 field
+//! order from memory and have not been checked against a second implementation: docs/link.md
+//! lists them as such.
+
+use super::Error;
+use crate::wire;
+
+/// The largest U_PDU a general node accepts from a client (the SIS MTU).
+pub const MAX_UPDU_LEN: usize = 2048;
+
+/// The most bytes of a U_PDU a delivery confirm or fail S_PDU echoes back.
+pub const ECHO_LEN: usize = 16;
+
+/// C_PDU header bytes plus the largest DATA S_PDU header.
+pub const MAX_CPDU_OVERHEAD: usize = 1 + 6;
+
+/// The largest C_PDU this crate builds: a full U_PDU with every header.
+pub const MAX_CPDU_LEN: usize = MAX_UPDU_LEN + MAX_CPDU_OVERHEAD;
+
+/// Why a CAS-1 physical link request was rejected or a link broken (the C_PDU's low nibble).
+pub mod reason {
+    /// No reason given.
+    pub const UNKNOWN: u8 = 0;
+    /// The node already has a physical link with another node.
+    pub const BUSY: u8 = 1;
+    /// The link was idle and is released.
+    pub const IDLE: u8 = 2;
+}
+
+/// A C_PDU: an S_PDU, or a CAS-1 physical link message.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Cpdu<'a> {
+    /// Type 0: carries an S_PDU.
+    Data(Spdu<'a>),
+    /// Type 1: asks the addressed node to make a physical link.
+    LinkRequest,
+    /// Type 2: accepts a physical link request.
+    LinkAccepted,
+    /// Type 3: refuses a physical link request, with a [`reason`].
+    LinkRejected(u8),
+    /// Type 4: breaks the physical link, with a [`reason`].
+    LinkBreak(u8),
+    /// Type 5: confirms a break.
+    LinkBreakConfirm,
+}
+
+/// An S_PDU.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Spdu<'a> {
+    /// Type 0: client data.
+    Data(DataSpdu<'a>),
+    /// Type 1: the destination client received the U_PDU whose first bytes are `echo`.
+    DeliveryConfirm {
+        /// SAPs and priority of the confirmed U_PDU.
+        header: SpduHeader,
+        /// The first bytes of the confirmed U_PDU.
+        echo: &'a [u8],
+    },
+    /// Type 2: the U_PDU whose first bytes are `echo` could not be delivered.
+    DeliveryFail {
+        /// SAPs and priority of the failed U_PDU.
+        header: SpduHeader,
+        /// Why (0 unknown).
+        reason: u8,
+        /// The first bytes of the failed U_PDU.
+        echo: &'a [u8],
+    },
+}
+
+/// The priority and SAP IDs every S_PDU starts with.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct SpduHeader {
+    /// 0..=15, higher first.
+    pub priority: u8,
+    /// The sending client's SAP ID (0..=15).
+    pub src_sap: u8,
+    /// The receiving client's SAP ID (0..=15).
+    pub dest_sap: u8,
+}
+
+/// A DATA S_PDU.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct DataSpdu<'a> {
+    /// Priority and SAPs.
+    pub header: SpduHeader,
+    /// The sending client asks to hear that the receiving client got the U_PDU.
+    pub confirm: bool,
+    /// The time-to-die as sent: Julian day mod 16 and seconds of the day, when the sender had
+    /// wall-clock time. This link keeps time-to-die on its own clock and never sends it.
+    pub ttd: Option<(u8, u32)>,
+    /// The client's data.
+    pub updu: &'a [u8],
+}
+
+impl SpduHeader {
+    fn check(&self) -> Result<(), Error> {
+        if self.priority > 15 {
+            return Err(Error::Priority);
+        }
+        if self.src_sap > 15 || self.dest_sap > 15 {
+            return Err(Error::Sap);
+        }
+        Ok(())
+    }
+
+    fn bytes(&self, spdu_type: u8) -> [u8; 2] {
+        [
+            spdu_type << 4 | self.priority,
+            self.src_sap << 4 | self.dest_sap,
+        ]
+    }
+
+    fn read(bytes: &[u8]) -> Result<(u8, Self, &[u8]), Error> {
+        let (&b0, rest) = bytes.split_first().ok_or(Error::Malformed)?;
+        let (&b1, rest) = rest.split_first().ok_or(Error::Malformed)?;
+        let header = SpduHeader {
+            priority: b0 & 0x0F,
+            src_sap: b1 >> 4,
+            dest_sap: b1 & 0x0F,
+        };
+        Ok((b0 >> 4, header, rest))
+    }
+}
+
+impl<'a> Cpdu<'a> {
+    /// Reads a C_PDU (and the S_PDU inside a DATA C_PDU).
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
+        let (&first, rest) = bytes.split_first().ok_or(Error::Malformed)?;
+        let reason = first & 0x0F;
+        Ok(match first >> 4 {
+            0 => Cpdu::Data(Spdu::parse(rest)?),
+            1 => Cpdu::LinkRequest,
+            2 => Cpdu::LinkAccepted,
+            3 => Cpdu::LinkRejected(reason),
+            4 => Cpdu::LinkBreak(reason),
+            5 => Cpdu::LinkBreakConfirm,
+            t => return Err(Error::UnknownCpdu(t)),
+        })
+    }
+
+    /// Writes the C_PDU at the start of `out`; returns its length.
+    pub fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
+        let small = |byte: u8, out: &mut [u8]| -> Result<usize, Error> {
+            *out.first_mut()
+                .ok_or(Error::Wire(wire::Error::BufferTooSmall))? = byte;
+            Ok(1)
+        };
+        match self {
+            Cpdu::Data(spdu) => {
+                small(0x00, out)?;
+                let rest = out
+                    .get_mut(1..)
+                    .ok_or(Error::Wire(wire::Error::BufferTooSmall))?;
+                Ok(1 + spdu.emit(rest)?)
+            }
+            Cpdu::LinkRequest => small(0x10, out),
+            Cpdu::LinkAccepted => small(0x20, out),
+            Cpdu::LinkRejected(r) => small(0x30 | (r & 0x0F), out),
+            Cpdu::LinkBreak(r) => small(0x40 | (r & 0x0F), out),
+            Cpdu::LinkBreakConfirm => small(0x50, out),
+        }
+    }
+}
+
+impl<'a> Spdu<'a> {
+    /// Reads an S_PDU.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
+        let (spdu_type, header, rest) = SpduHeader::read(bytes)?;
+        match spdu_type {
+            0 => {
+                let (&flags, mut updu) = rest.split_first().ok_or(Error::Malformed)?;
+                let ttd = if flags & 0x40 != 0 {
+                    let t = updu.get(..3).ok_or(Error::Malformed)?;
+                    updu = updu.get(3..).ok_or(Error::Malformed)?;
+                    let word = u32::from_be_bytes([
+                        0,
+                        t.first().copied().unwrap_or(0),
+                        t.get(1).copied().unwrap_or(0),
+                        t.get(2).copied().unwrap_or(0),
+                    ]);
+                    Some((flags & 0x0F, word >> 7))
+                } else {
+                    None
+                };
+                Ok(Spdu::Data(DataSpdu {
+                    header,
+                    confirm: flags & 0x80 != 0,
+                    ttd,
+                    updu,
+                }))
+            }
+            1 => Ok(Spdu::DeliveryConfirm { header, echo: rest }),
+            2 => {
+                let (&reason, echo) = rest.split_first().ok_or(Error::Malformed)?;
+                Ok(Spdu::DeliveryFail {
+                    header,
+                    reason,
+                    echo,
+                })
+            }
+            t => Err(Error::UnknownSpdu(t)),
+        }
+    }
+
+    /// The number of bytes [`Spdu::emit`] writes.
+    pub fn len(&self) -> usize {
+        match self {
+            Spdu::Data(d) => 3 + if d.ttd.is_some() { 3 } else { 0 } + d.updu.len(),
+            Spdu::DeliveryConfirm { echo, .. } => 2 + echo.len(),
+            Spdu::DeliveryFail { echo, .. } => 3 + echo.len(),
+        }
+    }
+
+    /// Whether the S_PDU is empty; never, every S_PDU has a header.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Writes the S_PDU at the start of `out`; returns its length.
+    pub fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
+        let len = self.len();
+        let out = out
+            .get_mut(..len)
+            .ok_or(Error::Wire(wire::Error::BufferTooSmall))?;
+        let (header, spdu_type, fixed, tail): (SpduHeader, u8, heapless::Vec<u8, 4>, &[u8]) =
+            match self {
+                Spdu::Data(d) => {
+                    let mut fixed = heapless::Vec::new();
+                    let ttd_flag = if d.ttd.is_some() { 0x40 } else { 0 };
+                    let day = d.ttd.map_or(0, |(day, _)| day & 0x0F);
+                    push(&mut fixed, u8::from(d.confirm) << 7 | ttd_flag | day)?;
+                    if let Some((_, secs)) = d.ttd {
+                        if secs >= 1 << 17 {
+                            return Err(Error::Malformed);
+                        }
+                        let word = (secs << 7).to_be_bytes();
+                        for b in word.get(1..).unwrap_or(&[]) {
+                            push(&mut fixed, *b)?;
+                        }
+                    }
+                    (d.header, 0, fixed, d.updu)
+                }
+                Spdu::DeliveryConfirm { header, echo } => (*header, 1, heapless::Vec::new(), echo),
+                Spdu::DeliveryFail {
+                    header,
+                    reason,
+                    echo,
+                } => {
+                    let mut fixed = heapless::Vec::new();
+                    push(&mut fixed, *reason)?;
+                    (*header, 2, fixed, echo)
+                }
+            };
+        header.check()?;
+        let head = header.bytes(spdu_type);
+        let mut at = 0;
+        for part in [&head[..], &fixed[..], tail] {
+            out.get_mut(at..at + part.len())
+                .ok_or(Error::Wire(wire::Error::BufferTooSmall))?
+                .copy_from_slice(part);
+            at += part.len();
+        }
+        Ok(at)
+    }
+}
+
+fn push<const N: usize>(v: &mut heapless::Vec<u8, N>, b: u8) -> Result<(), Error> {
+    v.push(b).map_err(|_| Error::Malformed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_spdu_round_trips_with_and_without_ttd() {
+        let header = SpduHeader {
+            priority: 9,
+            src_sap: 3,
+            dest_sap: 12,
+        };
+        for ttd in [None, Some((5u8, 86_399u32))] {
+            let cpdu = Cpdu::Data(Spdu::Data(DataSpdu {
+                header,
+                confirm: true,
+                ttd,
+                updu: b"revocation",
+            }));
+            let mut buf = [0u8; 64];
+            let n = cpdu.emit(&mut buf).unwrap();
+            assert_eq!(buf[0], 0x00);
+            assert_eq!(buf[1], 0x09, "S_PDU type 0, priority 9");
+            assert_eq!(buf[2], 0x3C, "source SAP 3, destination SAP 12");
+            assert_eq!(Cpdu::parse(&buf[..n]).unwrap(), cpdu);
+        }
+    }
+
+    #[test]
+    fn cas_cpdus_and_refusals() {
+        let mut buf = [0u8; 4];
+        for cpdu in [
+            Cpdu::LinkRequest,
+            Cpdu::LinkAccepted,
+            Cpdu::LinkRejected(reason::BUSY),
+            Cpdu::LinkBreak(reason::IDLE),
+            Cpdu::LinkBreakConfirm,
+        ] {
+            let n = cpdu.emit(&mut buf).unwrap();
+            assert_eq!(Cpdu::parse(&buf[..n]).unwrap(), cpdu);
+        }
+        assert_eq!(Cpdu::parse(&[0x90]), Err(Error::UnknownCpdu(9)));
+        assert_eq!(Cpdu::parse(&[]), Err(Error::Malformed));
+        assert_eq!(Cpdu::parse(&[0x00, 0x70, 0x11]), Err(Error::UnknownSpdu(7)));
+        let bad = Spdu::DeliveryConfirm {
+            header: SpduHeader {
+                priority: 16,
+                ..SpduHeader::default()
+            },
+            echo: &[],
+        };
+        assert_eq!(bad.emit(&mut buf), Err(Error::Priority));
+    }
+}

@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use bytes::Bytes;
+use skywave_hil_tests::tool_available;
 use skywave_host::bearer::serial::{self, SerialConfig};
 use skywave_host::bearer::{Bearer, BearerEvent};
 use skywave_host::frames::sample::sample_frames;
@@ -46,18 +47,6 @@ impl Drop for Cable {
     }
 }
 
-fn socat_available() -> bool {
-    let found = Command::new("socat").arg("-V").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var("SKYWAVE_REQUIRE_TOOLS").as_deref() != Ok("1"),
-            "socat is required (SKYWAVE_REQUIRE_TOOLS=1) but not installed"
-        );
-        eprintln!("socat not installed: skipping the PTY test");
-    }
-    found
-}
-
 fn port(device: &Path) -> SerialConfig {
     SerialConfig {
         device: device.display().to_string(),
@@ -89,7 +78,7 @@ async fn until_up(bearer: &mut Bearer) {
 
 #[tokio::test]
 async fn bearers_carry_frames_over_a_pty_and_reconnect() {
-    if !socat_available() {
+    if !tool_available("socat", "the PTY pair standing in for a cable") {
         return;
     }
     let dir =

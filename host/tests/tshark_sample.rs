@@ -8,20 +8,10 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use skywave_hil_tests::tool_available;
+
 const DATA_TYPES: [u8; 5] = [0, 2, 4, 7, 8];
 const TSHARK_MIN_FRAME: usize = 15;
-
-fn tshark_available() -> bool {
-    let found = Command::new("tshark").arg("--version").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var("SKYWAVE_REQUIRE_TOOLS").as_deref() != Ok("1"),
-            "tshark is required (SKYWAVE_REQUIRE_TOOLS=1) but not installed"
-        );
-        eprintln!("tshark not installed: skipping the Wireshark check");
-    }
-    found
-}
 
 /// One frame of `tshark -V` output, reduced to what the check needs.
 #[derive(Debug, Default)]
@@ -81,7 +71,7 @@ fn dissect(text: &str) -> Vec<Dissected> {
 
 #[test]
 fn tshark_says_correct_on_every_crc_of_the_sample() {
-    if !tshark_available() {
+    if !tool_available("tshark", "Wireshark's STANAG 5066 dissector") {
         return;
     }
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));

@@ -54,14 +54,11 @@ pub struct Bearer {
 }
 
 impl Bearer {
-    fn spawn<F, Fut>(run: F) -> Self
-    where
-        F: FnOnce(mpsc::Receiver<Bytes>, mpsc::Sender<BearerEvent>) -> Fut,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
+    /// Starts the task that keeps `port` open.
+    fn spawn<P: Port>(port: P) -> Self {
         let (outgoing, outgoing_rx) = mpsc::channel(OUTGOING_CAPACITY);
         let (events_tx, events) = mpsc::channel(EVENT_CAPACITY);
-        let task = tokio::spawn(run(outgoing_rx, events_tx));
+        let task = tokio::spawn(keep_open(port, outgoing_rx, events_tx));
         Bearer {
             outgoing,
             events,
@@ -183,6 +180,63 @@ impl FrameReader {
 impl Default for FrameReader {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// A kind of port a bearer keeps open: how to open it and how to move bytes through it.
+trait Port: Send + Sync + 'static {
+    /// The opened port.
+    type Open: Send;
+
+    /// The port's name in logs.
+    fn describe(&self) -> String;
+
+    /// Opens the port; the error says why not, naming the device or address.
+    fn open(&self) -> impl Future<Output = Result<Self::Open, String>> + Send;
+
+    /// Moves bytes both ways until the port fails (returns why) or the agent has gone
+    /// (returns `None`).
+    fn pump(
+        &self,
+        port: Self::Open,
+        outgoing: &mut mpsc::Receiver<Bytes>,
+        events: &mpsc::Sender<BearerEvent>,
+    ) -> impl Future<Output = Option<String>> + Send;
+}
+
+/// Keeps `port` open for the life of the bearer: open it, report [`BearerEvent::Up`], pump
+/// until it fails, report [`BearerEvent::Down`], wait out the backoff, and try again. Returns
+/// when the agent drops its side.
+async fn keep_open<P: Port>(
+    port: P,
+    mut outgoing: mpsc::Receiver<Bytes>,
+    events: mpsc::Sender<BearerEvent>,
+) {
+    let mut backoff = Backoff::new();
+    loop {
+        let reason = match port.open().await {
+            Ok(open) => {
+                backoff.reset();
+                if events.send(BearerEvent::Up).await.is_err() {
+                    return;
+                }
+                match port.pump(open, &mut outgoing, &events).await {
+                    Some(reason) => reason,
+                    None => return,
+                }
+            }
+            Err(reason) => reason,
+        };
+        let retry_in = backoff.step();
+        tracing::warn!(bearer = %port.describe(), %reason, ?retry_in, "bearer down");
+        if events
+            .send(BearerEvent::Down { reason, retry_in })
+            .await
+            .is_err()
+        {
+            return;
+        }
+        tokio::time::sleep(retry_in).await;
     }
 }
 

@@ -12,10 +12,10 @@ use bytes::Bytes;
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
-use tokio::time::{Instant, sleep, sleep_until};
+use tokio::time::{Instant, sleep_until};
 use tokio_serial::{SerialPortBuilderExt, SerialStream};
 
-use super::{Backoff, Bearer, BearerEvent, FrameReader, deliver};
+use super::{Bearer, BearerEvent, FrameReader, Port, deliver};
 
 /// Parity setting of a serial port.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -82,7 +82,7 @@ impl SerialConfig {
         Duration::from_micros(char_micros * 32).max(Duration::from_millis(20))
     }
 
-    fn open(&self) -> Result<SerialStream, String> {
+    fn open_port(&self) -> Result<SerialStream, String> {
         self.validate()?;
         let data_bits = match self.data_bits {
             5 => tokio_serial::DataBits::Five,
@@ -118,36 +118,27 @@ impl SerialConfig {
 /// Starts a bearer on the serial port `config` describes. It opens the port in the background,
 /// so a missing modem is reported as [`BearerEvent::Down`], not as an error here.
 pub fn spawn(config: SerialConfig) -> Bearer {
-    Bearer::spawn(move |outgoing, events| run(config, outgoing, events))
+    Bearer::spawn(config)
 }
 
-async fn run(
-    config: SerialConfig,
-    mut outgoing: mpsc::Receiver<Bytes>,
-    events: mpsc::Sender<BearerEvent>,
-) {
-    let mut backoff = Backoff::new();
-    loop {
-        let reason = match config.open() {
-            Ok(port) => {
-                backoff.reset();
-                if events.send(BearerEvent::Up).await.is_err() {
-                    return;
-                }
-                match pump(port, &config, &mut outgoing, &events).await {
-                    Some(reason) => reason,
-                    None => return,
-                }
-            }
-            Err(reason) => reason,
-        };
-        let retry_in = backoff.step();
-        tracing::warn!(device = %config.device, %reason, ?retry_in, "serial bearer down");
-        let down = BearerEvent::Down { reason, retry_in };
-        if events.send(down).await.is_err() {
-            return;
-        }
-        sleep(retry_in).await;
+impl Port for SerialConfig {
+    type Open = SerialStream;
+
+    fn describe(&self) -> String {
+        self.device.clone()
+    }
+
+    async fn open(&self) -> Result<SerialStream, String> {
+        self.open_port()
+    }
+
+    async fn pump(
+        &self,
+        port: SerialStream,
+        outgoing: &mut mpsc::Receiver<Bytes>,
+        events: &mpsc::Sender<BearerEvent>,
+    ) -> Option<String> {
+        pump(port, self, outgoing, events).await
     }
 }
 

@@ -10,9 +10,8 @@ use bytes::Bytes;
 use serde::Deserialize;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
-use tokio::time::sleep;
 
-use super::{Backoff, Bearer, BearerEvent, FrameReader, deliver};
+use super::{Bearer, BearerEvent, FrameReader, Port, deliver};
 
 /// Where to listen and whom to talk to.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -29,44 +28,34 @@ const MAX_DATAGRAM: usize = 2048;
 
 /// Starts a bearer on the UDP socket `config` describes.
 pub fn spawn(config: UdpConfig) -> Bearer {
-    Bearer::spawn(move |outgoing, events| run(config, outgoing, events))
+    Bearer::spawn(config)
 }
 
-async fn run(
-    config: UdpConfig,
-    mut outgoing: mpsc::Receiver<Bytes>,
-    events: mpsc::Sender<BearerEvent>,
-) {
-    let mut backoff = Backoff::new();
-    loop {
-        let reason = match UdpSocket::bind(config.bind).await {
-            Ok(socket) => {
-                backoff.reset();
-                if events.send(BearerEvent::Up).await.is_err() {
-                    return;
-                }
-                match pump(&socket, &config, &mut outgoing, &events).await {
-                    Some(reason) => reason,
-                    None => return,
-                }
-            }
-            Err(e) => format!("binding {}: {e}", config.bind),
-        };
-        let retry_in = backoff.step();
-        tracing::warn!(bind = %config.bind, %reason, ?retry_in, "udp bearer down");
-        if events
-            .send(BearerEvent::Down { reason, retry_in })
+impl Port for UdpConfig {
+    type Open = UdpSocket;
+
+    fn describe(&self) -> String {
+        format!("udp {} <-> {}", self.bind, self.peer)
+    }
+
+    async fn open(&self) -> Result<UdpSocket, String> {
+        UdpSocket::bind(self.bind)
             .await
-            .is_err()
-        {
-            return;
-        }
-        sleep(retry_in).await;
+            .map_err(|e| format!("binding {}: {e}", self.bind))
+    }
+
+    async fn pump(
+        &self,
+        socket: UdpSocket,
+        outgoing: &mut mpsc::Receiver<Bytes>,
+        events: &mpsc::Sender<BearerEvent>,
+    ) -> Option<String> {
+        pump(socket, self, outgoing, events).await
     }
 }
 
 async fn pump(
-    socket: &UdpSocket,
+    socket: UdpSocket,
     config: &UdpConfig,
     outgoing: &mut mpsc::Receiver<Bytes>,
     events: &mpsc::Sender<BearerEvent>,

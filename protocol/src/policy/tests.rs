@@ -802,3 +802,28 @@ proptest! {
         prop_assert!(store == before);
     }
 }
+
+/// docs/policy.md ("Capacities and memory") states the trust store's size; this keeps the
+/// statement true when capacities or layouts change.
+#[test]
+fn the_trust_store_fits_the_memory_docs_state() {
+    let bytes = core::mem::size_of::<TrustStore>();
+    std::println!("TrustStore: {bytes} bytes");
+    assert!(
+        (144 * 1024..=152 * 1024).contains(&bytes),
+        "TrustStore is {bytes} bytes"
+    );
+}
+
+#[test]
+fn a_log_entry_stays_small() {
+    let (_, store) = coalition();
+    let (entries, _) = write_log(&decisions(&store));
+    let longest = entries.iter().map(Vec::len).max().unwrap();
+    std::println!(
+        "decision log entries: {:?} bytes",
+        entries.iter().map(Vec::len).collect::<Vec<_>>()
+    );
+    // Index, link, and a translated decision with full lineage: well under one D_PDU.
+    assert!(longest < 300, "{longest}");
+}

@@ -75,8 +75,9 @@ pub enum Refusal {
     /// No credential in the store names this key.
     UnknownSigner(KeyId),
     /// The signer has no credential chain from this domain's root: it is credentialed only in
-    /// other domains, an issuer on its chain is missing, or a self-signed credential arrived
-    /// as an ordinary artifact (roots enter only through [`TrustStore::add_root`]).
+    /// other domains, or an issuer on its chain is missing. Also: a self-signed credential, or a
+    /// credential for a root's key, arrived as an ordinary artifact (roots enter and change only
+    /// through [`TrustStore::add_root`]).
     ChainBroken {
         /// The key whose chain breaks.
         key: KeyId,
@@ -638,7 +639,10 @@ impl TrustStore {
         now: Option<UnixTime>,
     ) -> Result<Admitted, Refusal> {
         let subject = cred.subject.key_id();
-        if cred.signer == subject {
+        // A root's standing is the operator's to set: neither a self-signed credential nor one
+        // issued for a root key may arrive over the air (the latter would replace the anchor).
+        let is_root = |c: &Cred| c.root && c.key_id == subject && c.domain == cred.domain;
+        if cred.signer == subject || self.credentials.iter().any(is_root) {
             return Err(Refusal::ChainBroken {
                 key: subject,
                 domain: cred.domain,

@@ -348,7 +348,7 @@ pub fn sign(
 const MIN_COPY: usize = 6;
 
 /// Writes the policy delta that turns `base` into `result` (two signed versions of one policy)
-/// into `out`; returns its length. The edits copy every run of at least [`MIN_COPY`] bytes that
+/// into `out`; returns its length. The edits copy every run of at least 6 bytes (`MIN_COPY`) that
 /// the result shares with the base and insert the rest, found greedily (longest match first, in
 /// O(base x result) time: fine for an authority tool and artifacts of at most 1023 bytes). A
 /// changed version number and one added rule cost a few bytes more than the rule itself.

@@ -23,10 +23,14 @@ fi
 mkdir -p "$out/keys" "$out/trust" "$out/artifacts" "$out/full"
 k=$out/keys a=$out/artifacts
 
-cargo build --quiet --manifest-path "$repo/Cargo.toml" -p skywave-tools --bin skywave-authority
-target=${CARGO_TARGET_DIR:-$repo/target}
-case $target in /*) ;; *) target=$repo/$target ;; esac
-auth() { "$target/debug/skywave-authority" "$@"; }
+# SKYWAVE_AUTHORITY names an already built tool (the test suite passes its own); otherwise build it.
+if [ -z "${SKYWAVE_AUTHORITY:-}" ]; then
+    cargo build --quiet --manifest-path "$repo/Cargo.toml" -p skywave-tools --bin skywave-authority
+    target=${CARGO_TARGET_DIR:-$repo/target}
+    case $target in /*) ;; *) target=$repo/$target ;; esac
+    SKYWAVE_AUTHORITY=$target/debug/skywave-authority
+fi
+auth() { "$SKYWAVE_AUTHORITY" "$@"; }
 
 valid=(--not-before 2026-01-01 --not-after 2030-01-01)
 

@@ -184,3 +184,39 @@ fn source_errors_name_the_file_and_the_field() {
         assert!(stderr.contains(field), "{stderr}");
     }
 }
+
+#[test]
+fn the_sample_coalition_script_runs_clean() {
+    let dir = scratch("coalition");
+    let out = dir.join("out");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/coalition/make.sh");
+    let run = Command::new("bash")
+        .arg(&script)
+        .arg(&out)
+        .env("SKYWAVE_AUTHORITY", env!("CARGO_BIN_EXE_skywave-authority"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(run.stdout).unwrap();
+    assert!(
+        run.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // The final verify: one admitted line per artifact, in ls order, nothing refused.
+    let mut artifacts: Vec<_> = std::fs::read_dir(out.join("artifacts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    artifacts.sort();
+    assert_eq!(artifacts.len(), 15);
+    let verdicts: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains(": admitted "))
+        .collect();
+    let last = &verdicts[verdicts.len() - artifacts.len()..];
+    for (line, name) in last.iter().zip(&artifacts) {
+        assert!(line.contains(name.as_str()), "{line} / {name}");
+    }
+    assert!(!stdout.contains("refused"));
+    assert!(last[13].ends_with("admitted policy GBR/1 v2"));
+}

@@ -21,6 +21,8 @@
 //! - [`link`]: the data transfer sublayer (Annex C ARQ, non-ARQ, expedited data, half-duplex
 //!   turn-taking) with the CAS-1 link protocol (Annex B) and S_PDUs (Annex A), as one sans-IO
 //!   state machine.
+//! - [`node`]: store-and-forward of signed artifacts between neighbours: verify before
+//!   forwarding, inventory sync that sends only what a neighbour lacks, revocation gap pulls.
 //! - [`time`]: the protocol's own notion of time, supplied by the driver.
 //! - [`capture`]: pcap headers and a pcap reader for D_PDU captures (link type 237).
 
@@ -41,6 +43,7 @@ extern crate std;
 
 pub mod capture;
 pub mod link;
+pub mod node;
 pub mod policy;
 pub mod time;
 pub mod wire;

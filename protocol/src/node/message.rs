@@ -1,0 +1,466 @@
+//! The messages Skywave nodes exchange, carried as U_PDUs on the Skywave SAP.
+//!
+//! Four messages, each a tag byte and a body, written byte by byte here (not with postcard) so
+//! their size on the air is exact and documented:
+//!
+//! ```text
+//! ARTIFACT  01 | signed artifact bytes, exactly as admitted
+//! SUMMARY   02 | n:u8 | n x ( domain[3] | revocation seq:u32 | items:u16 | set digest[4] )
+//! DETAIL    03 | domain[3] | n:u16 | n x ( kind:u8 | id:varint | version:varint | digest[4] )
+//! WANT      04 | domain[3] | first seq:u32 | last seq:u32
+//! ```
+//!
+//! Integers are big-endian; varints are LEB128. A SUMMARY costs 2 + 13 bytes per domain: 41
+//! bytes for a three-nation coalition. A DETAIL names each artifact of one domain by kind, id,
+//! version and the first four bytes of its SHA-256, so a neighbour can tell what it lacks and
+//! what it holds a newer version of. A WANT asks for a range of revocation deltas (a gap).
+//!
+//! Views parse the whole message up front, so their iterators never fail and never panic.
+
+use crate::policy::{Digest, Domain};
+
+/// The message tags.
+mod tag {
+    pub const ARTIFACT: u8 = 1;
+    pub const SUMMARY: u8 = 2;
+    pub const DETAIL: u8 = 3;
+    pub const WANT: u8 = 4;
+}
+
+/// Bytes of one SUMMARY entry.
+pub const SUMMARY_ENTRY_LEN: usize = 3 + 4 + 2 + 4;
+/// The most bytes one DETAIL entry takes (kind, two 10-byte varints, digest prefix).
+pub const MAX_DETAIL_ENTRY_LEN: usize = 1 + 10 + 10 + 4;
+/// Bytes of a WANT message.
+pub const WANT_LEN: usize = 1 + 3 + 4 + 4;
+
+/// Why bytes are not a node message.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MessageError {
+    /// Empty, or shorter than its fields say.
+    Truncated,
+    /// The first byte is not a known message tag.
+    UnknownTag(u8),
+    /// Bytes left over after the last field.
+    TrailingBytes,
+    /// A varint longer than 10 bytes or beyond 64 bits.
+    BadVarint,
+    /// The output buffer is too small.
+    BufferTooSmall,
+}
+
+impl core::fmt::Display for MessageError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            MessageError::Truncated => f.write_str("truncated node message"),
+            MessageError::UnknownTag(t) => write!(f, "unknown node message tag {t}"),
+            MessageError::TrailingBytes => f.write_str("bytes after the node message"),
+            MessageError::BadVarint => f.write_str("malformed varint"),
+            MessageError::BufferTooSmall => f.write_str("buffer too small"),
+        }
+    }
+}
+
+impl core::error::Error for MessageError {}
+
+/// The first four bytes of an artifact's SHA-256: enough to tell a handful of artifacts apart
+/// (a collision only costs one artifact not being offered to one neighbour in one round).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
+pub struct ShortDigest(pub [u8; 4]);
+
+impl From<&Digest> for ShortDigest {
+    fn from(d: &Digest) -> Self {
+        let mut short = [0u8; 4];
+        short.copy_from_slice(d.0.get(..4).unwrap_or(&[0; 4]));
+        ShortDigest(short)
+    }
+}
+
+/// One domain's line of a SUMMARY.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct DomainSummary {
+    /// The domain.
+    pub domain: Domain,
+    /// The last revocation delta held.
+    pub revocation_seq: u32,
+    /// How many artifacts of this domain are held.
+    pub items: u16,
+    /// XOR of the held artifacts' SHA-256 digests, first four bytes: equal sets, equal digests.
+    pub set_digest: [u8; 4],
+}
+
+/// One artifact's line of a DETAIL.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct DetailEntry {
+    /// The artifact kind's wire tag.
+    pub kind: u8,
+    /// The artifact's id.
+    pub id: u32,
+    /// The artifact's version.
+    pub version: u64,
+    /// The start of its digest.
+    pub digest: ShortDigest,
+}
+
+/// A request for revocation deltas `first_seq..=last_seq` of `domain`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Want {
+    /// The revoking domain.
+    pub domain: Domain,
+    /// The first sequence number wanted.
+    pub first_seq: u32,
+    /// The last sequence number wanted.
+    pub last_seq: u32,
+}
+
+/// A parsed node message.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Message<'a> {
+    /// A signed artifact.
+    Artifact(&'a [u8]),
+    /// What the sender holds, per domain.
+    Summary(SummaryView<'a>),
+    /// What the sender holds of one domain, artifact by artifact.
+    Detail(DetailView<'a>),
+    /// Revocation deltas the sender is missing.
+    Want(Want),
+}
+
+/// The entries of a SUMMARY, checked.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct SummaryView<'a> {
+    entries: &'a [u8],
+}
+
+/// The entries of a DETAIL, checked.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct DetailView<'a> {
+    /// The domain the entries belong to.
+    pub domain: Domain,
+    count: u16,
+    entries: &'a [u8],
+}
+
+/// Reads fields from a slice, failing with [`MessageError::Truncated`] at its end.
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], MessageError> {
+        let (head, rest) = self
+            .bytes
+            .split_at_checked(n)
+            .ok_or(MessageError::Truncated)?;
+        self.bytes = rest;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], MessageError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    fn u16(&mut self) -> Result<u16, MessageError> {
+        Ok(u16::from_be_bytes(self.array()?))
+    }
+
+    fn u32(&mut self) -> Result<u32, MessageError> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+
+    fn varint(&mut self) -> Result<u64, MessageError> {
+        let mut value = 0u64;
+        for i in 0..10 {
+            let [byte] = self.array::<1>()?;
+            let bits = u64::from(byte & 0x7F);
+            if i == 9 && byte > 1 {
+                return Err(MessageError::BadVarint);
+            }
+            value |= bits << (7 * i);
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(MessageError::BadVarint)
+    }
+
+    fn finish(&self) -> Result<(), MessageError> {
+        if self.bytes.is_empty() {
+            Ok(())
+        } else {
+            Err(MessageError::TrailingBytes)
+        }
+    }
+}
+
+fn read_detail_entry(r: &mut Reader<'_>) -> Result<DetailEntry, MessageError> {
+    let [kind] = r.array()?;
+    let id = u32::try_from(r.varint()?).map_err(|_| MessageError::BadVarint)?;
+    let version = r.varint()?;
+    Ok(DetailEntry {
+        kind,
+        id,
+        version,
+        digest: ShortDigest(r.array()?),
+    })
+}
+
+impl<'a> Message<'a> {
+    /// Parses a whole message.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, MessageError> {
+        let (&tag, body) = bytes.split_first().ok_or(MessageError::Truncated)?;
+        let mut r = Reader { bytes: body };
+        let message = match tag {
+            tag::ARTIFACT => {
+                if body.is_empty() {
+                    return Err(MessageError::Truncated);
+                }
+                return Ok(Message::Artifact(body));
+            }
+            tag::SUMMARY => {
+                let [n] = r.array()?;
+                let entries = r.take(usize::from(n) * SUMMARY_ENTRY_LEN)?;
+                Message::Summary(SummaryView { entries })
+            }
+            tag::DETAIL => {
+                let domain = Domain(r.array()?);
+                let count = r.u16()?;
+                let entries = r.bytes;
+                for _ in 0..count {
+                    read_detail_entry(&mut r)?;
+                }
+                Message::Detail(DetailView {
+                    domain,
+                    count,
+                    entries,
+                })
+            }
+            tag::WANT => Message::Want(Want {
+                domain: Domain(r.array()?),
+                first_seq: r.u32()?,
+                last_seq: r.u32()?,
+            }),
+            other => return Err(MessageError::UnknownTag(other)),
+        };
+        r.finish()?;
+        Ok(message)
+    }
+}
+
+impl<'a> SummaryView<'a> {
+    /// The domain lines.
+    pub fn iter(&self) -> impl Iterator<Item = DomainSummary> + 'a {
+        self.entries.chunks_exact(SUMMARY_ENTRY_LEN).map(|e| {
+            let mut r = Reader { bytes: e };
+            // Lengths were checked by `parse`; the defaults are unreachable.
+            DomainSummary {
+                domain: Domain(r.array().unwrap_or_default()),
+                revocation_seq: r.u32().unwrap_or_default(),
+                items: r.u16().unwrap_or_default(),
+                set_digest: r.array().unwrap_or_default(),
+            }
+        })
+    }
+}
+
+impl<'a> DetailView<'a> {
+    /// The artifact lines.
+    pub fn iter(&self) -> impl Iterator<Item = DetailEntry> + 'a {
+        let mut r = Reader {
+            bytes: self.entries,
+        };
+        (0..self.count).map_while(move |_| read_detail_entry(&mut r).ok())
+    }
+}
+
+/// Writes messages into a caller's buffer without ever indexing out of it.
+pub struct Writer<'b> {
+    out: &'b mut [u8],
+    len: usize,
+}
+
+impl<'b> Writer<'b> {
+    fn new(out: &'b mut [u8], tag: u8) -> Result<Self, MessageError> {
+        let mut w = Writer { out, len: 0 };
+        w.put(&[tag])?;
+        Ok(w)
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> Result<(), MessageError> {
+        self.out
+            .get_mut(self.len..self.len + bytes.len())
+            .ok_or(MessageError::BufferTooSmall)?
+            .copy_from_slice(bytes);
+        self.len += bytes.len();
+        Ok(())
+    }
+
+    fn varint(&mut self, mut value: u64) -> Result<(), MessageError> {
+        loop {
+            let byte = (value & 0x7F) as u8;
+            value >>= 7;
+            if value == 0 {
+                return self.put(&[byte]);
+            }
+            self.put(&[byte | 0x80])?;
+        }
+    }
+
+    /// An ARTIFACT message carrying `artifact`.
+    pub fn artifact(out: &'b mut [u8], artifact: &[u8]) -> Result<usize, MessageError> {
+        let mut w = Writer::new(out, tag::ARTIFACT)?;
+        w.put(artifact)?;
+        Ok(w.len)
+    }
+
+    /// A SUMMARY of up to 255 domains.
+    pub fn summary(
+        out: &'b mut [u8],
+        entries: impl ExactSizeIterator<Item = DomainSummary>,
+    ) -> Result<usize, MessageError> {
+        let mut w = Writer::new(out, tag::SUMMARY)?;
+        let n = u8::try_from(entries.len()).map_err(|_| MessageError::BufferTooSmall)?;
+        w.put(&[n])?;
+        for e in entries {
+            w.put(&e.domain.0)?;
+            w.put(&e.revocation_seq.to_be_bytes())?;
+            w.put(&e.items.to_be_bytes())?;
+            w.put(&e.set_digest)?;
+        }
+        Ok(w.len)
+    }
+
+    /// A DETAIL of `domain`.
+    pub fn detail(
+        out: &'b mut [u8],
+        domain: Domain,
+        entries: impl ExactSizeIterator<Item = DetailEntry>,
+    ) -> Result<usize, MessageError> {
+        let mut w = Writer::new(out, tag::DETAIL)?;
+        w.put(&domain.0)?;
+        let n = u16::try_from(entries.len()).map_err(|_| MessageError::BufferTooSmall)?;
+        w.put(&n.to_be_bytes())?;
+        for e in entries {
+            w.put(&[e.kind])?;
+            w.varint(e.id.into())?;
+            w.varint(e.version)?;
+            w.put(&e.digest.0)?;
+        }
+        Ok(w.len)
+    }
+
+    /// A WANT.
+    pub fn want(out: &'b mut [u8], want: &Want) -> Result<usize, MessageError> {
+        let mut w = Writer::new(out, tag::WANT)?;
+        w.put(&want.domain.0)?;
+        w.put(&want.first_seq.to_be_bytes())?;
+        w.put(&want.last_seq.to_be_bytes())?;
+        Ok(w.len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    const GBR: Domain = Domain(*b"GBR");
+
+    #[test]
+    fn summary_round_trip_and_size() {
+        let lines = [
+            DomainSummary {
+                domain: GBR,
+                revocation_seq: 7,
+                items: 12,
+                set_digest: [1, 2, 3, 4],
+            },
+            DomainSummary {
+                domain: Domain(*b"USA"),
+                revocation_seq: 0,
+                items: 3,
+                set_digest: [9; 4],
+            },
+            DomainSummary {
+                domain: Domain(*b"AUS"),
+                revocation_seq: 70_000,
+                items: 5,
+                set_digest: [0; 4],
+            },
+        ];
+        let mut buf = [0u8; 64];
+        let n = Writer::summary(&mut buf, lines.iter().copied()).unwrap();
+        assert_eq!(n, 41, "a three-nation summary is 41 bytes");
+        let Message::Summary(view) = Message::parse(&buf[..n]).unwrap() else {
+            panic!("not a summary");
+        };
+        assert_eq!(view.iter().collect::<Vec<_>>(), lines);
+    }
+
+    #[test]
+    fn detail_round_trip_with_varints() {
+        let entries = [
+            DetailEntry {
+                kind: 2,
+                id: 1,
+                version: 3,
+                digest: ShortDigest([1, 2, 3, 4]),
+            },
+            DetailEntry {
+                kind: 1,
+                id: 0,
+                version: 1_893_456_000,
+                digest: ShortDigest([5, 6, 7, 8]),
+            },
+            DetailEntry {
+                kind: 3,
+                id: u32::MAX,
+                version: u64::MAX,
+                digest: ShortDigest([0; 4]),
+            },
+        ];
+        let mut buf = [0u8; 128];
+        let n = Writer::detail(&mut buf, GBR, entries.iter().copied()).unwrap();
+        // tag, domain, count, then 1+1+1+4, 1+1+5+4, 1+5+10+4.
+        assert_eq!(n, 1 + 3 + 2 + 7 + 11 + 20);
+        let Message::Detail(view) = Message::parse(&buf[..n]).unwrap() else {
+            panic!("not a detail");
+        };
+        assert_eq!(view.domain, GBR);
+        assert_eq!(view.iter().collect::<Vec<_>>(), entries);
+    }
+
+    #[test]
+    fn want_and_artifact_round_trip() {
+        let want = Want {
+            domain: GBR,
+            first_seq: 4,
+            last_seq: 6,
+        };
+        let mut buf = [0u8; 32];
+        let n = Writer::want(&mut buf, &want).unwrap();
+        assert_eq!(n, WANT_LEN);
+        assert_eq!(Message::parse(&buf[..n]), Ok(Message::Want(want)));
+        let n = Writer::artifact(&mut buf, b"signed").unwrap();
+        assert_eq!(Message::parse(&buf[..n]), Ok(Message::Artifact(b"signed")));
+    }
+
+    #[test]
+    fn malformed_messages_are_refused() {
+        assert_eq!(Message::parse(&[]), Err(MessageError::Truncated));
+        assert_eq!(Message::parse(&[1]), Err(MessageError::Truncated));
+        assert_eq!(Message::parse(&[9, 0]), Err(MessageError::UnknownTag(9)));
+        assert_eq!(Message::parse(&[2, 1, 0]), Err(MessageError::Truncated));
+        assert_eq!(Message::parse(&[2, 0, 0]), Err(MessageError::TrailingBytes));
+        let mut overlong = std::vec![3, b'G', b'B', b'R', 0, 1, 2, 0x80];
+        overlong.extend([0xFF; 10]);
+        assert_eq!(Message::parse(&overlong), Err(MessageError::BadVarint));
+        let mut small = [0u8; 4];
+        assert_eq!(
+            Writer::artifact(&mut small, b"toolong"),
+            Err(MessageError::BufferTooSmall)
+        );
+    }
+}

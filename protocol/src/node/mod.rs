@@ -1,0 +1,761 @@
+//! Store-and-forward of signed artifacts between Skywave nodes.
+//!
+//! A [`Node`] holds the trust store a node decides with and the [`Storage`] it forwards from,
+//! and knows what each neighbour holds. It is sans-IO like the link layer: the driver hands it
+//! what arrived on the Skywave SAP ([`Node::handle_message`]), what the operator publishes
+//! ([`Node::publish`]) and which neighbours came and went ([`Node::neighbour_up`]), and takes
+//! from it the U_PDUs to submit to the link ([`Node::poll_send`]) and what happened
+//! ([`Node::poll_event`]). Time comes in as arguments; wall-clock time is optional.
+//!
+//! The rules, and why:
+//!
+//! - **A relay never forwards what it would refuse.** Everything is admitted by this node's own
+//!   trust store before it is stored or sent on; a refused artifact goes nowhere.
+//! - **Send only what the neighbour lacks.** Neighbours exchange a SUMMARY (per domain: the
+//!   revocation sequence, an artifact count and a 4-byte set digest; 41 bytes for three
+//!   nations) when a link comes up and then periodically. Where a domain's digests differ, each
+//!   side sends a DETAIL of that domain and the other pushes exactly the artifacts missing from
+//!   it (skipping those the neighbour holds a newer version of). A domain the neighbour holds
+//!   nothing of is pushed whole without the DETAIL round.
+//! - **Duplicates are suppressed** by artifact id, version and digest: an artifact already held
+//!   is neither stored again nor forwarded again, and whoever sent it is known to hold it.
+//! - **Revocations first.** Revocation deltas go expedited at the highest priority; credentials
+//!   go before the policies and translators they sign.
+//! - **Gaps are pulled.** A revocation delta that skips sequence numbers is refused by the trust
+//!   store; the node asks the sender for the missing ones (WANT) and keeps the early delta to
+//!   admit once the gap is filled. Artifacts whose signer's credential has not arrived yet are
+//!   kept the same way, so reordering on the air costs nothing.
+//!
+//! Policy deltas are admitted as deltas but stored and forwarded as the full policy they
+//! produce (the delta's signature covers that policy), so a neighbour never needs a base it may
+//! not have.
+
+pub mod message;
+pub mod storage;
+
+use heapless::Vec;
+
+use crate::link::{Message as LinkMessage, Mode, SpduHeader};
+use crate::policy::{
+    Admitted, ArtifactRef, Decision, Digest, Domain, Kind, Label, MAX_ARTIFACT_LEN, MAX_DOMAINS,
+    Refusal, TrustStore, UnixTime,
+};
+use crate::time::{Duration, Instant};
+use crate::wire::Address;
+
+use message::{DetailEntry, DomainSummary, Message, MessageError, ShortDigest, Want, Writer};
+pub use storage::{FixedStorage, Storage, StorageError};
+
+/// Neighbours a node keeps track of.
+pub const MAX_NEIGHBOURS: usize = 8;
+/// U_PDUs waiting for [`Node::poll_send`].
+pub const OUTBOX: usize = 128;
+/// Artifacts held back until what they depend on arrives (a signer's credential, a revocation
+/// gap).
+pub const PENDING: usize = 8;
+/// Events waiting for [`Node::poll_event`]; older ones are dropped first when it overflows.
+pub const EVENTS: usize = 32;
+/// Artifacts per neighbour the node remembers it holds.
+pub const MAX_KNOWN: usize = 256;
+/// Artifacts queued to one neighbour in one step (a SUMMARY, DETAIL or WANT answered): no more
+/// than the outbox holds.
+const MAX_BATCH: usize = OUTBOX;
+/// Artifacts one DETAIL lists: as many as fit a U_PDU even with the longest varints.
+pub const MAX_DETAIL_ENTRIES: usize = 80;
+
+/// Priorities on the link, 0..=15, higher first.
+mod priority {
+    pub const REVOCATION: u8 = 15;
+    pub const WANT: u8 = 14;
+    pub const INVENTORY: u8 = 12;
+    pub const CREDENTIAL: u8 = 10;
+    pub const POLICY: u8 = 8;
+}
+
+/// A node's parameters.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Config {
+    /// The SAP ID Skywave's messages travel on (both ends).
+    pub sap: u8,
+    /// How often a SUMMARY goes to each neighbour that is up.
+    pub summary_interval: Duration,
+    /// How long a revocation delta stays worth sending.
+    pub revocation_ttd: Duration,
+    /// How long any other artifact or inventory message stays worth sending.
+    pub artifact_ttd: Duration,
+}
+
+impl Config {
+    /// Skywave's defaults on `sap`: summaries every 10 minutes, revocations worth sending for
+    /// 24 hours and everything else for 6.
+    pub const fn new(sap: u8) -> Self {
+        Config {
+            sap,
+            summary_interval: Duration::from_secs(600),
+            revocation_ttd: Duration::from_secs(24 * 3600),
+            artifact_ttd: Duration::from_secs(6 * 3600),
+        }
+    }
+}
+
+/// What [`Node::poll_event`] reports.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum NodeEvent {
+    /// An artifact was admitted (from a neighbour, or published here when `from` is `None`).
+    Admitted {
+        /// What was admitted.
+        artifact: ArtifactRef,
+        /// Who sent it.
+        from: Option<Address>,
+    },
+    /// An artifact was refused; it is not stored and not forwarded.
+    Refused {
+        /// Why.
+        refusal: Refusal,
+        /// Who sent it.
+        from: Option<Address>,
+    },
+    /// A neighbour sent something that is not a node message.
+    Malformed {
+        /// Who sent it.
+        from: Address,
+        /// What was wrong.
+        error: MessageError,
+    },
+    /// An admitted artifact could not be kept in storage: it counts for decisions but will not
+    /// be forwarded or survive a restart.
+    StorageFailed(StorageError),
+    /// The outbox was full and a message to this neighbour was not queued; the next SUMMARY
+    /// exchange will find the difference again.
+    OutboxFull(Address),
+}
+
+/// What a queued U_PDU carries.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Payload {
+    Artifact(Digest),
+    Summary,
+    Detail(Domain),
+    Want(Want),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Outgoing {
+    to: Address,
+    payload: Payload,
+    priority: u8,
+    ttd: Instant,
+}
+
+#[derive(Clone, Debug)]
+struct Neighbour {
+    address: Address,
+    up: bool,
+    next_summary: Instant,
+    known: Vec<ShortDigest, MAX_KNOWN>,
+}
+
+impl Neighbour {
+    fn knows(&self, digest: &Digest) -> bool {
+        self.known.contains(&ShortDigest::from(digest))
+    }
+
+    fn learn(&mut self, digest: ShortDigest) {
+        if self.known.contains(&digest) {
+            return;
+        }
+        if self.known.is_full() {
+            // Forget the oldest: at worst it is offered once more after the next SUMMARY.
+            self.known.remove(0);
+        }
+        let _ = self.known.push(digest);
+    }
+}
+
+/// An artifact waiting for what it depends on, with who sent it.
+#[derive(Clone, Debug)]
+struct Pending {
+    from: Option<Address>,
+    bytes: Vec<u8, MAX_ARTIFACT_LEN>,
+}
+
+/// One node's store-and-forward state over storage `S`.
+pub struct Node<S: Storage> {
+    config: Config,
+    trust: TrustStore,
+    storage: S,
+    neighbours: Vec<Neighbour, MAX_NEIGHBOURS>,
+    outbox: Vec<Outgoing, OUTBOX>,
+    pending: Vec<Pending, PENDING>,
+    events: heapless::Deque<NodeEvent, EVENTS>,
+}
+
+/// Why [`Node::neighbour_up`] could not track a neighbour.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct TooManyNeighbours;
+
+impl<S: Storage> Node<S> {
+    /// A node deciding with `trust` (its roots installed) and forwarding from `storage`. What
+    /// `storage` already holds is admitted into `trust` again, in order, so a node restarted
+    /// from persistent storage is where it was; what no longer admits (revoked since, expired at
+    /// `now`) is reported as refused and dropped from storage.
+    pub fn new(config: Config, trust: TrustStore, storage: S, now: Option<UnixTime>) -> Self {
+        let mut node = Node {
+            config,
+            trust,
+            storage,
+            neighbours: Vec::new(),
+            outbox: Vec::new(),
+            pending: Vec::new(),
+            events: heapless::Deque::new(),
+        };
+        node.replay_storage(now);
+        node
+    }
+
+    fn replay_storage(&mut self, now: Option<UnixTime>) {
+        let mut i = 0;
+        let mut bytes: Vec<u8, MAX_ARTIFACT_LEN> = Vec::new();
+        while let Some((artifact, stored)) = self.storage.get(i) {
+            bytes.clear();
+            let _ = bytes.extend_from_slice(stored);
+            match self.trust.admit(&bytes, now) {
+                Ok(_) => i += 1,
+                Err(refusal) => {
+                    self.event(NodeEvent::Refused {
+                        refusal,
+                        from: None,
+                    });
+                    if self.storage.remove(&artifact.digest).is_err() {
+                        i += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The trust store this node decides with.
+    pub const fn trust(&self) -> &TrustStore {
+        &self.trust
+    }
+
+    /// The artifacts this node keeps and forwards.
+    pub const fn storage(&self) -> &S {
+        &self.storage
+    }
+
+    /// Decides a release from what this node holds now (see [`TrustStore::decide`]).
+    pub fn decide(&self, label: &Label<'_>, audience: Domain, now: Option<UnixTime>) -> Decision {
+        self.trust.decide(label, audience, now)
+    }
+
+    /// U_PDUs waiting to be sent.
+    pub fn queued(&self) -> usize {
+        self.outbox.len()
+    }
+
+    /// Admits an artifact made here (by the operator's `publish`) and queues it to every
+    /// neighbour. Call when the operator injects an artifact.
+    pub fn publish(
+        &mut self,
+        now: Instant,
+        wall: Option<UnixTime>,
+        bytes: &[u8],
+    ) -> Result<Admitted, Refusal> {
+        self.receive_artifact(now, wall, None, bytes)
+    }
+
+    /// Records that `address` is reachable and queues a SUMMARY to it. "Up" means worth sending
+    /// to, not "a physical link exists now" (the link layer makes those on demand): call it for
+    /// configured neighbours at start and whenever a neighbour is heard again after an outage.
+    pub fn neighbour_up(
+        &mut self,
+        now: Instant,
+        address: Address,
+    ) -> Result<(), TooManyNeighbours> {
+        let index = match self.neighbours.iter().position(|n| n.address == address) {
+            Some(i) => i,
+            None => {
+                self.neighbours
+                    .push(Neighbour {
+                        address,
+                        up: false,
+                        next_summary: now,
+                        known: Vec::new(),
+                    })
+                    .map_err(|_| TooManyNeighbours)?;
+                self.neighbours.len() - 1
+            }
+        };
+        if let Some(n) = self.neighbours.get_mut(index) {
+            n.up = true;
+            n.next_summary = now + self.config.summary_interval;
+        }
+        self.queue(address, Payload::Summary, now);
+        Ok(())
+    }
+
+    /// Records that `address` is out of reach (an outage, radio silence): nothing new is queued
+    /// to it and no summaries go to it until it is up again, when the SUMMARY exchange sends it
+    /// exactly what it missed. What it is known to hold is kept.
+    pub fn neighbour_down(&mut self, address: Address) {
+        if let Some(n) = self.neighbours.iter_mut().find(|n| n.address == address) {
+            n.up = false;
+        }
+    }
+
+    /// Handles a U_PDU that arrived on the Skywave SAP from `from`. Call for every such U_PDU
+    /// the link delivers; `wall` is the wall-clock time if the node has one.
+    pub fn handle_message(
+        &mut self,
+        now: Instant,
+        wall: Option<UnixTime>,
+        from: Address,
+        bytes: &[u8],
+    ) -> Result<(), MessageError> {
+        let message = match Message::parse(bytes) {
+            Ok(m) => m,
+            Err(error) => {
+                self.event(NodeEvent::Malformed { from, error });
+                return Err(error);
+            }
+        };
+        match message {
+            Message::Artifact(artifact) => {
+                let _ = self.receive_artifact(now, wall, Some(from), artifact);
+            }
+            Message::Summary(view) => self.compare_summary(now, from, view.iter()),
+            Message::Detail(view) => self.compare_detail(now, from, view.domain, view.iter()),
+            Message::Want(want) => self.serve_want(now, from, want),
+        }
+        Ok(())
+    }
+
+    /// The next time [`Node::handle_timeout`] has work: a periodic SUMMARY or an expiry.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let summaries = self
+            .neighbours
+            .iter()
+            .filter(|n| n.up)
+            .map(|n| n.next_summary);
+        summaries.chain(self.outbox.iter().map(|o| o.ttd)).min()
+    }
+
+    /// Queues due summaries and drops queued messages past their time-to-die. Call when the
+    /// time from [`Node::poll_timeout`] has come.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.outbox.retain(|o| o.ttd > now);
+        let interval = self.config.summary_interval;
+        let mut due: Vec<Address, MAX_NEIGHBOURS> = Vec::new();
+        for n in self
+            .neighbours
+            .iter_mut()
+            .filter(|n| n.up && n.next_summary <= now)
+        {
+            n.next_summary = now + interval;
+            let _ = due.push(n.address);
+        }
+        for address in due {
+            self.queue(address, Payload::Summary, now);
+        }
+    }
+
+    /// Writes the most urgent queued U_PDU into `buf` and returns it as a message for
+    /// [`crate::link::Link::submit`]. Call while the link has room for more; `buf` should hold
+    /// [`crate::link::MAX_UPDU_LEN`] bytes. Messages past their time-to-die are dropped unsent.
+    pub fn poll_send<'b>(&mut self, now: Instant, buf: &'b mut [u8]) -> Option<LinkMessage<'b>> {
+        loop {
+            let index = self
+                .outbox
+                .iter()
+                .enumerate()
+                .max_by_key(|(i, o)| (o.priority, core::cmp::Reverse(*i)))
+                .map(|(i, _)| i)?;
+            let out = self.outbox.remove(index);
+            if out.ttd <= now {
+                continue;
+            }
+            let Some(len) = self.write_payload(&out.payload, buf) else {
+                continue;
+            };
+            let mode = if out.priority == priority::REVOCATION {
+                Mode::ExpeditedArq
+            } else {
+                Mode::Arq { in_order: false }
+            };
+            return Some(LinkMessage {
+                dest: out.to,
+                header: SpduHeader {
+                    priority: out.priority,
+                    src_sap: self.config.sap,
+                    dest_sap: self.config.sap,
+                },
+                mode,
+                confirm: false,
+                ttd: out.ttd,
+                data: buf.get(..len).unwrap_or_default(),
+            });
+        }
+    }
+
+    /// The next thing that happened. Call after each `handle_*` and `publish` until `None`.
+    pub fn poll_event(&mut self) -> Option<NodeEvent> {
+        self.events.pop_front()
+    }
+
+    fn event(&mut self, event: NodeEvent) {
+        if self.events.is_full() {
+            self.events.pop_front();
+        }
+        let _ = self.events.push_back(event);
+    }
+
+    fn write_payload(&self, payload: &Payload, buf: &mut [u8]) -> Option<usize> {
+        match payload {
+            Payload::Artifact(digest) => {
+                let index = self.storage.position(digest)?;
+                let (_, bytes) = self.storage.get(index)?;
+                Writer::artifact(buf, bytes).ok()
+            }
+            Payload::Summary => {
+                let lines = self.summary();
+                Writer::summary(buf, lines.iter().copied()).ok()
+            }
+            Payload::Detail(domain) => {
+                let entries: Vec<DetailEntry, MAX_DETAIL_ENTRIES> = self
+                    .stored()
+                    .filter(|a| a.domain == *domain)
+                    .map(|a| DetailEntry {
+                        kind: a.kind as u8,
+                        id: a.id,
+                        version: a.version,
+                        digest: ShortDigest::from(&a.digest),
+                    })
+                    .take(MAX_DETAIL_ENTRIES)
+                    .collect();
+                Writer::detail(buf, *domain, entries.iter().copied()).ok()
+            }
+            Payload::Want(want) => Writer::want(buf, want).ok(),
+        }
+    }
+
+    fn stored(&self) -> impl Iterator<Item = ArtifactRef> + '_ {
+        (0..self.storage.len()).filter_map(|i| self.storage.get(i).map(|(a, _)| a))
+    }
+
+    /// This node's SUMMARY lines: every domain with a root, and any other domain it stores.
+    fn summary(&self) -> Vec<DomainSummary, MAX_DOMAINS> {
+        let mut lines: Vec<DomainSummary, MAX_DOMAINS> = self
+            .trust
+            .revocation_seqs()
+            .map(|(domain, revocation_seq)| DomainSummary {
+                domain,
+                revocation_seq,
+                items: 0,
+                set_digest: [0; 4],
+            })
+            .collect();
+        for artifact in self.stored() {
+            let line = match lines.iter().position(|l| l.domain == artifact.domain) {
+                Some(i) => lines.get_mut(i),
+                None => {
+                    let _ = lines.push(DomainSummary {
+                        domain: artifact.domain,
+                        revocation_seq: 0,
+                        items: 0,
+                        set_digest: [0; 4],
+                    });
+                    lines.last_mut()
+                }
+            };
+            if let Some(line) = line {
+                line.items = line.items.saturating_add(1);
+                for (d, s) in line.set_digest.iter_mut().zip(artifact.digest.0) {
+                    *d ^= s;
+                }
+            }
+        }
+        lines
+    }
+
+    fn ttd_for(&self, payload: &Payload, now: Instant) -> (u8, Instant) {
+        let kind = match payload {
+            Payload::Artifact(digest) => self
+                .storage
+                .position(digest)
+                .and_then(|i| self.storage.get(i))
+                .map(|(a, _)| a.kind),
+            _ => None,
+        };
+        let prio = match (payload, kind) {
+            (Payload::Want(_), _) => priority::WANT,
+            (Payload::Summary | Payload::Detail(_), _) => priority::INVENTORY,
+            (_, Some(Kind::Revocation)) => priority::REVOCATION,
+            (_, Some(Kind::Credential)) => priority::CREDENTIAL,
+            _ => priority::POLICY,
+        };
+        let ttd = if prio == priority::REVOCATION {
+            self.config.revocation_ttd
+        } else {
+            self.config.artifact_ttd
+        };
+        (prio, now + ttd)
+    }
+
+    /// Queues `payload` to `to`, unless the same is already queued.
+    fn queue(&mut self, to: Address, payload: Payload, now: Instant) {
+        if self
+            .outbox
+            .iter()
+            .any(|o| o.to == to && o.payload == payload)
+        {
+            return;
+        }
+        let (priority, ttd) = self.ttd_for(&payload, now);
+        if let Payload::Artifact(digest) = payload
+            && let Some(n) = self.neighbours.iter_mut().find(|n| n.address == to)
+        {
+            // Counted as held once queued: if the send fails, the next SUMMARY round finds it.
+            n.learn(ShortDigest::from(&digest));
+        }
+        let out = Outgoing {
+            to,
+            payload,
+            priority,
+            ttd,
+        };
+        if self.outbox.push(out).is_err() {
+            self.event(NodeEvent::OutboxFull(to));
+        }
+    }
+
+    fn receive_artifact(
+        &mut self,
+        now: Instant,
+        wall: Option<UnixTime>,
+        from: Option<Address>,
+        bytes: &[u8],
+    ) -> Result<Admitted, Refusal> {
+        let result = self.admit_and_keep(now, wall, from, bytes);
+        match result {
+            Ok(admitted) if !admitted.duplicate => self.retry_pending(now, wall),
+            Ok(_) => {}
+            Err(refusal) => {
+                self.event(NodeEvent::Refused { refusal, from });
+                if waits_for_another_artifact(&refusal) {
+                    self.hold(from, bytes);
+                }
+                if let (
+                    Some(from),
+                    Refusal::RevocationGap {
+                        domain,
+                        first_missing,
+                        last_missing,
+                    },
+                ) = (from, refusal)
+                {
+                    let want = Want {
+                        domain,
+                        first_seq: first_missing,
+                        last_seq: last_missing,
+                    };
+                    self.queue(from, Payload::Want(want), now);
+                }
+            }
+        }
+        result
+    }
+
+    /// Admits, stores and fans out one artifact, reporting it if admitted. Refusals are left
+    /// to the caller to report.
+    fn admit_and_keep(
+        &mut self,
+        now: Instant,
+        wall: Option<UnixTime>,
+        from: Option<Address>,
+        bytes: &[u8],
+    ) -> Result<Admitted, Refusal> {
+        let admitted = self.trust.admit(bytes, wall)?;
+        let artifact = admitted.artifact;
+        if let Some(n) = from.and_then(|f| self.neighbours.iter_mut().find(|n| n.address == f)) {
+            n.learn(ShortDigest::from(&artifact.digest));
+        }
+        if admitted.duplicate {
+            return Ok(admitted);
+        }
+        if let Err(e) = self.keep(&artifact, bytes) {
+            self.event(NodeEvent::StorageFailed(e));
+        }
+        self.event(NodeEvent::Admitted { artifact, from });
+        let lacking: Vec<Address, MAX_NEIGHBOURS> = self
+            .neighbours
+            .iter()
+            .filter(|n| n.up && Some(n.address) != from && !n.knows(&artifact.digest))
+            .map(|n| n.address)
+            .collect();
+        for to in lacking {
+            self.queue(to, Payload::Artifact(artifact.digest), now);
+        }
+        Ok(admitted)
+    }
+
+    /// Stores an admitted artifact, replacing older versions of it. A policy delta is stored as
+    /// the policy it produced, which the trust store holds under `artifact.digest`.
+    fn keep(&mut self, artifact: &ArtifactRef, received: &[u8]) -> Result<(), StorageError> {
+        let produced = (Digest::of(received) != artifact.digest)
+            .then(|| {
+                self.trust
+                    .artifacts()
+                    .find(|held| Digest::of(held) == artifact.digest)
+            })
+            .flatten();
+        let mut bytes: Vec<u8, MAX_ARTIFACT_LEN> = Vec::new();
+        bytes
+            .extend_from_slice(produced.unwrap_or(received))
+            .map_err(|_| StorageError::Full)?;
+        if matches!(artifact.kind, Kind::Policy | Kind::Translator) {
+            let superseded: Vec<Digest, 4> = self
+                .stored()
+                .filter(|a| {
+                    a.kind == artifact.kind
+                        && a.domain == artifact.domain
+                        && a.id == artifact.id
+                        && a.version < artifact.version
+                })
+                .map(|a| a.digest)
+                .take(4)
+                .collect();
+            for digest in superseded {
+                self.storage.remove(&digest)?;
+            }
+        }
+        self.storage.insert(artifact, &bytes)
+    }
+
+    fn hold(&mut self, from: Option<Address>, bytes: &[u8]) {
+        if self.pending.iter().any(|p| p.bytes.as_slice() == bytes) {
+            return;
+        }
+        let Ok(bytes) = Vec::from_slice(bytes) else {
+            return;
+        };
+        if self.pending.is_full() {
+            self.pending.remove(0);
+        }
+        let _ = self.pending.push(Pending { from, bytes });
+    }
+
+    /// Offers every held-back artifact again, for as long as that admits more of them. Those
+    /// still missing a dependency stay quietly; those now refused for good are reported.
+    fn retry_pending(&mut self, now: Instant, wall: Option<UnixTime>) {
+        let mut progress = true;
+        while progress {
+            progress = false;
+            let mut i = 0;
+            while let Some(p) = self.pending.get(i) {
+                let (from, bytes) = (p.from, p.bytes.clone());
+                match self.admit_and_keep(now, wall, from, &bytes) {
+                    Err(refusal) if waits_for_another_artifact(&refusal) => i += 1,
+                    outcome => {
+                        self.pending.remove(i);
+                        match outcome {
+                            Ok(_) => progress = true,
+                            Err(refusal) => self.event(NodeEvent::Refused { refusal, from }),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn compare_summary(
+        &mut self,
+        now: Instant,
+        from: Address,
+        theirs: impl Iterator<Item = DomainSummary>,
+    ) {
+        let theirs: Vec<DomainSummary, MAX_DOMAINS> = theirs.take(MAX_DOMAINS).collect();
+        for mine in self.summary() {
+            let their_line = theirs.iter().find(|t| t.domain == mine.domain);
+            match their_line {
+                Some(t) if t.items == mine.items && t.set_digest == mine.set_digest => {}
+                Some(t) if t.items > 0 => self.queue(from, Payload::Detail(mine.domain), now),
+                // They hold nothing of this domain: push it all, no DETAIL round needed.
+                _ => {
+                    let all: Vec<Digest, MAX_BATCH> = self
+                        .stored()
+                        .filter(|a| a.domain == mine.domain)
+                        .map(|a| a.digest)
+                        .collect();
+                    for digest in all {
+                        self.queue(from, Payload::Artifact(digest), now);
+                    }
+                }
+            }
+        }
+    }
+
+    fn compare_detail(
+        &mut self,
+        now: Instant,
+        from: Address,
+        domain: Domain,
+        theirs: impl Iterator<Item = DetailEntry>,
+    ) {
+        let theirs: Vec<DetailEntry, MAX_DETAIL_ENTRIES> =
+            theirs.take(MAX_DETAIL_ENTRIES).collect();
+        if let Some(n) = self.neighbours.iter_mut().find(|n| n.address == from) {
+            for e in &theirs {
+                n.learn(e.digest);
+            }
+        }
+        let lacking: Vec<Digest, MAX_BATCH> = self
+            .stored()
+            .filter(|a| a.domain == domain)
+            .filter(|a| {
+                let short = ShortDigest::from(&a.digest);
+                let held = theirs.iter().any(|e| e.digest == short);
+                let newer = a.kind != Kind::Credential
+                    && theirs
+                        .iter()
+                        .any(|e| e.kind == a.kind as u8 && e.id == a.id && e.version >= a.version);
+                !held && !newer
+            })
+            .map(|a| a.digest)
+            .collect();
+        for digest in lacking {
+            self.queue(from, Payload::Artifact(digest), now);
+        }
+    }
+
+    fn serve_want(&mut self, now: Instant, from: Address, want: Want) {
+        let deltas: Vec<Digest, MAX_BATCH> = self
+            .stored()
+            .filter(|a| {
+                a.kind == Kind::Revocation
+                    && a.domain == want.domain
+                    && (want.first_seq..=want.last_seq).contains(&a.id)
+            })
+            .map(|a| a.digest)
+            .collect();
+        for digest in deltas {
+            self.queue(from, Payload::Artifact(digest), now);
+        }
+    }
+}
+
+/// Whether an artifact refused for this reason may be admitted once another artifact arrives:
+/// the credential of its signer (for a translator, in its second domain too), or the
+/// revocation deltas before it.
+fn waits_for_another_artifact(refusal: &Refusal) -> bool {
+    matches!(
+        refusal,
+        Refusal::RevocationGap { .. }
+            | Refusal::UnknownSigner(_)
+            | Refusal::ChainBroken { .. }
+            | Refusal::TranslatorNotInBothDomains { .. }
+    )
+}
+
+#[cfg(test)]
+mod tests;

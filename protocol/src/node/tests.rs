@@ -1,0 +1,382 @@
+//! Store-and-forward behaviour between nodes joined directly (no link layer): what is sent,
+//! what is refused, what is pulled, and how neighbours converge.
+
+use std::vec::Vec;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::link::MAX_UPDU_LEN;
+use crate::policy::sample::{self, Coalition, GBR, NOW, USA};
+use crate::policy::{Artifact, CategoryValue, Revoked};
+
+type TestNode = Node<FixedStorage<64>>;
+
+fn addr(n: u32) -> Address {
+    Address::new(n).unwrap()
+}
+
+fn node(c: &Coalition) -> TestNode {
+    let mut trust = TrustStore::new();
+    for root in c.roots() {
+        trust.add_root(&root, Some(NOW)).unwrap();
+    }
+    Node::new(Config::new(9), trust, FixedStorage::new(), Some(NOW))
+}
+
+/// A U_PDU on its way: from, to, bytes.
+type InFlight = (Address, Address, Vec<u8>);
+
+/// Nodes by address, joined by whatever links a test declares.
+struct Net {
+    nodes: Vec<(Address, TestNode)>,
+    now: Instant,
+    /// Bytes of node messages that crossed, by message tag.
+    bytes_by_tag: [usize; 5],
+}
+
+impl Net {
+    fn new(c: &Coalition, n: u32) -> Net {
+        Net {
+            nodes: (1..=n).map(|i| (addr(i), node(c))).collect(),
+            now: Instant::from_millis(1000),
+            bytes_by_tag: [0; 5],
+        }
+    }
+
+    fn node(&mut self, a: u32) -> &mut TestNode {
+        &mut self
+            .nodes
+            .iter_mut()
+            .find(|(x, _)| *x == addr(a))
+            .unwrap()
+            .1
+    }
+
+    fn link(&mut self, a: u32, b: u32) {
+        let now = self.now;
+        self.node(a).neighbour_up(now, addr(b)).unwrap();
+        self.node(b).neighbour_up(now, addr(a)).unwrap();
+    }
+
+    fn drain_events(&mut self) {
+        for (_, n) in &mut self.nodes {
+            while n.poll_event().is_some() {}
+        }
+    }
+
+    /// Moves every queued message to its destination, dropping those `lose` picks, until no
+    /// node has anything left to send. Returns how many messages crossed.
+    fn run(&mut self, mut lose: impl FnMut(&InFlight) -> bool) -> usize {
+        let mut crossed = 0;
+        loop {
+            let mut flight: Vec<InFlight> = Vec::new();
+            let now = self.now;
+            for (a, n) in &mut self.nodes {
+                let mut buf = [0u8; MAX_UPDU_LEN];
+                while let Some(m) = n.poll_send(now, &mut buf) {
+                    flight.push((*a, m.dest, m.data.to_vec()));
+                }
+            }
+            if flight.is_empty() {
+                return crossed;
+            }
+            for f in flight {
+                crossed += 1;
+                self.bytes_by_tag[usize::from(f.2[0])] += f.2.len();
+                if lose(&f) {
+                    continue;
+                }
+                let (from, to, bytes) = f;
+                if let Some((_, n)) = self.nodes.iter_mut().find(|(x, _)| *x == to) {
+                    n.handle_message(now, Some(NOW), from, &bytes).unwrap();
+                }
+            }
+            self.now = self.now + Duration::from_secs(1);
+        }
+    }
+
+    fn summary_round(&mut self) {
+        self.now = self.now + Config::new(9).summary_interval;
+        let now = self.now;
+        for (_, n) in &mut self.nodes {
+            n.handle_timeout(now);
+        }
+    }
+
+    fn holds(&mut self, a: u32) -> Vec<Digest> {
+        let n = self.node(a);
+        let mut held: Vec<Digest> = n.stored().map(|s| s.digest).collect();
+        held.sort();
+        held
+    }
+}
+
+fn publish_all(n: &mut TestNode, artifacts: &[Vec<u8>]) {
+    for a in artifacts {
+        n.publish(Instant::ZERO, Some(NOW), a).unwrap();
+    }
+}
+
+fn revocation(c: &Coalition, seq: u32, entries: &[Revoked]) -> Vec<u8> {
+    let r = sample::revocation(GBR, &c.gbr_root, seq, entries);
+    sample::sign(&c.gbr_root, &Artifact::Revocation(r))
+}
+
+fn usa_decision(n: &TestNode) -> crate::policy::Decision {
+    let categories = [CategoryValue { tag: 2, value: 10 }];
+    let label = Label {
+        domain: GBR,
+        policy: 1,
+        classification: 1,
+        categories: &categories,
+    };
+    n.decide(&label, USA, Some(NOW))
+}
+
+#[test]
+fn a_published_coalition_reaches_the_end_of_a_chain() {
+    let c = Coalition::new();
+    let mut net = Net::new(&c, 4);
+    net.link(1, 2);
+    net.link(2, 3);
+    net.link(3, 4);
+    publish_all(net.node(1), &c.artifacts());
+    net.run(|_| false);
+    let at_origin = net.holds(1);
+    assert_eq!(at_origin.len(), c.artifacts().len());
+    for n in 2..=4 {
+        assert_eq!(net.holds(n), at_origin, "node {n}");
+    }
+    let origin = usa_decision(net.node(1));
+    assert_eq!(usa_decision(net.node(4)).verdict, origin.verdict);
+    assert_eq!(usa_decision(net.node(4)).lineage, origin.lineage);
+}
+
+#[test]
+fn a_summary_of_three_nations_is_41_bytes() {
+    let c = Coalition::new();
+    let mut net = Net::new(&c, 2);
+    publish_all(net.node(1), &c.artifacts());
+    publish_all(net.node(2), &c.artifacts());
+    net.link(1, 2);
+    net.run(|_| false);
+    // In sync already: the only traffic is one SUMMARY each way.
+    assert_eq!(net.bytes_by_tag[2], 2 * 41);
+    assert_eq!(net.bytes_by_tag[1] + net.bytes_by_tag[3], 0);
+}
+
+#[test]
+fn a_relay_never_forwards_what_it_refuses() {
+    let c = Coalition::new();
+    let mut net = Net::new(&c, 3);
+    publish_all(net.node(1), &c.artifacts());
+    net.link(1, 2);
+    net.link(2, 3);
+    net.run(|_| false);
+    net.drain_events();
+
+    // Version 2 of the GBR policy reaches everyone; then a forgery of it and a replay of
+    // version 1 arrive at the relay.
+    let v2 = c.gbr_policy(2, &sample::gbr_rules());
+    let now = net.now;
+    net.node(1).publish(now, Some(NOW), &v2).unwrap();
+    net.run(|_| false);
+    net.drain_events();
+    let mut forged = v2.clone();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    let rolled_back = c.gbr_policy(1, &sample::gbr_rules());
+    let mut msg = std::vec![1u8];
+    for bad in [&forged, &rolled_back] {
+        msg.truncate(1);
+        msg.extend_from_slice(bad);
+        let now = net.now;
+        net.node(2)
+            .handle_message(now, Some(NOW), addr(1), &msg)
+            .unwrap();
+    }
+    let mut refusals = Vec::new();
+    while let Some(e) = net.node(2).poll_event() {
+        match e {
+            NodeEvent::Refused { refusal, .. } => refusals.push(refusal),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(
+        matches!(
+            refusals[..],
+            [Refusal::BadSignature, Refusal::Rollback { .. }]
+        ),
+        "{refusals:?}"
+    );
+    assert_eq!(net.run(|_| false), 0, "nothing was forwarded");
+    assert!(!net.holds(3).contains(&Digest::of(&forged)));
+}
+
+#[test]
+fn a_node_that_missed_a_revocation_pulls_it_after_the_next_one() {
+    let c = Coalition::new();
+    let mut net = Net::new(&c, 2);
+    publish_all(net.node(1), &c.artifacts());
+    net.link(1, 2);
+    net.run(|_| false);
+    let first = revocation(&c, 1, &[Revoked::Translator { id: 2, version: 1 }]);
+    let second = revocation(&c, 2, &[Revoked::Policy { id: 9, version: 1 }]);
+    let now = net.now;
+    net.node(1).publish(now, Some(NOW), &first).unwrap();
+    // The first delta is lost on the air.
+    net.run(|(_, _, bytes)| bytes[1..] == first[..]);
+    assert!(!net.holds(2).contains(&Digest::of(&first)));
+    net.drain_events();
+    net.node(1).publish(now, Some(NOW), &second).unwrap();
+    net.run(|_| false);
+    assert_eq!(
+        net.bytes_by_tag[4],
+        message::WANT_LEN,
+        "one WANT for the gap"
+    );
+    let seqs: Vec<(Domain, u32)> = net.node(2).trust().revocation_seqs().collect();
+    assert!(seqs.contains(&(GBR, 2)), "{seqs:?}");
+    assert_eq!(net.holds(2), net.holds(1));
+}
+
+#[test]
+fn reordered_artifacts_wait_for_their_signer() {
+    let c = Coalition::new();
+    let mut net = Net::new(&c, 1);
+    let artifacts = c.artifacts();
+    let n = net.node(1);
+    // The GBR policy (signed by the GBR signer) before the signer's credential.
+    let policy = &artifacts[7];
+    let refused = n.publish(Instant::ZERO, Some(NOW), policy).unwrap_err();
+    assert!(matches!(refused, Refusal::UnknownSigner(_)), "{refused:?}");
+    n.publish(Instant::ZERO, Some(NOW), &artifacts[0]).unwrap();
+    assert!(n.stored().any(|a| a.digest == Digest::of(policy)));
+}
+
+#[test]
+fn catching_up_after_an_outage_sends_only_what_is_missing() {
+    let c = Coalition::new();
+    let mut net = Net::new(&c, 2);
+    publish_all(net.node(1), &c.artifacts());
+    net.link(1, 2);
+    net.run(|_| false);
+    let everything: usize = net.bytes_by_tag[1];
+    net.node(2).neighbour_down(addr(1));
+    net.node(1).neighbour_down(addr(2));
+
+    // While 2 is away, GBR publishes a new policy version and revokes the AUS translator.
+    let now = net.now;
+    let v2 = c.gbr_policy(2, &sample::gbr_rules());
+    net.node(1).publish(now, Some(NOW), &v2).unwrap();
+    let rev = revocation(&c, 1, &[Revoked::Translator { id: 2, version: 1 }]);
+    net.node(1).publish(now, Some(NOW), &rev).unwrap();
+    assert_eq!(
+        net.run(|_| false),
+        0,
+        "nothing goes to a neighbour that is down"
+    );
+
+    net.bytes_by_tag = [0; 5];
+    net.link(1, 2);
+    net.run(|_| false);
+    assert_eq!(net.holds(2), net.holds(1));
+    let artifacts_sent = net.bytes_by_tag[1];
+    assert_eq!(artifacts_sent, 2 + v2.len() + rev.len());
+    let total: usize = net.bytes_by_tag.iter().sum();
+    assert!(
+        total < everything,
+        "catch-up {total} B vs resending {everything} B"
+    );
+    let decision = usa_decision(net.node(2));
+    assert_eq!(decision.lineage, usa_decision(net.node(1)).lineage);
+}
+
+#[test]
+fn a_restarted_node_rebuilds_its_trust_from_storage() {
+    let c = Coalition::new();
+    let mut first = node(&c);
+    publish_all(&mut first, &c.artifacts());
+    let rev = revocation(&c, 1, &[Revoked::Translator { id: 1, version: 1 }]);
+    first.publish(Instant::ZERO, Some(NOW), &rev).unwrap();
+    let before = usa_decision(&first);
+
+    let Node { storage, .. } = first;
+    let mut trust = TrustStore::new();
+    for root in c.roots() {
+        trust.add_root(&root, Some(NOW)).unwrap();
+    }
+    let restarted = Node::new(Config::new(9), trust, storage, Some(NOW));
+    assert_eq!(usa_decision(&restarted), before);
+    assert!(before.lineage.revocation_seqs.contains(&(GBR, 1)));
+    assert!(
+        before.lineage.translator.is_none(),
+        "the revoked translator is not used"
+    );
+}
+
+#[test]
+fn malformed_messages_are_reported_not_fatal() {
+    let c = Coalition::new();
+    let mut n = node(&c);
+    let err = n
+        .handle_message(Instant::ZERO, None, addr(5), &[7, 7, 7])
+        .unwrap_err();
+    assert_eq!(err, MessageError::UnknownTag(7));
+    assert_eq!(
+        n.poll_event(),
+        Some(NodeEvent::Malformed {
+            from: addr(5),
+            error: err
+        })
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Random connected topologies of 3 to 5 nodes, artifacts published at random nodes and
+    /// random losses on the first pass: after a summary round without loss, every node holds
+    /// the same set.
+    #[test]
+    fn inventory_sync_converges(
+        extra_edges in prop::collection::vec((1u32..=5, 1u32..=5), 0..6),
+        size in 3u32..=5,
+        origins in prop::collection::vec(1u32..=5, 12),
+        losses in prop::collection::vec(any::<bool>(), 64),
+    ) {
+        let c = Coalition::new();
+        let mut net = Net::new(&c, size);
+        for i in 2..=size {
+            net.link(i - 1, i);
+        }
+        for (a, b) in extra_edges {
+            if a != b && a <= size && b <= size {
+                net.link(a, b);
+            }
+        }
+        // Credentials first at node 1 (they sign everything else), the rest anywhere.
+        // Artifacts are published at random nodes, some before the credential of their signer
+        // has reached that node: those wait there until it does.
+        let artifacts = c.artifacts();
+        for (i, a) in artifacts.iter().enumerate() {
+            let origin = (origins[i % origins.len()] - 1) % size + 1;
+            let now = net.now;
+            match net.node(origin).publish(now, Some(NOW), a) {
+                Ok(_) => {}
+                Err(waiting) if waits_for_another_artifact(&waiting) => {}
+                Err(other) => prop_assert!(false, "refused {:?}", other),
+            }
+        }
+        let mut k = 0;
+        net.run(|_| { k += 1; losses[k % losses.len()] });
+        net.summary_round();
+        net.run(|_| false);
+        let reference = net.holds(1);
+        prop_assert_eq!(reference.len(), artifacts.len());
+        for n in 2..=size {
+            prop_assert_eq!(&net.holds(n), &reference, "node {}", n);
+        }
+    }
+}

@@ -84,7 +84,10 @@ fn firmware_deframes_a_noisy_stream_like_the_host() {
         return;
     }
     let image = firmware_image();
-    if !require_or_skip(image.exists(), "the firmware image (built by scripts/test.sh)") {
+    if !require_or_skip(
+        image.exists(),
+        "the firmware image (built by scripts/test.sh)",
+    ) {
         return;
     }
     let stream = noisy_stream();
@@ -92,7 +95,14 @@ fn firmware_deframes_a_noisy_stream_like_the_host() {
     assert!(expected.starts_with("frames: 28 good, "), "{expected}");
 
     let mut qemu = Command::new("qemu-system-arm")
-        .args(["-cpu", "cortex-m4", "-machine", "mps2-an386", "-display", "none"])
+        .args([
+            "-cpu",
+            "cortex-m4",
+            "-machine",
+            "mps2-an386",
+            "-display",
+            "none",
+        ])
         .args(["-monitor", "none", "-serial", "stdio"])
         .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
         .arg(&image)
@@ -126,6 +136,9 @@ fn firmware_deframes_a_noisy_stream_like_the_host() {
         .find(|l| l.starts_with("frames:"))
         .unwrap_or_default();
     assert_eq!(summary.trim_end(), expected, "firmware output:\n{text}");
-    let good_lines = text.lines().filter(|l| l.contains(" GOOD DATA_ONLY")).count();
+    let good_lines = text
+        .lines()
+        .filter(|l| l.contains(" GOOD DATA_ONLY"))
+        .count();
     assert_eq!(good_lines, 28, "firmware output:\n{text}");
 }

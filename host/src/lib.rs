@@ -1,5 +1,7 @@
 //! The Skywave host agent for expeditionary laptops, as a library the `skywave` binary drives.
 //!
+//! - [`agent`]: `skywave run`: configuration, the core that drives the protocol state
+//!   machines, and the operator's control socket.
 //! - [`frames`]: the `skywave frames` commands (sample and decode D_PDU captures).
 //! - [`bearer`]: the links to the air: serial HF modems (tokio-serial) and UDP for software
 //!   modems, each a task that turns bytes into D_PDUs with the protocol's deframer, writes the
@@ -8,5 +10,6 @@
 //! All protocol logic lives in `skywave-protocol`; this crate only moves bytes, keeps time and
 //! stores state.
 
+pub mod agent;
 pub mod bearer;
 pub mod frames;

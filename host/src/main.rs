@@ -1,13 +1,14 @@
 //! `skywave`: the Skywave node for expeditionary laptops, and its operator's command line.
 //!
-//! Today it holds the operator's tools for the air interface (`skywave frames ...`); the agent
-//! that drives serial HF modems arrives with its own issue.
+//! `skywave run --config node.toml` is the agent; `status`, `publish`, `policies` and `decide`
+//! talk to a running agent over its control socket; `frames` works on D_PDU captures offline.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-
+use clap::{Args, Parser, Subcommand};
+use skywave_host::agent::config::AgentConfig;
+use skywave_host::agent::control::{self, Wire};
 use skywave_host::frames;
 
 /// Skywave: signed coalition policy over STANAG 5066 HF links.
@@ -20,9 +21,60 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the agent: drive the configured HF links, keep and forward signed artifacts.
+    Run {
+        /// The node's configuration file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Show links, neighbours, queues and revocation state of a running agent.
+    Status(Target),
+    /// Inject an artifact made by skywave-authority into a running agent.
+    Publish {
+        #[command(flatten)]
+        target: Target,
+        /// The artifact file.
+        file: PathBuf,
+    },
+    /// List the artifacts a running agent holds.
+    Policies(Target),
+    /// Ask a running agent for a release decision (logged in its decision log).
+    Decide {
+        #[command(flatten)]
+        target: Target,
+        /// The labelling domain, e.g. GBR.
+        #[arg(long)]
+        domain: String,
+        /// The labelling domain's policy id.
+        #[arg(long, default_value_t = 1)]
+        policy: u32,
+        /// The classification code.
+        #[arg(long)]
+        classification: u8,
+        /// A category value as TAG:VALUE (repeatable).
+        #[arg(long = "category", value_parser = parse_category)]
+        categories: Vec<(u8, u16)>,
+        /// The audience domain, e.g. USA.
+        #[arg(long)]
+        audience: String,
+    },
     /// Make and read captures of STANAG 5066 D_PDUs.
     #[command(subcommand)]
     Frames(FramesCommand),
+}
+
+/// Which running agent to talk to.
+#[derive(Args)]
+struct Target {
+    /// The agent's control socket.
+    #[arg(long, value_name = "PATH", conflicts_with = "config")]
+    socket: Option<PathBuf>,
+    /// The agent's configuration file (its socket is read from it).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print the agent's JSON reply as it is.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -40,11 +92,185 @@ enum FramesCommand {
     },
 }
 
+fn parse_category(text: &str) -> Result<(u8, u16), String> {
+    let (tag, value) = text
+        .split_once(':')
+        .ok_or_else(|| format!("{text:?}: expected TAG:VALUE"))?;
+    Ok((
+        tag.parse()
+            .map_err(|_| format!("{tag:?} is not a tag (0..=255)"))?,
+        value
+            .parse()
+            .map_err(|_| format!("{value:?} is not a value (0..=65535)"))?,
+    ))
+}
+
+impl Target {
+    fn socket(&self) -> anyhow::Result<PathBuf> {
+        if let Some(socket) = &self.socket {
+            return Ok(socket.clone());
+        }
+        let config = self.config.as_deref().unwrap_or(Path::new("node.toml"));
+        Ok(AgentConfig::load(config)?.socket)
+    }
+
+    async fn ask(&self, wire: Wire) -> anyhow::Result<serde_json::Value> {
+        let reply = control::request(&self.socket()?, &wire).await?;
+        if let Some(message) = reply.get("error").and_then(|e| e.get("message")) {
+            anyhow::bail!("agent: {}", message.as_str().unwrap_or_default());
+        }
+        Ok(reply)
+    }
+}
+
+/// Prints `reply` as JSON or through `human`.
+fn show(target: &Target, reply: &serde_json::Value, human: impl Fn(&serde_json::Value)) {
+    if target.json {
+        println!("{reply}");
+    } else {
+        human(reply);
+    }
+}
+
+fn print_status(reply: &serde_json::Value) {
+    let s = &reply["status"];
+    println!(
+        "node {} (SAP {}): {} artifacts, {} messages queued, {} decisions logged",
+        s["address"].as_str().unwrap_or("?"),
+        s["sap"],
+        s["artifacts"],
+        s["queued_messages"],
+        s["decisions_logged"]
+    );
+    if let Some(rev) = s["revocation"].as_object() {
+        let parts: Vec<String> = rev.iter().map(|(d, seq)| format!("{d} #{seq}")).collect();
+        println!("revocation: {}", parts.join(", "));
+    }
+    for l in s["links"].as_array().into_iter().flatten() {
+        println!(
+            "link {}: bearer {}, physical link {}, {} queued, frames in {} (damaged {}) out {}",
+            l["name"].as_str().unwrap_or("?"),
+            l["bearer"].as_str().unwrap_or("?"),
+            l["physical_link"].as_str().unwrap_or("none"),
+            l["queued"],
+            l["frames_in"],
+            l["frames_damaged"],
+            l["frames_out"]
+        );
+        for n in l["neighbours"].as_array().into_iter().flatten() {
+            let heard = n["last_heard_s"]
+                .as_f64()
+                .map_or("never heard".to_owned(), |s| {
+                    format!("last heard {s:.0} s ago")
+                });
+            println!(
+                "  neighbour {}: {heard}",
+                n["address"].as_str().unwrap_or("?")
+            );
+        }
+    }
+}
+
+fn print_artifact(a: &serde_json::Value) -> String {
+    format!(
+        "{} {} id {} v{} {}",
+        a["kind"].as_str().unwrap_or("?"),
+        a["domain"].as_str().unwrap_or("?"),
+        a["id"],
+        a["version"],
+        a["digest"].as_str().unwrap_or("").get(..16).unwrap_or("")
+    )
+}
+
+async fn client(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Status(target) => {
+            let reply = target.ask(Wire::Status).await?;
+            show(&target, &reply, print_status);
+        }
+        Command::Publish { target, file } => {
+            let bytes =
+                std::fs::read(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let artifact_hex = control::to_hex(&bytes);
+            let reply = target.ask(Wire::Publish { artifact_hex }).await?;
+            if let Some(refusal) = reply.get("refused") {
+                anyhow::bail!(
+                    "{}: refused: {}",
+                    file.display(),
+                    refusal["refusal"].as_str().unwrap_or("?")
+                );
+            }
+            show(&target, &reply, |r| {
+                let a = &r["admitted"];
+                let dup = if a["duplicate"] == true {
+                    " (already held)"
+                } else {
+                    ""
+                };
+                println!("admitted {}{dup}", print_artifact(&a["artifact"]));
+            });
+        }
+        Command::Policies(target) => {
+            let reply = target.ask(Wire::Policies).await?;
+            show(&target, &reply, |r| {
+                for a in r["policies"]["artifacts"].as_array().into_iter().flatten() {
+                    println!("{}", print_artifact(a));
+                }
+            });
+        }
+        Command::Decide {
+            target,
+            domain,
+            policy,
+            classification,
+            categories,
+            audience,
+        } => {
+            let wire = Wire::Decide {
+                domain,
+                policy,
+                classification,
+                categories,
+                audience,
+            };
+            let reply = target.ask(wire).await?;
+            show(&target, &reply, |r| {
+                let d = &r["decision"];
+                println!(
+                    "{} ({}), logged as decision {}",
+                    d["decision"]["verdict"].as_str().unwrap_or("?"),
+                    d["decision"]["basis"].as_str().unwrap_or("?"),
+                    d["log_index"]
+                );
+                for part in ["home", "translator", "target"] {
+                    if d["decision"][part].is_object() {
+                        println!("  {part}: {}", print_artifact(&d["decision"][part]));
+                    }
+                }
+            });
+        }
+        Command::Run { .. } | Command::Frames(_) => unreachable!("handled in main"),
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Frames(FramesCommand::Sample { out }) => frames::sample_command(&out),
         Command::Frames(FramesCommand::Decode { file }) => frames::decode_command(&file),
+        Command::Run { config } => {
+            tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info".into()),
+                )
+                .init();
+            run_agent(config)
+        }
+        other => tokio_runtime().and_then(|rt| rt.block_on(client(other))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -55,6 +281,28 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The agent's protocol state (trust store, storage, links) is a few hundred kilobytes of fixed
+/// memory held in one task; give the thread that runs it room, debug builds included.
+const AGENT_STACK: usize = 64 << 20;
+
+fn run_agent(config: PathBuf) -> anyhow::Result<()> {
+    let thread = std::thread::Builder::new()
+        .name("skywave-agent".into())
+        .stack_size(AGENT_STACK)
+        .spawn(move || {
+            tokio_runtime().and_then(|rt| rt.block_on(skywave_host::agent::run(&config)))
+        })?;
+    thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("the agent thread panicked"))?
+}
+
+fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

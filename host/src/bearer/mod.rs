@@ -48,8 +48,14 @@ pub enum BearerEvent {
 /// The agent's side of a running bearer. Dropping it stops the task.
 #[derive(Debug)]
 pub struct Bearer {
-    outgoing: mpsc::Sender<Bytes>,
+    sender: BearerSender,
     events: mpsc::Receiver<BearerEvent>,
+}
+
+/// The sending half of a bearer. Dropping it stops the bearer's task.
+#[derive(Debug)]
+pub struct BearerSender {
+    outgoing: mpsc::Sender<Bytes>,
     task: JoinHandle<()>,
 }
 
@@ -60,12 +66,29 @@ impl Bearer {
         let (events_tx, events) = mpsc::channel(EVENT_CAPACITY);
         let task = tokio::spawn(keep_open(port, outgoing_rx, events_tx));
         Bearer {
-            outgoing,
+            sender: BearerSender { outgoing, task },
             events,
-            task,
         }
     }
 
+    /// Queues one D_PDU for the port. Waits while the outgoing channel is full.
+    pub async fn send(&self, dpdu: Bytes) -> anyhow::Result<()> {
+        self.sender.send(dpdu).await
+    }
+
+    /// The next event, or `None` once the task has stopped.
+    pub async fn next_event(&mut self) -> Option<BearerEvent> {
+        self.events.recv().await
+    }
+
+    /// Splits the bearer into its sending half and its event stream, for a driver that waits
+    /// on the events of many bearers at once.
+    pub fn split(self) -> (BearerSender, mpsc::Receiver<BearerEvent>) {
+        (self.sender, self.events)
+    }
+}
+
+impl BearerSender {
     /// Queues one D_PDU for the port. Waits while the outgoing channel is full.
     pub async fn send(&self, dpdu: Bytes) -> anyhow::Result<()> {
         self.outgoing
@@ -73,14 +96,9 @@ impl Bearer {
             .await
             .map_err(|_| anyhow::anyhow!("bearer task has stopped"))
     }
-
-    /// The next event, or `None` once the task has stopped.
-    pub async fn next_event(&mut self) -> Option<BearerEvent> {
-        self.events.recv().await
-    }
 }
 
-impl Drop for Bearer {
+impl Drop for BearerSender {
     fn drop(&mut self) {
         self.task.abort();
     }

@@ -1,0 +1,370 @@
+//! The agent's configuration file (`skywave run --config node.toml`).
+//!
+//! ```toml
+//! [node]
+//! address = "0.0.0.12"     # this node's STANAG 5066 address (dotted, or an integer)
+//! trust = "trust"          # directory of root credentials, one file each
+//! sap = 13                 # Skywave's SAP ID (13: unassigned in Annex F, free for use)
+//!
+//! [control]
+//! socket = "skywave.sock"  # the operator's control socket (owner-only permissions)
+//!
+//! [[link]]
+//! name = "hf1"
+//! neighbours = ["0.0.0.13"]
+//! modem = { bit_rate = 2400, preamble_ms = 600, interleaver_ms = 600, turnaround_ms = 200 }
+//! serial = { device = "/dev/ttyUSB0", baud = 9600 }    # or: udp = { bind = "...", peer = "..." }
+//! ```
+//!
+//! Relative paths are relative to the configuration file's directory. Every error names the
+//! file and, where the file says it, the line and the field.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration as StdDuration;
+
+use serde::Deserialize;
+use skywave_protocol::link::Modem;
+use skywave_protocol::time::Duration;
+use skywave_protocol::wire::Address;
+
+use crate::bearer::serial::SerialConfig;
+use crate::bearer::udp::UdpConfig;
+
+/// The Skywave SAP ID unless configured: 13 is unassigned in STANAG 5066 Annex F and free for
+/// arbitrary use, so Skywave does not collide with HMTP, CFTP or IP clients.
+pub const DEFAULT_SAP: u8 = 13;
+
+/// A configuration that could not be used, with where and why.
+#[derive(Debug)]
+pub struct ConfigError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong, with the line and field where known.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The parsed configuration, paths resolved.
+#[derive(Clone, Debug)]
+pub struct AgentConfig {
+    /// This node's address.
+    pub address: Address,
+    /// Skywave's SAP ID.
+    pub sap: u8,
+    /// Directory of root credentials.
+    pub trust: PathBuf,
+    /// The control socket.
+    pub socket: PathBuf,
+    /// The links to the air.
+    pub links: Vec<LinkConfig>,
+}
+
+/// One link: a bearer, the modem's timing and the neighbours reached through it.
+#[derive(Clone, Debug)]
+pub struct LinkConfig {
+    /// The operator's name for it.
+    pub name: String,
+    /// How the agent reaches the modem.
+    pub bearer: BearerConfig,
+    /// The modem's timing.
+    pub modem: Modem,
+    /// Nodes reached through this link.
+    pub neighbours: Vec<Address>,
+}
+
+/// The bearer of a link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BearerConfig {
+    /// An HF modem on a serial port.
+    Serial(SerialConfig),
+    /// One D_PDU per UDP datagram.
+    Udp(UdpConfig),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    node: NodeSection,
+    #[serde(default)]
+    control: ControlSection,
+    #[serde(default, rename = "link")]
+    links: Vec<LinkSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NodeSection {
+    address: AddressText,
+    trust: PathBuf,
+    #[serde(default = "default_sap")]
+    sap: u8,
+}
+
+fn default_sap() -> u8 {
+    DEFAULT_SAP
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ControlSection {
+    socket: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkSection {
+    name: String,
+    #[serde(default)]
+    neighbours: Vec<AddressText>,
+    modem: ModemSection,
+    serial: Option<SerialConfig>,
+    udp: Option<UdpConfig>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModemSection {
+    bit_rate: u32,
+    #[serde(default = "default_preamble_ms")]
+    preamble_ms: u64,
+    #[serde(default = "default_interleaver_ms")]
+    interleaver_ms: u64,
+    #[serde(default = "default_turnaround_ms")]
+    turnaround_ms: u64,
+    #[serde(default = "default_max_transmission_ms")]
+    max_transmission_ms: u64,
+}
+
+fn default_preamble_ms() -> u64 {
+    Modem::hf_2400_short().preamble.millis()
+}
+fn default_interleaver_ms() -> u64 {
+    Modem::hf_2400_short().interleaver.millis()
+}
+fn default_turnaround_ms() -> u64 {
+    Modem::hf_2400_short().turnaround.millis()
+}
+fn default_max_transmission_ms() -> u64 {
+    Modem::hf_2400_short().max_transmission.millis()
+}
+
+/// An address as written in the file: dotted (`"0.0.1.44"`, as Wireshark shows it) or a number.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum AddressText {
+    Number(u32),
+    Dotted(String),
+}
+
+/// Parses a node address: dotted bytes (`0.0.1.44`) or a plain number, 28 bits at most.
+pub fn parse_address(text: &str) -> Result<Address, String> {
+    let value = if text.contains('.') {
+        let parts: Vec<&str> = text.split('.').collect();
+        if parts.len() != 4 {
+            return Err(format!("{text:?} is not four dotted numbers"));
+        }
+        parts.iter().try_fold(0u32, |acc, p| {
+            let byte: u8 = p
+                .parse()
+                .map_err(|_| format!("{text:?}: {p:?} is not 0..=255"))?;
+            Ok::<u32, String>(acc << 8 | u32::from(byte))
+        })?
+    } else {
+        text.parse()
+            .map_err(|_| format!("{text:?} is not an address"))?
+    };
+    Address::new(value).map_err(|_| format!("{text:?} needs more than 28 bits"))
+}
+
+impl AddressText {
+    fn resolve(&self) -> Result<Address, String> {
+        match self {
+            AddressText::Number(n) => {
+                Address::new(*n).map_err(|_| format!("{n} needs more than 28 bits"))
+            }
+            AddressText::Dotted(s) => parse_address(s),
+        }
+    }
+}
+
+impl AgentConfig {
+    /// Reads and checks the configuration at `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let fail = |message: String| ConfigError {
+            path: path.to_path_buf(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::parse(&text, base).map_err(fail)
+    }
+
+    /// Parses configuration `text`, resolving relative paths against `base`.
+    pub fn parse(text: &str, base: &Path) -> Result<Self, String> {
+        let file: File = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+        let address = file
+            .node
+            .address
+            .resolve()
+            .map_err(|e| format!("node.address: {e}"))?;
+        if file.node.sap > 15 {
+            return Err(format!(
+                "node.sap: {} is not a SAP ID (0..=15)",
+                file.node.sap
+            ));
+        }
+        let resolve = |p: &Path| base.join(p);
+        let trust = resolve(&file.node.trust);
+        let socket = file
+            .control
+            .socket
+            .as_deref()
+            .map(resolve)
+            .unwrap_or_else(|| base.join("skywave.sock"));
+        let mut links = Vec::new();
+        for (i, l) in file.links.into_iter().enumerate() {
+            let at = format!("link[{i}] ({})", l.name);
+            if links.iter().any(|x: &LinkConfig| x.name == l.name) {
+                return Err(format!("{at}.name: used twice"));
+            }
+            let bearer = match (l.serial, l.udp) {
+                (Some(s), None) => {
+                    s.validate().map_err(|e| format!("{at}.serial.{e}"))?;
+                    BearerConfig::Serial(s)
+                }
+                (None, Some(u)) => BearerConfig::Udp(u),
+                _ => return Err(format!("{at}: give exactly one of serial or udp")),
+            };
+            let m = &l.modem;
+            if !(75..=9600).contains(&m.bit_rate) {
+                return Err(format!(
+                    "{at}.modem.bit_rate: {} is not 75..=9600",
+                    m.bit_rate
+                ));
+            }
+            if m.max_transmission_ms > skywave_protocol::link::timing::MAX_TRANSMISSION.millis() {
+                return Err(format!(
+                    "{at}.modem.max_transmission_ms: {} is above the 127500 ms EOT allows",
+                    m.max_transmission_ms
+                ));
+            }
+            let modem = Modem {
+                bit_rate: m.bit_rate,
+                preamble: Duration::from_millis(m.preamble_ms),
+                interleaver: Duration::from_millis(m.interleaver_ms),
+                turnaround: Duration::from_millis(m.turnaround_ms),
+                max_transmission: Duration::from_millis(m.max_transmission_ms),
+            };
+            let neighbours = l
+                .neighbours
+                .iter()
+                .enumerate()
+                .map(|(j, a)| {
+                    a.resolve()
+                        .map_err(|e| format!("{at}.neighbours[{j}]: {e}"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            links.push(LinkConfig {
+                name: l.name,
+                bearer,
+                modem,
+                neighbours,
+            });
+        }
+        if links.is_empty() {
+            return Err("no [[link]]: the node would have nothing to talk through".into());
+        }
+        Ok(AgentConfig {
+            address,
+            sap: file.node.sap,
+            trust,
+            socket,
+            links,
+        })
+    }
+}
+
+/// How long a control request may take before the CLI gives up.
+pub const CONTROL_TIMEOUT: StdDuration = StdDuration::from_secs(10);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[node]
+address = "0.0.0.12"
+trust = "trust"
+
+[[link]]
+name = "hf1"
+neighbours = ["0.0.0.13", 14]
+modem = { bit_rate = 2400 }
+serial = { device = "/dev/ttyUSB0", baud = 9600 }
+
+[[link]]
+name = "lab"
+modem = { bit_rate = 9600, turnaround_ms = 150 }
+udp = { bind = "127.0.0.1:15066", peer = "127.0.0.1:15067" }
+"#;
+
+    #[test]
+    fn a_full_configuration_parses() {
+        let c = AgentConfig::parse(GOOD, Path::new("/etc/skywave")).unwrap();
+        assert_eq!(c.address, Address::new(12).unwrap());
+        assert_eq!(c.sap, DEFAULT_SAP);
+        assert_eq!(c.trust, PathBuf::from("/etc/skywave/trust"));
+        assert_eq!(c.socket, PathBuf::from("/etc/skywave/skywave.sock"));
+        assert_eq!(c.links.len(), 2);
+        assert_eq!(
+            c.links[0].neighbours,
+            [Address::new(13).unwrap(), Address::new(14).unwrap()]
+        );
+        assert_eq!(c.links[1].modem.turnaround, Duration::from_millis(150));
+        assert!(matches!(c.links[1].bearer, BearerConfig::Udp(_)));
+    }
+
+    #[test]
+    fn errors_name_the_line_and_field() {
+        let typo = GOOD.replace("baud = 9600", "bauds = 9600");
+        let err = AgentConfig::parse(&typo, Path::new(".")).unwrap_err();
+        assert!(err.contains("line 10") && err.contains("bauds"), "{err}");
+        let bad_rate = GOOD.replace("bit_rate = 9600", "bit_rate = 19200");
+        let err = AgentConfig::parse(&bad_rate, Path::new(".")).unwrap_err();
+        assert_eq!(err, "link[1] (lab).modem.bit_rate: 19200 is not 75..=9600");
+        let bad_addr = GOOD.replace("\"0.0.0.13\"", "\"0.0.300.13\"");
+        let err = AgentConfig::parse(&bad_addr, Path::new(".")).unwrap_err();
+        assert!(err.starts_with("link[0] (hf1).neighbours[0]:"), "{err}");
+        let both = GOOD.replace(
+            "serial = { device",
+            "udp = { bind = \"127.0.0.1:1\", peer = \"127.0.0.1:2\" }\nserial = { device",
+        );
+        let err = AgentConfig::parse(&both, Path::new(".")).unwrap_err();
+        assert_eq!(err, "link[0] (hf1): give exactly one of serial or udp");
+    }
+
+    #[test]
+    fn load_names_the_file() {
+        let err = AgentConfig::load(Path::new("/nonexistent/node.toml")).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("/nonexistent/node.toml: cannot read"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn addresses_parse_dotted_or_plain() {
+        assert_eq!(parse_address("0.0.1.44").unwrap().value(), 300);
+        assert_eq!(parse_address("300").unwrap().value(), 300);
+        assert!(parse_address("16.0.0.0").is_err());
+        assert!(parse_address("1.2.3").is_err());
+    }
+}

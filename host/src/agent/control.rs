@@ -1,0 +1,410 @@
+//! The operator's control API: JSON lines over a Unix socket.
+//!
+//! The socket is created with owner-only permissions (0600) in a directory the operator
+//! chooses, so only the agent's own user (and root) can steer it; no token, port or TLS to
+//! manage, and nothing reachable from the network. Each connection carries one request line and
+//! gets one reply line:
+//!
+//! ```text
+//! {"cmd":"status"}
+//! {"cmd":"publish","artifact_hex":"01..."}
+//! {"cmd":"policies"}
+//! {"cmd":"decide","domain":"GBR","policy":1,"classification":2,"categories":[[2,10]],"audience":"USA"}
+//! ```
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use skywave_protocol::policy::{ArtifactRef, CategoryValue, Decision, Domain};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, oneshot};
+
+/// The longest request line accepted: a publish of the largest artifact, hex-encoded, with room.
+const MAX_REQUEST: usize = 8192;
+
+/// A request as it arrives on the socket.
+#[derive(Deserialize, Serialize, Debug)]
+#[serde(tag = "cmd", rename_all = "lowercase")]
+pub enum Wire {
+    /// Links, neighbours, queues, revocation state.
+    Status,
+    /// Admit and distribute an artifact made by `skywave-authority`.
+    Publish {
+        /// The artifact's bytes, hex-encoded.
+        artifact_hex: String,
+    },
+    /// The artifacts this node holds.
+    Policies,
+    /// A release decision.
+    Decide {
+        /// The labelling domain (three letters).
+        domain: String,
+        /// The labelling domain's policy id.
+        policy: u32,
+        /// The classification code.
+        classification: u8,
+        /// Category values as `[tag, value]` pairs.
+        #[serde(default)]
+        categories: Vec<(u8, u16)>,
+        /// The audience domain.
+        audience: String,
+    },
+}
+
+/// The labelling part of a decide request.
+#[derive(Clone, Copy, Debug)]
+pub struct LabelArgs {
+    /// The labelling domain.
+    pub domain: Domain,
+    /// The policy id.
+    pub policy: u32,
+    /// The classification code.
+    pub classification: u8,
+}
+
+/// A request, checked, for the core.
+#[derive(Debug)]
+pub enum Command {
+    /// See [`Wire::Status`].
+    Status,
+    /// See [`Wire::Publish`].
+    Publish {
+        /// The artifact's bytes.
+        artifact: Vec<u8>,
+    },
+    /// See [`Wire::Policies`].
+    Policies,
+    /// See [`Wire::Decide`].
+    Decide {
+        /// Domain, policy, classification.
+        label: LabelArgs,
+        /// Category values.
+        categories: Vec<CategoryValue>,
+        /// The audience.
+        audience: Domain,
+    },
+}
+
+/// A command and where its reply goes.
+#[derive(Debug)]
+pub struct Request {
+    /// What is asked.
+    pub command: Command,
+    /// Where the answer goes.
+    pub reply: oneshot::Sender<Reply>,
+}
+
+/// What the core answers.
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "lowercase")]
+pub enum Reply {
+    /// The node's state.
+    Status(StatusReport),
+    /// The artifact was admitted (and is being distributed unless it was a duplicate).
+    Admitted {
+        /// What was admitted.
+        artifact: ArtifactJson,
+        /// It was already held.
+        duplicate: bool,
+    },
+    /// The artifact was refused, and why.
+    Refused {
+        /// The typed refusal, in words.
+        refusal: String,
+    },
+    /// The artifacts held.
+    Policies {
+        /// In admission order.
+        artifacts: Vec<ArtifactJson>,
+    },
+    /// A decision and its place in the decision log.
+    Decision {
+        /// The decision with its lineage.
+        decision: Box<DecisionJson>,
+        /// Its index in the hash-chained log.
+        log_index: u64,
+    },
+    /// The request could not be carried out.
+    Error {
+        /// Why.
+        message: String,
+    },
+}
+
+/// `skywave status`.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct StatusReport {
+    /// This node.
+    pub address: String,
+    /// Skywave's SAP.
+    pub sap: u8,
+    /// Artifacts held.
+    pub artifacts: usize,
+    /// Last revocation sequence admitted per domain.
+    #[serde(serialize_with = "revocations", skip_deserializing)]
+    pub revocation: Vec<(Domain, u32)>,
+    /// Node messages waiting for a link.
+    pub queued_messages: usize,
+    /// Decisions in the log.
+    pub decisions_logged: u64,
+    /// Per link.
+    pub links: Vec<LinkStatus>,
+}
+
+/// One link in `skywave status`.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct LinkStatus {
+    /// Its name.
+    pub name: String,
+    /// The bearer's state.
+    pub bearer: String,
+    /// The node a physical link is up with, if any.
+    pub physical_link: Option<String>,
+    /// C_PDUs queued on the link.
+    pub queued: usize,
+    /// D_PDUs received with good CRCs.
+    pub frames_in: u64,
+    /// D_PDUs received with damaged data.
+    pub frames_damaged: u64,
+    /// D_PDUs sent.
+    pub frames_out: u64,
+    /// The neighbours reached through it.
+    pub neighbours: Vec<NeighbourStatus>,
+}
+
+/// One neighbour in `skywave status`.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct NeighbourStatus {
+    /// Its address.
+    pub address: String,
+    /// Seconds since a U_PDU last came from it.
+    pub last_heard_s: Option<f64>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Decodes hex, for artifacts sent over the socket.
+pub fn unhex(text: &str) -> Result<Vec<u8>, String> {
+    let text = text.trim();
+    if !text.len().is_multiple_of(2) {
+        return Err("odd number of hex digits".into());
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                .ok_or_else(|| format!("not hex at offset {i}"))
+        })
+        .collect()
+}
+
+/// Encodes bytes as hex, for artifacts sent over the socket.
+pub fn to_hex(bytes: &[u8]) -> String {
+    hex(bytes)
+}
+
+/// An artifact reference as the operator reads it.
+#[derive(Serialize, Debug)]
+pub struct ArtifactJson {
+    /// credential, policy, translator, revocation.
+    pub kind: String,
+    /// The domain it is filed under.
+    pub domain: String,
+    /// Its id (a revocation's sequence number).
+    pub id: u32,
+    /// Its version.
+    pub version: u64,
+    /// SHA-256 of its bytes, hex.
+    pub digest: String,
+}
+
+impl From<&ArtifactRef> for ArtifactJson {
+    fn from(a: &ArtifactRef) -> Self {
+        ArtifactJson {
+            kind: format!("{:?}", a.kind).to_lowercase(),
+            domain: a.domain.to_string(),
+            id: a.id,
+            version: a.version,
+            digest: hex(&a.digest.0),
+        }
+    }
+}
+
+fn revocations<S: serde::Serializer>(r: &[(Domain, u32)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(r.iter().map(|(d, seq)| (d.to_string(), seq)))
+}
+
+/// A decision and its lineage as the operator reads it.
+#[derive(Serialize, Debug)]
+pub struct DecisionJson {
+    /// Release or Deny(reason).
+    pub verdict: String,
+    /// Whose authority it rests on.
+    pub basis: String,
+    /// The home policy used.
+    pub home: Option<ArtifactJson>,
+    /// The translator used.
+    pub translator: Option<ArtifactJson>,
+    /// The audience's policy mapped into.
+    pub target: Option<ArtifactJson>,
+    /// The spiral gap bridged.
+    pub spiral_gap: Option<String>,
+    /// Revocation sequence per domain at the time.
+    pub revocation: std::collections::BTreeMap<String, u32>,
+    /// Wall-clock time of the decision (Unix seconds).
+    pub time: Option<u64>,
+}
+
+impl From<&Decision> for DecisionJson {
+    fn from(d: &Decision) -> Self {
+        DecisionJson {
+            verdict: format!("{:?}", d.verdict),
+            basis: format!("{:?}", d.basis),
+            home: d.lineage.home.as_ref().map(ArtifactJson::from),
+            translator: d.lineage.translator.as_ref().map(ArtifactJson::from),
+            target: d.lineage.target.as_ref().map(ArtifactJson::from),
+            spiral_gap: d.lineage.spiral_gap.as_ref().map(|g| format!("{g:?}")),
+            revocation: d
+                .lineage
+                .revocation_seqs
+                .iter()
+                .map(|(dom, seq)| (dom.to_string(), *seq))
+                .collect(),
+            time: d.lineage.time.map(|t| t.0),
+        }
+    }
+}
+
+fn domain(text: &str, field: &str) -> Result<Domain, String> {
+    Domain::new(text).ok_or_else(|| format!("{field}: {text:?} is not a three-letter domain code"))
+}
+
+impl Wire {
+    /// Checks a request's fields.
+    pub fn into_command(self) -> Result<Command, String> {
+        Ok(match self {
+            Wire::Status => Command::Status,
+            Wire::Policies => Command::Policies,
+            Wire::Publish { artifact_hex } => Command::Publish {
+                artifact: unhex(&artifact_hex).map_err(|e| format!("artifact_hex: {e}"))?,
+            },
+            Wire::Decide {
+                domain: d,
+                policy,
+                classification,
+                categories,
+                audience,
+            } => Command::Decide {
+                label: LabelArgs {
+                    domain: domain(&d, "domain")?,
+                    policy,
+                    classification,
+                },
+                categories: categories
+                    .into_iter()
+                    .map(|(tag, value)| CategoryValue { tag, value })
+                    .collect(),
+                audience: domain(&audience, "audience")?,
+            },
+        })
+    }
+}
+
+/// Creates the control socket at `path` with owner-only permissions, replacing a stale one.
+pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
+    if path.exists() {
+        std::fs::remove_file(path)
+            .map_err(|e| anyhow::anyhow!("removing stale socket {}: {e}", path.display()))?;
+    }
+    let listener = UnixListener::bind(path)
+        .map_err(|e| anyhow::anyhow!("control socket {}: {e}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+/// Accepts operator connections forever, handing each request to the core.
+pub async fn serve(listener: UnixListener, core: mpsc::Sender<Request>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let core = core.clone();
+        tokio::spawn(async move {
+            if let Err(e) = answer(stream, core).await {
+                tracing::debug!(%e, "control connection");
+            }
+        });
+    }
+}
+
+async fn answer(stream: UnixStream, core: mpsc::Sender<Request>) -> anyhow::Result<()> {
+    let (rx, mut tx) = stream.into_split();
+    let mut line = String::new();
+    let mut reader = BufReader::new(rx.take(MAX_REQUEST as u64));
+    reader.read_line(&mut line).await?;
+    let reply = match serde_json::from_str::<Wire>(&line).map_err(|e| e.to_string()) {
+        Ok(wire) => match wire.into_command() {
+            Ok(command) => {
+                let (reply, answer) = oneshot::channel();
+                core.send(Request { command, reply }).await?;
+                answer.await?
+            }
+            Err(message) => Reply::Error { message },
+        },
+        Err(message) => Reply::Error {
+            message: format!("bad request: {message}"),
+        },
+    };
+    let mut text = serde_json::to_string(&reply)?;
+    text.push('\n');
+    tx.write_all(text.as_bytes()).await?;
+    Ok(())
+}
+
+/// Sends one request to the agent at `socket` and returns its reply line, for the CLI.
+pub async fn request(socket: &Path, wire: &Wire) -> anyhow::Result<serde_json::Value> {
+    let stream = UnixStream::connect(socket).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot reach the agent at {} ({e}): is `skywave run` running?",
+            socket.display()
+        )
+    })?;
+    let (rx, mut tx) = stream.into_split();
+    let mut text = serde_json::to_string(wire)?;
+    text.push('\n');
+    tx.write_all(text.as_bytes()).await?;
+    let mut line = String::new();
+    BufReader::new(rx).read_line(&mut line).await?;
+    Ok(serde_json::from_str(&line)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trip_and_errors() {
+        assert_eq!(
+            unhex(&to_hex(&[0, 1, 0xAB, 0xFF])).unwrap(),
+            [0, 1, 0xAB, 0xFF]
+        );
+        assert!(unhex("abc").is_err());
+        assert!(unhex("zz").is_err());
+    }
+
+    #[test]
+    fn requests_are_checked() {
+        let wire: Wire = serde_json::from_str(
+            r#"{"cmd":"decide","domain":"GBR","policy":1,"classification":2,"categories":[[2,10]],"audience":"usa"}"#,
+        )
+        .unwrap();
+        let err = wire.into_command().unwrap_err();
+        assert_eq!(err, "audience: \"usa\" is not a three-letter domain code");
+        assert!(serde_json::from_str::<Wire>(r#"{"cmd":"reboot"}"#).is_err());
+    }
+}

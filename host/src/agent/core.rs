@@ -1,0 +1,364 @@
+//! The agent's core: one task that drives the protocol's state machines.
+//!
+//! Every protocol decision is made by `skywave-protocol`: a [`HostLink`] per link (ARQ, turns,
+//! CAS) and one [`Node`] for the whole agent (admission, inventory sync, forwarding). This task
+//! only feeds them what the bearers, the clock and the operator bring, and carries out what they
+//! ask: D_PDUs to the bearers, U_PDUs from the node to the link that reaches their destination.
+//! Keeping all protocol state in one task (the bearers' I/O runs in their own tasks) means no
+//! locks around it and the same call order as in the simulator.
+
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use skywave_protocol::link::{self, Event as LinkEvent, HostLink, MAX_UPDU_LEN};
+use skywave_protocol::node::{Node, NodeEvent, Storage};
+use skywave_protocol::policy::{DecisionLog, Label, UnixTime};
+use skywave_protocol::time::Instant;
+use skywave_protocol::wire::{Address, MAX_DPDU_LEN};
+use tokio::sync::mpsc;
+
+use super::config::{AgentConfig, LinkConfig};
+use super::control::{Command, LinkStatus, NeighbourStatus, Reply, Request, StatusReport};
+use crate::bearer::{BearerEvent, BearerSender};
+
+/// Decision-log entries kept in memory for `skywave audit`.
+const LOG_ENTRY_MAX: usize = 4096;
+
+/// One link as the core sees it.
+struct AgentLink {
+    name: String,
+    link: Box<HostLink>,
+    bearer: BearerSender,
+    neighbours: Vec<Address>,
+    bearer_up: bool,
+    bearer_state: String,
+    frames_in: u64,
+    frames_damaged: u64,
+    frames_out: u64,
+    last_heard: Vec<(Address, Instant)>,
+}
+
+/// The agent's protocol state and the handles it drives.
+pub struct Core<S: Storage> {
+    address: Address,
+    sap: u8,
+    node: Box<Node<S>>,
+    links: Vec<AgentLink>,
+    epoch: tokio::time::Instant,
+    log: DecisionLog,
+    log_entries: Vec<Vec<u8>>,
+}
+
+/// Wall-clock time for the policy engine: the laptop has a clock.
+pub fn wall_time() -> Option<UnixTime> {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()
+        .map(|d| UnixTime(d.as_secs()))
+}
+
+impl<S: Storage> Core<S> {
+    /// A core for `config`, deciding with `node`, sending through `bearers` (one per link, in
+    /// the order of `config.links`).
+    pub fn new(
+        config: &AgentConfig,
+        node: Box<Node<S>>,
+        bearers: Vec<BearerSender>,
+    ) -> anyhow::Result<Self> {
+        let mut links = Vec::new();
+        for (cfg, bearer) in config.links.iter().zip(bearers) {
+            links.push(Self::make_link(config.address, cfg, bearer)?);
+        }
+        let mut core = Core {
+            address: config.address,
+            sap: config.sap,
+            node,
+            links,
+            epoch: tokio::time::Instant::now(),
+            log: DecisionLog::new(),
+            log_entries: Vec::new(),
+        };
+        let now = core.now();
+        for n in config.links.iter().flat_map(|l| l.neighbours.iter()) {
+            core.node
+                .neighbour_up(now, *n)
+                .map_err(|_| anyhow::anyhow!("more than 8 neighbours configured"))?;
+        }
+        Ok(core)
+    }
+
+    fn make_link(
+        address: Address,
+        cfg: &LinkConfig,
+        bearer: BearerSender,
+    ) -> anyhow::Result<AgentLink> {
+        let link_config = link::Config::new(address, cfg.modem);
+        let link =
+            HostLink::new(link_config).map_err(|e| anyhow::anyhow!("link {}: {e}", cfg.name))?;
+        Ok(AgentLink {
+            name: cfg.name.clone(),
+            link: Box::new(link),
+            bearer,
+            neighbours: cfg.neighbours.clone(),
+            bearer_up: false,
+            bearer_state: "opening".into(),
+            frames_in: 0,
+            frames_damaged: 0,
+            frames_out: 0,
+            last_heard: Vec::new(),
+        })
+    }
+
+    /// Protocol time: milliseconds since the agent started.
+    pub fn now(&self) -> Instant {
+        Instant::from_millis(self.epoch.elapsed().as_millis() as u64)
+    }
+
+    /// When the state machines next need [`Core::handle_timeout`].
+    pub fn next_deadline(&self) -> Option<tokio::time::Instant> {
+        let links = self.links.iter().filter_map(|l| l.link.poll_timeout());
+        let next = links.chain(self.node.poll_timeout()).min()?;
+        let after = std::time::Duration::from_millis(next.millis());
+        Some(self.epoch + after)
+    }
+
+    /// Lets every state machine act on the passage of time.
+    pub async fn handle_timeout(&mut self) {
+        let now = self.now();
+        for l in &mut self.links {
+            l.link.handle_timeout(now);
+        }
+        self.node.handle_timeout(now);
+        self.pump().await;
+    }
+
+    /// Feeds what bearer `index` reported.
+    pub async fn handle_bearer(&mut self, index: usize, event: BearerEvent) {
+        let now = self.now();
+        let Some(l) = self.links.get_mut(index) else {
+            return;
+        };
+        match event {
+            BearerEvent::Frame(frame) => {
+                l.frames_in += 1;
+                if let Err(e) = l.link.handle_input(now, &frame) {
+                    tracing::debug!(link = %l.name, %e, "frame not used");
+                }
+            }
+            BearerEvent::Damaged(frame) => {
+                l.frames_damaged += 1;
+                // The header is sound: the link may still use it (acknowledgements, EOT).
+                let _ = l.link.handle_input(now, &frame);
+            }
+            BearerEvent::Up => {
+                tracing::info!(link = %l.name, "bearer up");
+                l.bearer_up = true;
+                l.bearer_state = "up".into();
+                for n in l.neighbours.clone() {
+                    let _ = self.node.neighbour_up(now, n);
+                }
+            }
+            BearerEvent::Down { reason, retry_in } => {
+                tracing::warn!(link = %l.name, %reason, ?retry_in, "bearer down");
+                l.bearer_up = false;
+                l.bearer_state = format!("down: {reason}");
+                for n in l.neighbours.clone() {
+                    self.node.neighbour_down(n);
+                }
+            }
+        }
+        self.pump().await;
+    }
+
+    /// Answers one operator request.
+    pub async fn handle_request(&mut self, request: Request) {
+        let reply = match request.command {
+            Command::Status => Reply::Status(self.status()),
+            Command::Publish { artifact } => {
+                let now = self.now();
+                match self.node.publish(now, wall_time(), &artifact) {
+                    Ok(admitted) => Reply::Admitted {
+                        artifact: (&admitted.artifact).into(),
+                        duplicate: admitted.duplicate,
+                    },
+                    Err(refusal) => Reply::Refused {
+                        refusal: refusal.to_string(),
+                    },
+                }
+            }
+            Command::Policies => Reply::Policies {
+                artifacts: (0..self.node.storage().len())
+                    .filter_map(|i| self.node.storage().get(i).map(|(a, _)| (&a).into()))
+                    .collect(),
+            },
+            Command::Decide {
+                label,
+                categories,
+                audience,
+            } => {
+                let label = Label {
+                    domain: label.domain,
+                    policy: label.policy,
+                    classification: label.classification,
+                    categories: &categories,
+                };
+                let decision = self.node.decide(&label, audience, wall_time());
+                let mut buf = vec![0u8; LOG_ENTRY_MAX];
+                let index = self.log.anchor().count;
+                match self.log.append(&decision, &mut buf) {
+                    Ok(entry) => {
+                        self.log_entries.push(entry.to_vec());
+                        Reply::Decision {
+                            decision: Box::new((&decision).into()),
+                            log_index: index,
+                        }
+                    }
+                    Err(e) => Reply::Error {
+                        message: format!("decision not logged: {e}"),
+                    },
+                }
+            }
+        };
+        let _ = request.reply.send(reply);
+        self.pump().await;
+    }
+
+    fn status(&self) -> StatusReport {
+        let now = self.now();
+        StatusReport {
+            address: self.address.to_string(),
+            sap: self.sap,
+            artifacts: self.node.storage().len(),
+            revocation: self.node.trust().revocation_seqs().collect(),
+            queued_messages: self.node.queued(),
+            decisions_logged: self.log.anchor().count,
+            links: self
+                .links
+                .iter()
+                .map(|l| LinkStatus {
+                    name: l.name.clone(),
+                    bearer: l.bearer_state.clone(),
+                    physical_link: l.link.peer().map(|p| p.to_string()),
+                    queued: l.link.queued(),
+                    frames_in: l.frames_in,
+                    frames_damaged: l.frames_damaged,
+                    frames_out: l.frames_out,
+                    neighbours: l
+                        .neighbours
+                        .iter()
+                        .map(|n| NeighbourStatus {
+                            address: n.to_string(),
+                            last_heard_s: l
+                                .last_heard
+                                .iter()
+                                .find(|(a, _)| a == n)
+                                .map(|(_, t)| (now - *t).millis() as f64 / 1000.0),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Moves everything the state machines have to give until none has more.
+    async fn pump(&mut self) {
+        let mut dpdu = vec![0u8; MAX_DPDU_LEN];
+        let mut updu = vec![0u8; MAX_UPDU_LEN];
+        loop {
+            let now = self.now();
+            let mut progress = false;
+            for l in &mut self.links {
+                while let Some(event) = l.link.poll_event() {
+                    progress = true;
+                    match event {
+                        LinkEvent::Received(r) => {
+                            match l.last_heard.iter_mut().find(|(a, _)| *a == r.src) {
+                                Some(entry) => entry.1 = now,
+                                None => l.last_heard.push((r.src, now)),
+                            }
+                            if r.header.dest_sap == self.sap {
+                                let _ = self.node.handle_message(now, wall_time(), r.src, r.data);
+                            } else {
+                                tracing::debug!(src = %r.src, sap = r.header.dest_sap, "U_PDU for an unbound SAP dropped");
+                            }
+                        }
+                        LinkEvent::LinkUp(peer) => {
+                            tracing::info!(link = %l.name, %peer, "physical link up")
+                        }
+                        LinkEvent::LinkDown(peer) => {
+                            tracing::info!(link = %l.name, %peer, "physical link down")
+                        }
+                        other => tracing::debug!(link = %l.name, ?other, "link event"),
+                    }
+                }
+            }
+            while let Some(event) = self.node.poll_event() {
+                progress = true;
+                match event {
+                    NodeEvent::Admitted { artifact, from } => {
+                        tracing::info!(kind = ?artifact.kind, domain = %artifact.domain, id = artifact.id, version = artifact.version, from = ?from.map(|a| a.to_string()), "admitted");
+                    }
+                    NodeEvent::Refused { refusal, from } => {
+                        tracing::warn!(%refusal, from = ?from.map(|a| a.to_string()), "refused");
+                    }
+                    other => tracing::warn!(?other, "node"),
+                }
+            }
+            let room = self.links.iter().all(|l| l.link.queued() < 32);
+            if room && let Some(message) = self.node.poll_send(now, &mut updu) {
+                progress = true;
+                match self
+                    .links
+                    .iter_mut()
+                    .find(|l| l.neighbours.contains(&message.dest))
+                {
+                    Some(l) => {
+                        if let Err(e) = l.link.submit(now, &message) {
+                            tracing::warn!(link = %l.name, %e, dest = %message.dest, "U_PDU not queued");
+                        }
+                    }
+                    None => tracing::warn!(dest = %message.dest, "no link reaches this node"),
+                }
+            }
+            for l in &mut self.links {
+                while let Some(tx) = l.link.poll_transmit(now, &mut dpdu) {
+                    progress = true;
+                    l.frames_out += 1;
+                    let frame = Bytes::copy_from_slice(dpdu.get(..tx.len).unwrap_or_default());
+                    if l.bearer.send(frame).await.is_err() {
+                        tracing::error!(link = %l.name, "bearer task gone");
+                    }
+                }
+            }
+            if !progress {
+                return;
+            }
+        }
+    }
+
+    /// Runs until `shutdown` completes, taking bearer events from `bearers` (tagged with their
+    /// link's index) and requests from `control`.
+    pub async fn run(
+        mut self,
+        mut bearers: mpsc::Receiver<(usize, BearerEvent)>,
+        mut control: mpsc::Receiver<Request>,
+        shutdown: impl Future<Output = ()>,
+    ) {
+        tokio::pin!(shutdown);
+        self.pump().await;
+        loop {
+            let deadline = self.next_deadline().unwrap_or_else(|| {
+                tokio::time::Instant::now() + std::time::Duration::from_secs(3600)
+            });
+            tokio::select! {
+                Some((index, event)) = bearers.recv() => self.handle_bearer(index, event).await,
+                Some(request) = control.recv() => self.handle_request(request).await,
+                () = tokio::time::sleep_until(deadline) => self.handle_timeout().await,
+                () = &mut shutdown => {
+                    tracing::info!("shutting down");
+                    return;
+                }
+            }
+        }
+    }
+}

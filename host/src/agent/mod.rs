@@ -1,0 +1,106 @@
+//! The agent: `skywave run`.
+//!
+//! - [`config`]: the configuration file, with errors that name the file, line and field.
+//! - [`core`]: the one task that drives the protocol's state machines.
+//! - [`control`]: the operator's control socket and the client the CLI uses.
+//!
+//! Wiring: one bearer task per link moves bytes; a forwarder per bearer tags its events with
+//! the link's index into one channel; the core takes those, the operator's requests and its own
+//! deadlines in turn. SIGINT and SIGTERM stop it cleanly.
+
+pub mod config;
+pub mod control;
+pub mod core;
+
+use std::path::Path;
+
+use skywave_protocol::node::{self, FixedStorage, Node};
+use skywave_protocol::policy::TrustStore;
+use tokio::sync::mpsc;
+
+use crate::bearer::{self, Bearer};
+use config::{AgentConfig, BearerConfig};
+
+/// Artifacts the agent keeps in memory for forwarding (its persistent store comes with the
+/// SQLite storage).
+pub type AgentStorage = FixedStorage<128>;
+
+/// Installs every file in `dir` as a trust anchor (a root's self-signed credential).
+pub fn load_roots(dir: &Path, trust: &mut TrustStore) -> anyhow::Result<usize> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| anyhow::anyhow!("trust directory {}: {e}", dir.display()))?;
+    let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    let mut count = 0;
+    for path in paths.iter().filter(|p| p.is_file()) {
+        let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        trust
+            .add_root(&bytes, crate::agent::core::wall_time())
+            .map_err(|r| anyhow::anyhow!("{}: not a usable root: {r}", path.display()))?;
+        count += 1;
+    }
+    if count == 0 {
+        anyhow::bail!("trust directory {} holds no roots", dir.display());
+    }
+    Ok(count)
+}
+
+/// Runs the agent described by the file at `path` until SIGINT or SIGTERM.
+pub async fn run(path: &Path) -> anyhow::Result<()> {
+    let config = AgentConfig::load(path)?;
+    let mut trust = TrustStore::new();
+    let roots = load_roots(&config.trust, &mut trust)?;
+    let node = Box::new(Node::new(
+        node::Config::new(config.sap),
+        trust,
+        AgentStorage::new(),
+        core::wall_time(),
+    ));
+    let (merged_tx, merged) = mpsc::channel(bearer::EVENT_CAPACITY);
+    let mut senders = Vec::new();
+    for (index, link) in config.links.iter().enumerate() {
+        let bearer: Bearer = match &link.bearer {
+            BearerConfig::Serial(s) => bearer::serial::spawn(s.clone()),
+            BearerConfig::Udp(u) => bearer::udp::spawn(u.clone()),
+        };
+        let (sender, mut events) = bearer.split();
+        senders.push(sender);
+        let merged_tx = merged_tx.clone();
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                if merged_tx.send((index, event)).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    let (control_tx, control_rx) = mpsc::channel(16);
+    let listener = control::bind(&config.socket)?;
+    tokio::spawn(control::serve(listener, control_tx));
+    let core = core::Core::new(&config, node, senders)?;
+    tracing::info!(
+        address = %config.address,
+        links = config.links.len(),
+        roots,
+        socket = %config.socket.display(),
+        "skywave agent running"
+    );
+    core.run(merged, control_rx, shutdown_signal()).await;
+    let _ = std::fs::remove_file(&config.socket);
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,226 @@
+//! Two `skywave run` agents, as separate processes, joined by a pseudo-serial cable (socat):
+//! an operator publishes the sample coalition at one end; the other end admits it all over
+//! STANAG 5066, decides a release through the GBR-USA translator, and degrades to home-only
+//! once the translator's revocation has crossed too. Everything goes through the shipped
+//! binary: `run`, `publish`, `policies`, `decide`, `status`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use skywave_hil_tests::tool_available;
+use skywave_protocol::policy::sample::{self, Coalition, GBR};
+use skywave_protocol::policy::{Artifact, Revoked};
+
+/// A child process killed when dropped, so a failing test leaves nothing running.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn skywave(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_skywave"))
+        .args(args)
+        .output()
+        .expect("run skywave")
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let out = skywave(args);
+    assert!(
+        out.status.success(),
+        "skywave {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON reply")
+}
+
+/// Polls `check` every 200 ms for up to `limit`.
+fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("not within {limit:?}: {what}");
+}
+
+fn write_node(
+    dir: &Path,
+    name: &str,
+    address: u32,
+    peer: u32,
+    device: &Path,
+    c: &Coalition,
+) -> PathBuf {
+    let home = dir.join(name);
+    let trust = home.join("trust");
+    std::fs::create_dir_all(&trust).unwrap();
+    for (i, root) in c.roots().iter().enumerate() {
+        std::fs::write(trust.join(format!("root-{i}.cred")), root).unwrap();
+    }
+    let config = home.join("node.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[node]
+address = {address}
+trust = "trust"
+
+[[link]]
+name = "hf"
+neighbours = [{peer}]
+modem = {{ bit_rate = 9600, preamble_ms = 50, interleaver_ms = 50, turnaround_ms = 50, max_transmission_ms = 10000 }}
+serial = {{ device = "{}", baud = 115200 }}
+"#,
+            device.display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+fn start(config: &Path) -> Process {
+    let log = std::fs::File::create(config.with_extension("log")).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_skywave"))
+        .args(["run", "--config"])
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start skywave run");
+    let process = Process(child);
+    let socket = config.with_file_name("skywave.sock");
+    eventually(
+        Duration::from_secs(20),
+        "the agent's control socket",
+        || socket.exists(),
+    );
+    process
+}
+
+#[test]
+fn two_agents_exchange_policy_and_a_revocation_over_a_pty() {
+    if !tool_available("socat", "the PTY pair standing in for a cable") {
+        return;
+    }
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a_dev, b_dev) = (dir.join("tty-a"), dir.join("tty-b"));
+    let end = |p: &Path| format!("pty,raw,echo=0,link={}", p.display());
+    let _cable = Process(
+        Command::new("socat")
+            .args([end(&a_dev), end(&b_dev)])
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start socat"),
+    );
+    eventually(Duration::from_secs(5), "socat's PTYs", || {
+        a_dev.exists() && b_dev.exists()
+    });
+
+    let c = Coalition::new();
+    let a_config = write_node(&dir, "a", 1, 2, &a_dev, &c);
+    let b_config = write_node(&dir, "b", 2, 1, &b_dev, &c);
+    let _a = start(&a_config);
+    let _b = start(&b_config);
+    let a_socket = a_config.with_file_name("skywave.sock");
+    let b_socket = b_config.with_file_name("skywave.sock");
+    let (a_sock, b_sock) = (a_socket.to_str().unwrap(), b_socket.to_str().unwrap());
+
+    let artifacts = c.artifacts();
+    for (i, artifact) in artifacts.iter().enumerate() {
+        let file = dir.join(format!("artifact-{i:02}.sky"));
+        std::fs::write(&file, artifact).unwrap();
+        let out = skywave(&["publish", "--socket", a_sock, file.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "publish {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let held = |socket: &str| {
+        json(&["policies", "--socket", socket, "--json"])["policies"]["artifacts"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    eventually(
+        Duration::from_secs(90),
+        "B holds the whole coalition",
+        || held(b_sock) == artifacts.len(),
+    );
+
+    let decide = |socket: &str| {
+        json(&[
+            "decide",
+            "--socket",
+            socket,
+            "--json",
+            "--domain",
+            "GBR",
+            "--classification",
+            "1",
+            "--category",
+            "2:10",
+            "--audience",
+            "USA",
+        ])
+    };
+    let before = decide(b_sock);
+    assert_eq!(
+        before["decision"]["decision"]["verdict"], "Release",
+        "{before}"
+    );
+    assert!(
+        before["decision"]["decision"]["translator"].is_object(),
+        "{before}"
+    );
+
+    // GBR revokes the GBR-USA translator at A; B must degrade to home-only.
+    let revocation = sample::revocation(
+        GBR,
+        &c.gbr_root,
+        1,
+        &[Revoked::Translator { id: 1, version: 1 }],
+    );
+    let file = dir.join("revocation-1.sky");
+    std::fs::write(
+        &file,
+        sample::sign(&c.gbr_root, &Artifact::Revocation(revocation)),
+    )
+    .unwrap();
+    let out = skywave(&["publish", "--socket", a_sock, file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eventually(
+        Duration::from_secs(60),
+        "B's decision degrades to home-only",
+        || {
+            let d = decide(b_sock);
+            d["decision"]["decision"]["basis"]
+                .as_str()
+                .is_some_and(|b| b.starts_with("HomeOnlyTranslatorRevoked"))
+        },
+    );
+    let status = json(&["status", "--socket", b_sock, "--json"]);
+    assert_eq!(status["status"]["revocation"]["GBR"], 1, "{status}");
+    assert!(
+        status["status"]["links"][0]["frames_in"].as_u64().unwrap() > 0,
+        "{status}"
+    );
+    assert!(
+        status["status"]["decisions_logged"].as_u64().unwrap() >= 2,
+        "{status}"
+    );
+}

@@ -28,7 +28,9 @@ fuzz_target!(|data: &[u8]| {
                 let _ = link.handle_input(now, arg);
             }
             1 => {
-                let ms = arg.iter().fold(0u64, |acc, b| acc.wrapping_mul(256) | u64::from(*b));
+                let ms = arg
+                    .iter()
+                    .fold(0u64, |acc, b| acc.wrapping_mul(256) | u64::from(*b));
                 now = now + Duration::from_millis(ms % 10_000_000);
                 link.handle_timeout(now);
             }
@@ -40,7 +42,11 @@ fuzz_target!(|data: &[u8]| {
                     _ => Mode::ExpeditedNonArq { repeats: 1 },
                 };
                 let message = Message {
-                    dest: if arg.len() % 3 == 0 { Address::BROADCAST } else { peer },
+                    dest: if arg.len() % 3 == 0 {
+                        Address::BROADCAST
+                    } else {
+                        peer
+                    },
                     header: SpduHeader {
                         priority: arg.get(1).copied().unwrap_or(0) % 16,
                         src_sap: 1,

@@ -9,8 +9,11 @@ use libfuzzer_sys::fuzz_target;
 use skywave_protocol::policy::sample::{Coalition, NOW};
 use skywave_protocol::policy::{Signed, TrustStore};
 
-static STORE: LazyLock<TrustStore> =
-    LazyLock::new(|| Coalition::new().store().expect("the sample coalition is admitted"));
+static STORE: LazyLock<TrustStore> = LazyLock::new(|| {
+    Coalition::new()
+        .store()
+        .expect("the sample coalition is admitted")
+});
 
 fuzz_target!(|data: &[u8]| {
     let _ = Signed::decode(data);

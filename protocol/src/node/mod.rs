@@ -180,6 +180,7 @@ struct Pending {
 }
 
 /// One node's store-and-forward state over storage `S`.
+#[derive(Clone)]
 pub struct Node<S: Storage> {
     config: Config,
     trust: TrustStore,

@@ -38,6 +38,20 @@ enum Command {
     },
     /// List the artifacts a running agent holds.
     Policies(Target),
+    /// Capture a link's D_PDUs, both directions, to a pcap (link type 237) for Wireshark.
+    Capture {
+        #[command(flatten)]
+        target: Target,
+        /// The link's name, as in the configuration.
+        #[arg(long)]
+        link: String,
+        /// The pcap file to write (a path the agent can write to).
+        #[arg(long, value_name = "FILE.pcap")]
+        out: PathBuf,
+        /// For how many seconds.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
     /// Ask a running agent for a release decision (logged in its decision log).
     Decide {
         #[command(flatten)]
@@ -208,6 +222,30 @@ async fn client(command: Command) -> anyhow::Result<()> {
                     ""
                 };
                 println!("admitted {}{dup}", print_artifact(&a["artifact"]));
+            });
+        }
+        Command::Capture {
+            target,
+            link,
+            out,
+            seconds,
+        } => {
+            // The agent writes the file, so give it a path that does not depend on our cwd.
+            let path = std::path::absolute(&out)?;
+            let wire = Wire::Capture {
+                link,
+                path: path.display().to_string(),
+                seconds,
+            };
+            let reply = target.ask(wire).await?;
+            show(&target, &reply, |r| {
+                let c = &r["capturing"];
+                println!(
+                    "capturing link {} to {} for {} s (open it in Wireshark, or `skywave frames decode`)",
+                    c["link"].as_str().unwrap_or("?"),
+                    c["path"].as_str().unwrap_or("?"),
+                    c["seconds"]
+                );
             });
         }
         Command::Policies(target) => {

@@ -136,6 +136,24 @@ fn two_agents_exchange_policy_and_a_revocation_over_a_pty() {
     let b_socket = b_config.with_file_name("skywave.sock");
     let (a_sock, b_sock) = (a_socket.to_str().unwrap(), b_socket.to_str().unwrap());
 
+    let capture = dir.join("b-hf.pcap");
+    let out = skywave(&[
+        "capture",
+        "--socket",
+        b_sock,
+        "--link",
+        "hf",
+        "--seconds",
+        "300",
+        "--out",
+        capture.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "capture: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     let artifacts = c.artifacts();
     for (i, artifact) in artifacts.iter().enumerate() {
         let file = dir.join(format!("artifact-{i:02}.sky"));

@@ -9,6 +9,7 @@
 //! {"cmd":"status"}
 //! {"cmd":"publish","artifact_hex":"01..."}
 //! {"cmd":"policies"}
+//! {"cmd":"capture","link":"hf1","path":"/tmp/hf1.pcap","seconds":60}
 //! {"cmd":"decide","domain":"GBR","policy":1,"classification":2,"categories":[[2,10]],"audience":"USA"}
 //! ```
 
@@ -37,6 +38,15 @@ pub enum Wire {
     },
     /// The artifacts this node holds.
     Policies,
+    /// Capture one link's D_PDUs, both directions, to a pcap file for a while.
+    Capture {
+        /// The link's name.
+        link: String,
+        /// The pcap file to write (link type 237).
+        path: String,
+        /// For how long.
+        seconds: u64,
+    },
     /// A release decision.
     Decide {
         /// The labelling domain (three letters).
@@ -76,6 +86,15 @@ pub enum Command {
     },
     /// See [`Wire::Policies`].
     Policies,
+    /// See [`Wire::Capture`].
+    Capture {
+        /// The link's name.
+        link: String,
+        /// The pcap file.
+        path: std::path::PathBuf,
+        /// For how long.
+        seconds: u64,
+    },
     /// See [`Wire::Decide`].
     Decide {
         /// Domain, policy, classification.
@@ -125,6 +144,15 @@ pub enum Reply {
         decision: Box<DecisionJson>,
         /// Its index in the hash-chained log.
         log_index: u64,
+    },
+    /// A capture has started.
+    Capturing {
+        /// The link.
+        link: String,
+        /// The file.
+        path: String,
+        /// For how long.
+        seconds: u64,
     },
     /// The request could not be carried out.
     Error {
@@ -290,6 +318,15 @@ impl Wire {
         Ok(match self {
             Wire::Status => Command::Status,
             Wire::Policies => Command::Policies,
+            Wire::Capture {
+                link,
+                path,
+                seconds,
+            } => Command::Capture {
+                link,
+                path: path.into(),
+                seconds,
+            },
             Wire::Publish { artifact_hex } => Command::Publish {
                 artifact: unhex(&artifact_hex).map_err(|e| format!("artifact_hex: {e}"))?,
             },

@@ -20,6 +20,8 @@ use tokio::sync::mpsc;
 use super::config::{AgentConfig, LinkConfig};
 use super::control::{Command, LinkStatus, NeighbourStatus, Reply, Request, StatusReport};
 use crate::bearer::{BearerEvent, BearerSender};
+use crate::frames::PcapWriter;
+use skywave_protocol::capture::Timestamp;
 
 /// Decision-log entries kept in memory for `skywave audit`.
 const LOG_ENTRY_MAX: usize = 4096;
@@ -36,6 +38,55 @@ struct AgentLink {
     frames_damaged: u64,
     frames_out: u64,
     last_heard: Vec<(Address, Instant)>,
+    capture: Option<Capture>,
+}
+
+/// A live capture of one link's D_PDUs, both directions, until a deadline.
+struct Capture {
+    pcap: PcapWriter,
+    until: tokio::time::Instant,
+}
+
+/// The capture timestamp for a frame seen now.
+fn capture_time() -> Timestamp {
+    let since = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp {
+        secs: since.as_secs() as u32,
+        micros: since.subsec_micros(),
+    }
+}
+
+impl AgentLink {
+    /// Writes `frame` to the link's capture, if one is running; stops it at its deadline or on
+    /// a write error.
+    fn capture(&mut self, frame: &[u8]) {
+        let Some(c) = &mut self.capture else {
+            return;
+        };
+        if tokio::time::Instant::now() >= c.until {
+            self.stop_capture();
+            return;
+        }
+        // Flushed frame by frame: at HF rates that costs nothing, and a capture is readable
+        // while it runs and complete even if the agent is killed.
+        if let Err(e) = c
+            .pcap
+            .write(capture_time(), frame)
+            .and_then(|()| c.pcap.flush())
+        {
+            tracing::error!(link = %self.name, %e, "capture stopped");
+            self.capture = None;
+        }
+    }
+
+    fn stop_capture(&mut self) {
+        if let Some(mut c) = self.capture.take() {
+            let flushed = c.pcap.flush();
+            tracing::info!(link = %self.name, frames = c.pcap.records(), ok = flushed.is_ok(), "capture finished");
+        }
+    }
 }
 
 /// The agent's protocol state and the handles it drives.
@@ -106,6 +157,7 @@ impl<S: Storage> Core<S> {
             frames_damaged: 0,
             frames_out: 0,
             last_heard: Vec::new(),
+            capture: None,
         })
     }
 
@@ -117,16 +169,24 @@ impl<S: Storage> Core<S> {
     /// When the state machines next need [`Core::handle_timeout`].
     pub fn next_deadline(&self) -> Option<tokio::time::Instant> {
         let links = self.links.iter().filter_map(|l| l.link.poll_timeout());
-        let next = links.chain(self.node.poll_timeout()).min()?;
-        let after = std::time::Duration::from_millis(next.millis());
-        Some(self.epoch + after)
+        let protocol = links.chain(self.node.poll_timeout()).min();
+        let protocol = protocol.map(|t| self.epoch + std::time::Duration::from_millis(t.millis()));
+        let captures = self
+            .links
+            .iter()
+            .filter_map(|l| l.capture.as_ref().map(|c| c.until));
+        protocol.into_iter().chain(captures).min()
     }
 
     /// Lets every state machine act on the passage of time.
     pub async fn handle_timeout(&mut self) {
         let now = self.now();
+        let wall_now = tokio::time::Instant::now();
         for l in &mut self.links {
             l.link.handle_timeout(now);
+            if l.capture.as_ref().is_some_and(|c| wall_now >= c.until) {
+                l.stop_capture();
+            }
         }
         self.node.handle_timeout(now);
         self.pump().await;
@@ -141,12 +201,14 @@ impl<S: Storage> Core<S> {
         match event {
             BearerEvent::Frame(frame) => {
                 l.frames_in += 1;
+                l.capture(&frame);
                 if let Err(e) = l.link.handle_input(now, &frame) {
                     tracing::debug!(link = %l.name, %e, "frame not used");
                 }
             }
             BearerEvent::Damaged(frame) => {
                 l.frames_damaged += 1;
+                l.capture(&frame);
                 // The header is sound: the link may still use it (acknowledgements, EOT).
                 let _ = l.link.handle_input(now, &frame);
             }
@@ -174,6 +236,11 @@ impl<S: Storage> Core<S> {
     pub async fn handle_request(&mut self, request: Request) {
         let reply = match request.command {
             Command::Status => Reply::Status(self.status()),
+            Command::Capture {
+                link,
+                path,
+                seconds,
+            } => self.start_capture(&link, &path, seconds),
             Command::Publish { artifact } => {
                 let now = self.now();
                 match self.node.publish(now, wall_time(), &artifact) {
@@ -221,6 +288,31 @@ impl<S: Storage> Core<S> {
         };
         let _ = request.reply.send(reply);
         self.pump().await;
+    }
+
+    fn start_capture(&mut self, link: &str, path: &std::path::Path, seconds: u64) -> Reply {
+        let Some(l) = self.links.iter_mut().find(|l| l.name == link) else {
+            let names: Vec<&str> = self.links.iter().map(|l| l.name.as_str()).collect();
+            return Reply::Error {
+                message: format!("no link named {link:?} (links: {})", names.join(", ")),
+            };
+        };
+        match PcapWriter::create(path) {
+            Ok(pcap) => {
+                l.stop_capture();
+                let until = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+                l.capture = Some(Capture { pcap, until });
+                tracing::info!(link, path = %path.display(), seconds, "capture started");
+                Reply::Capturing {
+                    link: link.to_owned(),
+                    path: path.display().to_string(),
+                    seconds,
+                }
+            }
+            Err(e) => Reply::Error {
+                message: format!("{e:#}"),
+            },
+        }
     }
 
     fn status(&self) -> StatusReport {
@@ -325,6 +417,7 @@ impl<S: Storage> Core<S> {
                     progress = true;
                     l.frames_out += 1;
                     let frame = Bytes::copy_from_slice(dpdu.get(..tx.len).unwrap_or_default());
+                    l.capture(&frame);
                     if l.bearer.send(frame).await.is_err() {
                         tracing::error!(link = %l.name, "bearer task gone");
                     }
@@ -356,6 +449,9 @@ impl<S: Storage> Core<S> {
                 () = tokio::time::sleep_until(deadline) => self.handle_timeout().await,
                 () = &mut shutdown => {
                     tracing::info!("shutting down");
+                    for l in &mut self.links {
+                        l.stop_capture();
+                    }
                     return;
                 }
             }

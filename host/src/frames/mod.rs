@@ -18,23 +18,62 @@ use skywave_protocol::capture::{Timestamp, file_header, record_header};
 /// same on every run.
 const SAMPLE_EPOCH_SECS: u32 = 1_767_225_600;
 
+/// A pcap file (link type 237) being written, one D_PDU per record.
+pub struct PcapWriter {
+    out: BufWriter<fs::File>,
+    path: std::path::PathBuf,
+    records: u64,
+}
+
+impl PcapWriter {
+    /// Creates (or truncates) `path` and writes the file header.
+    pub fn create(path: &Path) -> anyhow::Result<Self> {
+        let file =
+            fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        let mut out = BufWriter::new(file);
+        out.write_all(&file_header())
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(PcapWriter {
+            out,
+            path: path.to_path_buf(),
+            records: 0,
+        })
+    }
+
+    /// Appends one D_PDU captured at `ts`.
+    pub fn write(&mut self, ts: Timestamp, frame: &[u8]) -> anyhow::Result<()> {
+        let len = u32::try_from(frame.len()).context("frame longer than 4 GiB")?;
+        self.out.write_all(&record_header(ts, len))?;
+        self.out.write_all(frame)?;
+        self.records += 1;
+        Ok(())
+    }
+
+    /// Records written so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Flushes what is buffered to the file.
+    pub fn flush(&mut self) -> anyhow::Result<()> {
+        self.out
+            .flush()
+            .with_context(|| format!("writing {}", self.path.display()))
+    }
+}
+
 /// Writes `frames` to `path` as a pcap with link type 237, one D_PDU per record.
 pub fn write_pcap(path: &Path, frames: &[Vec<u8>]) -> anyhow::Result<()> {
-    let file = fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut out = BufWriter::new(file);
-    out.write_all(&file_header())?;
+    let mut pcap = PcapWriter::create(path)?;
     for (i, frame) in frames.iter().enumerate() {
         let tenths = i as u32;
         let ts = Timestamp {
             secs: SAMPLE_EPOCH_SECS + tenths / 10,
             micros: (tenths % 10) * 100_000,
         };
-        let len = u32::try_from(frame.len()).context("frame longer than 4 GiB")?;
-        out.write_all(&record_header(ts, len))?;
-        out.write_all(frame)?;
+        pcap.write(ts, frame)?;
     }
-    out.flush()
-        .with_context(|| format!("writing {}", path.display()))
+    pcap.flush()
 }
 
 /// `skywave frames sample --out FILE`.

@@ -6,6 +6,8 @@
 //! - [`bearer`]: the links to the air: serial HF modems (tokio-serial) and UDP for software
 //!   modems, each a task that turns bytes into D_PDUs with the protocol's deframer, writes the
 //!   D_PDUs it is given, and reconnects with backoff when its port goes away.
+//! - [`store`]: the SQLite store (artifacts, outbound queues, receiver dedup, decision log)
+//!   that survives crashes and power loss.
 //!
 //! All protocol logic lives in `skywave-protocol`; this crate only moves bytes, keeps time and
 //! stores state.
@@ -13,3 +15,4 @@
 pub mod agent;
 pub mod bearer;
 pub mod frames;
+pub mod store;

@@ -1,0 +1,97 @@
+//! The hash-chained decision log, one entry per row of the `decisions` table.
+//!
+//! Entries are the protocol's own ([`DecisionLog::append`] writes them, [`log::verify`]
+//! checks them): index, previous entry's hash, postcard-encoded [`Decision`]. The store keeps
+//! the log's anchor in memory, resumed from the last row at open, and advances it only when
+//! a row committed. Rows are read back in the order they were written (`position`), not
+//! sorted by the index inside them, so a reordered or renumbered row shows up as a fault.
+//!
+//! The anchor ([`Store::decision_anchor`]) is what a reviewer should record somewhere the
+//! agent cannot rewrite: checked against it, a cut tail or an edited last entry is found too.
+
+use std::time::SystemTime;
+
+use rusqlite::{Connection, OptionalExtension};
+use skywave_protocol::policy::log::{self, entry_hash};
+use skywave_protocol::policy::{Decision, DecisionLog, LogAnchor, LogEntry, LogFault};
+
+use super::{Store, StoreError, unix_ms};
+
+/// Room for one entry: the 40-byte header and the largest decision (two labels of at most
+/// `MAX_LABEL_CATEGORIES` values, three artifact references, `MAX_DOMAINS` revocation
+/// sequence numbers) take well under 1 KiB.
+const ENTRY_BUF: usize = 2048;
+
+/// The log's anchor after the last row in `conn`.
+pub(super) fn resume(conn: &Connection) -> Result<DecisionLog, StoreError> {
+    let last: Option<(i64, Vec<u8>)> = conn
+        .query_row(
+            "SELECT position, entry FROM decisions ORDER BY position DESC LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let Some((position, entry)) = last else {
+        return Ok(DecisionLog::new());
+    };
+    let read = LogEntry::read(&entry).ok_or_else(|| {
+        StoreError::corrupt(format!("decision log row {position} is not a log entry"))
+    })?;
+    Ok(DecisionLog::resume(LogAnchor {
+        count: read.index + 1,
+        head: entry_hash(&entry),
+    }))
+}
+
+impl Store {
+    /// Appends `decision` to the log; returns the anchor after it. On an error nothing was
+    /// written and the anchor is unchanged.
+    pub fn append_decision(
+        &self,
+        decision: &Decision,
+        now: SystemTime,
+    ) -> Result<LogAnchor, StoreError> {
+        self.with(|inner| {
+            let mut log = inner.log;
+            let mut buf = [0u8; ENTRY_BUF];
+            let entry = log.append(decision, &mut buf).map_err(StoreError::Encode)?;
+            inner.conn.execute(
+                "INSERT INTO decisions (entry, recorded_unix_ms) VALUES (?1, ?2)",
+                (entry, unix_ms(now)),
+            )?;
+            inner.log = log;
+            Ok(log.anchor())
+        })
+    }
+
+    /// How far the log goes: its entry count and the last entry's hash.
+    pub fn decision_anchor(&self) -> Result<LogAnchor, StoreError> {
+        self.with(|inner| Ok(inner.log.anchor()))
+    }
+
+    /// Every entry's bytes, in the order written.
+    pub fn decision_entries(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.with(|inner| {
+            let mut stmt = inner
+                .conn
+                .prepare("SELECT entry FROM decisions ORDER BY position")?;
+            let entries = stmt
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(entries)
+        })
+    }
+
+    /// Re-verifies the whole log with the protocol's verifier, against `anchor` if the
+    /// reviewer kept one. The outer error is the store failing to read; the inner result is
+    /// the verifier's: the anchor the entries lead to, or the first altered, removed or
+    /// reordered entry.
+    pub fn verify_decisions(
+        &self,
+        anchor: Option<LogAnchor>,
+    ) -> Result<Result<LogAnchor, LogFault>, StoreError> {
+        let entries = self.decision_entries()?;
+        let slices: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+        Ok(log::verify(&slices, anchor))
+    }
+}

@@ -1,11 +1,12 @@
 use std::time::{Duration as StdDuration, SystemTime, UNIX_EPOCH};
 
+use proptest::prelude::*;
 use rusqlite::Connection;
 use skywave_protocol::link::{Failure, Mode, SpduHeader};
-use skywave_protocol::node::{Config, Node, Storage};
+use skywave_protocol::node::{Config, FixedStorage, Node, Storage};
 use skywave_protocol::policy::sample::{AUS, Coalition, GBR, NOW, USA, gbr};
 use skywave_protocol::policy::{
-    Decision, Label, LogAnchor, LogEntry, LogFault, TrustStore, Verdict,
+    ArtifactRef, Decision, Digest, Kind, Label, LogAnchor, LogEntry, LogFault, TrustStore, Verdict,
 };
 use skywave_protocol::time::Instant;
 use tempfile::TempDir;
@@ -472,4 +473,94 @@ fn the_store_passes_sqlites_integrity_check() {
     let store = open(&dir);
     store.enqueue(&outbound(1, 8, at(10), b"x"), at(0)).unwrap();
     store.check_integrity().unwrap();
+}
+
+/// What a property test does to the store.
+#[derive(Clone, Debug)]
+enum Op {
+    /// Admit artifact `n` (a stand-in: the store keeps bytes, it does not verify them).
+    Insert(u8),
+    /// Forget the artifact with the digest of artifact `n`, held or not.
+    Remove(u8),
+    /// Queue a U_PDU for neighbour 1 or 2 at a priority.
+    Enqueue(u32, u8),
+    /// Take the next U_PDU for neighbour 1 or 2.
+    Take(u32),
+    /// Close and open the store again.
+    Reopen,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => any::<u8>().prop_map(|n| Op::Insert(n % 16)),
+        2 => any::<u8>().prop_map(|n| Op::Remove(n % 16)),
+        4 => (1..3u32, 0..16u8).prop_map(|(n, p)| Op::Enqueue(n, p)),
+        3 => (1..3u32).prop_map(Op::Take),
+        1 => Just(Op::Reopen),
+    ]
+}
+
+fn stand_in(n: u8) -> (ArtifactRef, Vec<u8>) {
+    let bytes = vec![n; 40 + usize::from(n)];
+    let r = ArtifactRef {
+        kind: Kind::Policy,
+        domain: GBR,
+        id: u32::from(n),
+        version: 1,
+        digest: Digest::of(&bytes),
+    };
+    (r, bytes)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// The store keeps artifacts exactly as the protocol's in-memory storage does, and hands
+    /// out queued U_PDUs highest priority first, first come first within a priority, across
+    /// any number of restarts.
+    #[test]
+    fn the_store_behaves_like_the_in_memory_models(ops in proptest::collection::vec(op(), 1..40)) {
+        let dir = TempDir::new().unwrap();
+        let mut store = open(&dir);
+        let mut artifacts = store.artifacts().unwrap();
+        let mut model = FixedStorage::<64>::new();
+        // (priority, order of queueing) of what each neighbour has queued.
+        let mut queues: [Vec<(u8, usize)>; 3] = Default::default();
+        for (i, op) in ops.iter().enumerate() {
+            match *op {
+                Op::Insert(n) => {
+                    let (r, bytes) = stand_in(n);
+                    artifacts.insert(&r, &bytes).unwrap();
+                    model.insert(&r, &bytes).unwrap();
+                }
+                Op::Remove(n) => {
+                    let digest = stand_in(n).0.digest;
+                    artifacts.remove(&digest).unwrap();
+                    model.remove(&digest).unwrap();
+                }
+                Op::Enqueue(n, p) => {
+                    let data = i.to_le_bytes();
+                    store.enqueue(&outbound(n, p, at(100), &data), at(0)).unwrap();
+                    queues[n as usize].push((p, i));
+                }
+                Op::Take(n) => {
+                    let queue = &mut queues[n as usize];
+                    let next = (0..queue.len()).max_by_key(|&k| (queue[k].0, usize::MAX - queue[k].1));
+                    let expected = next.map(|k| queue.remove(k).1.to_le_bytes().to_vec());
+                    let taken = store.take_next(addr(n), at(1)).unwrap().map(|q| q.data);
+                    prop_assert_eq!(taken, expected);
+                }
+                Op::Reopen => {
+                    drop(artifacts);
+                    drop(store);
+                    store = open(&dir);
+                    artifacts = store.artifacts().unwrap();
+                }
+            }
+            prop_assert_eq!(artifacts.len(), model.len());
+            for k in 0..model.len() {
+                prop_assert_eq!(artifacts.get(k), model.get(k));
+            }
+        }
+    }
 }

@@ -165,14 +165,17 @@ impl TxWindow {
         })
     }
 
-    /// No reply came: everything sent is presumed lost and becomes `Pending` again.
-    pub fn timeout(&mut self) {
-        for seq in self.seqs() {
-            if let Some(f) = self.frames.get_mut(usize::from(seq))
-                && f.state == FrameState::Sent
-            {
-                f.state = FrameState::Pending;
-            }
+    /// No acknowledgement came for what was sent. Rather than resend a whole transmission the
+    /// peer may well have received (only its acknowledgement was lost), resend the newest
+    /// frame as a probe: whatever the peer answers acknowledges everything, and the next
+    /// acknowledgement turns exactly the missing frames back to `Pending`.
+    pub fn probe(&mut self) {
+        let newest = self
+            .seqs()
+            .filter(|&s| self.frame(s).is_some_and(|f| f.state == FrameState::Sent))
+            .last();
+        if let Some(f) = newest.and_then(|s| self.frames.get_mut(usize::from(s))) {
+            f.state = FrameState::Pending;
         }
     }
 
@@ -221,19 +224,25 @@ pub(crate) fn build_ack<const SLOTS: usize, const SEGMENT: usize>(
 ) -> SelectiveAck {
     const WINDOW: u8 = 128;
     let next = rx.next_seq();
-    let in_window = |seq: u8| seq.wrapping_sub(next) < WINDOW;
-    let mut lwe = next;
-    while in_window(lwe) && rx.has(lwe) {
-        lwe = lwe.wrapping_add(1);
-    }
-    let mut ack = SelectiveAck::new(lwe);
-    let mut seq = lwe.wrapping_add(1);
-    while in_window(seq) && seq != lwe {
-        if rx.has(seq) {
-            // Cannot fail: seq is within 127 frames of lwe.
-            let _ = ack.set(seq);
+    // One pass over the slots: which of the 128 frames from `next` are in.
+    let mut have = [false; WINDOW as usize];
+    for seq in rx.received() {
+        if let Some(h) = have.get_mut(usize::from(seq.wrapping_sub(next))) {
+            *h = true;
         }
-        seq = seq.wrapping_add(1);
+    }
+    let held = |offset: u8| have.get(usize::from(offset)).copied().unwrap_or(false);
+    let mut lwe_offset = 0u8;
+    while lwe_offset < WINDOW && held(lwe_offset) {
+        lwe_offset += 1;
+    }
+    let lwe = next.wrapping_add(lwe_offset);
+    let mut ack = SelectiveAck::new(lwe);
+    for offset in lwe_offset.saturating_add(1)..WINDOW {
+        if held(offset) {
+            // Cannot fail: the offset is within 127 frames of the lower edge.
+            let _ = ack.set(next.wrapping_add(offset));
+        }
     }
     ack
 }

@@ -18,10 +18,11 @@
 //! - **Half-duplex turn-taking.** A node transmits a burst of D_PDUs filling at most
 //!   [`Modem::max_transmission`], each carrying EOT (time left in the transmission, counting
 //!   down). The peer computes from EOT when the burst ends and answers after the turnaround.
-//!   If the peer does not answer within one reply window, everything unacknowledged is presumed
-//!   lost. The node that asked for the physical link (the caller) may start a transmission
-//!   whenever the channel is quiet; the other waits one reply window longer, so the two do not
-//!   key up together more than once.
+//!   If the peer does not answer within one reply window, the newest unacknowledged frame is
+//!   sent again as a probe, so a lost acknowledgement costs one frame, not a transmission.
+//!   The node that asked for the physical link (the caller) may start a transmission whenever
+//!   the channel is quiet; the other waits one reply window longer, so the two do not key up
+//!   together more than once. ARQ C_PDUs are delivered between the peer's transmissions.
 //! - **Selective-repeat ARQ** ([`arq`]): window up to 128 frames, sequence numbers mod 256,
 //!   selective ACK bitmaps, DATA-ACK piggybacking on the first data frame of a burst (and
 //!   `ack_copies - 1` ACK-ONLY copies at its end, so one lost frame does not cost a whole turn).
@@ -72,6 +73,8 @@ pub const EVENT_QUEUE: usize = 64;
 pub const MAX_BURST_FRAMES: usize = 192;
 /// Copies of each CAS-1 C_PDU in one transmission.
 const CAS_REPEATS: u8 = 2;
+/// Unanswered transmissions to a linked peer after which the link is taken as lost.
+const LINK_LOST_AFTER: u8 = 4;
 /// The priority of CAS-1 C_PDUs and client confirmations.
 const CONTROL_PRIORITY: u8 = 15;
 
@@ -244,8 +247,6 @@ pub enum Service {
 pub enum Failure {
     /// Its time-to-die passed first.
     Expired,
-    /// The destination refused a physical link.
-    LinkRejected,
 }
 
 /// A U_PDU received for one of this node's clients.
@@ -506,6 +507,10 @@ pub struct Link<const QUEUE: usize, const CPDU: usize, const RX: usize, const SE
     solicited: bool,
     cas: Cas,
     last_activity: Instant,
+    /// No physical link request before this (after a rejection).
+    request_after: Instant,
+    /// Replies missed in a row while linked.
+    silent_timeouts: u8,
     /// The peer whose ARQ state the sequence spaces hold.
     arq_peer: Option<Address>,
     reset: ResetState,
@@ -545,6 +550,8 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
             solicited: false,
             cas: Cas::Down,
             last_activity: Instant::ZERO,
+            request_after: Instant::ZERO,
+            silent_timeouts: 0,
             arq_peer: None,
             reset: ResetState::Normal,
             reset_ack_owed: None,
@@ -796,10 +803,34 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
         let from_peer = self.peer() == Some(dpdu.src) && dpdu.dest == me;
         if from_peer {
             self.last_activity = now;
+            self.silent_timeouts = 0;
         }
+        let arq_type = matches!(
+            dpdu.body,
+            Body::DataOnly(_)
+                | Body::DataAck(..)
+                | Body::AckOnly(_)
+                | Body::ExpeditedDataOnly(_)
+                | Body::ExpeditedAckOnly(_)
+                | Body::ResetWinResync(_)
+        );
+        let calling = matches!(self.cas, Cas::Requesting { peer, .. } if peer == dpdu.src);
+        if arq_type && !from_peer && !calling && dpdu.dest == me {
+            // ARQ traffic from a node we have no link with: it missed our BREAK (or never
+            // got our acceptance). Tell it, once, so it asks for the link again.
+            self.stats.ignored += 1;
+            if !self.control_queued(dpdu.src) {
+                self.enqueue_cas(dpdu.src, Cpdu::LinkBreak(pdu::reason::UNKNOWN));
+            }
+            self.update_cas(now);
+            return Ok(());
+        }
+        // While a FULL RESET of ours is unanswered, the peer's ARQ frames are numbered the old
+        // way: ignore them (it resends after resetting).
+        let live = from_peer && self.reset == ResetState::Normal;
         let result = match dpdu.body {
-            Body::DataOnly(d) if from_peer && data_ok => self.arq_data(false, d),
-            Body::DataAck(d, ack) if from_peer => {
+            Body::DataOnly(d) if live && data_ok => self.arq_data(false, d),
+            Body::DataAck(d, ack) if live => {
                 self.apply_ack(false, &ack);
                 if data_ok {
                     self.arq_data(false, d)
@@ -807,11 +838,11 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
                     Ok(())
                 }
             }
-            Body::AckOnly(ack) if from_peer => {
+            Body::AckOnly(ack) if live => {
                 self.apply_ack(false, &ack);
                 Ok(())
             }
-            Body::ExpeditedDataOnly(d) if from_peer && data_ok => {
+            Body::ExpeditedDataOnly(d) if live && data_ok => {
                 let flags = ArqFlags {
                     cpdu_start: d.cpdu_start,
                     cpdu_end: d.cpdu_end,
@@ -825,7 +856,7 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
                 };
                 self.arq_data(true, data)
             }
-            Body::ExpeditedAckOnly(ack) if from_peer => {
+            Body::ExpeditedAckOnly(ack) if live => {
                 self.apply_ack(true, &ack);
                 Ok(())
             }
@@ -864,11 +895,11 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
                 .saturating_sub(modem.airtime(len).millis() + modem.interleaver.millis()),
         );
         let eot = Duration::from_millis(u64::from(dpdu.eot) * timing::EOT_UNIT.millis());
-        // Every frame's estimate is at or after the true end (EOT rounds up); the latest one
-        // holds even if a modem were to hand frames over out of order.
+        // Every frame's estimate is at or after the true end (EOT rounds up, by up to half a
+        // second, differently for each frame): the earliest is the tightest.
         let mut end = (started + eot).max(now);
         if let Channel::Receiving { end: known } = self.channel {
-            end = end.max(known);
+            end = end.min(known).max(now);
         }
         self.channel = Channel::Receiving { end };
     }
@@ -897,8 +928,7 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
         if result.is_err() {
             self.stats.ignored += 1;
             if self.reset == ResetState::Normal {
-                self.reset = ResetState::Requesting(self.next_reset_id);
-                self.next_reset_id = self.next_reset_id.wrapping_add(1);
+                self.begin_reset();
             }
             return;
         }
@@ -929,7 +959,9 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
         if r.reset_ack {
             if self.reset == ResetState::Requesting(r.reset_frame_id) {
                 self.reset = ResetState::Normal;
-                self.full_reset(peer);
+                if let Some(p) = peer {
+                    self.note(Note::Reset(p));
+                }
             }
             return;
         }
@@ -939,6 +971,24 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
             self.normal.rx.reset(r.new_rx_lwe);
         }
         self.reset_ack_owed = Some(r.reset_frame_id);
+    }
+
+    /// Where RESET/WIN-RESYNC frames go: the linked peer, or the peer being called when our
+    /// state was reset for it (the FULL RESET then rides with the link request).
+    fn reset_dest(&self) -> Option<Address> {
+        match self.cas {
+            Cas::Up { peer, .. } => Some(peer),
+            Cas::Requesting { peer, .. } if self.arq_peer == Some(peer) => Some(peer),
+            _ => None,
+        }
+    }
+
+    /// Starts both sequence spaces afresh here and asks the peer, by FULL RESET, to do the
+    /// same; ARQ data waits (and the peer's is ignored) until the peer acknowledges.
+    fn begin_reset(&mut self) {
+        self.full_reset(None);
+        self.reset = ResetState::Requesting(self.next_reset_id);
+        self.next_reset_id = self.next_reset_id.wrapping_add(1);
     }
 
     /// Both ARQ spaces start again from 0; every unacknowledged C_PDU is resent whole.
@@ -1040,8 +1090,10 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
                 self.link_up(now, from, true);
             }
             (Cpdu::LinkRejected(_), Cas::Requesting { peer, .. }) if peer == from => {
+                // The peer is linked with another node. It releases that link when idle, so
+                // ask again later; the C_PDUs wait (until their time-to-die).
                 self.cas = Cas::Down;
-                self.fail_arq_to(from, Failure::LinkRejected);
+                self.request_after = now + self.config.idle_break;
             }
             (Cpdu::LinkBreak(_), Cas::Up { peer, .. }) if peer == from => {
                 self.link_down(peer);
@@ -1049,6 +1101,14 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
             }
             _ => self.stats.ignored += 1,
         }
+    }
+
+    /// Whether one of the link's own C_PDUs to `dest` is already queued.
+    fn control_queued(&self, dest: Address) -> bool {
+        self.queue
+            .iter()
+            .flatten()
+            .any(|m| m.id.is_none() && m.dest == dest)
     }
 
     fn drop_own_requests(&mut self) {
@@ -1064,16 +1124,16 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
     /// The physical link is made. The ARQ state is kept if it belongs to this peer: a link
     /// broken while the peer still had unacknowledged data (its acknowledgements lost) then
     /// resumes where it stopped instead of resending, and so delivering twice, C_PDUs the
-    /// receiver already has. With any other peer both sequence spaces start from 0; a peer that
-    /// disagrees (it restarted) is brought in line by RESET/WIN-RESYNC.
+    /// receiver already has. If our state belongs to another peer we start afresh and send
+    /// FULL RESET, so the two sides never disagree about which state they continue.
     fn link_up(&mut self, now: Instant, peer: Address, caller: bool) {
         self.drop_own_requests();
         self.cas = Cas::Up { peer, caller };
         self.last_activity = now;
+        self.silent_timeouts = 0;
         if self.arq_peer != Some(peer) {
-            self.reset = ResetState::Normal;
-            self.full_reset(None);
             self.arq_peer = Some(peer);
+            self.begin_reset();
         }
         self.note(Note::LinkUp(peer));
     }
@@ -1083,33 +1143,27 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
         self.note(Note::LinkDown(peer));
     }
 
-    fn fail_arq_to(&mut self, dest: Address, why: Failure) {
-        for slot in 0..QUEUE {
-            let Some(Some(m)) = self.queue.get(slot) else {
-                continue;
-            };
-            if m.dest == dest && matches!(m.carriage, Carriage::Arq { .. }) {
-                let note = (!m.expired).then_some(m.id).flatten();
-                self.free(slot);
-                if let Some(id) = note {
-                    self.note(Note::Failed(id, why));
-                }
-            }
-        }
-    }
-
     /// Makes, keeps or breaks the physical link according to what is queued.
     fn update_cas(&mut self, now: Instant) {
         let wanted = self
             .queue
             .iter()
             .flatten()
-            .filter(|m| matches!(m.carriage, Carriage::Arq { .. }) && !m.expired)
+            // Expired C_PDUs count while their DROP frames are unacknowledged: the receiver may
+            // hold later in-order C_PDUs that wait for them.
+            .filter(|m| matches!(m.carriage, Carriage::Arq { .. }))
             .max_by_key(|m| (m.priority, core::cmp::Reverse(m.order)))
             .map(|m| m.dest);
         match self.cas {
+            Cas::Down if now < self.request_after => {}
             Cas::Down => {
                 if let Some(dest) = wanted {
+                    if self.arq_peer != Some(dest) {
+                        // Our state is for another peer (or none): start afresh, and say so
+                        // with a FULL RESET right behind the request.
+                        self.arq_peer = Some(dest);
+                        self.begin_reset();
+                    }
                     self.cas = Cas::Requesting {
                         peer: dest,
                         attempts: 1,
@@ -1185,6 +1239,16 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
         if let Some(t) = self.idle_break_at() {
             consider(t);
         }
+        if self.cas == Cas::Down
+            && self.request_after > self.now
+            && self
+                .queue
+                .iter()
+                .flatten()
+                .any(|m| m.is_arq(false) || m.is_arq(true))
+        {
+            consider(self.request_after);
+        }
         next
     }
 
@@ -1209,18 +1273,27 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
             }
             Channel::Awaiting { deadline } if now >= deadline => {
                 self.stats.timeouts += 1;
-                self.normal.tx.timeout();
-                self.expedited.tx.timeout();
+                self.silent_timeouts = self.silent_timeouts.saturating_add(1);
+                if let Cas::Up { peer, .. } = self.cas
+                    && self.silent_timeouts >= LINK_LOST_AFTER
+                {
+                    // Nothing at all from the peer for several turns: the link is gone. Ask
+                    // for it again (the ARQ state is kept for when it comes back).
+                    self.link_down(peer);
+                    self.silent_timeouts = 0;
+                }
+                self.normal.tx.probe();
+                self.expedited.tx.probe();
                 self.channel = Channel::Idle;
                 self.ready_at = now + self.backoff();
                 self.solicited = false;
                 self.retry_link_request();
             }
             Channel::Receiving { end } if now >= end => {
-                // The peer's turn is over. Whatever of ours it did not acknowledge in it, it
-                // did not get.
-                self.normal.tx.timeout();
-                self.expedited.tx.timeout();
+                // The peer's turn is over. If it carried no acknowledgement of what we sent,
+                // probe for one.
+                self.normal.tx.probe();
+                self.expedited.tx.probe();
                 self.channel = Channel::Idle;
                 self.ready_at = end + self.config.modem.turnaround;
                 self.solicited = true;
@@ -1335,7 +1408,9 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
 
     /// Whether planning a transmission now would produce at least one frame.
     fn wants_to_send(&self) -> bool {
-        if self.reset_ack_owed.is_some() || matches!(self.reset, ResetState::Requesting(_)) {
+        if self.reset_dest().is_some()
+            && (self.reset_ack_owed.is_some() || matches!(self.reset, ResetState::Requesting(_)))
+        {
             return true;
         }
         let linked = self.peer();
@@ -1429,6 +1504,9 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
         };
         let peer = self.peer();
         let dest = peer.unwrap_or(Address::BROADCAST);
+        // CAS-1 first: a FULL RESET that travels with a link request must follow it.
+        self.plan_non_arq(&mut planner, true, 0);
+        let reset_dest = self.reset_dest().unwrap_or(Address::BROADCAST);
         let acks = self.reset_ack_owed.map(|id| Reset {
             reset_ack: true,
             reset_frame_id: id,
@@ -1442,16 +1520,18 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
             }),
             ResetState::Normal => None,
         };
-        for r in acks.into_iter().chain(requests) {
-            let len = self.dpdu_len(dest, Body::ResetWinResync(r));
-            planner.add(&self.config.modem, len, Planned::Reset(r));
-            planner.expect_reply |= r.full_reset;
+        if self.reset_dest().is_some() {
+            for r in acks.into_iter().chain(requests) {
+                let len = self.dpdu_len(reset_dest, Body::ResetWinResync(r));
+                planner.add(&self.config.modem, len, Planned::Reset(r));
+                planner.expect_reply |= r.full_reset;
+            }
         }
         let arq_ready = peer.is_some() && self.reset == ResetState::Normal;
         if arq_ready {
             self.plan_space(&mut planner, dest, true);
+            self.plan_non_arq(&mut planner, true, 0);
         }
-        self.plan_non_arq(&mut planner, true, 0);
         if arq_ready {
             // Non-ARQ C_PDUs above every queued ARQ C_PDU's priority go before ARQ data.
             let top_arq = self
@@ -1738,7 +1818,8 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
                 if r.reset_ack {
                     self.reset_ack_owed = None;
                 }
-                (peer, Body::ResetWinResync(r))
+                let dest = self.reset_dest().unwrap_or(Address::BROADCAST);
+                (dest, Body::ResetWinResync(r))
             }
             Planned::Ack { expedited } => {
                 if expedited {

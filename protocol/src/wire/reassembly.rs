@@ -122,6 +122,15 @@ impl<const SLOTS: usize, const SEGMENT: usize> ArqReassembly<SLOTS, SEGMENT> {
         self.next = next;
     }
 
+    /// The sequence numbers received (held, or consumed but not yet passed by the lower edge),
+    /// in slot order: one pass over the slots, for building an acknowledgement.
+    pub fn received(&self) -> impl Iterator<Item = u8> + '_ {
+        self.slots
+            .iter()
+            .filter(|s| s.state != SlotState::Free)
+            .map(|s| s.seq)
+    }
+
     /// Whether no segment is held undelivered (a link may be released without losing data).
     pub fn is_drained(&self) -> bool {
         self.slots.iter().all(|s| s.state != SlotState::Held)

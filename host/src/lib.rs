@@ -2,6 +2,8 @@
 //!
 //! - [`agent`]: `skywave run`: configuration, the core that drives the protocol state
 //!   machines, and the operator's control socket.
+//! - [`compress`]: zstd BATCH compression of node messages between agents, negotiated per
+//!   neighbour with CAPS.
 //! - [`frames`]: the `skywave frames` commands (sample and decode D_PDU captures).
 //! - [`bearer`]: the links to the air: serial HF modems (tokio-serial) and UDP for software
 //!   modems, each a task that turns bytes into D_PDUs with the protocol's deframer, writes the
@@ -14,5 +16,6 @@
 
 pub mod agent;
 pub mod bearer;
+pub mod compress;
 pub mod frames;
 pub mod store;

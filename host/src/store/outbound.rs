@@ -112,18 +112,15 @@ pub enum DeliveryState {
     Sent,
     /// Acknowledged by the neighbour (ARQ) or sent its configured number of times (non-ARQ).
     Delivered,
-    /// The neighbour refused a physical link.
-    Failed,
     /// Its time-to-die passed first.
     Expired,
 }
 
 impl DeliveryState {
-    const ALL: [DeliveryState; 5] = [
+    const ALL: [DeliveryState; 4] = [
         DeliveryState::Queued,
         DeliveryState::Sent,
         DeliveryState::Delivered,
-        DeliveryState::Failed,
         DeliveryState::Expired,
     ];
 
@@ -133,7 +130,6 @@ impl DeliveryState {
             DeliveryState::Queued => "queued",
             DeliveryState::Sent => "sent",
             DeliveryState::Delivered => "delivered",
-            DeliveryState::Failed => "failed",
             DeliveryState::Expired => "expired",
         }
     }
@@ -269,8 +265,9 @@ impl Store {
         self.set_state(id, DeliveryState::Delivered, now)
     }
 
-    /// Records that the link gave up on message `id` (it expired, or the neighbour refused a
-    /// physical link). Returns whether there was such a message.
+    /// Records that the link gave up on message `id` (today the link's only failure is an
+    /// expired time-to-die: it retries a refused physical link until then). Returns whether
+    /// there was such a message.
     pub fn mark_failed(
         &self,
         id: QueueId,
@@ -279,7 +276,6 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let state = match failure {
             Failure::Expired => DeliveryState::Expired,
-            Failure::LinkRejected => DeliveryState::Failed,
         };
         self.set_state(id, state, now)
     }

@@ -50,7 +50,7 @@ const MIGRATIONS: &[&str] = &[
         ttd_unix_ms INTEGER NOT NULL,
         data BLOB NOT NULL,
         state TEXT NOT NULL CHECK (state IN
-            ('queued', 'sent', 'delivered', 'failed', 'expired')),
+            ('queued', 'sent', 'delivered', 'expired')),
         enqueued_unix_ms INTEGER NOT NULL,
         updated_unix_ms INTEGER NOT NULL
     ) STRICT;

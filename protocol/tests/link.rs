@@ -623,3 +623,18 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_lost_link_request_with_its_reset_delivered_still_links() {
+    // Frames 0 and 1 are the two copies of the request; frame 2 the FULL RESET behind them.
+    let mut net = Net::new(
+        &[1, 2],
+        |frame, _, _| if frame < 2 { Fate::Lose } else { Fate::Deliver },
+        false,
+    );
+    let data = payload(4, 300);
+    let id = net.submit(0, &arq(2, 0, false, Instant::from_millis(600_000), &data));
+    net.run(Instant::from_millis(300_000));
+    assert!(net.nodes[0].log.delivered.contains_key(&id));
+    assert_eq!(net.nodes[1].log.received.len(), 1);
+}

@@ -75,6 +75,8 @@ pub const MAX_BURST_FRAMES: usize = 192;
 const CAS_REPEATS: u8 = 2;
 /// Unanswered transmissions to a linked peer after which the link is taken as lost.
 const LINK_LOST_AFTER: u8 = 4;
+/// Queue slots clients cannot fill: room for the link's own C_PDUs (CAS-1, confirmations).
+const CONTROL_SLOTS: usize = 3;
 /// The priority of CAS-1 C_PDUs and client confirmations.
 const CONTROL_PRIORITY: u8 = 15;
 
@@ -643,6 +645,11 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
         };
         if message.data.len() > MAX_UPDU_LEN {
             return Err(Error::TooLarge);
+        }
+        // The last slots are the link's own, so a full queue never stops CAS-1 or RESET.
+        let free = self.queue.iter().filter(|m| m.is_none()).count();
+        if free <= CONTROL_SLOTS {
+            return Err(Error::QueueFull);
         }
         let spdu = Spdu::Data(DataSpdu {
             header: message.header,
@@ -1521,9 +1528,12 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
             ResetState::Normal => None,
         };
         if self.reset_dest().is_some() {
+            // In `ack_copies` copies: a lost RESET costs the peer's whole next transmission.
             for r in acks.into_iter().chain(requests) {
                 let len = self.dpdu_len(reset_dest, Body::ResetWinResync(r));
-                planner.add(&self.config.modem, len, Planned::Reset(r));
+                for _ in 0..self.config.ack_copies {
+                    planner.add(&self.config.modem, len, Planned::Reset(r));
+                }
                 planner.expect_reply |= r.full_reset;
             }
         }

@@ -1,0 +1,550 @@
+//! `skywave-sim`: a discrete-event simulator of HF networks running the real link code.
+//!
+//! Every node is a [`skywave_protocol::link::HostLink`], the same state machine the host agent
+//! and the firmware drive. Time is virtual: the simulator keeps one queue of events (frame
+//! arrivals, link timeouts, message submissions) and jumps from one to the next, so idle
+//! airtime costs nothing and a day of a 50-node network runs in seconds. Everything random
+//! comes from ChaCha8 streams derived from one seed (SplitMix64 per channel and per outage
+//! process), and ties between simultaneous events are broken by insertion order, so one seed
+//! reproduces a run exactly.
+//!
+//! - [`channel`]: frame loss models and the CCIR-derived fading presets.
+//! - [`scenario`]: the TOML scenario format.
+//! - [`report`]: what a run measured, as JSON, and its SVG plot.
+//! - [`bench`]: the fixed benchmark behind `skywave-sim bench`.
+
+pub mod bench;
+pub mod channel;
+pub mod report;
+pub mod scenario;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::rc::Rc;
+
+use anyhow::{Context, anyhow};
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::SeedableRng;
+use skywave_protocol::capture::{self, Timestamp};
+use skywave_protocol::link::{Config, Event, HostLink, Message, Mode, SpduHeader};
+use skywave_protocol::time::{Duration, Instant};
+use skywave_protocol::wire::{Address, MAX_DPDU_LEN};
+
+use channel::{Channel, exponential};
+use report::{MessageRecord, Report};
+use scenario::{Scenario, TrafficMode};
+
+/// How to run a scenario.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// The seed every random stream derives from.
+    pub seed: u64,
+    /// Record every D_PDU put on the air as a pcap capture.
+    pub capture: bool,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// SplitMix64: derives independent sub-seeds from the run's seed.
+pub fn split_seed(seed: u64, a: u64, b: u64) -> u64 {
+    let mut z = seed
+        .wrapping_add(a.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .wrapping_add(b.wrapping_mul(0xD1B5_4A32_D192_ED03));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// What happens at an instant.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Ev {
+    /// A frame reaches a node's link.
+    Arrival { node: usize, frame: Rc<[u8]> },
+    /// A node's link asked to be woken.
+    Wake { node: usize },
+    /// A node has a message due.
+    Submit { node: usize },
+}
+
+/// A message waiting to be handed to its sender's link.
+#[derive(Clone, Debug)]
+struct Pending {
+    at: Instant,
+    number: u64,
+    traffic: usize,
+}
+
+struct Node {
+    link: Box<HostLink>,
+    net: usize,
+    /// Messages due, in time order.
+    pending: VecDeque<Pending>,
+    /// The link's message ids, mapped to our message numbers.
+    ids: HashMap<u32, u64>,
+    /// Key-down of the node's current or last transmission.
+    transmitting_until: Instant,
+    /// The wake-up already queued.
+    wake: Option<Instant>,
+    /// The submission event already queued.
+    submit_at: Option<Instant>,
+    /// Wake-ups at the same instant in a row (a guard against a link that never settles).
+    same_instant_wakes: u32,
+}
+
+/// Down intervals, in seconds, sorted.
+type Outages = Vec<(f64, f64)>;
+
+fn down(outages: &Outages, t: f64) -> bool {
+    outages.iter().any(|&(s, e)| t >= s && t < e)
+}
+
+/// A simulation in progress.
+pub struct Sim<'a> {
+    scenario: &'a Scenario,
+    opts: Options,
+    nodes: Vec<Node>,
+    /// For each transmitter, its receivers and their channels.
+    paths: Vec<Vec<(usize, Channel)>>,
+    net_outages: Vec<Outages>,
+    node_outages: Vec<Outages>,
+    queue: BinaryHeap<Reverse<(Instant, u64, Ev)>>,
+    seq: u64,
+    now: Instant,
+    report: Report,
+    capture: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+/// Seconds as protocol time.
+pub fn instant(secs: f64) -> Instant {
+    Instant::from_millis((secs * 1000.0).round().max(0.0) as u64)
+}
+
+fn secs(t: Instant) -> f64 {
+    t.millis() as f64 / 1000.0
+}
+
+/// The index of the item called `name`.
+fn named<T>(
+    items: &[T],
+    name: &str,
+    what: &str,
+    name_of: impl Fn(&T) -> &String,
+) -> anyhow::Result<usize> {
+    items
+        .iter()
+        .position(|i| name_of(i) == name)
+        .ok_or_else(|| anyhow!("unknown {what} {name}"))
+}
+
+/// The first 8 bytes of every simulated U_PDU carry its message number.
+fn payload(number: u64, size: usize) -> Vec<u8> {
+    let mut p = number.to_be_bytes().to_vec();
+    p.extend((8..size).map(|i| (i as u64 ^ number) as u8));
+    p
+}
+
+impl<'a> Sim<'a> {
+    /// Sets up every node, channel and traffic source of `scenario`.
+    pub fn new(scenario: &'a Scenario, opts: Options) -> anyhow::Result<Self> {
+        scenario.check()?;
+        let net_index = |name: &str| named(&scenario.nets, name, "net", |n| &n.name);
+        let node_index = |name: &str| named(&scenario.nodes, name, "node", |n| &n.name);
+        let mut nodes = Vec::new();
+        for spec in &scenario.nodes {
+            let mut config = Config::new(
+                Address::new(spec.address).map_err(|e| anyhow!("node {}: {e}", spec.name))?,
+                scenario.modem.modem(),
+            );
+            config.max_segment = scenario.link.max_segment;
+            config.arq_window = scenario.link.arq_window;
+            config.ack_copies = scenario.link.ack_copies;
+            config.idle_break = Duration::from_secs(scenario.link.idle_break_s);
+            let link = HostLink::new(config)
+                .map(Box::new)
+                .map_err(|e| anyhow!("node {}: {e}", spec.name))?;
+            nodes.push(Node {
+                link,
+                net: net_index(&spec.net)?,
+                pending: VecDeque::new(),
+                ids: HashMap::new(),
+                transmitting_until: Instant::ZERO,
+                wake: None,
+                submit_at: None,
+                same_instant_wakes: 0,
+            });
+        }
+        let mut paths = Vec::new();
+        for (i, a) in nodes.iter().enumerate() {
+            let model = scenario.nets.get(a.net).map(|n| n.channel);
+            let mut rx = Vec::new();
+            for (j, b) in nodes.iter().enumerate() {
+                if i != j && a.net == b.net {
+                    let model = model.ok_or_else(|| anyhow!("net missing"))?;
+                    let seed = split_seed(opts.seed, 1 + i as u64, 1 + j as u64);
+                    rx.push((j, Channel::new(model, seed)));
+                }
+            }
+            paths.push(rx);
+        }
+        let mut net_outages = vec![Outages::new(); scenario.nets.len()];
+        let mut node_outages = vec![Outages::new(); scenario.nodes.len()];
+        for o in &scenario.outages {
+            let list = match (&o.net, &o.node) {
+                (Some(n), _) => net_outages.get_mut(net_index(n)?),
+                (_, Some(n)) => node_outages.get_mut(node_index(n)?),
+                _ => None,
+            };
+            if let Some(l) = list {
+                l.push((o.start_s, o.end_s));
+            }
+        }
+        for (k, o) in scenario.random_outages.iter().enumerate() {
+            let mut rng = ChaCha8Rng::seed_from_u64(split_seed(opts.seed, 0, 1000 + k as u64));
+            let list = net_outages
+                .get_mut(net_index(&o.net)?)
+                .context("net index")?;
+            let mut t = exponential(&mut rng, o.mean_up_s);
+            while t < scenario.duration_s {
+                let d = exponential(&mut rng, o.mean_down_s);
+                list.push((t, t + d));
+                t += d + exponential(&mut rng, o.mean_up_s);
+            }
+        }
+        let mut report = Report::new(scenario, opts.seed);
+        let mut number = 0u64;
+        for (k, t) in scenario.traffic.iter().enumerate() {
+            let from = node_index(&t.from)?;
+            for c in 0..t.count {
+                let at = instant(t.start_s + t.interval_s * f64::from(c));
+                let node = nodes.get_mut(from).context("node index")?;
+                node.pending.push_back(Pending {
+                    at,
+                    number,
+                    traffic: k,
+                });
+                report
+                    .messages
+                    .push(MessageRecord::new(number, k, t, secs(at)));
+                number += 1;
+            }
+        }
+        for n in &mut nodes {
+            n.pending
+                .make_contiguous()
+                .sort_by_key(|p| (p.at, p.number));
+        }
+        let mut sim = Sim {
+            scenario,
+            opts,
+            nodes,
+            paths,
+            net_outages,
+            node_outages,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            now: Instant::ZERO,
+            report,
+            capture: Vec::new(),
+            buf: vec![0u8; MAX_DPDU_LEN],
+        };
+        if opts.capture {
+            sim.capture.extend_from_slice(&capture::file_header());
+        }
+        for i in 0..sim.nodes.len() {
+            if let Some(at) = sim
+                .nodes
+                .get(i)
+                .and_then(|n| n.pending.front())
+                .map(|p| p.at)
+            {
+                sim.push(at, Ev::Submit { node: i });
+            }
+        }
+        Ok(sim)
+    }
+
+    fn push(&mut self, at: Instant, ev: Ev) {
+        self.seq += 1;
+        self.queue.push(Reverse((at, self.seq, ev)));
+    }
+
+    /// Runs to the scenario's end and returns what was measured (and the capture, if asked).
+    pub fn run(mut self) -> anyhow::Result<(Report, Vec<u8>)> {
+        let end = instant(self.scenario.duration_s);
+        let bar = self.opts.progress.then(|| {
+            let bar = indicatif::ProgressBar::new(end.millis() / 1000);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} simulated s  {elapsed} ({eta} left)",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        let mut events = 0u64;
+        let wall = std::time::Instant::now();
+        while let Some(Reverse((at, _, ev))) = self.queue.pop() {
+            if at > end {
+                break;
+            }
+            self.now = at;
+            events += 1;
+            if let Some(b) = &bar
+                && events.is_multiple_of(4096)
+            {
+                b.set_position(at.millis() / 1000);
+            }
+            match ev {
+                Ev::Arrival { node, frame } => self.arrive(node, &frame),
+                Ev::Wake { node } => {
+                    let n = self.nodes.get_mut(node).context("node")?;
+                    if n.wake != Some(at) {
+                        continue;
+                    }
+                    n.wake = None;
+                    n.link.handle_timeout(at);
+                    self.service(node);
+                }
+                Ev::Submit { node } => self.service(node),
+            }
+        }
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        self.report.events = events;
+        self.report.wall_seconds = wall.elapsed().as_secs_f64();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if let Some(spec) = self.scenario.nodes.get(i) {
+                self.report.add_node(&spec.name, n.link.stats());
+            }
+        }
+        self.report.finish(self.scenario);
+        Ok((self.report, self.capture))
+    }
+
+    /// A frame reaches `node`, unless its radio is transmitting or turning around.
+    fn arrive(&mut self, node: usize, frame: &[u8]) {
+        let now = self.now;
+        let turnaround = self.scenario.modem.modem().turnaround;
+        let Some(n) = self.nodes.get_mut(node) else {
+            return;
+        };
+        if n.transmitting_until + turnaround > now {
+            self.report.channel.frames_unheard += 1;
+            return;
+        }
+        let _ = n.link.handle_input(now, frame);
+        self.service(node);
+    }
+
+    /// Lets `node` submit what is due, transmit, report; then queues its next wake-up.
+    fn service(&mut self, node: usize) {
+        let now = self.now;
+        self.submit_due(node);
+        self.transmit(node);
+        self.collect_events(node);
+        let Some(n) = self.nodes.get_mut(node) else {
+            return;
+        };
+        let mut next = n.link.poll_timeout();
+        if let Some(t) = next {
+            if t <= now {
+                n.same_instant_wakes += 1;
+                if n.same_instant_wakes > 64 {
+                    // The link keeps asking for the present: move on by a millisecond.
+                    self.report.stalls += 1;
+                    next = Some(now + Duration::from_millis(1));
+                    n.same_instant_wakes = 0;
+                } else {
+                    next = Some(now);
+                }
+            } else {
+                n.same_instant_wakes = 0;
+            }
+        }
+        if let Some(t) = next
+            && n.wake != Some(t)
+        {
+            n.wake = Some(t);
+            self.push(t, Ev::Wake { node });
+        }
+        if let Some(n) = self.nodes.get_mut(node)
+            && let Some(at) = n.pending.front().map(|p| p.at)
+            && at > now
+            && n.submit_at != Some(at)
+        {
+            n.submit_at = Some(at);
+            self.push(at, Ev::Submit { node });
+        }
+    }
+
+    fn submit_due(&mut self, node: usize) {
+        let now = self.now;
+        let nodes_spec = &self.scenario.nodes;
+        loop {
+            let Some(n) = self.nodes.get_mut(node) else {
+                return;
+            };
+            let Some(p) = n.pending.front().cloned() else {
+                return;
+            };
+            if p.at > now {
+                return;
+            }
+            let Some(t) = self.scenario.traffic.get(p.traffic) else {
+                n.pending.pop_front();
+                continue;
+            };
+            let dest = if t.to == "broadcast" {
+                Address::BROADCAST
+            } else {
+                nodes_spec
+                    .iter()
+                    .find(|s| s.name == t.to)
+                    .and_then(|s| Address::new(s.address).ok())
+                    .unwrap_or(Address::BROADCAST)
+            };
+            let mode = match t.mode {
+                TrafficMode::Arq => Mode::Arq { in_order: false },
+                TrafficMode::ArqInOrder => Mode::Arq { in_order: true },
+                TrafficMode::Expedited => Mode::ExpeditedArq,
+                TrafficMode::NonArq => Mode::NonArq { repeats: t.repeats },
+                TrafficMode::ExpeditedNonArq => Mode::ExpeditedNonArq { repeats: t.repeats },
+            };
+            let data = payload(p.number, t.size);
+            let message = Message {
+                dest,
+                header: SpduHeader {
+                    priority: t.priority,
+                    src_sap: 2,
+                    dest_sap: 2,
+                },
+                mode,
+                confirm: false,
+                ttd: p.at + Duration::from_millis((t.ttd_s * 1000.0) as u64),
+                data: &data,
+            };
+            match n.link.submit(now, &message) {
+                Ok(id) => {
+                    n.ids.insert(id.0, p.number);
+                    n.pending.pop_front();
+                    if let Some(r) = self.report.messages.get_mut(p.number as usize) {
+                        r.accepted_s = Some(secs(now));
+                    }
+                }
+                Err(skywave_protocol::link::Error::QueueFull) => return,
+                Err(_) => {
+                    n.pending.pop_front();
+                    if let Some(r) = self.report.messages.get_mut(p.number as usize) {
+                        r.refused = true;
+                    }
+                }
+            }
+        }
+    }
+
+    fn transmit(&mut self, node: usize) {
+        let now = self.now;
+        let modem = self.scenario.modem.modem();
+        let interleaver = secs(Instant::ZERO + modem.interleaver);
+        loop {
+            let Some(n) = self.nodes.get_mut(node) else {
+                return;
+            };
+            let Some(t) = n.link.poll_transmit(now, &mut self.buf) else {
+                return;
+            };
+            n.transmitting_until = t.end;
+            let net = n.net;
+            let bytes: Rc<[u8]> = Rc::from(self.buf.get(..t.len).unwrap_or(&[]));
+            let air = modem.airtime(t.len);
+            let start = secs(t.on_air);
+            let stop = secs(t.on_air + air);
+            self.report.channel.frames_sent += 1;
+            self.report.channel.airtime_s += stop - start;
+            if t.first {
+                self.report.channel.transmissions += 1;
+                self.report.channel.overhead_s += secs(Instant::ZERO + modem.overhead());
+            }
+            if self.opts.capture {
+                let ts = Timestamp {
+                    secs: (t.on_air.millis() / 1000) as u32,
+                    micros: (t.on_air.millis() % 1000) as u32 * 1000,
+                };
+                self.capture
+                    .extend_from_slice(&capture::record_header(ts, t.len as u32));
+                self.capture.extend_from_slice(&bytes);
+            }
+            let sender_down = self.node_outages.get(node).is_some_and(|o| down(o, start));
+            let net_down = self.net_outages.get(net).is_some_and(|o| down(o, start));
+            let arrival = modem.arrival(t.on_air, t.len);
+            let mut deliveries = Vec::new();
+            if let Some(paths) = self.paths.get_mut(node) {
+                for (j, channel) in paths.iter_mut() {
+                    // Draw the channel's randomness even when an outage decides, so outages do
+                    // not shift every later loss.
+                    let faded = channel.loses(t.len, start, stop, interleaver);
+                    let receiver_down = self.node_outages.get(*j).is_some_and(|o| down(o, start));
+                    if faded || sender_down || net_down || receiver_down {
+                        self.report.channel.frames_lost += 1;
+                    } else {
+                        deliveries.push(*j);
+                    }
+                }
+            }
+            for j in deliveries {
+                self.push(
+                    arrival,
+                    Ev::Arrival {
+                        node: j,
+                        frame: bytes.clone(),
+                    },
+                );
+            }
+        }
+    }
+
+    fn collect_events(&mut self, node: usize) {
+        let now = secs(self.now);
+        let Some(n) = self.nodes.get_mut(node) else {
+            return;
+        };
+        while let Some(e) = n.link.poll_event() {
+            match e {
+                Event::Received(r) => {
+                    let mut tag = [0u8; 8];
+                    if let Some(head) = r.data.get(..8) {
+                        tag.copy_from_slice(head);
+                    }
+                    let number = u64::from_be_bytes(tag);
+                    self.report.received(number, node, now);
+                }
+                Event::Delivered(id) => {
+                    if let Some(&number) = n.ids.get(&id.0) {
+                        self.report.acknowledged(number, now);
+                    }
+                }
+                Event::Sent(id) => {
+                    if let Some(&number) = n.ids.get(&id.0) {
+                        self.report.sent(number, now);
+                    }
+                }
+                Event::Failed(id, why) => {
+                    if let Some(&number) = n.ids.get(&id.0) {
+                        self.report.failed(number, now, why);
+                    }
+                }
+                Event::LinkUp(_) => self.report.links_made += 1,
+                Event::LinkDown(_) => self.report.links_broken += 1,
+                Event::Reset(_) => self.report.resets += 1,
+                Event::Confirmed { .. } => {}
+            }
+        }
+    }
+}
+
+/// Runs `scenario` with `opts`: the report and, if asked, the pcap capture.
+pub fn run(scenario: &Scenario, opts: Options) -> anyhow::Result<(Report, Vec<u8>)> {
+    Sim::new(scenario, opts)?.run()
+}

@@ -24,20 +24,32 @@ fn main() -> std::io::Result<()> {
         corpus.push(message(c.gbr_policy(v, &rules[..n])));
         let entry = match v % 3 {
             0 => Revoked::Policy { id: v, version: 1 },
-            1 => Revoked::Translator { id: v % 7, version: v },
+            1 => Revoked::Translator {
+                id: v % 7,
+                version: v,
+            },
             _ => Revoked::Key(sample::public(&sample::key(v as u8)).key_id()),
         };
         let revocation = sample::revocation(GBR, &c.gbr_root, v, &[entry]);
-        corpus.push(message(sample::sign(&c.gbr_root, &Artifact::Revocation(revocation))));
+        corpus.push(message(sample::sign(
+            &c.gbr_root,
+            &Artifact::Revocation(revocation),
+        )));
         if v % 4 == 0 {
             let spiral = |domain, spiral| SpiralRef { domain, spiral };
             let t = sample::translator(&c.gbr_usa_liaison, 1, v, spiral(GBR, 4), spiral(USA, 5), 7);
-            corpus.push(message(sample::sign(&c.gbr_usa_liaison, &Artifact::Translator(t))));
+            corpus.push(message(sample::sign(
+                &c.gbr_usa_liaison,
+                &Artifact::Translator(t),
+            )));
         }
     }
     let samples: Vec<&[u8]> = corpus.iter().map(Vec::as_slice).collect();
     let dictionary = zstd::dict::from_samples(&samples, SIZE)?;
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/compress/artifacts-1.zdict");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/compress/artifacts-1.zdict"
+    );
     std::fs::write(path, &dictionary)?;
     println!(
         "trained a {} B dictionary on {} artifacts ({} B) into {path}",

@@ -160,7 +160,10 @@ mod tests {
         let messages = artifact_messages();
         let batch = pack(messages.iter().map(Vec::as_slice)).unwrap();
         assert_eq!(unpack(&batch).unwrap(), messages);
-        assert_eq!(unpack(&pack(std::iter::empty()).unwrap()).unwrap(), Vec::<Vec<u8>>::new());
+        assert_eq!(
+            unpack(&pack(std::iter::empty()).unwrap()).unwrap(),
+            Vec::<Vec<u8>>::new()
+        );
     }
 
     #[test]
@@ -168,17 +171,28 @@ mod tests {
         let messages = artifact_messages();
         let raw: usize = messages.iter().map(Vec::len).sum();
         let batch = pack(messages.iter().map(Vec::as_slice)).unwrap().len();
-        let plain = zstd::bulk::compress(&messages.concat(), LEVEL).unwrap().len();
+        let plain = zstd::bulk::compress(&messages.concat(), LEVEL)
+            .unwrap()
+            .len();
         eprintln!("sample coalition: {raw} B raw, {plain} B zstd, {batch} B zstd with dictionary");
-        assert!(batch < plain, "with dictionary {batch} B, without {plain} B");
+        assert!(
+            batch < plain,
+            "with dictionary {batch} B, without {plain} B"
+        );
         assert!(batch * 10 < raw * 9, "batch {batch} B of {raw} B raw");
     }
 
     #[test]
     fn hostile_batches_are_refused_without_expanding() {
         assert_eq!(unpack(&[1, 2, 3]), Err(BatchError::NotBatch));
-        assert_eq!(unpack(&[BATCH, 9, 0]), Err(BatchError::UnknownDictionary(9)));
-        assert!(matches!(unpack(&[BATCH, DICTIONARY_ID, 1, 2, 3]), Err(BatchError::Corrupt(_))));
+        assert_eq!(
+            unpack(&[BATCH, 9, 0]),
+            Err(BatchError::UnknownDictionary(9))
+        );
+        assert!(matches!(
+            unpack(&[BATCH, DICTIONARY_ID, 1, 2, 3]),
+            Err(BatchError::Corrupt(_))
+        ));
         // A megabyte of zeros compresses to a few dozen bytes: refused at the limit.
         let bomb = pack([&vec![0u8; 1 << 20][..]]).unwrap();
         assert!(bomb.len() < 200);

@@ -72,9 +72,23 @@ enum Command {
         #[arg(long)]
         audience: String,
     },
+    /// Check a node's records offline (no agent needed; safe while one runs).
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Make and read captures of STANAG 5066 D_PDUs.
     #[command(subcommand)]
     Frames(FramesCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Re-verify the hash-chained decision log in the node's store: every entry, in order,
+    /// none altered, removed or reordered.
+    Verify {
+        /// The node's configuration file (gives the store and the node address).
+        #[arg(long, value_name = "FILE", default_value = "node.toml")]
+        config: PathBuf,
+    },
 }
 
 /// Which running agent to talk to.
@@ -287,7 +301,9 @@ async fn client(command: Command) -> anyhow::Result<()> {
                 }
             });
         }
-        Command::Run { .. } | Command::Frames(_) => unreachable!("handled in main"),
+        Command::Run { .. } | Command::Frames(_) | Command::Audit(_) => {
+            unreachable!("handled in main")
+        }
     }
     Ok(())
 }
@@ -297,6 +313,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Frames(FramesCommand::Sample { out }) => frames::sample_command(&out),
         Command::Frames(FramesCommand::Decode { file }) => frames::decode_command(&file),
+        Command::Audit(AuditCommand::Verify { config }) => audit_verify(&config),
         Command::Run { config } => {
             tracing_subscriber::fmt()
                 .with_writer(std::io::stderr)
@@ -318,6 +335,25 @@ fn main() -> ExitCode {
             eprintln!("skywave: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `skywave audit verify`: re-verifies the decision log straight from the store.
+fn audit_verify(config: &Path) -> anyhow::Result<()> {
+    let config = AgentConfig::load(config)?;
+    let store = skywave_host::store::Store::open(&config.store, config.address, Default::default())
+        .map_err(|e| anyhow::anyhow!("store {}: {e}", config.store.display()))?;
+    match store.verify_decisions(None)? {
+        Ok(anchor) => {
+            let head: String = anchor.head.0.iter().map(|b| format!("{b:02x}")).collect();
+            println!(
+                "decision log {}: {} entries verified, head {head}",
+                config.store.display(),
+                anchor.count
+            );
+            Ok(())
+        }
+        Err(fault) => anyhow::bail!("decision log {}: {fault:?}", config.store.display()),
     }
 }
 

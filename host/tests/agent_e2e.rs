@@ -131,7 +131,7 @@ fn two_agents_exchange_policy_and_a_revocation_over_a_pty() {
     let a_config = write_node(&dir, "a", 1, 2, &a_dev, &c);
     let b_config = write_node(&dir, "b", 2, 1, &b_dev, &c);
     let _a = start(&a_config);
-    let _b = start(&b_config);
+    let b = start(&b_config);
     let a_socket = a_config.with_file_name("skywave.sock");
     let b_socket = b_config.with_file_name("skywave.sock");
     let (a_sock, b_sock) = (a_socket.to_str().unwrap(), b_socket.to_str().unwrap());

@@ -4,6 +4,7 @@
 //! [node]
 //! address = "0.0.0.12"     # this node's STANAG 5066 address (dotted, or an integer)
 //! trust = "trust"          # directory of root credentials, one file each
+//! store = "node.db"        # the SQLite store (artifacts, queues, decision log)
 //! sap = 13                 # Skywave's SAP ID (13: unassigned in Annex F, free for use)
 //!
 //! [control]
@@ -60,6 +61,8 @@ pub struct AgentConfig {
     pub sap: u8,
     /// Directory of root credentials.
     pub trust: PathBuf,
+    /// The SQLite store.
+    pub store: PathBuf,
     /// The control socket.
     pub socket: PathBuf,
     /// The links to the air.
@@ -103,8 +106,14 @@ struct File {
 struct NodeSection {
     address: AddressText,
     trust: PathBuf,
+    #[serde(default = "default_store")]
+    store: PathBuf,
     #[serde(default = "default_sap")]
     sap: u8,
+}
+
+fn default_store() -> PathBuf {
+    PathBuf::from("skywave.db")
 }
 
 fn default_sap() -> u8 {
@@ -222,6 +231,7 @@ impl AgentConfig {
         }
         let resolve = |p: &Path| base.join(p);
         let trust = resolve(&file.node.trust);
+        let store = resolve(&file.node.store);
         let socket = file
             .control
             .socket
@@ -285,6 +295,7 @@ impl AgentConfig {
             address,
             sap: file.node.sap,
             trust,
+            store,
             socket,
             links,
         })
@@ -321,6 +332,7 @@ udp = { bind = "127.0.0.1:15066", peer = "127.0.0.1:15067" }
         assert_eq!(c.address, Address::new(12).unwrap());
         assert_eq!(c.sap, DEFAULT_SAP);
         assert_eq!(c.trust, PathBuf::from("/etc/skywave/trust"));
+        assert_eq!(c.store, PathBuf::from("/etc/skywave/skywave.db"));
         assert_eq!(c.socket, PathBuf::from("/etc/skywave/skywave.sock"));
         assert_eq!(c.links.len(), 2);
         assert_eq!(

@@ -12,7 +12,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use skywave_protocol::link::{self, Event as LinkEvent, HostLink, MAX_UPDU_LEN};
 use skywave_protocol::node::{Node, NodeEvent, Storage};
-use skywave_protocol::policy::{DecisionLog, Label, UnixTime};
+use skywave_protocol::policy::{Label, UnixTime};
 use skywave_protocol::time::Instant;
 use skywave_protocol::wire::{Address, MAX_DPDU_LEN};
 use tokio::sync::mpsc;
@@ -21,10 +21,8 @@ use super::config::{AgentConfig, LinkConfig};
 use super::control::{Command, LinkStatus, NeighbourStatus, Reply, Request, StatusReport};
 use crate::bearer::{BearerEvent, BearerSender};
 use crate::frames::PcapWriter;
+use crate::store::{ArtifactStore, Store};
 use skywave_protocol::capture::Timestamp;
-
-/// Decision-log entries kept in memory for `skywave audit`.
-const LOG_ENTRY_MAX: usize = 4096;
 
 /// One link as the core sees it.
 struct AgentLink {
@@ -90,14 +88,13 @@ impl AgentLink {
 }
 
 /// The agent's protocol state and the handles it drives.
-pub struct Core<S: Storage> {
+pub struct Core {
     address: Address,
     sap: u8,
-    node: Box<Node<S>>,
+    node: Box<Node<ArtifactStore>>,
+    store: Store,
     links: Vec<AgentLink>,
     epoch: tokio::time::Instant,
-    log: DecisionLog,
-    log_entries: Vec<Vec<u8>>,
 }
 
 /// Wall-clock time for the policy engine: the laptop has a clock.
@@ -108,12 +105,13 @@ pub fn wall_time() -> Option<UnixTime> {
         .map(|d| UnixTime(d.as_secs()))
 }
 
-impl<S: Storage> Core<S> {
+impl Core {
     /// A core for `config`, deciding with `node`, sending through `bearers` (one per link, in
     /// the order of `config.links`).
     pub fn new(
         config: &AgentConfig,
-        node: Box<Node<S>>,
+        node: Box<Node<ArtifactStore>>,
+        store: Store,
         bearers: Vec<BearerSender>,
     ) -> anyhow::Result<Self> {
         let mut links = Vec::new();
@@ -124,10 +122,9 @@ impl<S: Storage> Core<S> {
             address: config.address,
             sap: config.sap,
             node,
+            store,
             links,
             epoch: tokio::time::Instant::now(),
-            log: DecisionLog::new(),
-            log_entries: Vec::new(),
         };
         let now = core.now();
         for n in config.links.iter().flat_map(|l| l.neighbours.iter()) {
@@ -270,18 +267,15 @@ impl<S: Storage> Core<S> {
                     categories: &categories,
                 };
                 let decision = self.node.decide(&label, audience, wall_time());
-                let mut buf = vec![0u8; LOG_ENTRY_MAX];
-                let index = self.log.anchor().count;
-                match self.log.append(&decision, &mut buf) {
-                    Ok(entry) => {
-                        self.log_entries.push(entry.to_vec());
-                        Reply::Decision {
-                            decision: Box::new((&decision).into()),
-                            log_index: index,
-                        }
-                    }
+                // A decision counts only once it is in the log on disk: an operator never acts
+                // on one a reviewer could not find later.
+                match self.store.append_decision(&decision, SystemTime::now()) {
+                    Ok(anchor) => Reply::Decision {
+                        decision: Box::new((&decision).into()),
+                        log_index: anchor.count - 1,
+                    },
                     Err(e) => Reply::Error {
-                        message: format!("decision not logged: {e}"),
+                        message: format!("decision not logged, so not given: {e}"),
                     },
                 }
             }
@@ -323,7 +317,7 @@ impl<S: Storage> Core<S> {
             artifacts: self.node.storage().len(),
             revocation: self.node.trust().revocation_seqs().collect(),
             queued_messages: self.node.queued(),
-            decisions_logged: self.log.anchor().count,
+            decisions_logged: self.store.decision_anchor().map_or(0, |a| a.count),
             links: self
                 .links
                 .iter()

@@ -14,16 +14,13 @@ pub mod core;
 
 use std::path::Path;
 
-use skywave_protocol::node::{self, FixedStorage, Node};
+use skywave_protocol::node::{self, Node};
 use skywave_protocol::policy::TrustStore;
 use tokio::sync::mpsc;
 
 use crate::bearer::{self, Bearer};
+use crate::store::{Store, StoreOptions};
 use config::{AgentConfig, BearerConfig};
-
-/// Artifacts the agent keeps in memory for forwarding (its persistent store comes with the
-/// SQLite storage).
-pub type AgentStorage = FixedStorage<128>;
 
 /// Installs every file in `dir` as a trust anchor (a root's self-signed credential).
 pub fn load_roots(dir: &Path, trust: &mut TrustStore) -> anyhow::Result<usize> {
@@ -50,10 +47,16 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
     let config = AgentConfig::load(path)?;
     let mut trust = TrustStore::new();
     let roots = load_roots(&config.trust, &mut trust)?;
+    let store = Store::open(&config.store, config.address, StoreOptions::default())
+        .map_err(|e| anyhow::anyhow!("store {}: {e}", config.store.display()))?;
+    let artifacts = store
+        .artifacts()
+        .map_err(|e| anyhow::anyhow!("store {}: {e}", config.store.display()))?;
+    // Re-admits everything the store holds, in order: a restarted node is where it was.
     let node = Box::new(Node::new(
         node::Config::new(config.sap),
         trust,
-        AgentStorage::new(),
+        artifacts,
         core::wall_time(),
     ));
     let (merged_tx, merged) = mpsc::channel(bearer::EVENT_CAPACITY);
@@ -77,11 +80,12 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
     let (control_tx, control_rx) = mpsc::channel(16);
     let listener = control::bind(&config.socket)?;
     tokio::spawn(control::serve(listener, control_tx));
-    let core = core::Core::new(&config, node, senders)?;
+    let core = core::Core::new(&config, node, store, senders)?;
     tracing::info!(
         address = %config.address,
         links = config.links.len(),
         roots,
+        store = %config.store.display(),
         socket = %config.socket.display(),
         "skywave agent running"
     );

@@ -638,3 +638,48 @@ fn a_lost_link_request_with_its_reset_delivered_still_links() {
     assert!(net.nodes[0].log.delivered.contains_key(&id));
     assert_eq!(net.nodes[1].log.received.len(), 1);
 }
+
+#[test]
+fn one_physical_link_at_a_time_and_the_busy_peer_is_asked_again() {
+    // Nodes 1 and 3 both want node 2: one is rejected (BUSY), retries after the other's link
+    // goes idle, and everything arrives once.
+    let mut net = Net::new(&[1, 2, 3], |_, _, _| Fate::Deliver, false);
+    let ttd = Instant::from_millis(3_600_000);
+    let from_1 = payload(1, 700);
+    let from_3 = payload(3, 700);
+    let a = net.submit(0, &arq(2, 0, false, ttd, &from_1));
+    let c = net.submit(2, &arq(2, 0, false, ttd, &from_3));
+    net.run(Instant::from_millis(3_600_000));
+    assert!(net.nodes[0].log.delivered.contains_key(&a));
+    assert!(net.nodes[2].log.delivered.contains_key(&c));
+    let mut got: Vec<_> = net.nodes[1]
+        .log
+        .received
+        .iter()
+        .map(|r| r.3.clone())
+        .collect();
+    got.sort();
+    let mut want = vec![from_1, from_3];
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn a_peer_that_restarts_is_brought_back_by_reset() {
+    let mut net = Net::new(&[1, 2], |_, _, _| Fate::Deliver, false);
+    let ttd = Instant::from_millis(3_600_000);
+    let first = payload(1, 500);
+    net.submit(0, &arq(2, 0, true, ttd, &first));
+    net.run(Instant::from_millis(60_000));
+    assert_eq!(net.nodes[1].log.received.len(), 1);
+    // Node 2 loses all state (a reboot) while node 1 still holds the link and its numbering.
+    net.nodes[1].link = Box::new(HostLink::new(config(2)).unwrap());
+    let second = payload(2, 500);
+    let id = net.submit(0, &arq(2, 0, true, ttd, &second));
+    net.run(Instant::from_millis(1_800_000));
+    assert!(net.nodes[0].log.delivered.contains_key(&id));
+    assert_eq!(
+        net.nodes[1].log.received.last().map(|r| &r.3),
+        Some(&second)
+    );
+}

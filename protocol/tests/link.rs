@@ -673,7 +673,7 @@ fn a_peer_that_restarts_is_brought_back_by_reset() {
     net.run(Instant::from_millis(60_000));
     assert_eq!(net.nodes[1].log.received.len(), 1);
     // Node 2 loses all state (a reboot) while node 1 still holds the link and its numbering.
-    net.nodes[1].link = Box::new(HostLink::new(config(2)).unwrap());
+    *net.nodes[1].link = HostLink::new(config(2)).unwrap();
     let second = payload(2, 500);
     let id = net.submit(0, &arq(2, 0, true, ttd, &second));
     net.run(Instant::from_millis(1_800_000));

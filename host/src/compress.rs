@@ -18,10 +18,14 @@
 
 use std::io::Read;
 
+use skywave_protocol::node::message::FIRST_DRIVER_TAG;
+
 /// The BATCH tag.
 pub const BATCH: u8 = 0x80;
 /// The CAPS tag.
 pub const CAPS: u8 = 0x81;
+// Both are driver tags, which a node (the firmware's, say) ignores.
+const _: () = assert!(BATCH >= FIRST_DRIVER_TAG && CAPS >= FIRST_DRIVER_TAG);
 /// CAPS flag: this agent reads BATCH with [`DICTIONARY_ID`].
 pub const CAPS_BATCH: u8 = 0x01;
 /// The dictionary shipped in this build.

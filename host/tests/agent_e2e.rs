@@ -241,4 +241,53 @@ fn two_agents_exchange_policy_and_a_revocation_over_a_pty() {
         status["status"]["decisions_logged"].as_u64().unwrap() >= 2,
         "{status}"
     );
+
+    // B's capture holds both directions of the exchange, every frame sound.
+    let decoded = skywave(&["frames", "decode", capture.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&decoded.stdout);
+    let summary = text.lines().last().unwrap_or_default();
+    let good: u64 = summary
+        .strip_prefix("frames: ")
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(good > 10, "{summary}");
+    assert!(
+        summary.ends_with(" good, 0 bad-header, 0 bad-data, 0 noise-bytes"),
+        "{summary}"
+    );
+    assert!(
+        text.contains("0.0.0.1 -> 0.0.0.2") && text.contains("0.0.0.2 -> 0.0.0.1"),
+        "{text}"
+    );
+
+    // The decision log re-verifies offline; an edited entry is found.
+    drop(b);
+    let b_conf = b_config.to_str().unwrap();
+    let audit = skywave(&["audit", "verify", "--config", b_conf]);
+    let said = String::from_utf8_lossy(&audit.stdout);
+    assert!(
+        audit.status.success() && said.contains("entries verified"),
+        "{said}"
+    );
+    let db = rusqlite::Connection::open(b_config.with_file_name("skywave.db")).unwrap();
+    let first: Vec<u8> = db
+        .query_row(
+            "SELECT entry FROM decisions ORDER BY position LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    let mut edited = first.clone();
+    let last = edited.len() - 1;
+    edited[last] ^= 0x01;
+    db.execute(
+        "UPDATE decisions SET entry = ?1 WHERE entry = ?2",
+        (&edited, &first),
+    )
+    .unwrap();
+    let audit = skywave(&["audit", "verify", "--config", b_conf]);
+    assert!(!audit.status.success());
+    let said = String::from_utf8_lossy(&audit.stderr);
+    assert!(said.contains("Altered { index: 0 }"), "{said}");
 }

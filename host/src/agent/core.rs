@@ -13,13 +13,14 @@ use bytes::Bytes;
 use skywave_protocol::link::{self, Event as LinkEvent, HostLink, MAX_UPDU_LEN};
 use skywave_protocol::node::{Node, NodeEvent, Storage};
 use skywave_protocol::policy::{Label, UnixTime};
-use skywave_protocol::time::Instant;
+use skywave_protocol::time::{Duration, Instant};
 use skywave_protocol::wire::{Address, MAX_DPDU_LEN};
 use tokio::sync::mpsc;
 
 use super::config::{AgentConfig, LinkConfig};
 use super::control::{Command, LinkStatus, NeighbourStatus, Reply, Request, StatusReport};
 use crate::bearer::{BearerEvent, BearerSender};
+use crate::compress;
 use crate::frames::PcapWriter;
 use crate::store::{ArtifactStore, Store};
 use skywave_protocol::capture::Timestamp;
@@ -95,7 +96,34 @@ pub struct Core {
     store: Store,
     links: Vec<AgentLink>,
     epoch: tokio::time::Instant,
+    /// Neighbours that announced they read compressed batches (CAPS).
+    batch_readers: Vec<Address>,
 }
+
+/// A node message on its way to a link, owned so several can be batched.
+struct Pending {
+    dest: Address,
+    header: link::SpduHeader,
+    mode: link::Mode,
+    ttd: Instant,
+    data: Vec<u8>,
+}
+
+impl Pending {
+    fn message(&self) -> link::Message<'_> {
+        link::Message {
+            dest: self.dest,
+            header: self.header,
+            mode: self.mode,
+            confirm: false,
+            ttd: self.ttd,
+            data: &self.data,
+        }
+    }
+}
+
+/// How long a CAPS announcement is worth sending.
+const CAPS_TTD: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Wall-clock time for the policy engine: the laptop has a clock.
 pub fn wall_time() -> Option<UnixTime> {
@@ -125,12 +153,16 @@ impl Core {
             store,
             links,
             epoch: tokio::time::Instant::now(),
+            batch_readers: Vec::new(),
         };
         let now = core.now();
         for n in config.links.iter().flat_map(|l| l.neighbours.iter()) {
             core.node
                 .neighbour_up(now, *n)
                 .map_err(|_| anyhow::anyhow!("more than 8 neighbours configured"))?;
+        }
+        for index in 0..core.links.len() {
+            core.announce_caps(index);
         }
         Ok(core)
     }
@@ -156,6 +188,34 @@ impl Core {
             last_heard: Vec::new(),
             capture: None,
         })
+    }
+
+    /// Tells the neighbours on link `index` that this agent reads compressed batches.
+    fn announce_caps(&mut self, index: usize) {
+        let now = self.now();
+        let ttd = now + Duration::from_millis(CAPS_TTD.as_millis() as u64);
+        let sap = self.sap;
+        let Some(l) = self.links.get_mut(index) else {
+            return;
+        };
+        let caps = compress::caps();
+        for dest in l.neighbours.clone() {
+            let message = link::Message {
+                dest,
+                header: link::SpduHeader {
+                    priority: CAPS_PRIORITY,
+                    src_sap: sap,
+                    dest_sap: sap,
+                },
+                mode: link::Mode::Arq { in_order: false },
+                confirm: false,
+                ttd,
+                data: &caps,
+            };
+            if let Err(e) = l.link.submit(now, &message) {
+                tracing::warn!(link = %l.name, %dest, %e, "CAPS not queued");
+            }
+        }
     }
 
     /// Protocol time: milliseconds since the agent started.
@@ -216,6 +276,7 @@ impl Core {
                 for n in l.neighbours.clone() {
                     let _ = self.node.neighbour_up(now, n);
                 }
+                self.announce_caps(index);
             }
             BearerEvent::Down { reason, retry_in } => {
                 tracing::warn!(link = %l.name, %reason, ?retry_in, "bearer down");
@@ -363,7 +424,13 @@ impl Core {
                                 None => l.last_heard.push((r.src, now)),
                             }
                             if r.header.dest_sap == self.sap {
-                                let _ = self.node.handle_message(now, wall_time(), r.src, r.data);
+                                receive(
+                                    &mut self.node,
+                                    &mut self.batch_readers,
+                                    now,
+                                    r.src,
+                                    r.data,
+                                );
                             } else {
                                 tracing::debug!(src = %r.src, sap = r.header.dest_sap, "U_PDU for an unbound SAP dropped");
                             }
@@ -390,20 +457,33 @@ impl Core {
                     other => tracing::warn!(?other, "node"),
                 }
             }
-            let room = self.links.iter().all(|l| l.link.queued() < 32);
-            if room && let Some(message) = self.node.poll_send(now, &mut updu) {
-                progress = true;
-                match self
-                    .links
-                    .iter_mut()
-                    .find(|l| l.neighbours.contains(&message.dest))
-                {
+            let mut outgoing = Vec::new();
+            while self
+                .links
+                .iter()
+                .all(|l| l.link.queued() + outgoing.len() < LINK_ROOM)
+            {
+                let Some(m) = self.node.poll_send(now, &mut updu) else {
+                    break;
+                };
+                outgoing.push(Pending {
+                    dest: m.dest,
+                    header: m.header,
+                    mode: m.mode,
+                    ttd: m.ttd,
+                    data: m.data.to_vec(),
+                });
+            }
+            progress |= !outgoing.is_empty();
+            for message in batch(outgoing, &self.batch_readers) {
+                let dest = message.dest;
+                match self.links.iter_mut().find(|l| l.neighbours.contains(&dest)) {
                     Some(l) => {
-                        if let Err(e) = l.link.submit(now, &message) {
-                            tracing::warn!(link = %l.name, %e, dest = %message.dest, "U_PDU not queued");
+                        if let Err(e) = l.link.submit(now, &message.message()) {
+                            tracing::warn!(link = %l.name, %e, %dest, "U_PDU not queued");
                         }
                     }
-                    None => tracing::warn!(dest = %message.dest, "no link reaches this node"),
+                    None => tracing::warn!(%dest, "no link reaches this node"),
                 }
             }
             for l in &mut self.links {
@@ -450,5 +530,194 @@ impl Core {
                 }
             }
         }
+    }
+}
+
+/// Queued C_PDUs a link may hold before the core stops pulling from the node (the link's
+/// queue has 32 places; the rest is kept for CAPS and the node's next round).
+const LINK_ROOM: usize = 24;
+/// CAPS goes with the inventory messages.
+const CAPS_PRIORITY: u8 = 12;
+
+/// Hands a U_PDU that arrived on the Skywave SAP to the node: unpacking a BATCH, noting a
+/// neighbour's CAPS.
+fn receive(
+    node: &mut Node<ArtifactStore>,
+    batch_readers: &mut Vec<Address>,
+    now: Instant,
+    from: Address,
+    data: &[u8],
+) {
+    match data.first() {
+        Some(&compress::CAPS) => {
+            if compress::reads_batches(data) && !batch_readers.contains(&from) {
+                tracing::info!(neighbour = %from, "neighbour reads compressed batches");
+                batch_readers.push(from);
+            }
+        }
+        Some(&compress::BATCH) => match compress::unpack(data) {
+            Ok(messages) => {
+                for m in messages {
+                    let _ = node.handle_message(now, wall_time(), from, &m);
+                }
+            }
+            Err(e) => tracing::warn!(%from, %e, "batch refused"),
+        },
+        _ => {
+            let _ = node.handle_message(now, wall_time(), from, data);
+        }
+    }
+}
+
+/// Packs runs of artifacts to the same neighbour, if it reads batches, into compressed
+/// BATCH U_PDUs that fit one U_PDU; everything else goes as it is. Revocations are expedited
+/// and never wait to be batched.
+fn batch(messages: Vec<Pending>, readers: &[Address]) -> Vec<Pending> {
+    let mut out: Vec<Pending> = Vec::new();
+    let mut run: Vec<Pending> = Vec::new();
+    let flush = |run: &mut Vec<Pending>, out: &mut Vec<Pending>| match run.len() {
+        0 => {}
+        1 => out.append(run),
+        _ => match compress::pack(run.iter().map(|p| p.data.as_slice())) {
+            Ok(data) => {
+                let first = &run[0];
+                out.push(Pending {
+                    dest: first.dest,
+                    header: first.header,
+                    mode: first.mode,
+                    ttd: run.iter().map(|p| p.ttd).max().unwrap_or(first.ttd),
+                    data,
+                });
+                run.clear();
+            }
+            Err(_) => out.append(run),
+        },
+    };
+    for m in messages {
+        let batchable = readers.contains(&m.dest)
+            && m.data.first() == Some(&ARTIFACT_TAG)
+            && matches!(m.mode, link::Mode::Arq { .. });
+        let joins = run
+            .first()
+            .is_some_and(|f| f.dest == m.dest && f.header == m.header);
+        if !batchable || !joins {
+            flush(&mut run, &mut out);
+        }
+        if !batchable {
+            out.push(m);
+            continue;
+        }
+        run.push(m);
+        let fits = compress::pack(run.iter().map(|p| p.data.as_slice()))
+            .is_ok_and(|b| b.len() <= MAX_UPDU_LEN);
+        if !fits {
+            let last = run.pop();
+            flush(&mut run, &mut out);
+            run.extend(last);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// The node's ARTIFACT message tag.
+const ARTIFACT_TAG: u8 = 1;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skywave_protocol::policy::sample::Coalition;
+
+    fn pending(dest: u32, priority: u8, mode: link::Mode, data: Vec<u8>) -> Pending {
+        Pending {
+            dest: Address::new(dest).unwrap(),
+            header: link::SpduHeader {
+                priority,
+                src_sap: 13,
+                dest_sap: 13,
+            },
+            mode,
+            ttd: Instant::from_millis(1000),
+            data,
+        }
+    }
+
+    fn artifacts() -> Vec<Vec<u8>> {
+        Coalition::new()
+            .artifacts()
+            .into_iter()
+            .map(|a| [&[ARTIFACT_TAG][..], &a].concat())
+            .collect()
+    }
+
+    const ARQ: link::Mode = link::Mode::Arq { in_order: false };
+
+    #[test]
+    fn runs_of_artifacts_to_a_reader_become_one_batch() {
+        let messages: Vec<Pending> = artifacts()
+            .into_iter()
+            .map(|a| pending(2, 8, ARQ, a))
+            .collect();
+        let raw: usize = messages.iter().map(|m| m.data.len()).sum();
+        let out = batch(messages, &[Address::new(2).unwrap()]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].data[0], compress::BATCH);
+        assert!(
+            out[0].data.len() < raw * 3 / 4,
+            "{} of {raw}",
+            out[0].data.len()
+        );
+        assert_eq!(compress::unpack(&out[0].data).unwrap(), artifacts());
+    }
+
+    #[test]
+    fn non_readers_revocations_and_other_messages_go_as_they_are() {
+        let a = artifacts();
+        let messages = vec![
+            pending(3, 8, ARQ, a[0].clone()),
+            pending(3, 8, ARQ, a[1].clone()),
+            pending(2, 15, link::Mode::ExpeditedArq, a[2].clone()),
+            pending(2, 12, ARQ, vec![2, 0]),
+            pending(2, 8, ARQ, a[3].clone()),
+        ];
+        let out = batch(messages, &[Address::new(2).unwrap()]);
+        let firsts: Vec<u8> = out.iter().map(|m| m.data[0]).collect();
+        assert_eq!(
+            firsts,
+            [ARTIFACT_TAG, ARTIFACT_TAG, ARTIFACT_TAG, 2, ARTIFACT_TAG]
+        );
+    }
+
+    #[test]
+    fn batches_never_exceed_a_u_pdu() {
+        // Incompressible artifacts: several batches, each within the MTU, nothing lost.
+        let noise: Vec<Vec<u8>> = (0..6u32)
+            .map(|i| {
+                let mut x = i.wrapping_mul(2_654_435_761) | 1;
+                let mut v = vec![ARTIFACT_TAG];
+                v.extend((0..900).map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    x as u8
+                }));
+                v
+            })
+            .collect();
+        let messages = noise
+            .iter()
+            .map(|n| pending(2, 8, ARQ, n.clone()))
+            .collect();
+        let out = batch(messages, &[Address::new(2).unwrap()]);
+        assert!(out.len() >= 3);
+        assert!(out.iter().all(|m| m.data.len() <= MAX_UPDU_LEN));
+        let unpacked: Vec<Vec<u8>> = out
+            .iter()
+            .flat_map(|m| match m.data[0] {
+                compress::BATCH => compress::unpack(&m.data).unwrap(),
+                _ => vec![m.data.clone()],
+            })
+            .collect();
+        assert_eq!(unpacked, noise);
     }
 }

@@ -10,6 +10,9 @@
 //! WANT      04 | domain[3] | first seq:u32 | last seq:u32
 //! ```
 //!
+//! Tags from [`FIRST_DRIVER_TAG`] (0x80) up are reserved for drivers: the host agent uses them
+//! for compressed batches between laptops, and a node ignores them.
+//!
 //! Integers are big-endian; varints are LEB128. A SUMMARY costs 2 + 13 bytes per domain: 41
 //! bytes for a three-nation coalition. A DETAIL names each artifact of one domain by kind, id,
 //! version and the first four bytes of its SHA-256, so a neighbour can tell what it lacks and
@@ -26,6 +29,9 @@ mod tag {
     pub const DETAIL: u8 = 3;
     pub const WANT: u8 = 4;
 }
+
+/// The first tag reserved for drivers' own messages; the node ignores these.
+pub const FIRST_DRIVER_TAG: u8 = 0x80;
 
 /// Bytes of one SUMMARY entry.
 pub const SUMMARY_ENTRY_LEN: usize = 3 + 4 + 2 + 4;

@@ -316,6 +316,9 @@ impl<S: Storage> Node<S> {
     ) -> Result<(), MessageError> {
         let message = match Message::parse(bytes) {
             Ok(m) => m,
+            // Tags from 0x80 up belong to the driver (the host agent's compression); a node
+            // that is handed one, like the firmware's, ignores it.
+            Err(MessageError::UnknownTag(tag)) if tag >= message::FIRST_DRIVER_TAG => return Ok(()),
             Err(error) => {
                 self.event(NodeEvent::Malformed { from, error });
                 return Err(error);

@@ -317,6 +317,17 @@ fn a_restarted_node_rebuilds_its_trust_from_storage() {
 }
 
 #[test]
+fn driver_messages_are_ignored_quietly() {
+    let c = Coalition::new();
+    let mut n = node(&c);
+    assert_eq!(
+        n.handle_message(Instant::ZERO, None, addr(5), &[0x81, 1]),
+        Ok(())
+    );
+    assert_eq!(n.poll_event(), None);
+}
+
+#[test]
 fn malformed_messages_are_reported_not_fatal() {
     let c = Coalition::new();
     let mut n = node(&c);

@@ -23,7 +23,7 @@
 //!   The node that asked for the physical link (the caller) may start a transmission whenever
 //!   the channel is quiet; the other waits one reply window longer, so the two do not key up
 //!   together more than once. ARQ C_PDUs are delivered between the peer's transmissions.
-//! - **Selective-repeat ARQ** ([`arq`]): window up to 128 frames, sequence numbers mod 256,
+//! - **Selective-repeat ARQ** (the `arq` module): window up to 128 frames, sequence numbers mod 256,
 //!   selective ACK bitmaps, DATA-ACK piggybacking on the first data frame of a burst (and
 //!   `ack_copies - 1` ACK-ONLY copies at its end, so one lost frame does not cost a whole turn).
 //!   Exactly the unacknowledged frames are resent. In-order delivery when the C_PDU asks for it.

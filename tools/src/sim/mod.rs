@@ -11,7 +11,7 @@
 //! - [`channel`]: frame loss models and the CCIR-derived fading presets.
 //! - [`scenario`]: the TOML scenario format.
 //! - [`report`]: what a run measured, as JSON, and its SVG plot.
-//! - [`bench`]: the fixed benchmark behind `skywave-sim bench`.
+//! - [`bench`](mod@bench): the fixed benchmark behind `skywave-sim bench`.
 
 pub mod bench;
 pub mod channel;

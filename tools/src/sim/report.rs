@@ -121,7 +121,7 @@ pub struct Outcomes {
     pub acknowledged: usize,
     /// Given up at their time-to-die.
     pub expired: usize,
-    /// Given up for another reason (link rejected).
+    /// Given up for a reason other than time-to-die (the link has none today).
     pub failed_other: usize,
     /// Refused by the link on submission.
     pub refused: usize,

@@ -291,3 +291,58 @@ fn two_agents_exchange_policy_and_a_revocation_over_a_pty() {
     let said = String::from_utf8_lossy(&audit.stderr);
     assert!(said.contains("Altered { index: 0 }"), "{said}");
 }
+
+#[test]
+fn a_full_store_refuses_new_work_and_keeps_what_it_has() {
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("full-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let c = Coalition::new();
+    // A UDP link to nobody: this test is about the store, not the air.
+    let config = write_node(&dir, "n", 1, 2, Path::new("/unused"), &c);
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text
+        .replace(
+            "trust = \"trust\"",
+            "trust = \"trust\"\nstore_max_bytes = 40960",
+        )
+        .replace(
+            &text[text.find("serial = ").unwrap()..],
+            "udp = { bind = \"127.0.0.1:0\", peer = \"127.0.0.1:9\" }\n",
+        );
+    std::fs::write(&config, text).unwrap();
+    let _agent = start(&config);
+    let socket = config.with_file_name("skywave.sock");
+    let sock = socket.to_str().unwrap();
+    let mut refused = None;
+    for seq in 1..=2000u32 {
+        let entry = Revoked::Policy {
+            id: 1000 + seq,
+            version: 1,
+        };
+        let delta = sample::revocation(GBR, &c.gbr_root, seq, &[entry]);
+        let file = dir.join("revocation.sky");
+        std::fs::write(
+            &file,
+            sample::sign(&c.gbr_root, &Artifact::Revocation(delta)),
+        )
+        .unwrap();
+        let out = skywave(&["publish", "--socket", sock, file.to_str().unwrap()]);
+        if !out.status.success() {
+            refused = Some((seq, String::from_utf8_lossy(&out.stderr).into_owned()));
+            break;
+        }
+    }
+    let (seq, message) = refused.expect("a 40 KiB store fills up");
+    assert!(
+        message.contains("not stored (the store is full"),
+        "{message}"
+    );
+    let held = json(&["policies", "--socket", sock, "--json"])["policies"]["artifacts"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(held as u32, seq - 1, "everything published before stays");
+    let status = json(&["status", "--socket", sock, "--json"]);
+    assert_eq!(status["status"]["artifacts"], seq - 1);
+}

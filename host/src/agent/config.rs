@@ -5,6 +5,7 @@
 //! address = "0.0.0.12"     # this node's STANAG 5066 address (dotted, or an integer)
 //! trust = "trust"          # directory of root credentials, one file each
 //! store = "node.db"        # the SQLite store (artifacts, queues, decision log)
+//! store_max_bytes = 104857600  # optional cap on the store's size
 //! sap = 13                 # Skywave's SAP ID (13: unassigned in Annex F, free for use)
 //!
 //! [control]
@@ -63,6 +64,8 @@ pub struct AgentConfig {
     pub trust: PathBuf,
     /// The SQLite store.
     pub store: PathBuf,
+    /// The most bytes the store may grow to (the disk is the limit when absent).
+    pub store_max_bytes: Option<u64>,
     /// The control socket.
     pub socket: PathBuf,
     /// The links to the air.
@@ -108,6 +111,7 @@ struct NodeSection {
     trust: PathBuf,
     #[serde(default = "default_store")]
     store: PathBuf,
+    store_max_bytes: Option<u64>,
     #[serde(default = "default_sap")]
     sap: u8,
 }
@@ -296,6 +300,7 @@ impl AgentConfig {
             sap: file.node.sap,
             trust,
             store,
+            store_max_bytes: file.node.store_max_bytes,
             socket,
             links,
         })

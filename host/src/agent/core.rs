@@ -302,6 +302,28 @@ impl Core {
             Command::Publish { artifact } => {
                 let now = self.now();
                 match self.node.publish(now, wall_time(), &artifact) {
+                    // Admitted but not kept (a full disk): the node cannot forward what it
+                    // does not store, so the operator must hear it was not taken on.
+                    Ok(admitted)
+                        if self
+                            .node
+                            .storage()
+                            .position(&admitted.artifact.digest)
+                            .is_none() =>
+                    {
+                        let why = self
+                            .node
+                            .storage()
+                            .last_error()
+                            .map_or("storage failed".to_owned(), ToString::to_string);
+                        Reply::Error {
+                            message: format!(
+                                "not stored ({why}): it will not be forwarded and counts for \
+                                 this node's decisions only until restart; free space and \
+                                 publish again"
+                            ),
+                        }
+                    }
                     Ok(admitted) => Reply::Admitted {
                         artifact: (&admitted.artifact).into(),
                         duplicate: admitted.duplicate,

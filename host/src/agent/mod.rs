@@ -47,7 +47,10 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
     let config = AgentConfig::load(path)?;
     let mut trust = TrustStore::new();
     let roots = load_roots(&config.trust, &mut trust)?;
-    let store = Store::open(&config.store, config.address, StoreOptions::default())
+    let options = StoreOptions {
+        max_bytes: config.store_max_bytes,
+    };
+    let store = Store::open(&config.store, config.address, options)
         .map_err(|e| anyhow::anyhow!("store {}: {e}", config.store.display()))?;
     let artifacts = store
         .artifacts()

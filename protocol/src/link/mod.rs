@@ -1624,14 +1624,24 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
             }
             acks_planned = copies;
         }
+        // Data must leave room for the closing acknowledgement copies.
+        let reserve = if ack_owed && acks_planned == 0 {
+            modem.airtime(ack_len.saturating_mul(usize::from(copies)))
+        } else {
+            Duration::ZERO
+        };
+        let budget = planner.budget;
+        planner.budget = Duration::from_millis(budget.millis().saturating_sub(reserve.millis()));
+        let mut full = false;
         for seq in pending {
             if !self.plan_arq_frame(planner, dest, expedited, seq, &mut piggyback) {
-                return;
+                full = true;
+                break;
             }
             data_frames += 1;
         }
         // New segments, the C_PDU being numbered first, then by priority.
-        while let Some(slot) = self.next_arq_slot(dest, expedited) {
+        while let Some(slot) = self.next_arq_slot(dest, expedited).filter(|_| !full) {
             let Some(seq) = self.number_segment(slot, expedited) else {
                 break;
             };
@@ -1640,6 +1650,7 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
             }
             data_frames += 1;
         }
+        planner.budget = budget;
         if ack_owed && acks_planned == 0 {
             if data_frames == 0 {
                 for _ in 0..copies {

@@ -1993,7 +1993,18 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
                 Note::Reset(a) => Event::Reset(a),
             });
         }
-        let (src, service, len) = self.next_cpdu()?;
+        // Skip C_PDUs that carry nothing for a client (unknown or unsupported S_PDUs).
+        let (src, service, len) = loop {
+            let (src, service, len) = self.next_cpdu()?;
+            let cpdu = self.rx_buf.get(..len).unwrap_or(&[]);
+            if matches!(
+                Cpdu::parse(cpdu),
+                Ok(Cpdu::Data(Spdu::Data(_) | Spdu::DeliveryConfirm { .. }))
+            ) {
+                break (src, service, len);
+            }
+            self.stats.ignored += 1;
+        };
         let cpdu = self.rx_buf.get(..len).unwrap_or(&[]);
         let confirm = match Cpdu::parse(cpdu) {
             Ok(Cpdu::Data(Spdu::Data(d))) if d.confirm => {

@@ -198,6 +198,10 @@ pub struct LinkStatus {
     pub frames_damaged: u64,
     /// D_PDUs sent.
     pub frames_out: u64,
+    /// Bytes of good D_PDUs received.
+    pub bytes_in: u64,
+    /// Bytes of D_PDUs sent.
+    pub bytes_out: u64,
     /// The neighbours reached through it.
     pub neighbours: Vec<NeighbourStatus>,
 }

@@ -36,6 +36,8 @@ struct AgentLink {
     frames_in: u64,
     frames_damaged: u64,
     frames_out: u64,
+    bytes_in: u64,
+    bytes_out: u64,
     last_heard: Vec<(Address, Instant)>,
     capture: Option<Capture>,
 }
@@ -185,6 +187,8 @@ impl Core {
             frames_in: 0,
             frames_damaged: 0,
             frames_out: 0,
+            bytes_in: 0,
+            bytes_out: 0,
             last_heard: Vec::new(),
             capture: None,
         })
@@ -258,6 +262,7 @@ impl Core {
         match event {
             BearerEvent::Frame(frame) => {
                 l.frames_in += 1;
+                l.bytes_in += frame.len() as u64;
                 l.capture(&frame);
                 if let Err(e) = l.link.handle_input(now, &frame) {
                     tracing::debug!(link = %l.name, %e, "frame not used");
@@ -412,6 +417,8 @@ impl Core {
                     frames_in: l.frames_in,
                     frames_damaged: l.frames_damaged,
                     frames_out: l.frames_out,
+                    bytes_in: l.bytes_in,
+                    bytes_out: l.bytes_out,
                     neighbours: l
                         .neighbours
                         .iter()
@@ -512,6 +519,7 @@ impl Core {
                 while let Some(tx) = l.link.poll_transmit(now, &mut dpdu) {
                     progress = true;
                     l.frames_out += 1;
+                    l.bytes_out += tx.len as u64;
                     let frame = Bytes::copy_from_slice(dpdu.get(..tx.len).unwrap_or_default());
                     l.capture(&frame);
                     if l.bearer.send(frame).await.is_err() {

@@ -4,6 +4,7 @@
 //!   machines, and the operator's control socket.
 //! - [`compress`]: zstd BATCH compression of node messages between agents, negotiated per
 //!   neighbour with CAPS.
+//! - [`demo`]: `skywave demo`, a three-nation coalition on simulated HF, told as it happens.
 //! - [`frames`]: the `skywave frames` commands (sample and decode D_PDU captures).
 //! - [`bearer`]: the links to the air: serial HF modems (tokio-serial) and UDP for software
 //!   modems, each a task that turns bytes into D_PDUs with the protocol's deframer, writes the
@@ -17,5 +18,6 @@
 pub mod agent;
 pub mod bearer;
 pub mod compress;
+pub mod demo;
 pub mod frames;
 pub mod store;

@@ -21,6 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// A three-nation coalition on simulated HF, in one process, told as it happens.
+    Demo,
     /// Run the agent: drive the configured HF links, keep and forward signed artifacts.
     Run {
         /// The node's configuration file.
@@ -289,7 +291,7 @@ async fn client(command: Command) -> anyhow::Result<()> {
             show(&target, &reply, |r| {
                 let d = &r["decision"];
                 println!(
-                    "{} ({}), logged as decision {}",
+                    "{} {} (logged as decision {})",
                     d["decision"]["verdict"].as_str().unwrap_or("?"),
                     d["decision"]["basis"].as_str().unwrap_or("?"),
                     d["log_index"]
@@ -301,7 +303,7 @@ async fn client(command: Command) -> anyhow::Result<()> {
                 }
             });
         }
-        Command::Run { .. } | Command::Frames(_) | Command::Audit(_) => {
+        Command::Run { .. } | Command::Frames(_) | Command::Audit(_) | Command::Demo => {
             unreachable!("handled in main")
         }
     }
@@ -314,6 +316,7 @@ fn main() -> ExitCode {
         Command::Frames(FramesCommand::Sample { out }) => frames::sample_command(&out),
         Command::Frames(FramesCommand::Decode { file }) => frames::decode_command(&file),
         Command::Audit(AuditCommand::Verify { config }) => audit_verify(&config),
+        Command::Demo => on_big_stack(skywave_host::demo::run),
         Command::Run { config } => {
             tracing_subscriber::fmt()
                 .with_writer(std::io::stderr)
@@ -362,13 +365,17 @@ fn audit_verify(config: &Path) -> anyhow::Result<()> {
 const AGENT_STACK: usize = 64 << 20;
 
 fn run_agent(config: PathBuf) -> anyhow::Result<()> {
-    let thread = std::thread::Builder::new()
+    on_big_stack(move || {
+        tokio_runtime().and_then(|rt| rt.block_on(skywave_host::agent::run(&config)))
+    })
+}
+
+/// Runs `job` on a thread with [`AGENT_STACK`] of stack.
+fn on_big_stack(job: impl FnOnce() -> anyhow::Result<()> + Send + 'static) -> anyhow::Result<()> {
+    std::thread::Builder::new()
         .name("skywave-agent".into())
         .stack_size(AGENT_STACK)
-        .spawn(move || {
-            tokio_runtime().and_then(|rt| rt.block_on(skywave_host::agent::run(&config)))
-        })?;
-    thread
+        .spawn(job)?
         .join()
         .map_err(|_| anyhow::anyhow!("the agent thread panicked"))?
 }

@@ -194,7 +194,7 @@ fn two_agents_exchange_policy_and_a_revocation_over_a_pty() {
     };
     let before = decide(b_sock);
     assert_eq!(
-        before["decision"]["decision"]["verdict"], "Release",
+        before["decision"]["decision"]["verdict"], "release",
         "{before}"
     );
     assert!(
@@ -228,7 +228,7 @@ fn two_agents_exchange_policy_and_a_revocation_over_a_pty() {
             let d = decide(b_sock);
             d["decision"]["decision"]["basis"]
                 .as_str()
-                .is_some_and(|b| b.starts_with("HomeOnlyTranslatorRevoked"))
+                .is_some_and(|b| b == "home_only_translator_revoked")
         },
     );
     let status = json(&["status", "--socket", b_sock, "--json"]);

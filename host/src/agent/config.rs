@@ -92,6 +92,8 @@ pub enum BearerConfig {
     Serial(SerialConfig),
     /// One D_PDU per UDP datagram.
     Udp(UdpConfig),
+    /// A simulated HF net in this process (`skywave demo`; not available in files).
+    Simulated,
 }
 
 #[derive(Deserialize)]

@@ -17,7 +17,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use skywave_protocol::policy::{ArtifactRef, CategoryValue, Decision, Domain};
+use skywave_protocol::policy::{ArtifactRef, Basis, CategoryValue, Decision, Domain, Verdict};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
@@ -271,20 +271,26 @@ fn revocations<S: serde::Serializer>(r: &[(Domain, u32)], s: S) -> Result<S::Ok,
     s.collect_map(r.iter().map(|(d, seq)| (d.to_string(), seq)))
 }
 
-/// A decision and its lineage as the operator reads it.
+/// A decision and its lineage as the operator reads it. `verdict` and `basis` are stable
+/// keywords for scripts; [`DecisionJson::describe`] says the same in words.
 #[derive(Serialize, Debug)]
 pub struct DecisionJson {
-    /// Release or Deny(reason).
+    /// `release` or `deny`.
     pub verdict: String,
-    /// Whose authority it rests on.
+    /// Why not, when denied.
+    pub deny_reason: Option<String>,
+    /// Whose authority it rests on: `same_domain`, `translated`, `home_only`, or
+    /// `home_only_translator_revoked`.
     pub basis: String,
     /// The home policy used.
     pub home: Option<ArtifactJson>,
     /// The translator used.
     pub translator: Option<ArtifactJson>,
+    /// The revoked translator the decision would have used.
+    pub revoked_translator: Option<ArtifactJson>,
     /// The audience's policy mapped into.
     pub target: Option<ArtifactJson>,
-    /// The spiral gap bridged.
+    /// The spiral gap bridged, as `home -> audience`.
     pub spiral_gap: Option<String>,
     /// Revocation sequence per domain at the time.
     pub revocation: std::collections::BTreeMap<String, u32>,
@@ -294,13 +300,29 @@ pub struct DecisionJson {
 
 impl From<&Decision> for DecisionJson {
     fn from(d: &Decision) -> Self {
+        let (verdict, deny_reason) = match &d.verdict {
+            Verdict::Release => ("release", None),
+            Verdict::Deny(why) => ("deny", Some(format!("{why:?}"))),
+        };
+        let (basis, revoked) = match &d.basis {
+            Basis::SameDomain => ("same_domain", None),
+            Basis::Translated => ("translated", None),
+            Basis::HomeOnly => ("home_only", None),
+            Basis::HomeOnlyTranslatorRevoked(r) => ("home_only_translator_revoked", Some(r)),
+        };
         DecisionJson {
-            verdict: format!("{:?}", d.verdict),
-            basis: format!("{:?}", d.basis),
+            verdict: verdict.to_owned(),
+            deny_reason,
+            basis: basis.to_owned(),
             home: d.lineage.home.as_ref().map(ArtifactJson::from),
             translator: d.lineage.translator.as_ref().map(ArtifactJson::from),
+            revoked_translator: revoked.map(ArtifactJson::from),
             target: d.lineage.target.as_ref().map(ArtifactJson::from),
-            spiral_gap: d.lineage.spiral_gap.as_ref().map(|g| format!("{g:?}")),
+            spiral_gap: d
+                .lineage
+                .spiral_gap
+                .as_ref()
+                .map(|g| format!("{} -> {}", g.from, g.to)),
             revocation: d
                 .lineage
                 .revocation_seqs
@@ -309,6 +331,35 @@ impl From<&Decision> for DecisionJson {
                 .collect(),
             time: d.lineage.time.map(|t| t.0),
         }
+    }
+}
+
+impl DecisionJson {
+    /// The decision in a sentence.
+    pub fn describe(&self) -> String {
+        let verdict = match &self.deny_reason {
+            Some(why) => format!("deny ({why})"),
+            None => "release".to_owned(),
+        };
+        let artifact = |a: &Option<ArtifactJson>| {
+            a.as_ref().map_or("?".to_owned(), |a| {
+                format!("{} #{} v{}", a.domain, a.id, a.version)
+            })
+        };
+        let basis = match self.basis.as_str() {
+            "same_domain" => "within the labelling domain".to_owned(),
+            "translated" => format!(
+                "through translator {} (spiral {})",
+                artifact(&self.translator),
+                self.spiral_gap.as_deref().unwrap_or("?")
+            ),
+            "home_only_translator_revoked" => format!(
+                "on the home authority alone: translator {} is revoked",
+                artifact(&self.revoked_translator)
+            ),
+            _ => "on the home authority alone: no translator to the audience".to_owned(),
+        };
+        format!("{verdict}, {basis}")
     }
 }
 

@@ -19,7 +19,7 @@ use skywave_protocol::policy::TrustStore;
 use tokio::sync::mpsc;
 
 use crate::bearer::{self, Bearer};
-use crate::store::{Store, StoreOptions};
+use crate::store::{ArtifactStore, Store, StoreOptions};
 use config::{AgentConfig, BearerConfig};
 
 /// Installs every file in `dir` as a trust anchor (a root's self-signed credential).
@@ -42,11 +42,12 @@ pub fn load_roots(dir: &Path, trust: &mut TrustStore) -> anyhow::Result<usize> {
     Ok(count)
 }
 
-/// Runs the agent described by the file at `path` until SIGINT or SIGTERM.
-pub async fn run(path: &Path) -> anyhow::Result<()> {
-    let config = AgentConfig::load(path)?;
-    let mut trust = TrustStore::new();
-    let roots = load_roots(&config.trust, &mut trust)?;
+/// Opens the store of `config`, and a node that re-admits everything it holds, in order, so a
+/// restarted node is where it was.
+pub fn open_node(
+    config: &AgentConfig,
+    trust: TrustStore,
+) -> anyhow::Result<(Box<Node<ArtifactStore>>, Store)> {
     let options = StoreOptions {
         max_bytes: config.store_max_bytes,
     };
@@ -55,20 +56,28 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
     let artifacts = store
         .artifacts()
         .map_err(|e| anyhow::anyhow!("store {}: {e}", config.store.display()))?;
-    // Re-admits everything the store holds, in order: a restarted node is where it was.
     let node = Box::new(Node::new(
         node::Config::new(config.sap),
         trust,
         artifacts,
         core::wall_time(),
     ));
+    Ok((node, store))
+}
+
+/// Starts the core for `config` over `bearers` (one per link, in order), with a forwarder per
+/// bearer feeding its events, tagged with the link's index, into the core. Returns where
+/// operator requests go; the core stops when `shutdown` completes.
+pub fn spawn_core(
+    config: &AgentConfig,
+    node: Box<Node<ArtifactStore>>,
+    store: Store,
+    bearers: Vec<Bearer>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<(mpsc::Sender<control::Request>, tokio::task::JoinHandle<()>)> {
     let (merged_tx, merged) = mpsc::channel(bearer::EVENT_CAPACITY);
     let mut senders = Vec::new();
-    for (index, link) in config.links.iter().enumerate() {
-        let bearer: Bearer = match &link.bearer {
-            BearerConfig::Serial(s) => bearer::serial::spawn(s.clone()),
-            BearerConfig::Udp(u) => bearer::udp::spawn(u.clone()),
-        };
+    for (index, bearer) in bearers.into_iter().enumerate() {
         let (sender, mut events) = bearer.split();
         senders.push(sender);
         let merged_tx = merged_tx.clone();
@@ -81,9 +90,33 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         });
     }
     let (control_tx, control_rx) = mpsc::channel(16);
+    let core = core::Core::new(config, node, store, senders)?;
+    let task = tokio::spawn(core.run(merged, control_rx, shutdown));
+    Ok((control_tx, task))
+}
+
+/// Runs the agent described by the file at `path` until SIGINT or SIGTERM.
+pub async fn run(path: &Path) -> anyhow::Result<()> {
+    let config = AgentConfig::load(path)?;
+    let mut trust = TrustStore::new();
+    let roots = load_roots(&config.trust, &mut trust)?;
+    let (node, store) = open_node(&config, trust)?;
+    let mut bearers = Vec::new();
+    for link in &config.links {
+        bearers.push(match &link.bearer {
+            BearerConfig::Serial(s) => bearer::serial::spawn(s.clone()),
+            BearerConfig::Udp(u) => bearer::udp::spawn(u.clone()),
+            BearerConfig::Simulated => {
+                anyhow::bail!(
+                    "link {}: simulated links exist only in skywave demo",
+                    link.name
+                )
+            }
+        });
+    }
     let listener = control::bind(&config.socket)?;
+    let (control_tx, core) = spawn_core(&config, node, store, bearers, shutdown_signal())?;
     tokio::spawn(control::serve(listener, control_tx));
-    let core = core::Core::new(&config, node, store, senders)?;
     tracing::info!(
         address = %config.address,
         links = config.links.len(),
@@ -92,7 +125,7 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         socket = %config.socket.display(),
         "skywave agent running"
     );
-    core.run(merged, control_rx, shutdown_signal()).await;
+    let _ = core.await;
     let _ = std::fs::remove_file(&config.socket);
     Ok(())
 }

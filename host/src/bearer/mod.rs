@@ -10,7 +10,9 @@
 //!
 //! - [`serial`]: an HF modem on a serial port (tokio-serial), the modem doing the waveform.
 //! - [`udp`]: one D_PDU per datagram, for software modems and lab rigs.
+//! - [`radio`]: a simulated HF net shared by agents in one process (`skywave demo`).
 
+pub mod radio;
 pub mod serial;
 pub mod udp;
 

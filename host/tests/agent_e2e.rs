@@ -4,30 +4,17 @@
 //! once the translator's revocation has crossed too. Everything goes through the shipped
 //! binary: `run`, `publish`, `policies`, `decide`, `status`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{Process, eventually, skywave, write_node};
 
 use skywave_hil_tests::tool_available;
 use skywave_protocol::policy::sample::{self, Coalition, GBR};
 use skywave_protocol::policy::{Artifact, Revoked};
-
-/// A child process killed when dropped, so a failing test leaves nothing running.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn skywave(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_skywave"))
-        .args(args)
-        .output()
-        .expect("run skywave")
-}
 
 fn json(args: &[&str]) -> serde_json::Value {
     let out = skywave(args);
@@ -37,53 +24,6 @@ fn json(args: &[&str]) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("JSON reply")
-}
-
-/// Polls `check` every 200 ms for up to `limit`.
-fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("not within {limit:?}: {what}");
-}
-
-fn write_node(
-    dir: &Path,
-    name: &str,
-    address: u32,
-    peer: u32,
-    device: &Path,
-    c: &Coalition,
-) -> PathBuf {
-    let home = dir.join(name);
-    let trust = home.join("trust");
-    std::fs::create_dir_all(&trust).unwrap();
-    for (i, root) in c.roots().iter().enumerate() {
-        std::fs::write(trust.join(format!("root-{i}.cred")), root).unwrap();
-    }
-    let config = home.join("node.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[node]
-address = {address}
-trust = "trust"
-
-[[link]]
-name = "hf"
-neighbours = [{peer}]
-modem = {{ bit_rate = 9600, preamble_ms = 50, interleaver_ms = 50, turnaround_ms = 50, max_transmission_ms = 10000 }}
-serial = {{ device = "{}", baud = 115200 }}
-"#,
-            device.display()
-        ),
-    )
-    .unwrap();
-    config
 }
 
 fn start(config: &Path) -> Process {

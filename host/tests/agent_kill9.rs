@@ -4,44 +4,20 @@
 //! "admitted") must end up at both nodes exactly once: nothing acknowledged is lost, nothing is
 //! delivered twice, and both stores pass SQLite's integrity check.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{Process, eventually, skywave, write_node};
 
 use skywave_hil_tests::tool_available;
 use skywave_protocol::policy::sample::{self, Coalition, GBR};
 use skywave_protocol::policy::{Artifact, Revoked};
 
 const KILLS: usize = 24;
-
-/// A child process killed (SIGKILL) when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn skywave(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_skywave"))
-        .args(args)
-        .output()
-        .expect("run skywave")
-}
-
-fn wait_for(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("not within {limit:?}: {what}");
-}
 
 /// The socat cable; restarted when one end's agent dies and takes it down.
 struct Cable {
@@ -68,7 +44,7 @@ impl Cable {
             .spawn()
             .expect("start socat");
         self.process = Some(Process(child));
-        wait_for(Duration::from_secs(5), "socat's PTYs", || {
+        eventually(Duration::from_secs(5), "socat's PTYs", || {
             a.exists() && b.exists()
         });
     }
@@ -82,26 +58,8 @@ struct Agent {
 
 impl Agent {
     fn new(dir: &Path, name: &str, address: u32, peer: u32, device: &Path, c: &Coalition) -> Agent {
-        let home = dir.join(name);
-        let trust = home.join("trust");
-        std::fs::create_dir_all(&trust).unwrap();
-        for (i, root) in c.roots().iter().enumerate() {
-            std::fs::write(trust.join(format!("root-{i}.cred")), root).unwrap();
-        }
-        let config = home.join("node.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[node]\naddress = {address}\ntrust = \"trust\"\n\n[[link]]\nname = \"hf\"\n\
-                 neighbours = [{peer}]\nmodem = {{ bit_rate = 9600, preamble_ms = 50, \
-                 interleaver_ms = 50, turnaround_ms = 50, max_transmission_ms = 10000 }}\n\
-                 serial = {{ device = \"{}\", baud = 115200 }}\n",
-                device.display()
-            ),
-        )
-        .unwrap();
         Agent {
-            config,
+            config: write_node(dir, name, address, peer, device, c),
             process: None,
         }
     }
@@ -130,7 +88,7 @@ impl Agent {
             .expect("start skywave run");
         self.process = Some(Process(child));
         let socket = self.socket();
-        wait_for(Duration::from_secs(20), "the agent's socket", || {
+        eventually(Duration::from_secs(20), "the agent's socket", || {
             Path::new(&socket).exists()
         });
     }
@@ -209,7 +167,7 @@ fn nothing_acknowledged_is_lost_and_nothing_arrives_twice_across_24_kills() {
         let bytes = sample::sign(&c.gbr_root, &Artifact::Revocation(delta));
         // The sender may be down this instant; what it did not acknowledge is not owed.
         if !publish(&a, format!("revocation-{seq:02}.sky"), bytes.clone()) {
-            wait_for(Duration::from_secs(20), "the sender back", || {
+            eventually(Duration::from_secs(20), "the sender back", || {
                 publish(&a, format!("revocation-{seq:02}.sky"), bytes.clone())
             });
         }
@@ -224,7 +182,7 @@ fn nothing_acknowledged_is_lost_and_nothing_arrives_twice_across_24_kills() {
     }
 
     cable.ensure();
-    wait_for(
+    eventually(
         Duration::from_secs(180),
         "both nodes hold every acknowledged artifact",
         || {

@@ -34,9 +34,13 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# rust-toolchain.toml pins the toolchain, components and the thumbv7em target; rustup installs
-# whatever of them is missing on first use.
+# rust-toolchain.toml pins the toolchain, components and the thumbv7em target. rustup would
+# fetch what is missing on first use, but not where RUSTUP_AUTO_INSTALL=0, so ask for it.
 step "toolchain"
+toolchain=$(sed -n 's/^channel = "\(.*\)"/\1/p' rust-toolchain.toml)
+rustup toolchain list | grep -q "^$toolchain" || rustup toolchain install "$toolchain" --profile minimal
+rustup component add --toolchain "$toolchain" rustfmt clippy
+rustup target add --toolchain "$toolchain" thumbv7em-none-eabihf
 rustup show active-toolchain
 rustc --version
 

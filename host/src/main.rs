@@ -177,12 +177,27 @@ fn print_status(reply: &serde_json::Value) {
         println!("revocation: {}", parts.join(", "));
     }
     for l in s["links"].as_array().into_iter().flatten() {
+        let mut counts: Vec<(u8, &serde_json::Value)> = l["queued_by_priority"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(p, n)| Some((p.parse().ok()?, n)))
+            .collect();
+        counts.sort_by_key(|&(p, _)| std::cmp::Reverse(p));
+        let by_priority: Vec<String> = counts
+            .iter()
+            .map(|(p, n)| format!("{n} at priority {p}"))
+            .collect();
+        let queued = if by_priority.is_empty() {
+            "nothing queued".to_owned()
+        } else {
+            format!("queued: {}", by_priority.join(", "))
+        };
         println!(
-            "link {}: bearer {}, physical link {}, {} queued, frames in {} (damaged {}) out {}",
+            "link {}: bearer {}, physical link {}, {queued}, frames in {} (damaged {}) out {}",
             l["name"].as_str().unwrap_or("?"),
             l["bearer"].as_str().unwrap_or("?"),
             l["physical_link"].as_str().unwrap_or("none"),
-            l["queued"],
             l["frames_in"],
             l["frames_damaged"],
             l["frames_out"]

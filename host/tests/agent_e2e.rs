@@ -105,6 +105,17 @@ fn two_agents_exchange_policy_and_a_revocation_over_a_pty() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    // A forged artifact is refused with its typed reason and goes nowhere.
+    let mut forged = artifacts[7].clone();
+    let last = forged.len() - 1;
+    forged[last] ^= 0x01;
+    let file = dir.join("forged.sky");
+    std::fs::write(&file, &forged).unwrap();
+    let out = skywave(&["publish", "--socket", a_sock, file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("forged.sky: refused: "), "{said}");
+
     let held = |socket: &str| {
         json(&["policies", "--socket", socket, "--json"])["policies"]["artifacts"]
             .as_array()
@@ -240,17 +251,12 @@ fn a_full_store_refuses_new_work_and_keeps_what_it_has() {
     std::fs::create_dir_all(&dir).unwrap();
     let c = Coalition::new();
     // A UDP link to nobody: this test is about the store, not the air.
-    let config = write_node(&dir, "n", 1, 2, Path::new("/unused"), &c);
+    let config = udp_node(&dir, &c, "127.0.0.1:0", "127.0.0.1:9");
     let text = std::fs::read_to_string(&config).unwrap();
-    let text = text
-        .replace(
-            "trust = \"trust\"",
-            "trust = \"trust\"\nstore_max_bytes = 40960",
-        )
-        .replace(
-            &text[text.find("serial = ").unwrap()..],
-            "udp = { bind = \"127.0.0.1:0\", peer = \"127.0.0.1:9\" }\n",
-        );
+    let text = text.replace(
+        "trust = \"trust\"",
+        "trust = \"trust\"\nstore_max_bytes = 40960",
+    );
     std::fs::write(&config, text).unwrap();
     let _agent = start(&config);
     let socket = config.with_file_name("skywave.sock");
@@ -285,4 +291,91 @@ fn a_full_store_refuses_new_work_and_keeps_what_it_has() {
     assert_eq!(held as u32, seq - 1, "everything published before stays");
     let status = json(&["status", "--socket", sock, "--json"]);
     assert_eq!(status["status"]["artifacts"], seq - 1);
+}
+
+/// A node's config with one UDP link on `bind` to `peer` instead of the serial one.
+fn udp_node(dir: &Path, c: &Coalition, bind: &str, peer: &str) -> PathBuf {
+    let config = write_node(dir, "n", 1, 2, Path::new("/unused"), c);
+    let text = std::fs::read_to_string(&config).unwrap();
+    let serial = &text[text.find("serial = ").unwrap()..];
+    let text = text.replace(
+        serial,
+        &format!("udp = {{ bind = \"{bind}\", peer = \"{peer}\" }}\n"),
+    );
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+#[test]
+fn a_peer_flooding_junk_is_resynchronised_in_bounded_memory() {
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("junk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let agent_port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let agent_addr = format!("127.0.0.1:{agent_port}");
+    let c = Coalition::new();
+    let config = udp_node(
+        &dir,
+        &c,
+        &agent_addr,
+        &peer.local_addr().unwrap().to_string(),
+    );
+    let agent = start(&config);
+    let socket = config.with_file_name("skywave.sock");
+    let sock = socket.to_str().unwrap();
+    let rss = || {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", agent.0.id())).unwrap();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .unwrap()
+    };
+    let before = rss();
+    // 16 MiB of noise, with false sync words, from the configured peer.
+    let mut x = 0x9E37_79B9_u32;
+    for i in 0..16 * 1024 {
+        let datagram: Vec<u8> = (0..1024)
+            .map(|j| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                if j % 97 == 0 {
+                    0x90
+                } else if j % 97 == 1 && i % 2 == 0 {
+                    0xEB
+                } else {
+                    x as u8
+                }
+            })
+            .collect();
+        peer.send_to(&datagram, &agent_addr).unwrap();
+    }
+    // Then real frames: a link request from node 2 makes the agent answer.
+    let frames = skywave_host::frames::sample::sample_frames().unwrap();
+    for frame in frames.iter().take(40) {
+        peer.send_to(frame, &agent_addr).unwrap();
+    }
+    eventually(
+        Duration::from_secs(20),
+        "the agent counts the real frames",
+        || {
+            json(&["status", "--socket", sock, "--json"])["status"]["links"][0]["frames_in"]
+                .as_u64()
+                .unwrap_or(0)
+                >= 40
+        },
+    );
+    let grew = rss().saturating_sub(before);
+    assert!(
+        grew < 8 * 1024,
+        "resident memory grew by {grew} KiB over 16 MiB of junk"
+    );
 }

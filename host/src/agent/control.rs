@@ -192,6 +192,8 @@ pub struct LinkStatus {
     pub physical_link: Option<String>,
     /// C_PDUs queued on the link.
     pub queued: usize,
+    /// C_PDUs queued on the link per priority (only priorities with any), highest first.
+    pub queued_by_priority: std::collections::BTreeMap<u8, usize>,
     /// D_PDUs received with good CRCs.
     pub frames_in: u64,
     /// D_PDUs received with damaged data.

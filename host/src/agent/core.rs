@@ -414,6 +414,10 @@ impl Core {
                     bearer: l.bearer_state.clone(),
                     physical_link: l.link.peer().map(|p| p.to_string()),
                     queued: l.link.queued(),
+                    queued_by_priority: (0u8..)
+                        .zip(l.link.queued_by_priority())
+                        .filter(|&(_, n)| n > 0)
+                        .collect(),
                     frames_in: l.frames_in,
                     frames_damaged: l.frames_damaged,
                     frames_out: l.frames_out,

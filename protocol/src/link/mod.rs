@@ -613,6 +613,18 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
         self.queue.iter().flatten().count()
     }
 
+    /// Queued C_PDUs by priority (index 0..=15), as [`Link::queued`] counts them: what an
+    /// operator's status shows.
+    pub fn queued_by_priority(&self) -> [usize; 16] {
+        let mut counts = [0; 16];
+        for q in self.queue.iter().flatten() {
+            if let Some(c) = counts.get_mut(usize::from(q.priority)) {
+                *c += 1;
+            }
+        }
+        counts
+    }
+
     /// Queues a client's U_PDU. Call whenever a client submits data; then call
     /// [`Link::poll_transmit`], since the link may want to transmit at once.
     pub fn submit(&mut self, now: Instant, message: &Message<'_>) -> Result<MessageId, Error> {

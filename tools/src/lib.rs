@@ -1,9 +1,10 @@
 //! Skywave's offline and test tools.
 //!
-//! This crate holds the binaries that drive the protocol core from outside a node. Built so far:
-//! `skywave-authority`, the offline signing cell's tool, over [`authority`], and `skywave-sim`,
-//! the discrete-event HF network simulator, over [`sim`]. Still to come: `skywave-linkemu` (a
-//! real-time serial link emulator).
+//! This crate holds the binaries that drive the protocol core from outside a node:
+//! `skywave-authority`, the offline signing cell's tool, over [`authority`]; `skywave-sim`,
+//! the discrete-event HF network simulator, over [`sim`]; and `skywave-linkemu`, the same
+//! channel models between two real serial ports in real time, over [`linkemu`].
 
 pub mod authority;
+pub mod linkemu;
 pub mod sim;

@@ -9,7 +9,85 @@
 //! it is missing, unless `SKYWAVE_REQUIRE_TOOLS=1` (set by `scripts/test.sh`) makes that a
 //! failure.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use skywave_protocol::policy::sample::Coalition;
+
+/// A child process killed (SIGKILL) when dropped, so a failing test leaves nothing running.
+pub struct Process(pub Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `check` every 100 ms for up to `limit`; panics naming `what` if it never holds.
+pub fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("not within {limit:?}: {what}");
+}
+
+/// One serial link of a node written by [`write_node`].
+pub struct SerialLink<'a> {
+    /// The serial device.
+    pub device: &'a Path,
+    /// The neighbours reached through it.
+    pub neighbours: &'a [u32],
+    /// The modem table, inline TOML (`{ bit_rate = 2400, ... }`).
+    pub modem: &'a str,
+}
+
+/// Writes a node's home under `dir/name`: the sample coalition's roots as its trust anchors
+/// and a configuration with `links`. Returns the configuration's path.
+pub fn write_node(
+    dir: &Path,
+    name: &str,
+    address: u32,
+    links: &[SerialLink<'_>],
+    c: &Coalition,
+) -> PathBuf {
+    let home = dir.join(name);
+    let trust = home.join("trust");
+    std::fs::create_dir_all(&trust).expect("node directory");
+    for (i, root) in c.roots().iter().enumerate() {
+        std::fs::write(trust.join(format!("root-{i}.cred")), root).expect("root file");
+    }
+    let mut text = format!("[node]\naddress = {address}\ntrust = \"trust\"\n");
+    for (i, link) in links.iter().enumerate() {
+        let neighbours: Vec<String> = link.neighbours.iter().map(u32::to_string).collect();
+        text += &format!(
+            "\n[[link]]\nname = \"hf{i}\"\nneighbours = [{}]\nmodem = {}\nserial = {{ device = \"{}\", baud = 115200 }}\n",
+            neighbours.join(", "),
+            link.modem,
+            link.device.display()
+        );
+    }
+    let config = home.join("node.toml");
+    std::fs::write(&config, text).expect("config file");
+    config
+}
+
+/// A binary of this workspace, built beside the test executable (`cargo test --workspace`
+/// builds every package's binaries before it runs any test).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    profile_dir.join(name)
+}
 
 /// The workspace root (the parent of this crate's directory).
 pub fn workspace_root() -> PathBuf {

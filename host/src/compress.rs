@@ -12,9 +12,9 @@
 //! BATCH  0x80 | dictionary id:u8 | zstd frame of n x ( length:varint | node message )
 //! ```
 //!
-//! The tags sit above the node message tags (1..=4) so one byte tells them apart. A BATCH that
-//! would decompress beyond [`MAX_DECOMPRESSED`] is refused before it is expanded, so a hostile
-//! peer cannot make an agent allocate without bound. docs/operator.md records the measured gain.
+//! The tags sit above the node message tags (1..=4) so one byte tells them apart. A BATCH is
+//! expanded at most to [`MAX_DECOMPRESSED`] (plus one byte, to notice it would go further) and
+//! refused past that, so a hostile peer cannot make an agent allocate without bound. docs/operator.md records the measured gain.
 
 use std::io::Read;
 

@@ -82,7 +82,7 @@ fn two_agents_exchange_policy_and_a_revocation_over_a_pty() {
         "--socket",
         b_sock,
         "--link",
-        "hf",
+        "hf0",
         "--seconds",
         "300",
         "--out",

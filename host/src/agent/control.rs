@@ -192,7 +192,7 @@ pub struct LinkStatus {
     pub physical_link: Option<String>,
     /// C_PDUs queued on the link.
     pub queued: usize,
-    /// C_PDUs queued on the link per priority (only priorities with any), highest first.
+    /// C_PDUs queued on the link per priority (only priorities with any).
     pub queued_by_priority: std::collections::BTreeMap<u8, usize>,
     /// D_PDUs received with good CRCs.
     pub frames_in: u64,
@@ -410,7 +410,15 @@ impl Wire {
 }
 
 /// Creates the control socket at `path` with owner-only permissions, replacing a stale one.
+/// A socket another agent still answers on is not replaced: two agents on one store and one
+/// socket is a mistake to report, not to paper over.
 pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
+    if std::os::unix::net::UnixStream::connect(path).is_ok() {
+        anyhow::bail!(
+            "another agent is running on {} (stop it first, or give this one its own socket and store)",
+            path.display()
+        );
+    }
     if path.exists() {
         std::fs::remove_file(path)
             .map_err(|e| anyhow::anyhow!("removing stale socket {}: {e}", path.display()))?;

@@ -196,6 +196,16 @@ impl Core {
 
     /// Tells the neighbours on link `index` that this agent reads compressed batches.
     fn announce_caps(&mut self, index: usize) {
+        let neighbours = self
+            .links
+            .get(index)
+            .map(|l| l.neighbours.clone())
+            .unwrap_or_default();
+        self.announce_caps_to(index, &neighbours);
+    }
+
+    /// Tells `dests`, on link `index`, that this agent reads compressed batches.
+    fn announce_caps_to(&mut self, index: usize, dests: &[Address]) {
         let now = self.now();
         let ttd = now + Duration::from_millis(CAPS_TTD.as_millis() as u64);
         let sap = self.sap;
@@ -203,7 +213,7 @@ impl Core {
             return;
         };
         let caps = compress::caps();
-        for dest in l.neighbours.clone() {
+        for &dest in dests {
             let message = link::Message {
                 dest,
                 header: link::SpduHeader {
@@ -382,7 +392,13 @@ impl Core {
         match PcapWriter::create(path) {
             Ok(pcap) => {
                 l.stop_capture();
-                let until = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+                let Some(until) = tokio::time::Instant::now().checked_add(
+                    std::time::Duration::from_secs(seconds.min(MAX_CAPTURE_SECS)),
+                ) else {
+                    return Reply::Error {
+                        message: format!("capture of {seconds} s is too long"),
+                    };
+                };
                 l.capture = Some(Capture { pcap, until });
                 tracing::info!(link, path = %path.display(), seconds, "capture started");
                 Reply::Capturing {
@@ -447,29 +463,33 @@ impl Core {
         loop {
             let now = self.now();
             let mut progress = false;
-            for l in &mut self.links {
+            let mut caps_due = Vec::new();
+            for (index, l) in self.links.iter_mut().enumerate() {
                 while let Some(event) = l.link.poll_event() {
                     progress = true;
                     match event {
                         LinkEvent::Received(r) => {
+                            // Only configured neighbours are tracked: a forged source address
+                            // must not grow the tables.
+                            let known = l.neighbours.contains(&r.src);
                             match l.last_heard.iter_mut().find(|(a, _)| *a == r.src) {
                                 Some(entry) => entry.1 = now,
-                                None => l.last_heard.push((r.src, now)),
+                                None if known => l.last_heard.push((r.src, now)),
+                                None => {}
                             }
                             if r.header.dest_sap == self.sap {
-                                receive(
-                                    &mut self.node,
-                                    &mut self.batch_readers,
-                                    now,
-                                    r.src,
-                                    r.data,
-                                );
+                                let readers = known.then_some(&mut self.batch_readers);
+                                receive(&mut self.node, readers, now, r.src, r.data);
                             } else {
                                 tracing::debug!(src = %r.src, sap = r.header.dest_sap, "U_PDU for an unbound SAP dropped");
                             }
                         }
                         LinkEvent::LinkUp(peer) => {
-                            tracing::info!(link = %l.name, %peer, "physical link up")
+                            tracing::info!(link = %l.name, %peer, "physical link up");
+                            // A neighbour that was away may have missed our CAPS.
+                            if l.neighbours.contains(&peer) {
+                                caps_due.push((index, peer));
+                            }
                         }
                         LinkEvent::LinkDown(peer) => {
                             tracing::info!(link = %l.name, %peer, "physical link down")
@@ -477,6 +497,9 @@ impl Core {
                         other => tracing::debug!(link = %l.name, ?other, "link event"),
                     }
                 }
+            }
+            for (index, peer) in caps_due {
+                self.announce_caps_to(index, &[peer]);
             }
             while let Some(event) = self.node.poll_event() {
                 progress = true;
@@ -494,7 +517,7 @@ impl Core {
             while self
                 .links
                 .iter()
-                .all(|l| l.link.queued() + outgoing.len() < LINK_ROOM)
+                .any(|l| l.link.queued() + outgoing.len() < LINK_ROOM)
             {
                 let Some(m) = self.node.poll_send(now, &mut updu) else {
                     break;
@@ -512,8 +535,11 @@ impl Core {
                 let dest = message.dest;
                 match self.links.iter_mut().find(|l| l.neighbours.contains(&dest)) {
                     Some(l) => {
+                        // A link whose neighbour is away fills up; what does not fit is
+                        // dropped here and found again by the next inventory exchange, so
+                        // one silent neighbour never holds back the other links.
                         if let Err(e) = l.link.submit(now, &message.message()) {
-                            tracing::warn!(link = %l.name, %e, %dest, "U_PDU not queued");
+                            tracing::debug!(link = %l.name, %e, %dest, "U_PDU not queued");
                         }
                     }
                     None => tracing::warn!(%dest, "no link reaches this node"),
@@ -526,8 +552,11 @@ impl Core {
                     l.bytes_out += tx.len as u64;
                     let frame = Bytes::copy_from_slice(dpdu.get(..tx.len).unwrap_or_default());
                     l.capture(&frame);
-                    if l.bearer.send(frame).await.is_err() {
-                        tracing::error!(link = %l.name, "bearer task gone");
+                    // Never wait on a bearer (a modem holding CTS low would freeze every
+                    // link): a frame it cannot take is lost like one lost on the air, and
+                    // ARQ sends it again.
+                    if let Err(e) = l.bearer.try_send(frame) {
+                        tracing::warn!(link = %l.name, %e, "D_PDU dropped");
                     }
                 }
             }
@@ -570,20 +599,25 @@ impl Core {
 /// Queued C_PDUs a link may hold before the core stops pulling from the node (the link's
 /// queue has 32 places; the rest is kept for CAPS and the node's next round).
 const LINK_ROOM: usize = 24;
+/// The longest capture asked for is cut to a week.
+const MAX_CAPTURE_SECS: u64 = 7 * 24 * 3600;
 /// CAPS goes with the inventory messages.
 const CAPS_PRIORITY: u8 = 12;
 
 /// Hands a U_PDU that arrived on the Skywave SAP to the node: unpacking a BATCH, noting a
-/// neighbour's CAPS.
+/// configured neighbour's CAPS (`batch_readers` is `None` for anyone else).
 fn receive(
     node: &mut Node<ArtifactStore>,
-    batch_readers: &mut Vec<Address>,
+    batch_readers: Option<&mut Vec<Address>>,
     now: Instant,
     from: Address,
     data: &[u8],
 ) {
     match data.first() {
         Some(&compress::CAPS) => {
+            let Some(batch_readers) = batch_readers else {
+                return;
+            };
             if compress::reads_batches(data) && !batch_readers.contains(&from) {
                 tracing::info!(neighbour = %from, "neighbour reads compressed batches");
                 batch_readers.push(from);

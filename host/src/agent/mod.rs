@@ -125,9 +125,10 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         socket = %config.socket.display(),
         "skywave agent running"
     );
-    let _ = core.await;
+    let stopped = core.await;
     let _ = std::fs::remove_file(&config.socket);
-    Ok(())
+    // A core that panicked must make the process fail, so a supervisor restarts it.
+    stopped.map_err(|e| anyhow::anyhow!("the agent's core stopped: {e}"))
 }
 
 async fn shutdown_signal() {

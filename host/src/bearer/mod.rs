@@ -91,6 +91,14 @@ impl Bearer {
 }
 
 impl BearerSender {
+    /// Queues one D_PDU for the port if there is room, without waiting.
+    pub fn try_send(&self, dpdu: Bytes) -> anyhow::Result<()> {
+        self.outgoing.try_send(dpdu).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => anyhow::anyhow!("bearer queue full"),
+            mpsc::error::TrySendError::Closed(_) => anyhow::anyhow!("bearer task has stopped"),
+        })
+    }
+
     /// Queues one D_PDU for the port. Waits while the outgoing channel is full.
     pub async fn send(&self, dpdu: Bytes) -> anyhow::Result<()> {
         self.outgoing

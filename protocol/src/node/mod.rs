@@ -58,7 +58,9 @@ pub const EVENTS: usize = 32;
 /// Artifacts per neighbour the node remembers it holds.
 pub const MAX_KNOWN: usize = 256;
 /// Artifacts queued to one neighbour in one step (a SUMMARY, DETAIL or WANT answered): no more
-/// than the outbox holds.
+/// than the outbox holds. (Every collection into a fixed-capacity vector here is bounded with
+/// `take` first: heapless panics when `collect` overflows.) What does not fit goes in a later
+/// round, when the next SUMMARY finds the difference again.
 const MAX_BATCH: usize = OUTBOX;
 /// Artifacts one DETAIL lists: as many as fit a U_PDU even with the longest varints.
 pub const MAX_DETAIL_ENTRIES: usize = 80;
@@ -458,6 +460,7 @@ impl<S: Storage> Node<S> {
                 items: 0,
                 set_digest: [0; 4],
             })
+            .take(MAX_DOMAINS)
             .collect();
         for artifact in self.stored() {
             let line = match lines.iter().position(|l| l.domain == artifact.domain) {
@@ -596,6 +599,7 @@ impl<S: Storage> Node<S> {
             .iter()
             .filter(|n| n.up && Some(n.address) != from && !n.knows(&artifact.digest))
             .map(|n| n.address)
+            .take(MAX_NEIGHBOURS)
             .collect();
         for to in lacking {
             self.queue(to, Payload::Artifact(artifact.digest), now);
@@ -690,6 +694,7 @@ impl<S: Storage> Node<S> {
                         .stored()
                         .filter(|a| a.domain == mine.domain)
                         .map(|a| a.digest)
+                        .take(MAX_BATCH)
                         .collect();
                     for digest in all {
                         self.queue(from, Payload::Artifact(digest), now);
@@ -726,6 +731,7 @@ impl<S: Storage> Node<S> {
                 !held && !newer
             })
             .map(|a| a.digest)
+            .take(MAX_BATCH)
             .collect();
         for digest in lacking {
             self.queue(from, Payload::Artifact(digest), now);
@@ -741,6 +747,7 @@ impl<S: Storage> Node<S> {
                     && (want.first_seq..=want.last_seq).contains(&a.id)
             })
             .map(|a| a.digest)
+            .take(MAX_BATCH)
             .collect();
         for digest in deltas {
             self.queue(from, Payload::Artifact(digest), now);

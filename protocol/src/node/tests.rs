@@ -317,6 +317,46 @@ fn a_restarted_node_rebuilds_its_trust_from_storage() {
 }
 
 #[test]
+fn a_domain_larger_than_one_batch_does_not_overflow_anything() {
+    let c = Coalition::new();
+    let mut trust = TrustStore::new();
+    for root in c.roots() {
+        trust.add_root(&root, Some(NOW)).unwrap();
+    }
+    let mut n: Node<FixedStorage<200>> =
+        Node::new(Config::new(9), trust, FixedStorage::new(), Some(NOW));
+    for seq in 1..=150 {
+        let r = sample::revocation(GBR, &c.gbr_root, seq, &[]);
+        n.publish(
+            Instant::ZERO,
+            Some(NOW),
+            &sample::sign(&c.gbr_root, &Artifact::Revocation(r)),
+        )
+        .unwrap();
+    }
+    n.neighbour_up(Instant::ZERO, addr(2)).unwrap();
+    // An empty neighbour's SUMMARY, a WANT for everything and an empty DETAIL: each asks for
+    // all 150, more than one batch.
+    let mut buf = [0u8; 64];
+    let len = message::Writer::summary(&mut buf, core::iter::empty()).unwrap();
+    n.handle_message(Instant::ZERO, None, addr(2), &buf[..len])
+        .unwrap();
+    let want = message::Want {
+        domain: GBR,
+        first_seq: 0,
+        last_seq: u32::MAX,
+    };
+    let len = message::Writer::want(&mut buf, &want).unwrap();
+    n.handle_message(Instant::ZERO, None, addr(2), &buf[..len])
+        .unwrap();
+    let len = message::Writer::detail(&mut buf, GBR, core::iter::empty()).unwrap();
+    n.handle_message(Instant::ZERO, None, addr(2), &buf[..len])
+        .unwrap();
+    assert!(n.queued() <= OUTBOX);
+    assert!(n.queued() >= MAX_BATCH);
+}
+
+#[test]
 fn driver_messages_are_ignored_quietly() {
     let c = Coalition::new();
     let mut n = node(&c);

@@ -79,6 +79,9 @@ async fn main_async(cli: Cli) -> anyhow::Result<()> {
     if !(75..=9600).contains(&cli.bit_rate) {
         anyhow::bail!("--bit-rate {} is not 75..=9600", cli.bit_rate);
     }
+    // The PTYs' own ends stay open for the emulator's life: reading a PTY master whose other
+    // end nobody holds fails (EIO), and agents come and go (restarts) while the rig runs.
+    let mut held = Vec::new();
     let (a, b) = match cli.devices.as_slice() {
         [] => {
             let (a, a_slave) = SerialStream::pair()?;
@@ -86,6 +89,7 @@ async fn main_async(cli: Cli) -> anyhow::Result<()> {
             let name = |s: &SerialStream| s.name().unwrap_or_default();
             println!("port a: {}", name(&a_slave));
             println!("port b: {}", name(&b_slave));
+            held.extend([a_slave, b_slave]);
             (a, b)
         }
         [a, b] => (open(a)?, open(b)?),
@@ -104,7 +108,9 @@ async fn main_async(cli: Cli) -> anyhow::Result<()> {
         noise: cli.noise,
         stats_every: (cli.stats_secs > 0).then(|| Duration::from_secs(cli.stats_secs)),
     };
-    linkemu::run(a, b, settings).await
+    let result = linkemu::run(a, b, settings).await;
+    drop(held);
+    result
 }
 
 fn main() -> ExitCode {

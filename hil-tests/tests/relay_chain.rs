@@ -1,8 +1,10 @@
 //! Three agents in a relay chain, A - B - C, joined by two `skywave-linkemu` instances at
-//! 2400 bit/s with 10 % frame loss, all as separate processes over PTYs. A publishes the
-//! coalition (policies and translators) and later a revocation of the GBR-USA translator; every
-//! node's decision on releasing GBR data to USA changes accordingly: through the translator
-//! first, on GBR's authority alone after the revocation.
+//! 2400 bit/s with 10 % frame loss and bursts of line noise, all as separate processes over
+//! PTYs. A publishes the coalition (policies and translators) and later a revocation of the
+//! GBR-USA translator; every node's decision on releasing GBR data to USA changes accordingly:
+//! through the translator first, bridging GBR's spiral 4 and USA's spiral 5 (the lineage says
+//! so), on GBR's authority alone after the revocation. The noise is resynchronised and nothing
+//! damaged is admitted.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -35,6 +37,8 @@ fn emulator(seed: u64) -> (Process, PathBuf, PathBuf) {
             "bernoulli:0.1",
         ])
         .args(["--seed", &seed.to_string(), "--stats-secs", "0"])
+        // Bursts of noise, with false sync words among them by chance, early in the transfer.
+        .args(["--noise", "2:400", "--noise", "6:400", "--noise", "9:1200"])
         .stdout(Stdio::piped())
         .spawn()
         .expect("start skywave-linkemu");
@@ -67,7 +71,8 @@ fn start(config: &Path) -> Process {
 }
 
 /// The basis of a decision on releasing SECRET HERRICK GBR data to USA at `socket`.
-fn basis(socket: &Path) -> String {
+/// A decision on releasing SECRET HERRICK GBR data to USA at `socket`.
+fn decision(socket: &Path) -> serde_json::Value {
     let out = skywave(&[
         "decide",
         "--socket",
@@ -83,10 +88,11 @@ fn basis(socket: &Path) -> String {
         "USA",
     ]);
     let reply: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    reply["decision"]["decision"]["basis"]
-        .as_str()
-        .unwrap_or("")
-        .to_owned()
+    reply["decision"]["decision"].clone()
+}
+
+fn basis(socket: &Path) -> String {
+    decision(socket)["basis"].as_str().unwrap_or("").to_owned()
 }
 
 #[test]
@@ -150,6 +156,10 @@ fn a_relay_chain_over_the_link_emulator_carries_policy_translators_and_a_revocat
             "every node decides through the translator",
             || basis(socket) == "translated",
         );
+        // Spiral cohabitation: GBR at spiral 4 and USA at spiral 5, bridged by the translator.
+        let d = decision(socket);
+        assert_eq!(d["spiral_gap"], "4 -> 5", "{d}");
+        assert_eq!(d["translator"]["id"], 1, "{d}");
     }
     let revocation = sample::revocation(
         GBR,
@@ -167,5 +177,20 @@ fn a_relay_chain_over_the_link_emulator_carries_policy_translators_and_a_revocat
             "every node falls back to home-only",
             || basis(socket) == "home_only_translator_revoked",
         );
+    }
+    // Nothing but the coalition and the revocation was admitted anywhere: the noise, and the
+    // frames it damaged, never became artifacts.
+    for socket in &sockets {
+        let out = skywave(&[
+            "policies",
+            "--socket",
+            socket.to_str().unwrap_or_default(),
+            "--json",
+        ]);
+        let reply: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let held = reply["policies"]["artifacts"]
+            .as_array()
+            .map_or(0, Vec::len);
+        assert_eq!(held, c.artifacts().len() + 1);
     }
 }

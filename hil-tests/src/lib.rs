@@ -77,6 +77,33 @@ pub fn write_node(
     config
 }
 
+/// Starts `skywave run --config config` with the agent binary at `exe`, its log appended to
+/// the config's `.log` beside it, and waits for its control socket. A socket file left by a
+/// killed agent is removed first, so the wait is for the new one.
+pub fn start_agent(exe: &Path, config: &Path) -> Process {
+    let socket = config.with_file_name("skywave.sock");
+    let _ = std::fs::remove_file(&socket);
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(config.with_extension("log"))
+        .expect("agent log file");
+    let child = std::process::Command::new(exe)
+        .args(["run", "--config"])
+        .arg(config)
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start skywave run");
+    let process = Process(child);
+    eventually(
+        Duration::from_secs(20),
+        "the agent's control socket",
+        || socket.exists(),
+    );
+    process
+}
+
 /// A binary of this workspace, built beside the test executable (`cargo test --workspace`
 /// builds every package's binaries before it runs any test).
 pub fn binary(name: &str) -> PathBuf {

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use skywave_hil_tests::{Process, SerialLink, binary, eventually, require_or_skip, write_node};
+use skywave_hil_tests::{
+    Process, SerialLink, binary, eventually, require_or_skip, start_agent, write_node,
+};
 use skywave_protocol::policy::sample::{self, Coalition, GBR};
 use skywave_protocol::policy::{Artifact, Revoked};
 
@@ -55,19 +57,7 @@ fn emulator(seed: u64) -> (Process, PathBuf, PathBuf) {
 }
 
 fn start(config: &Path) -> Process {
-    let log = std::fs::File::create(config.with_extension("log")).expect("log file");
-    let child = Command::new(binary("skywave"))
-        .args(["run", "--config"])
-        .arg(config)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start skywave run");
-    let socket = config.with_file_name("skywave.sock");
-    eventually(Duration::from_secs(20), "the agent's socket", || {
-        socket.exists()
-    });
-    Process(child)
+    start_agent(&binary("skywave"), config)
 }
 
 /// The basis of a decision on releasing SECRET HERRICK GBR data to USA at `socket`.

@@ -27,22 +27,7 @@ fn json(args: &[&str]) -> serde_json::Value {
 }
 
 fn start(config: &Path) -> Process {
-    let log = std::fs::File::create(config.with_extension("log")).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_skywave"))
-        .args(["run", "--config"])
-        .arg(config)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start skywave run");
-    let process = Process(child);
-    let socket = config.with_file_name("skywave.sock");
-    eventually(
-        Duration::from_secs(20),
-        "the agent's control socket",
-        || socket.exists(),
-    );
-    process
+    skywave_hil_tests::start_agent(Path::new(env!("CARGO_BIN_EXE_skywave")), config)
 }
 
 #[test]

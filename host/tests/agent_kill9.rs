@@ -72,25 +72,8 @@ impl Agent {
     }
 
     fn start(&mut self) {
-        // A killed agent leaves its socket file behind: the new one must make its own.
-        let _ = std::fs::remove_file(self.socket());
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.config.with_extension("log"))
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_skywave"))
-            .args(["run", "--config"])
-            .arg(&self.config)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start skywave run");
-        self.process = Some(Process(child));
-        let socket = self.socket();
-        eventually(Duration::from_secs(20), "the agent's socket", || {
-            Path::new(&socket).exists()
-        });
+        let exe = Path::new(env!("CARGO_BIN_EXE_skywave"));
+        self.process = Some(skywave_hil_tests::start_agent(exe, &self.config));
     }
 
     fn kill(&mut self) {

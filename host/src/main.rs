@@ -176,6 +176,10 @@ fn print_status(reply: &serde_json::Value) {
         let parts: Vec<String> = rev.iter().map(|(d, seq)| format!("{d} #{seq}")).collect();
         println!("revocation: {}", parts.join(", "));
     }
+    if let Some(refused) = s["refused"].as_object().filter(|r| !r.is_empty()) {
+        let parts: Vec<String> = refused.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        println!("refused: {}", parts.join(", "));
+    }
     for l in s["links"].as_array().into_iter().flatten() {
         let mut counts: Vec<(u8, &serde_json::Value)> = l["queued_by_priority"]
             .as_object()
@@ -194,13 +198,15 @@ fn print_status(reply: &serde_json::Value) {
             format!("queued: {}", by_priority.join(", "))
         };
         println!(
-            "link {}: bearer {}, physical link {}, {queued}, frames in {} (damaged {}) out {}",
+            "link {}: bearer {}, physical link {}, {queued}, frames in {} (damaged {}) out {}, line noise {} bytes ({} bad headers)",
             l["name"].as_str().unwrap_or("?"),
             l["bearer"].as_str().unwrap_or("?"),
             l["physical_link"].as_str().unwrap_or("none"),
             l["frames_in"],
             l["frames_damaged"],
-            l["frames_out"]
+            l["frames_out"],
+            l["noise_bytes"],
+            l["bad_headers"]
         );
         for n in l["neighbours"].as_array().into_iter().flatten() {
             let heard = n["last_heard_s"]

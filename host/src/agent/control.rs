@@ -177,6 +177,10 @@ pub struct StatusReport {
     pub queued_messages: usize,
     /// Decisions in the log.
     pub decisions_logged: u64,
+    /// Artifacts refused since the agent started, by kind of refusal (`BadSignature`,
+    /// `RolledBack`, ...): what neighbours or operators offered that did not pass admission.
+    #[serde(default)]
+    pub refused: std::collections::BTreeMap<String, u64>,
     /// Per link.
     pub links: Vec<LinkStatus>,
 }
@@ -198,6 +202,12 @@ pub struct LinkStatus {
     pub frames_in: u64,
     /// D_PDUs received with damaged data.
     pub frames_damaged: u64,
+    /// Bytes received that belonged to no D_PDU (line noise, false sync words).
+    #[serde(default)]
+    pub noise_bytes: u64,
+    /// Sync words received whose header was impossible or failed its CRC.
+    #[serde(default)]
+    pub bad_headers: u64,
     /// D_PDUs sent.
     pub frames_out: u64,
     /// Bytes of good D_PDUs received.

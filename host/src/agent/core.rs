@@ -35,6 +35,8 @@ struct AgentLink {
     bearer_state: String,
     frames_in: u64,
     frames_damaged: u64,
+    noise_bytes: u64,
+    bad_headers: u64,
     frames_out: u64,
     bytes_in: u64,
     bytes_out: u64,
@@ -100,6 +102,8 @@ pub struct Core {
     epoch: tokio::time::Instant,
     /// Neighbours that announced they read compressed batches (CAPS).
     batch_readers: Vec<Address>,
+    /// Artifacts refused since start, by the refusal's kind.
+    refused: std::collections::BTreeMap<String, u64>,
 }
 
 /// A node message on its way to a link, owned so several can be batched.
@@ -156,6 +160,7 @@ impl Core {
             links,
             epoch: tokio::time::Instant::now(),
             batch_readers: Vec::new(),
+            refused: Default::default(),
         };
         let now = core.now();
         for n in config.links.iter().flat_map(|l| l.neighbours.iter()) {
@@ -186,6 +191,8 @@ impl Core {
             bearer_state: "opening".into(),
             frames_in: 0,
             frames_damaged: 0,
+            noise_bytes: 0,
+            bad_headers: 0,
             frames_out: 0,
             bytes_in: 0,
             bytes_out: 0,
@@ -283,6 +290,10 @@ impl Core {
                 l.capture(&frame);
                 // The header is sound: the link may still use it (acknowledgements, EOT).
                 let _ = l.link.handle_input(now, &frame);
+            }
+            BearerEvent::Noise { bytes, bad_headers } => {
+                l.noise_bytes += bytes;
+                l.bad_headers += bad_headers;
             }
             BearerEvent::Up => {
                 tracing::info!(link = %l.name, "bearer up");
@@ -422,6 +433,7 @@ impl Core {
             revocation: self.node.trust().revocation_seqs().collect(),
             queued_messages: self.node.queued(),
             decisions_logged: self.store.decision_anchor().map_or(0, |a| a.count),
+            refused: self.refused.clone(),
             links: self
                 .links
                 .iter()
@@ -436,6 +448,8 @@ impl Core {
                         .collect(),
                     frames_in: l.frames_in,
                     frames_damaged: l.frames_damaged,
+                    noise_bytes: l.noise_bytes,
+                    bad_headers: l.bad_headers,
                     frames_out: l.frames_out,
                     bytes_in: l.bytes_in,
                     bytes_out: l.bytes_out,
@@ -509,6 +523,7 @@ impl Core {
                     }
                     NodeEvent::Refused { refusal, from } => {
                         tracing::warn!(%refusal, from = ?from.map(|a| a.to_string()), "refused");
+                        *self.refused.entry(refusal_kind(&refusal)).or_default() += 1;
                     }
                     other => tracing::warn!(?other, "node"),
                 }
@@ -686,6 +701,14 @@ fn batch(messages: Vec<Pending>, readers: &[Address]) -> Vec<Pending> {
     }
     flush(&mut run, &mut out);
     out
+}
+
+/// The name of a refusal's kind (its variant), for counting.
+fn refusal_kind(refusal: &skywave_protocol::policy::Refusal) -> String {
+    format!("{refusal:?}")
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect()
 }
 
 /// The node's ARTIFACT message tag.

@@ -38,6 +38,14 @@ pub enum BearerEvent {
     /// A D_PDU whose header CRC is correct but whose data is damaged or cut short: its header
     /// may still drive ARQ, its data must not be delivered.
     Damaged(Bytes),
+    /// Bytes on the line that were no frame: noise, false sync words, headers that failed
+    /// their CRC. Reported after the frames found with them, as counts since the last report.
+    Noise {
+        /// Bytes that belonged to no frame.
+        bytes: u64,
+        /// Sync words whose header was impossible or failed its CRC.
+        bad_headers: u64,
+    },
     /// The port failed or could not be opened; the bearer tries again after `retry_in`.
     Down {
         /// What went wrong, for the operator.
@@ -152,6 +160,8 @@ impl Default for Backoff {
 /// A deframer that hands out owned frames, for bearers that must pass them across tasks.
 pub struct FrameReader {
     deframer: Box<Deframer>,
+    /// The counters as last reported in a [`BearerEvent::Noise`].
+    reported: DeframerStats,
 }
 
 impl FrameReader {
@@ -159,6 +169,7 @@ impl FrameReader {
     pub fn new() -> Self {
         FrameReader {
             deframer: Box::default(),
+            reported: DeframerStats::default(),
         }
     }
 
@@ -201,6 +212,13 @@ impl FrameReader {
                 }
                 Event::BadHeader { .. } => {}
             }
+        }
+        let stats = self.deframer.stats();
+        let bytes = stats.noise_bytes - self.reported.noise_bytes;
+        let bad_headers = stats.bad_header - self.reported.bad_header;
+        if bytes > 0 || bad_headers > 0 {
+            found.push(BearerEvent::Noise { bytes, bad_headers });
+            self.reported = stats;
         }
     }
 }
@@ -312,6 +330,10 @@ mod tests {
             [
                 BearerEvent::Frame(Bytes::from(frames[100].clone())),
                 BearerEvent::Damaged(Bytes::from(damaged)),
+                BearerEvent::Noise {
+                    bytes: 5,
+                    bad_headers: 0
+                },
             ]
         );
         assert_eq!(reader.stats().noise_bytes, 5);

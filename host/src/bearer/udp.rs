@@ -131,6 +131,14 @@ mod tests {
         b.send(Bytes::from(frames[3].clone())).await.unwrap();
         assert_eq!(
             a.next_event().await,
+            Some(BearerEvent::Noise {
+                bytes: 11,
+                bad_headers: 0
+            }),
+            "the junk datagram is counted as line noise"
+        );
+        assert_eq!(
+            a.next_event().await,
             Some(BearerEvent::Frame(Bytes::from(frames[3].clone())))
         );
     }

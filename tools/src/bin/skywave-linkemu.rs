@@ -2,18 +2,20 @@
 //!
 //! ```text
 //! skywave-linkemu [--device A --device B] [--bit-rate 2400] [--latency-ms 600]
-//!                 [--channel bernoulli:0.1] [--seed 1] [--outage 60:120]... [--noise 30:200]...
+//!                 [--preamble-ms 600] [--turnaround-ms 200] [--channel bernoulli:0.1]
+//!                 [--corrupt 0.05] [--seed 1] [--outage 60:120]... [--noise 30:200]...
 //! ```
 //!
 //! Without `--device`, it makes a pseudo-terminal pair itself and prints the two device paths
-//! for the agents to open (`port a: /dev/pts/N`, `port b: /dev/pts/M`).
+//! for the agents to open (`port a: /dev/pts/N`, `port b: /dev/pts/M`). While it runs,
+//! `inject a|b|both FILE` on standard input writes a raw D_PDU stream to a port.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 use skywave_protocol::link::Modem;
-use skywave_tools::linkemu::{self, Settings, parse_model};
+use skywave_tools::linkemu::{self, Settings, parse_model, parse_probability};
 use tokio_serial::{SerialPort, SerialPortBuilderExt, SerialStream};
 
 /// Put an HF channel (the simulator's models) between two serial ports, in real time.
@@ -29,6 +31,15 @@ struct Cli {
     /// Modem latency (interleaver) added to every frame, in ms.
     #[arg(long, default_value_t = 600)]
     latency_ms: u64,
+    /// The preamble that starts every transmission, in ms.
+    #[arg(long, default_value_t = 600)]
+    preamble_ms: u64,
+    /// Half-duplex turnaround when the other side starts talking, in ms.
+    #[arg(long, default_value_t = 200)]
+    turnaround_ms: u64,
+    /// The probability that a delivered frame arrives with one bit flipped.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_probability)]
+    corrupt: f64,
     /// The channel: clean, bernoulli:P, ber:B, ccir-good, ccir-moderate, ccir-poor.
     #[arg(long, default_value = "clean", value_parser = parse_model)]
     channel: skywave_tools::sim::channel::Model,
@@ -95,9 +106,12 @@ async fn main_async(cli: Cli) -> anyhow::Result<()> {
         [a, b] => (open(a)?, open(b)?),
         _ => anyhow::bail!("give --device twice, or not at all"),
     };
+    let ms = skywave_protocol::time::Duration::from_millis;
     let modem = Modem {
         bit_rate: cli.bit_rate,
-        interleaver: skywave_protocol::time::Duration::from_millis(cli.latency_ms),
+        interleaver: ms(cli.latency_ms),
+        preamble: ms(cli.preamble_ms),
+        turnaround: ms(cli.turnaround_ms),
         ..Modem::hf_2400_short()
     };
     let settings = Settings {
@@ -106,6 +120,7 @@ async fn main_async(cli: Cli) -> anyhow::Result<()> {
         seed: cli.seed,
         outages: cli.outages,
         noise: cli.noise,
+        corrupt: cli.corrupt,
         stats_every: (cli.stats_secs > 0).then(|| Duration::from_secs(cli.stats_secs)),
     };
     let result = linkemu::run(a, b, settings).await;

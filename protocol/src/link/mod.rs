@@ -488,17 +488,31 @@ struct Burst {
 /// - `CPDU`: the largest C_PDU ([`MAX_CPDU_LEN`] for full-size U_PDUs).
 /// - `RX`: ARQ receive slots (at least `arq_window` plus the segments of one C_PDU).
 /// - `SEG`: bytes per receive slot (at least `max_segment`).
+/// - `XRX`: expedited ARQ receive slots ([`EXPEDITED_SLOTS`]); the expedited send window is half.
+/// - `NARQ`: non-ARQ C_PDUs reassembled at once ([`NON_ARQ_ENTRIES`]).
+/// - `INB`: complete non-ARQ C_PDUs waiting for [`Link::poll_event`] ([`INBOX`]).
+///
+/// The last three default to the host's sizes; a small board shrinks them (each holds a
+/// segment or a C_PDU per slot).
 #[derive(Clone, Debug)]
-pub struct Link<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize> {
+pub struct Link<
+    const QUEUE: usize,
+    const CPDU: usize,
+    const RX: usize,
+    const SEG: usize,
+    const XRX: usize = EXPEDITED_SLOTS,
+    const NARQ: usize = NON_ARQ_ENTRIES,
+    const INB: usize = INBOX,
+> {
     config: Config,
     queue: [Option<Outgoing<CPDU>>; QUEUE],
     next_id: u32,
     next_order: u32,
     next_cpdu_id: [u16; 3],
     normal: Space<RX, SEG>,
-    expedited: Space<EXPEDITED_SLOTS, SEG>,
-    non_arq: NonArqReassembly<NON_ARQ_ENTRIES, CPDU>,
-    inbox: heapless::Deque<Inbound<CPDU>, INBOX>,
+    expedited: Space<XRX, SEG>,
+    non_arq: NonArqReassembly<NARQ, CPDU>,
+    inbox: heapless::Deque<Inbound<CPDU>, INB>,
     rx_buf: [u8; CPDU],
     notes: heapless::Deque<Note, EVENT_QUEUE>,
     burst: Option<Burst>,
@@ -526,10 +540,30 @@ pub struct Link<const QUEUE: usize, const CPDU: usize, const RX: usize, const SE
 /// of 1023-byte segments (about 250 kB).
 pub type HostLink = Link<32, MAX_CPDU_LEN, 128, MAX_SEGMENT_LEN>;
 
+/// The expedited send window for `slots` expedited receive slots: half of them (at least one),
+/// so the peer's window fits our slots with room for a C_PDU's segments.
+const fn expedited_window(slots: usize) -> u8 {
+    let half = slots / 2;
+    if half == 0 {
+        1
+    } else if half > 127 {
+        127
+    } else {
+        half as u8
+    }
+}
+
 static ZEROS: [u8; MAX_SEGMENT_LEN] = [0; MAX_SEGMENT_LEN];
 
-impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
-    Link<QUEUE, CPDU, RX, SEG>
+impl<
+    const QUEUE: usize,
+    const CPDU: usize,
+    const RX: usize,
+    const SEG: usize,
+    const XRX: usize,
+    const NARQ: usize,
+    const INB: usize,
+> Link<QUEUE, CPDU, RX, SEG, XRX, NARQ, INB>
 {
     /// A link with nothing queued and no physical link, after checking `config` against the
     /// capacities.
@@ -541,7 +575,7 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
             next_order: 0,
             next_cpdu_id: [0; 3],
             normal: Space::new(config.arq_window),
-            expedited: Space::new((EXPEDITED_SLOTS / 2) as u8),
+            expedited: Space::new(expedited_window(XRX)),
             non_arq: NonArqReassembly::new(),
             inbox: heapless::Deque::new(),
             rx_buf: [0; CPDU],
@@ -684,7 +718,7 @@ impl<const QUEUE: usize, const CPDU: usize, const RX: usize, const SEG: usize>
                 .get(slot)
                 .and_then(Option::as_ref)
                 .map_or(0, |m| m.len.div_ceil(usize::from(self.config.max_segment)));
-            if segs > EXPEDITED_SLOTS / 2 {
+            if segs > usize::from(expedited_window(XRX)) {
                 self.free(slot);
                 return Err(Error::TooLarge);
             }

@@ -38,7 +38,7 @@ use heapless::Vec;
 use crate::link::{Message as LinkMessage, Mode, SpduHeader};
 use crate::policy::{
     Admitted, ArtifactRef, Decision, Digest, Domain, Kind, Label, MAX_ARTIFACT_LEN, MAX_DOMAINS,
-    Refusal, TrustStore, UnixTime,
+    Refusal, Trust, TrustStore, UnixTime,
 };
 use crate::time::{Duration, Instant};
 use crate::wire::Address;
@@ -46,22 +46,22 @@ use crate::wire::Address;
 use message::{DetailEntry, DomainSummary, Message, MessageError, ShortDigest, Want, Writer};
 pub use storage::{FixedStorage, Storage, StorageError};
 
-/// Neighbours a node keeps track of.
+/// Neighbours a node keeps track of (the default of [`Node`]'s `NBRS`).
 pub const MAX_NEIGHBOURS: usize = 8;
-/// U_PDUs waiting for [`Node::poll_send`].
+/// U_PDUs waiting for [`Node::poll_send`] (the default of [`Node`]'s `OUT`).
 pub const OUTBOX: usize = 128;
 /// Artifacts held back until what they depend on arrives (a signer's credential, a revocation
-/// gap).
+/// gap); the default of [`Node`]'s `WAIT`.
 pub const PENDING: usize = 8;
-/// Events waiting for [`Node::poll_event`]; older ones are dropped first when it overflows.
+/// Events waiting for [`Node::poll_event`]; older ones are dropped first when it overflows
+/// (the default of [`Node`]'s `EVS`).
 pub const EVENTS: usize = 32;
-/// Artifacts per neighbour the node remembers it holds.
+/// Artifacts per neighbour the node remembers it holds (the default of [`Node`]'s `KNOWN`).
 pub const MAX_KNOWN: usize = 256;
-/// Artifacts queued to one neighbour in one step (a SUMMARY, DETAIL or WANT answered): no more
-/// than the outbox holds. (Every collection into a fixed-capacity vector here is bounded with
-/// `take` first: heapless panics when `collect` overflows.) What does not fit goes in a later
-/// round, when the next SUMMARY finds the difference again.
-const MAX_BATCH: usize = OUTBOX;
+// Artifacts queued to one neighbour in one step (a SUMMARY, DETAIL or WANT answered) are no
+// more than the outbox holds (`OUT`). (Every collection into a fixed-capacity vector here is
+// bounded with `take` first: heapless panics when `collect` overflows.) What does not fit goes
+// in a later round, when the next SUMMARY finds the difference again.
 /// Artifacts one DETAIL lists: as many as fit a U_PDU even with the longest varints.
 pub const MAX_DETAIL_ENTRIES: usize = 80;
 
@@ -150,14 +150,14 @@ struct Outgoing {
 }
 
 #[derive(Clone, Debug)]
-struct Neighbour {
+struct Neighbour<const KNOWN: usize> {
     address: Address,
     up: bool,
     next_summary: Instant,
-    known: Vec<ShortDigest, MAX_KNOWN>,
+    known: Vec<ShortDigest, KNOWN>,
 }
 
-impl Neighbour {
+impl<const KNOWN: usize> Neighbour<KNOWN> {
     fn knows(&self, digest: &Digest) -> bool {
         self.known.contains(&ShortDigest::from(digest))
     }
@@ -181,28 +181,55 @@ struct Pending {
     bytes: Vec<u8, MAX_ARTIFACT_LEN>,
 }
 
-/// One node's store-and-forward state over storage `S`.
+/// One node's store-and-forward state over storage `S`, deciding with trust store `T`.
+///
+/// The capacities are const generics with the host's sizes as defaults, so `Node<S>` is the
+/// host's node and a small board names smaller ones:
+///
+/// - `OUT`: U_PDUs queued for [`Node::poll_send`] ([`OUTBOX`]); also the most artifacts queued
+///   to one neighbour in one step;
+/// - `WAIT`: artifacts held back until what they depend on arrives ([`PENDING`]);
+/// - `NBRS`: neighbours tracked ([`MAX_NEIGHBOURS`]);
+/// - `KNOWN`: artifacts remembered as held, per neighbour ([`MAX_KNOWN`]);
+/// - `EVS`: events waiting for [`Node::poll_event`] ([`EVENTS`]).
 #[derive(Clone)]
-pub struct Node<S: Storage> {
+pub struct Node<
+    S: Storage,
+    T: Trust = TrustStore,
+    const OUT: usize = OUTBOX,
+    const WAIT: usize = PENDING,
+    const NBRS: usize = MAX_NEIGHBOURS,
+    const KNOWN: usize = MAX_KNOWN,
+    const EVS: usize = EVENTS,
+> {
     config: Config,
-    trust: TrustStore,
+    trust: T,
     storage: S,
-    neighbours: Vec<Neighbour, MAX_NEIGHBOURS>,
-    outbox: Vec<Outgoing, OUTBOX>,
-    pending: Vec<Pending, PENDING>,
-    events: heapless::Deque<NodeEvent, EVENTS>,
+    neighbours: Vec<Neighbour<KNOWN>, NBRS>,
+    outbox: Vec<Outgoing, OUT>,
+    pending: Vec<Pending, WAIT>,
+    events: heapless::Deque<NodeEvent, EVS>,
 }
 
 /// Why [`Node::neighbour_up`] could not track a neighbour.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct TooManyNeighbours;
 
-impl<S: Storage> Node<S> {
+impl<
+    S: Storage,
+    T: Trust,
+    const OUT: usize,
+    const WAIT: usize,
+    const NBRS: usize,
+    const KNOWN: usize,
+    const EVS: usize,
+> Node<S, T, OUT, WAIT, NBRS, KNOWN, EVS>
+{
     /// A node deciding with `trust` (its roots installed) and forwarding from `storage`. What
     /// `storage` already holds is admitted into `trust` again, in order, so a node restarted
     /// from persistent storage is where it was; what no longer admits (revoked since, expired at
     /// `now`) is reported as refused and dropped from storage.
-    pub fn new(config: Config, trust: TrustStore, storage: S, now: Option<UnixTime>) -> Self {
+    pub fn new(config: Config, trust: T, storage: S, now: Option<UnixTime>) -> Self {
         let mut node = Node {
             config,
             trust,
@@ -238,7 +265,7 @@ impl<S: Storage> Node<S> {
     }
 
     /// The trust store this node decides with.
-    pub const fn trust(&self) -> &TrustStore {
+    pub const fn trust(&self) -> &T {
         &self.trust
     }
 
@@ -352,7 +379,7 @@ impl<S: Storage> Node<S> {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.outbox.retain(|o| o.ttd > now);
         let interval = self.config.summary_interval;
-        let mut due: Vec<Address, MAX_NEIGHBOURS> = Vec::new();
+        let mut due: Vec<Address, NBRS> = Vec::new();
         for n in self
             .neighbours
             .iter_mut()
@@ -594,12 +621,12 @@ impl<S: Storage> Node<S> {
             self.event(NodeEvent::StorageFailed(e));
         }
         self.event(NodeEvent::Admitted { artifact, from });
-        let lacking: Vec<Address, MAX_NEIGHBOURS> = self
+        let lacking: Vec<Address, NBRS> = self
             .neighbours
             .iter()
             .filter(|n| n.up && Some(n.address) != from && !n.knows(&artifact.digest))
             .map(|n| n.address)
-            .take(MAX_NEIGHBOURS)
+            .take(NBRS)
             .collect();
         for to in lacking {
             self.queue(to, Payload::Artifact(artifact.digest), now);
@@ -690,11 +717,11 @@ impl<S: Storage> Node<S> {
                 Some(t) if t.items > 0 => self.queue(from, Payload::Detail(mine.domain), now),
                 // They hold nothing of this domain: push it all, no DETAIL round needed.
                 _ => {
-                    let all: Vec<Digest, MAX_BATCH> = self
+                    let all: Vec<Digest, OUT> = self
                         .stored()
                         .filter(|a| a.domain == mine.domain)
                         .map(|a| a.digest)
-                        .take(MAX_BATCH)
+                        .take(OUT)
                         .collect();
                     for digest in all {
                         self.queue(from, Payload::Artifact(digest), now);
@@ -718,7 +745,7 @@ impl<S: Storage> Node<S> {
                 n.learn(e.digest);
             }
         }
-        let lacking: Vec<Digest, MAX_BATCH> = self
+        let lacking: Vec<Digest, OUT> = self
             .stored()
             .filter(|a| a.domain == domain)
             .filter(|a| {
@@ -731,7 +758,7 @@ impl<S: Storage> Node<S> {
                 !held && !newer
             })
             .map(|a| a.digest)
-            .take(MAX_BATCH)
+            .take(OUT)
             .collect();
         for digest in lacking {
             self.queue(from, Payload::Artifact(digest), now);
@@ -739,7 +766,7 @@ impl<S: Storage> Node<S> {
     }
 
     fn serve_want(&mut self, now: Instant, from: Address, want: Want) {
-        let deltas: Vec<Digest, MAX_BATCH> = self
+        let deltas: Vec<Digest, OUT> = self
             .stored()
             .filter(|a| {
                 a.kind == Kind::Revocation
@@ -747,7 +774,7 @@ impl<S: Storage> Node<S> {
                     && (want.first_seq..=want.last_seq).contains(&a.id)
             })
             .map(|a| a.digest)
-            .take(MAX_BATCH)
+            .take(OUT)
             .collect();
         for digest in deltas {
             self.queue(from, Payload::Artifact(digest), now);

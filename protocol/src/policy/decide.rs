@@ -152,7 +152,14 @@ struct InForce<T> {
     body: T,
 }
 
-impl TrustStore {
+impl<
+    const CREDS: usize,
+    const POLICIES: usize,
+    const TRANSLATORS: usize,
+    const REVOKED: usize,
+    const EVIDENCE: usize,
+> TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>
+{
     /// Decides whether data labelled `label` may be released to `audience`, from what the store
     /// holds now. Verifies no signatures. Append the result to a [`super::DecisionLog`] to make
     /// it reviewable.

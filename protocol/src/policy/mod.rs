@@ -40,7 +40,7 @@ pub use model::{
     DeltaOp, Digest, Domain, Equivalence, FieldBridge, KeyId, Policy, PolicyDelta, PublicKey,
     ReleaseRule, Revocation, Revoked, Scope, SpiralRef, Translator, UnixTime, Validity,
 };
-pub use store::{Admitted, Refusal, Table, TrustStore};
+pub use store::{Admitted, Refusal, Table, Trust, TrustStore};
 
 /// The classifications one policy may define.
 pub const MAX_CLASSIFICATIONS: usize = 8;

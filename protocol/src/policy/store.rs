@@ -35,6 +35,7 @@ use core::fmt;
 use heapless::Vec;
 use p256::ecdsa::VerifyingKey;
 
+use super::decide::{Decision, Label};
 use super::encoding::{self, Artifact, DecodeError, Kind, SIGNATURE_LEN, Signed};
 use super::model::{
     ArtifactRef, Credential, DeltaOp, Digest, Domain, KeyId, Policy, PolicyDelta, Revocation,
@@ -50,13 +51,13 @@ use super::{
 pub enum Table {
     /// [`super::MAX_DOMAINS`] domains (roots and revocation sequences).
     Domains,
-    /// [`super::MAX_CREDENTIALS`] credentials.
+    /// Credentials (`CREDS` of the [`TrustStore`]; [`super::MAX_CREDENTIALS`] on a host).
     Credentials,
-    /// [`super::MAX_POLICIES`] policies.
+    /// Policies (`POLICIES`; [`super::MAX_POLICIES`] on a host).
     Policies,
-    /// [`super::MAX_TRANSLATORS`] translators.
+    /// Translators (`TRANSLATORS`; [`super::MAX_TRANSLATORS`] on a host).
     Translators,
-    /// [`super::MAX_REVOKED`] revocation entries.
+    /// Revocation entries (`REVOKED`; [`super::MAX_REVOKED`] on a host).
     Revoked,
 }
 
@@ -393,26 +394,69 @@ fn held_bytes<const N: usize>(bytes: &[u8]) -> Result<Vec<u8, N>, Refusal> {
 }
 
 /// A node's trust anchors and admitted artifacts, in fixed memory (see docs/policy.md for its
-/// size). Build one with [`TrustStore::new`]; it is `const` so firmware can keep it in a static.
+/// size).
+///
+/// The capacities are const generics so a small board can hold a smaller store; the defaults
+/// are the host's ([`super::MAX_CREDENTIALS`] and its neighbours), and plain `TrustStore` names
+/// that size. Each table refuses with [`Refusal::CapacityFull`] when full:
+///
+/// - `CREDS`: credentials, roots included;
+/// - `POLICIES`: policies (the latest version of each domain and id);
+/// - `TRANSLATORS`: translators (the latest version of each);
+/// - `REVOKED`: revocation entries, over all domains;
+/// - `EVIDENCE`: equivocations kept as evidence.
+///
+/// Every slot of the policy, translator and evidence tables holds up to [`MAX_ARTIFACT_LEN`]
+/// bytes, so an artifact that crosses the air in one frame always fits. Build the host size
+/// with [`TrustStore::new`], any size with [`TrustStore::empty`]; both are `const` so firmware
+/// can keep a store in a static.
 #[derive(Clone, PartialEq, Eq, Debug)]
-pub struct TrustStore {
-    pub(super) credentials: Vec<Cred, MAX_CREDENTIALS>,
-    pub(super) policies: Vec<Held, MAX_POLICIES>,
-    pub(super) translators: Vec<Held, MAX_TRANSLATORS>,
+pub struct TrustStore<
+    const CREDS: usize = MAX_CREDENTIALS,
+    const POLICIES: usize = MAX_POLICIES,
+    const TRANSLATORS: usize = MAX_TRANSLATORS,
+    const REVOKED: usize = MAX_REVOKED,
+    const EVIDENCE: usize = MAX_EVIDENCE,
+> {
+    pub(super) credentials: Vec<Cred, CREDS>,
+    pub(super) policies: Vec<Held, POLICIES>,
+    pub(super) translators: Vec<Held, TRANSLATORS>,
     pub(super) domains: Vec<DomainState, MAX_DOMAINS>,
-    pub(super) revoked: Vec<(Domain, Revoked), MAX_REVOKED>,
-    evidence: Vec<Vec<u8, MAX_ARTIFACT_LEN>, MAX_EVIDENCE>,
+    pub(super) revoked: Vec<(Domain, Revoked), REVOKED>,
+    evidence: Vec<Vec<u8, MAX_ARTIFACT_LEN>, EVIDENCE>,
 }
 
-impl Default for TrustStore {
+impl<
+    const CREDS: usize,
+    const POLICIES: usize,
+    const TRANSLATORS: usize,
+    const REVOKED: usize,
+    const EVIDENCE: usize,
+> Default for TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>
+{
     fn default() -> Self {
-        Self::new()
+        Self::empty()
     }
 }
 
 impl TrustStore {
-    /// An empty store: no roots, nothing admitted.
+    /// An empty store of the host's size: no roots, nothing admitted. (Defined for the default
+    /// capacities only, so `TrustStore::new()` needs no type annotation.)
     pub const fn new() -> Self {
+        Self::empty()
+    }
+}
+
+impl<
+    const CREDS: usize,
+    const POLICIES: usize,
+    const TRANSLATORS: usize,
+    const REVOKED: usize,
+    const EVIDENCE: usize,
+> TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>
+{
+    /// An empty store of these capacities: no roots, nothing admitted.
+    pub const fn empty() -> Self {
         TrustStore {
             credentials: Vec::new(),
             policies: Vec::new(),
@@ -888,6 +932,46 @@ impl TrustStore {
             }
             _ => Err(Refusal::DeltaResultMismatch),
         }
+    }
+}
+
+/// What a node asks of its trust store, whatever the store's capacities: a
+/// [`crate::node::Node`] is generic over it so the firmware can run one with a small
+/// [`TrustStore`] and the host with the default one. Each method is the [`TrustStore`] method of
+/// the same name.
+pub trait Trust {
+    /// [`TrustStore::admit`].
+    fn admit(&mut self, bytes: &[u8], now: Option<UnixTime>) -> Result<Admitted, Refusal>;
+    /// [`TrustStore::decide`].
+    fn decide(&self, label: &Label<'_>, audience: Domain, now: Option<UnixTime>) -> Decision;
+    /// [`TrustStore::revocation_seqs`].
+    fn revocation_seqs(&self) -> impl Iterator<Item = (Domain, u32)> + '_;
+    /// [`TrustStore::artifacts`].
+    fn artifacts(&self) -> impl Iterator<Item = &[u8]>;
+}
+
+impl<
+    const CREDS: usize,
+    const POLICIES: usize,
+    const TRANSLATORS: usize,
+    const REVOKED: usize,
+    const EVIDENCE: usize,
+> Trust for TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>
+{
+    fn admit(&mut self, bytes: &[u8], now: Option<UnixTime>) -> Result<Admitted, Refusal> {
+        TrustStore::admit(self, bytes, now)
+    }
+
+    fn decide(&self, label: &Label<'_>, audience: Domain, now: Option<UnixTime>) -> Decision {
+        TrustStore::decide(self, label, audience, now)
+    }
+
+    fn revocation_seqs(&self) -> impl Iterator<Item = (Domain, u32)> + '_ {
+        TrustStore::revocation_seqs(self)
+    }
+
+    fn artifacts(&self) -> impl Iterator<Item = &[u8]> {
+        TrustStore::artifacts(self)
     }
 }
 

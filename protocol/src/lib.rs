@@ -23,6 +23,8 @@
 //!   state machine.
 //! - [`node`]: store-and-forward of signed artifacts between neighbours: verify before
 //!   forwarding, inventory sync that sends only what a neighbour lacks, revocation gap pulls.
+//! - [`sis`]: the Subnetwork Interface Sublayer primitives (Annex A) that 5066 client
+//!   applications exchange with a node over TCP, framed and parsed without allocation.
 //! - [`time`]: the protocol's own notion of time, supplied by the driver.
 //! - [`capture`]: pcap headers and a pcap reader for D_PDU captures (link type 237).
 
@@ -45,5 +47,6 @@ pub mod capture;
 pub mod link;
 pub mod node;
 pub mod policy;
+pub mod sis;
 pub mod time;
 pub mod wire;

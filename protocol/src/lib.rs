@@ -48,5 +48,6 @@ pub mod link;
 pub mod node;
 pub mod policy;
 pub mod sis;
+pub mod station;
 pub mod time;
 pub mod wire;

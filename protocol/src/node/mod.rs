@@ -72,6 +72,71 @@ mod priority {
     pub const INVENTORY: u8 = 12;
     pub const CREDENTIAL: u8 = 10;
     pub const POLICY: u8 = 8;
+    /// The SUMMARY that follows a broadcast, after every artifact queued with it.
+    pub const CHECK: u8 = 6;
+}
+
+/// How an artifact goes to neighbours that share a channel (one transmission reaches them
+/// all): the fan-out rule.
+///
+/// When every neighbour that is up on the channel lacks an artifact, and they are at least
+/// `min_lacking` (`revocation_min_lacking` for revocation deltas), the artifact goes once as a
+/// non-ARQ broadcast, each segment sent `repeats` times, instead of one ARQ copy per neighbour;
+/// otherwise each neighbour that lacks it gets its own ARQ copy. A broadcast is followed by a
+/// SUMMARY, broadcast the same way after everything queued with it: a listener that missed
+/// something finds the difference and asks for it by DETAIL, and gets it by ARQ. docs/node.md
+/// gives the measurement behind the defaults.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Fanout {
+    /// Lacking neighbours from which a policy, translator or credential is broadcast (0: never).
+    pub min_lacking: u8,
+    /// Lacking neighbours from which a revocation delta is broadcast (expedited non-ARQ; 0:
+    /// never).
+    pub revocation_min_lacking: u8,
+    /// Transmissions of each segment of a broadcast (at least 1).
+    pub repeats: u8,
+}
+
+impl Fanout {
+    /// Every artifact by ARQ to each neighbour.
+    pub const ARQ_ONLY: Fanout = Fanout {
+        min_lacking: 0,
+        revocation_min_lacking: 0,
+        repeats: 1,
+    };
+
+    /// Skywave's rule: broadcast with three repeats what two or more neighbours on a channel
+    /// all lack, and every revocation all neighbours on a channel lack, even a single one (a
+    /// broadcast needs no physical link, which is what makes a revocation hop fast).
+    pub const DEFAULT: Fanout = Fanout {
+        min_lacking: 2,
+        revocation_min_lacking: 1,
+        repeats: 3,
+    };
+
+    /// The lacking neighbours from which an artifact of `kind` is broadcast, if ever.
+    fn threshold(&self, kind: Option<Kind>) -> Option<usize> {
+        let min = match kind {
+            Some(Kind::Revocation) => self.revocation_min_lacking,
+            _ => self.min_lacking,
+        };
+        (min > 0 && self.repeats > 0).then_some(usize::from(min))
+    }
+}
+
+impl Default for Fanout {
+    fn default() -> Self {
+        Fanout::DEFAULT
+    }
+}
+
+/// How a message reached this node, as the link reports it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Heard {
+    /// Addressed to this node (ARQ).
+    Unicast,
+    /// Non-ARQ: a broadcast that every neighbour on the sender's channel may have heard too.
+    Broadcast,
 }
 
 /// A node's parameters.
@@ -85,6 +150,9 @@ pub struct Config {
     pub revocation_ttd: Duration,
     /// How long any other artifact or inventory message stays worth sending.
     pub artifact_ttd: Duration,
+    /// The fan-out rule for neighbours sharing a channel (it applies only to neighbours made
+    /// up with [`Node::neighbour_up_on`]).
+    pub fanout: Fanout,
 }
 
 impl Config {
@@ -96,6 +164,7 @@ impl Config {
             summary_interval: Duration::from_secs(600),
             revocation_ttd: Duration::from_secs(24 * 3600),
             artifact_ttd: Duration::from_secs(6 * 3600),
+            fanout: Fanout::DEFAULT,
         }
     }
 }
@@ -143,7 +212,10 @@ enum Payload {
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 struct Outgoing {
+    /// A neighbour, or [`Address::BROADCAST`] for everyone on `channel`.
     to: Address,
+    /// For a broadcast, the channel it goes on.
+    channel: Option<u8>,
     payload: Payload,
     priority: u8,
     ttd: Instant,
@@ -153,6 +225,8 @@ struct Outgoing {
 struct Neighbour<const KNOWN: usize> {
     address: Address,
     up: bool,
+    /// The channel (the station's link) it is reached on, if the driver said.
+    channel: Option<u8>,
     next_summary: Instant,
     known: Vec<ShortDigest, KNOWN>,
 }
@@ -292,7 +366,7 @@ impl<
         wall: Option<UnixTime>,
         bytes: &[u8],
     ) -> Result<Admitted, Refusal> {
-        self.receive_artifact(now, wall, None, bytes)
+        self.receive_artifact(now, wall, None, None, bytes)
     }
 
     /// Records that `address` is reachable and queues a SUMMARY to it. "Up" means worth sending
@@ -303,6 +377,28 @@ impl<
         now: Instant,
         address: Address,
     ) -> Result<(), TooManyNeighbours> {
+        self.neighbour_up_via(now, address, None)
+    }
+
+    /// [`Node::neighbour_up`] for a neighbour reached on `channel` (the driver's number for
+    /// the link, one HF channel): neighbours on one channel hear the same transmissions, so
+    /// the node may send them an artifact as one broadcast ([`Fanout`]) and takes a broadcast
+    /// heard from one of them as heard by all. [`crate::station::Station`] calls this.
+    pub fn neighbour_up_on(
+        &mut self,
+        now: Instant,
+        address: Address,
+        channel: u8,
+    ) -> Result<(), TooManyNeighbours> {
+        self.neighbour_up_via(now, address, Some(channel))
+    }
+
+    fn neighbour_up_via(
+        &mut self,
+        now: Instant,
+        address: Address,
+        channel: Option<u8>,
+    ) -> Result<(), TooManyNeighbours> {
         let index = match self.neighbours.iter().position(|n| n.address == address) {
             Some(i) => i,
             None => {
@@ -310,6 +406,7 @@ impl<
                     .push(Neighbour {
                         address,
                         up: false,
+                        channel,
                         next_summary: now,
                         known: Vec::new(),
                     })
@@ -319,6 +416,7 @@ impl<
         };
         if let Some(n) = self.neighbours.get_mut(index) {
             n.up = true;
+            n.channel = channel.or(n.channel);
             n.next_summary = now + self.config.summary_interval;
         }
         self.queue(address, Payload::Summary, now);
@@ -343,6 +441,21 @@ impl<
         from: Address,
         bytes: &[u8],
     ) -> Result<(), MessageError> {
+        self.handle_message_heard(now, wall, from, Heard::Unicast, bytes)
+    }
+
+    /// [`Node::handle_message`], saying how the U_PDU came. An artifact heard as a
+    /// [`Heard::Broadcast`] is taken as held by every neighbour on the sender's channel, so it
+    /// is not sent to them again: the sender follows every broadcast with a SUMMARY, which
+    /// catches a listener that missed it.
+    pub fn handle_message_heard(
+        &mut self,
+        now: Instant,
+        wall: Option<UnixTime>,
+        from: Address,
+        heard: Heard,
+        bytes: &[u8],
+    ) -> Result<(), MessageError> {
         let message = match Message::parse(bytes) {
             Ok(m) => m,
             // Tags from 0x80 up belong to the driver (the host agent's compression); a node
@@ -355,7 +468,11 @@ impl<
         };
         match message {
             Message::Artifact(artifact) => {
-                let _ = self.receive_artifact(now, wall, Some(from), artifact);
+                let heard_on = match heard {
+                    Heard::Broadcast => self.channel_of(from),
+                    Heard::Unicast => None,
+                };
+                let _ = self.receive_artifact(now, wall, Some(from), heard_on, artifact);
             }
             Message::Summary(view) => self.compare_summary(now, from, view.iter()),
             Message::Detail(view) => self.compare_detail(now, from, view.domain, view.iter()),
@@ -397,24 +514,141 @@ impl<
     /// [`crate::link::Link::submit`]. Call while the link has room for more; `buf` should hold
     /// [`crate::link::MAX_UPDU_LEN`] bytes. Messages past their time-to-die are dropped unsent.
     pub fn poll_send<'b>(&mut self, now: Instant, buf: &'b mut [u8]) -> Option<LinkMessage<'b>> {
+        self.next_send(now, None, &mut |_| true, buf)
+    }
+
+    /// [`Node::poll_send`] for the link that is channel `channel`: the most urgent U_PDU for a
+    /// neighbour on it ([`Node::neighbour_up_on`]) that `accept` takes, or a broadcast to the
+    /// whole channel ([`Address::BROADCAST`], non-ARQ) when the [`Fanout`] rule says so. Call
+    /// while that link has room; `accept` lets the driver hold back what a neighbour's share
+    /// of the link cannot take now (it stays queued here, in order).
+    pub fn poll_send_on<'b>(
+        &mut self,
+        now: Instant,
+        channel: u8,
+        accept: &mut dyn FnMut(Address) -> bool,
+        buf: &'b mut [u8],
+    ) -> Option<LinkMessage<'b>> {
+        self.next_send(now, Some(channel), accept, buf)
+    }
+
+    /// The channel `address` is reached on.
+    fn channel_of(&self, address: Address) -> Option<u8> {
+        self.neighbours
+            .iter()
+            .find(|n| n.address == address)
+            .and_then(|n| n.channel)
+    }
+
+    /// Whether `out` goes on `channel` (any, when `None`).
+    fn goes_on(&self, out: &Outgoing, channel: Option<u8>) -> bool {
+        match channel {
+            None => true,
+            Some(_) if out.to == Address::BROADCAST => out.channel == channel,
+            Some(_) => self.channel_of(out.to) == channel,
+        }
+    }
+
+    /// If the fan-out rule sends `payload` (an artifact or a SUMMARY), just taken out of the
+    /// outbox for `first` on `channel`, as one broadcast: takes the other neighbours' copies
+    /// out of the outbox and, after an artifact, queues the SUMMARY that follows the
+    /// broadcast. Returns whether it does. A SUMMARY says the same to every neighbour, so
+    /// one broadcast replaces the copies (and the physical links each would need).
+    fn fan_out(&mut self, now: Instant, channel: u8, first: Address, payload: Payload) -> bool {
+        let kind = match payload {
+            Payload::Artifact(digest) => self
+                .storage
+                .position(&digest)
+                .and_then(|i| self.storage.get(i))
+                .map(|(a, _)| a.kind),
+            Payload::Summary => None,
+            Payload::Detail(_) | Payload::Want(_) => return false,
+        };
+        let Some(min) = self.config.fanout.threshold(kind) else {
+            return false;
+        };
+        let mut listeners = 0;
+        let mut lacking = 0;
+        for n in self
+            .neighbours
+            .iter()
+            .filter(|n| n.up && n.channel == Some(channel))
+        {
+            listeners += 1;
+            // A neighbour lacks it while a copy to it is queued (a queued artifact counts as
+            // known, so that it is queued once).
+            let queued = n.address == first
+                || self
+                    .outbox
+                    .iter()
+                    .any(|o| o.to == n.address && o.payload == payload);
+            if queued {
+                lacking += 1;
+            }
+        }
+        if lacking < min || lacking < listeners {
+            return false;
+        }
+        let on_channel: Vec<Address, NBRS> = self
+            .neighbours
+            .iter()
+            .filter(|n| n.channel == Some(channel))
+            .map(|n| n.address)
+            .take(NBRS)
+            .collect();
+        self.outbox
+            .retain(|o| !(o.payload == payload && on_channel.contains(&o.to)));
+        if payload == Payload::Summary {
+            return true;
+        }
+        let (_, ttd) = self.ttd_for(&Payload::Summary, now);
+        let check = Outgoing {
+            to: Address::BROADCAST,
+            channel: Some(channel),
+            payload: Payload::Summary,
+            priority: priority::CHECK,
+            ttd,
+        };
+        if !self.outbox.contains(&check) && self.outbox.push(check).is_err() {
+            self.event(NodeEvent::OutboxFull(Address::BROADCAST));
+        }
+        true
+    }
+
+    fn next_send<'b>(
+        &mut self,
+        now: Instant,
+        channel: Option<u8>,
+        accept: &mut dyn FnMut(Address) -> bool,
+        buf: &'b mut [u8],
+    ) -> Option<LinkMessage<'b>> {
         loop {
             let index = self
                 .outbox
                 .iter()
                 .enumerate()
+                .filter(|(_, o)| self.goes_on(o, channel) && accept(o.to))
                 .max_by_key(|(i, o)| (o.priority, core::cmp::Reverse(*i)))
                 .map(|(i, _)| i)?;
-            let out = self.outbox.remove(index);
+            let mut out = self.outbox.remove(index);
             if out.ttd <= now {
                 continue;
+            }
+            if let Some(c) = channel
+                && out.to != Address::BROADCAST
+                && self.fan_out(now, c, out.to, out.payload)
+            {
+                out.to = Address::BROADCAST;
             }
             let Some(len) = self.write_payload(&out.payload, buf) else {
                 continue;
             };
-            let mode = if out.priority == priority::REVOCATION {
-                Mode::ExpeditedArq
-            } else {
-                Mode::Arq { in_order: false }
+            let repeats = self.config.fanout.repeats.max(1);
+            let mode = match (out.to == Address::BROADCAST, out.priority) {
+                (true, priority::REVOCATION) => Mode::ExpeditedNonArq { repeats },
+                (true, _) => Mode::NonArq { repeats },
+                (false, priority::REVOCATION) => Mode::ExpeditedArq,
+                (false, _) => Mode::Arq { in_order: false },
             };
             return Some(LinkMessage {
                 dest: out.to,
@@ -554,6 +788,7 @@ impl<
         }
         let out = Outgoing {
             to,
+            channel: None,
             payload,
             priority,
             ttd,
@@ -568,9 +803,10 @@ impl<
         now: Instant,
         wall: Option<UnixTime>,
         from: Option<Address>,
+        heard_on: Option<u8>,
         bytes: &[u8],
     ) -> Result<Admitted, Refusal> {
-        let result = self.admit_and_keep(now, wall, from, bytes);
+        let result = self.admit_and_keep(now, wall, from, heard_on, bytes);
         match result {
             Ok(admitted) if !admitted.duplicate => self.retry_pending(now, wall),
             Ok(_) => {}
@@ -601,18 +837,25 @@ impl<
     }
 
     /// Admits, stores and fans out one artifact, reporting it if admitted. Refusals are left
-    /// to the caller to report.
+    /// to the caller to report. `heard_on` is the channel a broadcast of it was heard on:
+    /// every neighbour there heard it too.
     fn admit_and_keep(
         &mut self,
         now: Instant,
         wall: Option<UnixTime>,
         from: Option<Address>,
+        heard_on: Option<u8>,
         bytes: &[u8],
     ) -> Result<Admitted, Refusal> {
         let admitted = self.trust.admit(bytes, wall)?;
         let artifact = admitted.artifact;
-        if let Some(n) = from.and_then(|f| self.neighbours.iter_mut().find(|n| n.address == f)) {
-            n.learn(ShortDigest::from(&artifact.digest));
+        let short = ShortDigest::from(&artifact.digest);
+        for n in self
+            .neighbours
+            .iter_mut()
+            .filter(|n| Some(n.address) == from || (heard_on.is_some() && n.channel == heard_on))
+        {
+            n.learn(short);
         }
         if admitted.duplicate {
             return Ok(admitted);
@@ -689,7 +932,7 @@ impl<
             let mut i = 0;
             while let Some(p) = self.pending.get(i) {
                 let (from, bytes) = (p.from, p.bytes.clone());
-                match self.admit_and_keep(now, wall, from, &bytes) {
+                match self.admit_and_keep(now, wall, from, None, &bytes) {
                     Err(refusal) if waits_for_another_artifact(&refusal) => i += 1,
                     outcome => {
                         self.pending.remove(i);

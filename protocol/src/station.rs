@@ -1,0 +1,746 @@
+//! One Skywave station: a [`Node`] and the links that reach its neighbours, driven as one
+//! sans-IO state machine.
+//!
+//! The node decides *what* goes to *which* neighbour; each link (one HF channel, one modem)
+//! decides *when* and *how* it goes on the air. Something has to carry U_PDUs between the two:
+//! what a link received on the Skywave SAP goes to the node, what the node wants sent goes to
+//! the link that reaches its destination, a modem that comes or goes makes its neighbours up
+//! or down for the node, and one timer serves everything. That glue is the same for every
+//! driver, so it lives here once: the simulator, the firmware and (in the same shape) the host
+//! agent drive a `Station` and only move bytes and time.
+//!
+//! The driver calls, in quinn-proto's shape:
+//!
+//! - [`Station::add_link`] once per modem at start, naming the neighbours it reaches;
+//! - [`Station::link_up`] / [`Station::link_down`] when a modem becomes usable or unusable
+//!   (opened, failed, radio silence);
+//! - [`Station::handle_input`] for every D_PDU a modem delivers;
+//! - [`Station::publish`] when the operator injects an artifact;
+//! - [`Station::handle_timeout`] when the instant from [`Station::poll_timeout`] comes;
+//! - after any of those, [`Station::poll_transmit`] for every link until `None` (the frames of
+//!   one transmission come back to back), then [`Station::poll_event`] until `None`, then
+//!   [`Station::poll_timeout`] to re-arm its single timer.
+//!
+//! Why it works the way it does:
+//!
+//! - **Pull, don't push.** The node keeps its own prioritised outbox; a U_PDU leaves it only
+//!   when the link that reaches its destination has room ([`LINK_RESERVE`] queue places stay
+//!   free for the link's own C_PDUs) and that neighbour has fewer than [`PER_NEIGHBOUR`] U_PDUs
+//!   queued there. So nothing the node hands over is dropped for lack of room, a neighbour out
+//!   of reach (whose messages wait in the link for a physical link) cannot take every place of
+//!   a link it shares with others, and a revocation published later still overtakes what waits
+//!   in the node.
+//! - **A link is a channel.** Each link's index is the node's channel number
+//!   ([`Node::neighbour_up_on`]), so the node knows which neighbours hear one transmission and
+//!   can apply its fan-out rule (one non-ARQ broadcast instead of one ARQ copy per neighbour,
+//!   see [`crate::node::Fanout`]).
+//! - **Nothing a peer sends can stop us.** A U_PDU for another SAP is counted and dropped; a
+//!   malformed node message is the node's event; a link error on input is returned and changes
+//!   nothing else.
+//!
+//! Memory is fixed: `LINKS` links, up to [`MAX_LINK_NEIGHBOURS`] neighbours each, one U_PDU
+//! buffer ([`MAX_UPDU_LEN`]) and [`STATION_EVENTS`] pending events. A board with one modem uses
+//! `Station<Node<..>, Link<..>, 1>`.
+
+use heapless::{Deque, Vec};
+
+use crate::link::{
+    self, Event as LinkEvent, Link, MAX_UPDU_LEN, Message as LinkMessage, MessageId, Service,
+    Transmit,
+};
+use crate::node::message::MessageError;
+use crate::node::{Heard, Node, NodeEvent, Storage, TooManyNeighbours};
+use crate::policy::{Admitted, Refusal, Trust, UnixTime};
+use crate::time::Instant;
+use crate::wire::Address;
+
+/// Neighbours one link may reach.
+pub const MAX_LINK_NEIGHBOURS: usize = 8;
+/// Queue places of a link the station never fills with node messages: room for the link's own
+/// C_PDUs (CAS-1, confirmations), so a full link still makes and breaks physical links.
+pub const LINK_RESERVE: usize = 4;
+/// U_PDUs one neighbour may have waiting in its link at once. An absent neighbour's messages
+/// wait there for a physical link until their time-to-die; this bound keeps the rest of the
+/// link for the other neighbours on the channel. Later ones wait in the node, in priority
+/// order.
+pub const PER_NEIGHBOUR: usize = 8;
+/// Messages in flight per link whose fate (delivered, sent, expired) the station follows.
+pub const TRACKED: usize = 32;
+/// Station events waiting for [`Station::poll_event`]; the oldest is dropped when full.
+pub const STATION_EVENTS: usize = 16;
+
+/// A link's index in its station: also the node's channel number for it.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct LinkId(pub u8);
+
+/// Why the station refused a call.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum StationError {
+    /// Every link place (`LINKS`) is taken, or more than 256 links were asked for.
+    TooManyLinks,
+    /// More neighbours than a link ([`MAX_LINK_NEIGHBOURS`]) or the node can track.
+    TooManyNeighbours,
+    /// No link has this id.
+    NoSuchLink(LinkId),
+    /// The link refused the D_PDU (it is not a sound frame, or made no sense in its state).
+    Link(link::Error),
+}
+
+impl core::fmt::Display for StationError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            StationError::TooManyLinks => f.write_str("no room for another link"),
+            StationError::TooManyNeighbours => f.write_str("too many neighbours"),
+            StationError::NoSuchLink(id) => write!(f, "no link {}", id.0),
+            StationError::Link(e) => write!(f, "link: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for StationError {}
+
+impl From<TooManyNeighbours> for StationError {
+    fn from(_: TooManyNeighbours) -> Self {
+        StationError::TooManyNeighbours
+    }
+}
+
+/// What [`Station::poll_event`] reports.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum StationEvent {
+    /// What the node reported (admissions, refusals, storage trouble).
+    Node(NodeEvent),
+    /// A physical link (CAS-1) with `peer` was made (`up`) or broken on `link`.
+    PhysicalLink {
+        /// The link.
+        link: LinkId,
+        /// The other node.
+        peer: Address,
+        /// Made or broken.
+        up: bool,
+    },
+    /// The ARQ state with `peer` on `link` was reset; unacknowledged data is resent.
+    Reset {
+        /// The link.
+        link: LinkId,
+        /// The other node.
+        peer: Address,
+    },
+    /// A node message to `dest` reached its time-to-die in `link` before it was delivered;
+    /// the next inventory exchange with `dest` finds the difference again.
+    Expired {
+        /// The link.
+        link: LinkId,
+        /// Where it was going.
+        dest: Address,
+    },
+    /// `link` refused a node message to `dest` (it did not fit the link's buffers).
+    NotQueued {
+        /// The link.
+        link: LinkId,
+        /// Where it was going.
+        dest: Address,
+        /// Why.
+        error: link::Error,
+    },
+    /// A U_PDU for a SAP no client here is bound to was dropped.
+    ForeignSap {
+        /// The link.
+        link: LinkId,
+        /// The sending node.
+        src: Address,
+        /// The SAP it was for.
+        sap: u8,
+    },
+}
+
+/// What a station needs of a node. It is implemented for every [`Node`], whatever its
+/// capacities, so a station works with the host's node as well as a small board's.
+pub trait StationNode {
+    /// [`Node::neighbour_up_on`].
+    fn neighbour_up_on(
+        &mut self,
+        now: Instant,
+        address: Address,
+        channel: u8,
+    ) -> Result<(), TooManyNeighbours>;
+    /// [`Node::neighbour_down`].
+    fn neighbour_down(&mut self, address: Address);
+    /// [`Node::handle_message_heard`].
+    fn handle_message_heard(
+        &mut self,
+        now: Instant,
+        wall: Option<UnixTime>,
+        from: Address,
+        heard: Heard,
+        bytes: &[u8],
+    ) -> Result<(), MessageError>;
+    /// [`Node::publish`].
+    fn publish(
+        &mut self,
+        now: Instant,
+        wall: Option<UnixTime>,
+        bytes: &[u8],
+    ) -> Result<Admitted, Refusal>;
+    /// [`Node::handle_timeout`].
+    fn handle_timeout(&mut self, now: Instant);
+    /// [`Node::poll_timeout`].
+    fn poll_timeout(&self) -> Option<Instant>;
+    /// [`Node::poll_send_on`].
+    fn poll_send_on<'b>(
+        &mut self,
+        now: Instant,
+        channel: u8,
+        accept: &mut dyn FnMut(Address) -> bool,
+        buf: &'b mut [u8],
+    ) -> Option<LinkMessage<'b>>;
+    /// [`Node::poll_event`].
+    fn poll_event(&mut self) -> Option<NodeEvent>;
+}
+
+/// The [`StationNode`] methods, each calling the same method on `$($deref)* self`: the node's
+/// own (inherent) method for a [`Node`], the boxed node's for a `Box`.
+macro_rules! forward_node {
+    ($($deref:tt)*) => {
+        fn neighbour_up_on(
+            &mut self,
+            now: Instant,
+            address: Address,
+            channel: u8,
+        ) -> Result<(), TooManyNeighbours> {
+            ($($deref)* self).neighbour_up_on(now, address, channel)
+        }
+
+        fn neighbour_down(&mut self, address: Address) {
+            ($($deref)* self).neighbour_down(address);
+        }
+
+        fn handle_message_heard(
+            &mut self,
+            now: Instant,
+            wall: Option<UnixTime>,
+            from: Address,
+            heard: Heard,
+            bytes: &[u8],
+        ) -> Result<(), MessageError> {
+            ($($deref)* self).handle_message_heard(now, wall, from, heard, bytes)
+        }
+
+        fn publish(
+            &mut self,
+            now: Instant,
+            wall: Option<UnixTime>,
+            bytes: &[u8],
+        ) -> Result<Admitted, Refusal> {
+            ($($deref)* self).publish(now, wall, bytes)
+        }
+
+        fn handle_timeout(&mut self, now: Instant) {
+            ($($deref)* self).handle_timeout(now);
+        }
+
+        fn poll_timeout(&self) -> Option<Instant> {
+            ($($deref)* self).poll_timeout()
+        }
+
+        fn poll_send_on<'b>(
+            &mut self,
+            now: Instant,
+            channel: u8,
+            accept: &mut dyn FnMut(Address) -> bool,
+            buf: &'b mut [u8],
+        ) -> Option<LinkMessage<'b>> {
+            ($($deref)* self).poll_send_on(now, channel, accept, buf)
+        }
+
+        fn poll_event(&mut self) -> Option<NodeEvent> {
+            ($($deref)* self).poll_event()
+        }
+    };
+}
+
+/// The [`StationLink`] methods, forwarded like [`forward_node`]'s.
+macro_rules! forward_link {
+    ($($deref:tt)*) => {
+        fn submit(
+            &mut self,
+            now: Instant,
+            message: &LinkMessage<'_>,
+        ) -> Result<MessageId, link::Error> {
+            ($($deref)* self).submit(now, message)
+        }
+
+        fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), link::Error> {
+            ($($deref)* self).handle_input(now, bytes)
+        }
+
+        fn handle_timeout(&mut self, now: Instant) {
+            ($($deref)* self).handle_timeout(now);
+        }
+
+        fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+            ($($deref)* self).poll_transmit(now, buf)
+        }
+
+        fn poll_timeout(&self) -> Option<Instant> {
+            ($($deref)* self).poll_timeout()
+        }
+
+        fn poll_event(&mut self) -> Option<LinkEvent<'_>> {
+            ($($deref)* self).poll_event()
+        }
+
+        fn queued(&self) -> usize {
+            ($($deref)* self).queued()
+        }
+    };
+}
+
+impl<
+    S: Storage,
+    T: Trust,
+    const OUT: usize,
+    const WAIT: usize,
+    const NBRS: usize,
+    const KNOWN: usize,
+    const EVS: usize,
+> StationNode for Node<S, T, OUT, WAIT, NBRS, KNOWN, EVS>
+{
+    forward_node!(*);
+}
+
+/// What a station needs of a link. It is implemented for every [`Link`], whatever its
+/// capacities.
+pub trait StationLink {
+    /// [`Link::submit`].
+    fn submit(&mut self, now: Instant, message: &LinkMessage<'_>)
+    -> Result<MessageId, link::Error>;
+    /// [`Link::handle_input`].
+    fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), link::Error>;
+    /// [`Link::handle_timeout`].
+    fn handle_timeout(&mut self, now: Instant);
+    /// [`Link::poll_transmit`].
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit>;
+    /// [`Link::poll_timeout`].
+    fn poll_timeout(&self) -> Option<Instant>;
+    /// [`Link::poll_event`].
+    fn poll_event(&mut self) -> Option<LinkEvent<'_>>;
+    /// [`Link::queued`].
+    fn queued(&self) -> usize;
+    /// How many C_PDUs the link's queue holds in all.
+    fn capacity(&self) -> usize;
+}
+impl<
+    const QUEUE: usize,
+    const CPDU: usize,
+    const RX: usize,
+    const SEG: usize,
+    const XRX: usize,
+    const NARQ: usize,
+    const INB: usize,
+> StationLink for Link<QUEUE, CPDU, RX, SEG, XRX, NARQ, INB>
+{
+    forward_link!(*);
+
+    fn capacity(&self) -> usize {
+        QUEUE
+    }
+}
+
+/// A boxed node is driven like the node (the host and the simulator keep large nodes on the
+/// heap).
+#[cfg(any(feature = "std", test))]
+impl<N: StationNode + ?Sized> StationNode for std::boxed::Box<N> {
+    forward_node!(**);
+}
+
+/// A boxed link is driven like the link (a [`crate::link::HostLink`] is about 250 kB).
+#[cfg(any(feature = "std", test))]
+impl<L: StationLink + ?Sized> StationLink for std::boxed::Box<L> {
+    forward_link!(**);
+
+    fn capacity(&self) -> usize {
+        (**self).capacity()
+    }
+}
+
+/// Counters since the station was made.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct StationStats {
+    /// U_PDUs the links delivered on the Skywave SAP (handed to the node).
+    pub received: u64,
+    /// Node messages handed to a link.
+    pub submitted: u64,
+    /// Node messages a link refused.
+    pub not_queued: u64,
+    /// Node messages that reached their time-to-die in a link.
+    pub expired: u64,
+    /// U_PDUs for other SAPs, dropped.
+    pub foreign: u64,
+    /// Station events dropped because the driver did not poll them.
+    pub events_dropped: u64,
+}
+
+/// One link with the neighbours it reaches.
+#[derive(Clone, Debug)]
+struct Port<L> {
+    link: L,
+    neighbours: Vec<Address, MAX_LINK_NEIGHBOURS>,
+    /// The modem is usable (the driver said so).
+    up: bool,
+    /// Node messages in the link, by the link's id, with their destination.
+    tracked: Vec<(MessageId, Address), TRACKED>,
+}
+
+impl<L: StationLink> Port<L> {
+    fn reaches(&self, dest: Address) -> bool {
+        self.neighbours.contains(&dest)
+    }
+
+    fn waiting_for(&self, dest: Address) -> usize {
+        self.tracked.iter().filter(|(_, d)| *d == dest).count()
+    }
+
+    fn has_room(&self) -> bool {
+        self.up
+            && !self.tracked.is_full()
+            && self.link.queued() + LINK_RESERVE < self.link.capacity()
+    }
+
+    /// Stops following message `id`; returns where it was going.
+    fn settle(&mut self, id: MessageId) -> Option<Address> {
+        let i = self.tracked.iter().position(|(m, _)| *m == id)?;
+        Some(self.tracked.swap_remove(i).1)
+    }
+}
+
+/// A node and its links: see the [module documentation](self).
+pub struct Station<N, L, const LINKS: usize> {
+    node: N,
+    sap: u8,
+    ports: Vec<Port<L>, LINKS>,
+    events: Deque<StationEvent, STATION_EVENTS>,
+    /// The last wall-clock time the driver gave (for messages handled outside an input).
+    wall: Option<UnixTime>,
+    updu: [u8; MAX_UPDU_LEN],
+    stats: StationStats,
+}
+
+impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
+    /// A station around `node`, whose messages travel on SAP `sap` (the node's
+    /// [`crate::node::Config::sap`]), with no links yet.
+    pub fn new(node: N, sap: u8) -> Self {
+        Station {
+            node,
+            sap,
+            ports: Vec::new(),
+            events: Deque::new(),
+            wall: None,
+            updu: [0; MAX_UPDU_LEN],
+            stats: StationStats::default(),
+        }
+    }
+
+    /// Adds a link (one modem and channel) reaching `neighbours`. Call once per modem before
+    /// anything else; the link stays down (nothing is sent on it) until [`Station::link_up`].
+    pub fn add_link(&mut self, link: L, neighbours: &[Address]) -> Result<LinkId, StationError> {
+        let id = u8::try_from(self.ports.len()).map_err(|_| StationError::TooManyLinks)?;
+        let neighbours =
+            Vec::from_slice(neighbours).map_err(|_| StationError::TooManyNeighbours)?;
+        self.ports
+            .push(Port {
+                link,
+                neighbours,
+                up: false,
+                tracked: Vec::new(),
+            })
+            .map_err(|_| StationError::TooManyLinks)?;
+        Ok(LinkId(id))
+    }
+
+    /// The node.
+    pub const fn node(&self) -> &N {
+        &self.node
+    }
+
+    /// The node, to ask it things the station does not (decisions, storage). Changing its
+    /// state here is fine; call [`Station::handle_timeout`] afterwards so what it queued moves.
+    pub fn node_mut(&mut self) -> &mut N {
+        &mut self.node
+    }
+
+    /// Link `id`.
+    pub fn link(&self, id: LinkId) -> Option<&L> {
+        self.ports.get(usize::from(id.0)).map(|p| &p.link)
+    }
+
+    /// The neighbours link `id` reaches.
+    pub fn neighbours(&self, id: LinkId) -> &[Address] {
+        self.ports
+            .get(usize::from(id.0))
+            .map_or(&[], |p| p.neighbours.as_slice())
+    }
+
+    /// How many links there are.
+    pub fn links(&self) -> usize {
+        self.ports.len()
+    }
+
+    /// Counters.
+    pub const fn stats(&self) -> StationStats {
+        self.stats
+    }
+
+    /// The modem of link `id` is usable: its neighbours are up for the node, which sends each
+    /// a SUMMARY (so whatever they missed while it was down follows). Call when the modem is
+    /// opened at start and whenever it comes back (a serial port reopened, radio silence
+    /// lifted, a station back on the air).
+    pub fn link_up(
+        &mut self,
+        now: Instant,
+        wall: Option<UnixTime>,
+        id: LinkId,
+    ) -> Result<(), StationError> {
+        let port = self
+            .ports
+            .get_mut(usize::from(id.0))
+            .ok_or(StationError::NoSuchLink(id))?;
+        port.up = true;
+        for &n in &port.neighbours {
+            self.node.neighbour_up_on(now, n, id.0)?;
+        }
+        self.wall = wall.or(self.wall);
+        self.pump(now);
+        Ok(())
+    }
+
+    /// The modem of link `id` is not usable: its neighbours are down for the node, which
+    /// queues nothing new to them (they catch up through the SUMMARY exchange after
+    /// [`Station::link_up`]). Call when the modem fails or goes silent.
+    pub fn link_down(&mut self, now: Instant, id: LinkId) -> Result<(), StationError> {
+        let port = self
+            .ports
+            .get_mut(usize::from(id.0))
+            .ok_or(StationError::NoSuchLink(id))?;
+        port.up = false;
+        for &n in &port.neighbours {
+            self.node.neighbour_down(n);
+        }
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Admits an artifact the operator publishes here and queues it to every neighbour. Call
+    /// when the operator injects an artifact; then poll as after any input.
+    pub fn publish(
+        &mut self,
+        now: Instant,
+        wall: Option<UnixTime>,
+        bytes: &[u8],
+    ) -> Result<Admitted, Refusal> {
+        self.wall = wall.or(self.wall);
+        let result = self.node.publish(now, wall, bytes);
+        self.pump(now);
+        result
+    }
+
+    /// Takes one D_PDU that link `id`'s modem delivered at `now` (good or with damaged data:
+    /// the link still uses a sound header). Call for every frame the deframer yields; `wall`
+    /// is the wall-clock time if the station has one. A frame the link refuses changes nothing
+    /// else and its error is returned.
+    pub fn handle_input(
+        &mut self,
+        now: Instant,
+        wall: Option<UnixTime>,
+        id: LinkId,
+        frame: &[u8],
+    ) -> Result<(), StationError> {
+        self.wall = wall.or(self.wall);
+        let port = self
+            .ports
+            .get_mut(usize::from(id.0))
+            .ok_or(StationError::NoSuchLink(id))?;
+        let result = port.link.handle_input(now, frame);
+        self.pump(now);
+        result.map_err(StationError::Link)
+    }
+
+    /// The next instant at which [`Station::handle_timeout`] has work, over every link and the
+    /// node. Call after every other method and arm one timer for it; `None` means nothing
+    /// happens until input arrives.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.ports
+            .iter()
+            .filter_map(|p| p.link.poll_timeout())
+            .chain(self.node.poll_timeout())
+            .min()
+    }
+
+    /// Lets every link and the node act on the passage of time. Call when the instant from
+    /// [`Station::poll_timeout`] comes (early or often is harmless); then poll.
+    pub fn handle_timeout(&mut self, now: Instant, wall: Option<UnixTime>) {
+        self.wall = wall.or(self.wall);
+        for port in &mut self.ports {
+            port.link.handle_timeout(now);
+        }
+        self.node.handle_timeout(now);
+        self.pump(now);
+    }
+
+    /// Writes the next D_PDU link `id` puts on the air into `buf` (at least
+    /// [`crate::wire::MAX_DPDU_LEN`] bytes), or `None`. Call for every link after every other
+    /// method, until `None`; the frames of one transmission come out back to back at the same
+    /// `now`, and the driver keys that link's modem for them in order.
+    pub fn poll_transmit(&mut self, now: Instant, id: LinkId, buf: &mut [u8]) -> Option<Transmit> {
+        let port = self.ports.get_mut(usize::from(id.0))?;
+        let transmit = port.link.poll_transmit(now, buf);
+        if transmit.is_none() {
+            // The burst is planned: what it finished (non-ARQ messages sent their repeats)
+            // frees room for the node's next messages.
+            self.pump(now);
+        }
+        transmit
+    }
+
+    /// The next thing that happened, or `None`. Call after every other method until `None`.
+    pub fn poll_event(&mut self) -> Option<StationEvent> {
+        self.events
+            .pop_front()
+            .or_else(|| self.node.poll_event().map(StationEvent::Node))
+    }
+
+    /// Moves U_PDUs between the links and the node until neither has more to give.
+    fn pump(&mut self, now: Instant) {
+        loop {
+            let mut progress = self.take_link_events(now);
+            progress |= self.feed_links(now);
+            if !progress {
+                return;
+            }
+        }
+    }
+
+    /// Hands what the links received to the node and settles what they finished.
+    fn take_link_events(&mut self, now: Instant) -> bool {
+        let mut progress = false;
+        let Station {
+            node,
+            sap,
+            ports,
+            events,
+            wall,
+            stats,
+            ..
+        } = self;
+        for (index, port) in (0u8..).zip(ports.iter_mut()) {
+            let link = LinkId(index);
+            while let Some(event) = port.link.poll_event() {
+                progress = true;
+                let report = match event {
+                    LinkEvent::Received(r) if r.header.dest_sap == *sap => {
+                        stats.received += 1;
+                        let heard = match r.service {
+                            Service::NonArq | Service::ExpeditedNonArq => Heard::Broadcast,
+                            Service::Arq | Service::ExpeditedArq => Heard::Unicast,
+                        };
+                        // A malformed message is the node's event; nothing else to do here.
+                        let _ = node.handle_message_heard(now, *wall, r.src, heard, r.data);
+                        None
+                    }
+                    LinkEvent::Received(r) => {
+                        stats.foreign += 1;
+                        Some(StationEvent::ForeignSap {
+                            link,
+                            src: r.src,
+                            sap: r.header.dest_sap,
+                        })
+                    }
+                    LinkEvent::Delivered(id) | LinkEvent::Sent(id) => {
+                        port.settle(id);
+                        None
+                    }
+                    LinkEvent::Failed(id, _) => port.settle(id).map(|dest| {
+                        stats.expired += 1;
+                        StationEvent::Expired { link, dest }
+                    }),
+                    LinkEvent::LinkUp(peer) => Some(StationEvent::PhysicalLink {
+                        link,
+                        peer,
+                        up: true,
+                    }),
+                    LinkEvent::LinkDown(peer) => Some(StationEvent::PhysicalLink {
+                        link,
+                        peer,
+                        up: false,
+                    }),
+                    LinkEvent::Reset(peer) => Some(StationEvent::Reset { link, peer }),
+                    LinkEvent::Confirmed { .. } => None,
+                };
+                if let Some(r) = report {
+                    push_event(events, stats, r);
+                }
+            }
+        }
+        progress
+    }
+
+    /// Gives each link, while it has room, the node's most urgent messages for the neighbours
+    /// it reaches.
+    fn feed_links(&mut self, now: Instant) -> bool {
+        let mut progress = false;
+        let Station {
+            node,
+            ports,
+            events,
+            updu,
+            stats,
+            ..
+        } = self;
+        for (index, port) in (0u8..).zip(ports.iter_mut()) {
+            while port.has_room() {
+                let mut accept = |dest: Address| {
+                    dest == Address::BROADCAST
+                        || (port.reaches(dest) && port.waiting_for(dest) < PER_NEIGHBOUR)
+                };
+                let Some(message) = node.poll_send_on(now, index, &mut accept, updu) else {
+                    break;
+                };
+                progress = true;
+                match port.link.submit(now, &message) {
+                    Ok(id) => {
+                        stats.submitted += 1;
+                        let _ = port.tracked.push((id, message.dest));
+                    }
+                    Err(error) => {
+                        // Only a U_PDU too large for this link's buffers gets here (room was
+                        // checked): the node's next inventory exchange offers it again.
+                        stats.not_queued += 1;
+                        let refused = StationEvent::NotQueued {
+                            link: LinkId(index),
+                            dest: message.dest,
+                            error,
+                        };
+                        push_event(events, stats, refused);
+                    }
+                }
+            }
+        }
+        progress
+    }
+}
+
+/// Queues a station event, dropping (and counting) the oldest when the queue is full.
+fn push_event(
+    events: &mut Deque<StationEvent, STATION_EVENTS>,
+    stats: &mut StationStats,
+    event: StationEvent,
+) {
+    if events.is_full() {
+        events.pop_front();
+        stats.events_dropped += 1;
+    }
+    let _ = events.push_back(event);
+}
+
+#[cfg(test)]
+mod tests;

@@ -9,6 +9,8 @@
 //! - [`bearer`]: the links to the air: serial HF modems (tokio-serial) and UDP for software
 //!   modems, each a task that turns bytes into D_PDUs with the protocol's deframer, writes the
 //!   D_PDUs it is given, and reconnects with backoff when its port goes away.
+//! - [`sis`]: STANAG 5066 SIS over TCP: a server for 5066 client applications, and the
+//!   carrier for links through an installed 5066 node.
 //! - [`store`]: the SQLite store (artifacts, outbound queues, receiver dedup, decision log)
 //!   that survives crashes and power loss.
 //!
@@ -20,4 +22,5 @@ pub mod bearer;
 pub mod compress;
 pub mod demo;
 pub mod frames;
+pub mod sis;
 pub mod store;

@@ -16,6 +16,15 @@
 //! neighbours = ["0.0.0.13"]
 //! modem = { bit_rate = 2400, preamble_ms = 600, interleaver_ms = 600, turnaround_ms = 200 }
 //! serial = { device = "/dev/ttyUSB0", baud = 9600 }    # or: udp = { bind = "...", peer = "..." }
+//!
+//! [[link]]                 # a link through an installed 5066 node, as its SIS client
+//! name = "stack"
+//! neighbours = ["0.0.0.14"]
+//! sis = { server = "127.0.0.1:5066", sap = 13 }        # no modem: the node has its own
+//!
+//! [sis]                    # optional: serve SIS to 5066 client applications
+//! listen = "127.0.0.1:5066"
+//! max_clients = 16
 //! ```
 //!
 //! Relative paths are relative to the configuration file's directory. Every error names the
@@ -30,7 +39,9 @@ use skywave_protocol::time::Duration;
 use skywave_protocol::wire::Address;
 
 use crate::bearer::serial::SerialConfig;
+use crate::bearer::sis::SisBearerConfig;
 use crate::bearer::udp::UdpConfig;
+use crate::sis::SisServerConfig;
 
 /// The Skywave SAP ID unless configured: 13 is unassigned in STANAG 5066 Annex F and free for
 /// arbitrary use, so Skywave does not collide with HMTP, CFTP or IP clients.
@@ -92,6 +103,8 @@ pub enum BearerConfig {
     Serial(SerialConfig),
     /// One D_PDU per UDP datagram.
     Udp(UdpConfig),
+    /// Another 5066 node, as its SIS client.
+    Sis(SisBearerConfig),
     /// A simulated HF net in this process (`skywave demo`; not available in files).
     Simulated,
 }
@@ -104,6 +117,17 @@ struct File {
     control: ControlSection,
     #[serde(default, rename = "link")]
     links: Vec<LinkSection>,
+    sis: Option<SisServerConfig>,
+}
+
+/// Everything a configuration file says: the agent's settings and, if it has a `[sis]`
+/// section, the SIS server's.
+#[derive(Clone, Debug)]
+pub struct FullConfig {
+    /// The agent.
+    pub agent: AgentConfig,
+    /// The SIS server, when the file asks for one.
+    pub sis: Option<SisServerConfig>,
 }
 
 #[derive(Deserialize)]
@@ -138,9 +162,10 @@ struct LinkSection {
     name: String,
     #[serde(default)]
     neighbours: Vec<AddressText>,
-    modem: ModemSection,
+    modem: Option<ModemSection>,
     serial: Option<SerialConfig>,
     udp: Option<UdpConfig>,
+    sis: Option<SisBearerConfig>,
 }
 
 #[derive(Deserialize)]
@@ -155,6 +180,19 @@ struct ModemSection {
     turnaround_ms: u64,
     #[serde(default = "default_max_transmission_ms")]
     max_transmission_ms: u64,
+}
+
+impl Default for ModemSection {
+    fn default() -> Self {
+        let m = Modem::hf_2400_short();
+        ModemSection {
+            bit_rate: m.bit_rate,
+            preamble_ms: m.preamble.millis(),
+            interleaver_ms: m.interleaver.millis(),
+            turnaround_ms: m.turnaround.millis(),
+            max_transmission_ms: m.max_transmission.millis(),
+        }
+    }
 }
 
 fn default_preamble_ms() -> u64 {
@@ -212,17 +250,27 @@ impl AddressText {
 impl AgentConfig {
     /// Reads and checks the configuration at `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        Self::load_full(path).map(|full| full.agent)
+    }
+
+    /// Reads and checks the configuration at `path`, with its `[sis]` section.
+    pub fn load_full(path: &Path) -> Result<FullConfig, ConfigError> {
         let fail = |message: String| ConfigError {
             path: path.to_path_buf(),
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Self::parse(&text, base).map_err(fail)
+        Self::parse_full(&text, base).map_err(fail)
     }
 
     /// Parses configuration `text`, resolving relative paths against `base`.
     pub fn parse(text: &str, base: &Path) -> Result<Self, String> {
+        Self::parse_full(text, base).map(|full| full.agent)
+    }
+
+    /// Parses configuration `text` with its `[sis]` section.
+    pub fn parse_full(text: &str, base: &Path) -> Result<FullConfig, String> {
         let file: File = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
         let address = file
             .node
@@ -250,15 +298,25 @@ impl AgentConfig {
             if links.iter().any(|x: &LinkConfig| x.name == l.name) {
                 return Err(format!("{at}.name: used twice"));
             }
-            let bearer = match (l.serial, l.udp) {
-                (Some(s), None) => {
+            let bearer = match (l.serial, l.udp, l.sis) {
+                (Some(s), None, None) => {
                     s.validate().map_err(|e| format!("{at}.serial.{e}"))?;
                     BearerConfig::Serial(s)
                 }
-                (None, Some(u)) => BearerConfig::Udp(u),
-                _ => return Err(format!("{at}: give exactly one of serial or udp")),
+                (None, Some(u), None) => BearerConfig::Udp(u),
+                (None, None, Some(s)) => {
+                    s.validate().map_err(|e| format!("{at}.sis.{e}"))?;
+                    BearerConfig::Sis(s)
+                }
+                _ => return Err(format!("{at}: give exactly one of serial, udp or sis")),
             };
-            let m = &l.modem;
+            // A 5066 node reached over SIS keys its own modem: the timing is not ours to set.
+            let m = match (l.modem, &bearer) {
+                (Some(m), _) => m,
+                (None, BearerConfig::Sis(_)) => ModemSection::default(),
+                (None, _) => return Err(format!("{at}: missing field `modem`")),
+            };
+            let m = &m;
             if !(75..=9600).contains(&m.bit_rate) {
                 return Err(format!(
                     "{at}.modem.bit_rate: {} is not 75..=9600",
@@ -297,7 +355,12 @@ impl AgentConfig {
         if links.is_empty() {
             return Err("no [[link]]: the node would have nothing to talk through".into());
         }
-        Ok(AgentConfig {
+        if let Some(sis) = &file.sis
+            && sis.max_clients == 0
+        {
+            return Err("sis.max_clients: must be at least 1".into());
+        }
+        let agent = AgentConfig {
             address,
             sap: file.node.sap,
             trust,
@@ -305,6 +368,10 @@ impl AgentConfig {
             store_max_bytes: file.node.store_max_bytes,
             socket,
             links,
+        };
+        Ok(FullConfig {
+            agent,
+            sis: file.sis,
         })
     }
 }
@@ -366,7 +433,40 @@ udp = { bind = "127.0.0.1:15066", peer = "127.0.0.1:15067" }
             "udp = { bind = \"127.0.0.1:1\", peer = \"127.0.0.1:2\" }\nserial = { device",
         );
         let err = AgentConfig::parse(&both, Path::new(".")).unwrap_err();
-        assert_eq!(err, "link[0] (hf1): give exactly one of serial or udp");
+        assert_eq!(err, "link[0] (hf1): give exactly one of serial, udp or sis");
+    }
+
+    #[test]
+    fn sis_server_and_sis_links_parse_and_errors_name_the_field() {
+        let with_sis = format!(
+            "{GOOD}\n[[link]]\nname = \"stack\"\nsis = {{ server = \"10.0.0.5:5066\", sap = 14 }}\n\n[sis]\nmax_clients = 4\n"
+        );
+        let full = AgentConfig::parse_full(&with_sis, Path::new(".")).unwrap();
+        let sis = full.sis.unwrap();
+        assert_eq!(sis.listen, "127.0.0.1:5066".parse().unwrap());
+        assert_eq!(sis.max_clients, 4);
+        let BearerConfig::Sis(b) = &full.agent.links[2].bearer else {
+            panic!("not a sis link");
+        };
+        assert_eq!((b.server.as_str(), b.sap), ("10.0.0.5:5066", 14));
+        assert!(
+            AgentConfig::parse_full(GOOD, Path::new("."))
+                .unwrap()
+                .sis
+                .is_none()
+        );
+        let bad_sap = with_sis.replace("sap = 14", "sap = 16");
+        let err = AgentConfig::parse(&bad_sap, Path::new(".")).unwrap_err();
+        assert_eq!(err, "link[2] (stack).sis.sap: 16 is not a SAP ID (0..=15)");
+        let bad_listen = with_sis.replace("max_clients = 4", "listen = \"localhost\"");
+        let err = AgentConfig::parse(&bad_listen, Path::new(".")).unwrap_err();
+        assert!(err.contains("line 22") && err.contains("listen"), "{err}");
+        let no_clients = with_sis.replace("max_clients = 4", "max_clients = 0");
+        let err = AgentConfig::parse(&no_clients, Path::new(".")).unwrap_err();
+        assert_eq!(err, "sis.max_clients: must be at least 1");
+        let no_modem = GOOD.replace("modem = { bit_rate = 2400 }\n", "");
+        let err = AgentConfig::parse(&no_modem, Path::new(".")).unwrap_err();
+        assert_eq!(err, "link[0] (hf1): missing field `modem`");
     }
 
     #[test]

@@ -17,18 +17,20 @@ use skywave_protocol::time::{Duration, Instant};
 use skywave_protocol::wire::{Address, MAX_DPDU_LEN};
 use tokio::sync::mpsc;
 
-use super::config::{AgentConfig, LinkConfig};
+use super::config::{AgentConfig, BearerConfig, LinkConfig};
 use super::control::{Command, LinkStatus, NeighbourStatus, Reply, Request, StatusReport};
 use crate::bearer::{BearerEvent, BearerSender};
 use crate::compress;
 use crate::frames::PcapWriter;
+use crate::sis::carrier::{Carrier, SisCarrier};
+use crate::sis::server::{ClientQueue, Hub, ToCore};
 use crate::store::{ArtifactStore, Store};
 use skywave_protocol::capture::Timestamp;
 
 /// One link as the core sees it.
 struct AgentLink {
     name: String,
-    link: Box<HostLink>,
+    link: Carrier,
     bearer: BearerSender,
     neighbours: Vec<Address>,
     bearer_up: bool,
@@ -104,6 +106,16 @@ pub struct Core {
     batch_readers: Vec<Address>,
     /// Artifacts refused since start, by the refusal's kind.
     refused: std::collections::BTreeMap<String, u64>,
+    /// The SIS server's state, when the agent serves 5066 client applications.
+    sis: Option<Sis>,
+}
+
+/// The SIS server as the core holds it: bindings, requests waiting for link room and for
+/// their outcome, and the connections' events (taken by [`Core::run`]).
+struct Sis {
+    hub: Hub,
+    queue: ClientQueue,
+    events: Option<mpsc::Receiver<ToCore>>,
 }
 
 /// A node message on its way to a link, owned so several can be batched.
@@ -150,7 +162,7 @@ impl Core {
     ) -> anyhow::Result<Self> {
         let mut links = Vec::new();
         for (cfg, bearer) in config.links.iter().zip(bearers) {
-            links.push(Self::make_link(config.address, cfg, bearer)?);
+            links.push(Self::make_link(config.address, config.sap, cfg, bearer)?);
         }
         let mut core = Core {
             address: config.address,
@@ -161,6 +173,7 @@ impl Core {
             epoch: tokio::time::Instant::now(),
             batch_readers: Vec::new(),
             refused: Default::default(),
+            sis: None,
         };
         let now = core.now();
         for n in config.links.iter().flat_map(|l| l.neighbours.iter()) {
@@ -176,15 +189,21 @@ impl Core {
 
     fn make_link(
         address: Address,
+        sap: u8,
         cfg: &LinkConfig,
         bearer: BearerSender,
     ) -> anyhow::Result<AgentLink> {
         let link_config = link::Config::new(address, cfg.modem);
-        let link =
-            HostLink::new(link_config).map_err(|e| anyhow::anyhow!("link {}: {e}", cfg.name))?;
+        let link = match cfg.bearer {
+            BearerConfig::Sis(_) => Carrier::Sis(Box::new(SisCarrier::new(sap))),
+            _ => Carrier::Hf(Box::new(
+                HostLink::new(link_config)
+                    .map_err(|e| anyhow::anyhow!("link {}: {e}", cfg.name))?,
+            )),
+        };
         Ok(AgentLink {
             name: cfg.name.clone(),
-            link: Box::new(link),
+            link,
             bearer,
             neighbours: cfg.neighbours.clone(),
             bearer_up: false,
@@ -303,14 +322,17 @@ impl Core {
                     let _ = self.node.neighbour_up(now, n);
                 }
                 self.announce_caps(index);
+                self.sis_availability();
             }
             BearerEvent::Down { reason, retry_in } => {
                 tracing::warn!(link = %l.name, %reason, ?retry_in, "bearer down");
                 l.bearer_up = false;
                 l.bearer_state = format!("down: {reason}");
+                l.link.connection_lost();
                 for n in l.neighbours.clone() {
                     self.node.neighbour_down(n);
                 }
+                self.sis_availability();
             }
         }
         self.pump().await;
@@ -400,6 +422,14 @@ impl Core {
                 message: format!("no link named {link:?} (links: {})", names.join(", ")),
             };
         };
+        if !l.link.is_hf() {
+            // Its frames are SIS primitives on TCP, not D_PDUs: link type 237 would lie.
+            return Reply::Error {
+                message: format!(
+                    "link {link:?} goes through a 5066 node over SIS: capture its TCP port with tshark instead"
+                ),
+            };
+        }
         match PcapWriter::create(path) {
             Ok(pcap) => {
                 l.stop_capture();
@@ -472,7 +502,8 @@ impl Core {
 
     /// Moves everything the state machines have to give until none has more.
     async fn pump(&mut self) {
-        let mut dpdu = vec![0u8; MAX_DPDU_LEN];
+        // Big enough for a D_PDU, or for an S_UNIDATA_REQUEST on a link through a 5066 node.
+        let mut dpdu = vec![0u8; MAX_DPDU_LEN.max(crate::sis::MAX_FRAME)];
         let mut updu = vec![0u8; MAX_UPDU_LEN];
         loop {
             let now = self.now();
@@ -491,9 +522,14 @@ impl Core {
                                 None if known => l.last_heard.push((r.src, now)),
                                 None => {}
                             }
+                            let hub = self.sis.as_ref().map(|s| &s.hub);
                             if r.header.dest_sap == self.sap {
                                 let readers = known.then_some(&mut self.batch_readers);
                                 receive(&mut self.node, readers, now, r.src, r.data);
+                            } else if hub
+                                .is_some_and(|h| h.indicate(r.src, r.service, r.header, r.data))
+                            {
+                                // Handed to the SIS client bound to that SAP.
                             } else {
                                 tracing::debug!(src = %r.src, sap = r.header.dest_sap, "U_PDU for an unbound SAP dropped");
                             }
@@ -508,7 +544,15 @@ impl Core {
                         LinkEvent::LinkDown(peer) => {
                             tracing::info!(link = %l.name, %peer, "physical link down")
                         }
-                        other => tracing::debug!(link = %l.name, ?other, "link event"),
+                        other => {
+                            let answered = self
+                                .sis
+                                .as_mut()
+                                .is_some_and(|s| s.queue.outcome(&s.hub, index, &other));
+                            if !answered {
+                                tracing::debug!(link = %l.name, ?other, "link event");
+                            }
+                        }
                     }
                 }
             }
@@ -546,6 +590,7 @@ impl Core {
                 });
             }
             progress |= !outgoing.is_empty();
+            progress |= self.submit_clients(now);
             for message in batch(outgoing, &self.batch_readers) {
                 let dest = message.dest;
                 match self.links.iter_mut().find(|l| l.neighbours.contains(&dest)) {
@@ -590,6 +635,7 @@ impl Core {
         shutdown: impl Future<Output = ()>,
     ) {
         tokio::pin!(shutdown);
+        let mut sis_events = self.sis.as_mut().and_then(|s| s.events.take());
         self.pump().await;
         loop {
             let deadline = self.next_deadline().unwrap_or_else(|| {
@@ -598,6 +644,7 @@ impl Core {
             tokio::select! {
                 Some((index, event)) = bearers.recv() => self.handle_bearer(index, event).await,
                 Some(request) = control.recv() => self.handle_request(request).await,
+                Some(event) = next_sis_event(&mut sis_events) => self.handle_sis(event).await,
                 () = tokio::time::sleep_until(deadline) => self.handle_timeout().await,
                 () = &mut shutdown => {
                     tracing::info!("shutting down");
@@ -608,6 +655,97 @@ impl Core {
                 }
             }
         }
+    }
+}
+
+/// The next event from the SIS server's connections; never, without a server.
+async fn next_sis_event(events: &mut Option<mpsc::Receiver<ToCore>>) -> Option<ToCore> {
+    match events {
+        Some(events) => events.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Core {
+    /// Serves SIS: `hub` keeps the bindings, `events` brings the connections' primitives.
+    pub fn with_sis(mut self, hub: Hub, events: mpsc::Receiver<ToCore>) -> Self {
+        let mut hub = hub;
+        hub.set_available(self.links.iter().any(|l| l.bearer_up));
+        self.sis = Some(Sis {
+            hub,
+            queue: ClientQueue::default(),
+            events: Some(events),
+        });
+        self
+    }
+
+    /// Takes one event from an SIS client connection.
+    pub async fn handle_sis(&mut self, event: ToCore) {
+        let Some(sis) = &mut self.sis else {
+            return;
+        };
+        if let Some(submission) = sis.hub.handle(event) {
+            sis.queue.push(submission);
+        }
+        self.pump().await;
+    }
+
+    /// Tells SIS clients whether any link's bearer is up.
+    fn sis_availability(&mut self) {
+        let up = self.links.iter().any(|l| l.bearer_up);
+        if let Some(sis) = &mut self.sis {
+            sis.hub.set_available(up);
+        }
+    }
+
+    /// Moves SIS clients' requests onto their links while those have room (the room Skywave's
+    /// own traffic gets): a group address goes out on every link, a node address on the link
+    /// that lists it as a neighbour, or the first link (5066 reaches any node on the channel).
+    /// Returns whether any moved.
+    fn submit_clients(&mut self, now: Instant) -> bool {
+        let Some(sis) = &mut self.sis else {
+            return false;
+        };
+        let mut moved = false;
+        while let Some(next) = sis.queue.front() {
+            let targets: Vec<usize> = if next.dest.group {
+                (0..self.links.len()).collect()
+            } else {
+                let dest = next.dest.address;
+                vec![
+                    self.links
+                        .iter()
+                        .position(|l| l.neighbours.contains(&dest))
+                        .unwrap_or(0),
+                ]
+            };
+            let room = targets.iter().all(|&i| {
+                self.links
+                    .get(i)
+                    .is_some_and(|l| l.link.queued() < LINK_ROOM)
+            });
+            if !room {
+                break;
+            }
+            let Some(submission) = sis.queue.pop(&mut sis.hub) else {
+                break;
+            };
+            moved = true;
+            let mut first = None;
+            for &i in &targets {
+                if let Some(l) = self.links.get_mut(i) {
+                    let result = l.link.submit(now, &submission.message(now));
+                    first.get_or_insert((i, result));
+                }
+            }
+            match first {
+                Some((i, result)) => sis.queue.submitted(&sis.hub, i, submission, result),
+                None => sis
+                    .queue
+                    .submitted(&sis.hub, 0, submission, Err(link::Error::QueueFull)),
+            }
+        }
+        moved
     }
 }
 

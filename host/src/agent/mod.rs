@@ -19,6 +19,7 @@ use skywave_protocol::policy::TrustStore;
 use tokio::sync::mpsc;
 
 use crate::bearer::{self, Bearer};
+use crate::sis::server::{self as sis_server, Hub, ToCore};
 use crate::store::{ArtifactStore, Store, StoreOptions};
 use config::{AgentConfig, BearerConfig};
 
@@ -75,6 +76,18 @@ pub fn spawn_core(
     bearers: Vec<Bearer>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<(mpsc::Sender<control::Request>, tokio::task::JoinHandle<()>)> {
+    spawn_core_with_sis(config, node, store, bearers, None, shutdown)
+}
+
+/// [`spawn_core`], with an SIS server's hub and the events of its connections.
+pub fn spawn_core_with_sis(
+    config: &AgentConfig,
+    node: Box<Node<ArtifactStore>>,
+    store: Store,
+    bearers: Vec<Bearer>,
+    sis: Option<(Hub, mpsc::Receiver<ToCore>)>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<(mpsc::Sender<control::Request>, tokio::task::JoinHandle<()>)> {
     let (merged_tx, merged) = mpsc::channel(bearer::EVENT_CAPACITY);
     let mut senders = Vec::new();
     for (index, bearer) in bearers.into_iter().enumerate() {
@@ -90,14 +103,18 @@ pub fn spawn_core(
         });
     }
     let (control_tx, control_rx) = mpsc::channel(16);
-    let core = core::Core::new(config, node, store, senders)?;
+    let mut core = core::Core::new(config, node, store, senders)?;
+    if let Some((hub, events)) = sis {
+        core = core.with_sis(hub, events);
+    }
     let task = tokio::spawn(core.run(merged, control_rx, shutdown));
     Ok((control_tx, task))
 }
 
 /// Runs the agent described by the file at `path` until SIGINT or SIGTERM.
 pub async fn run(path: &Path) -> anyhow::Result<()> {
-    let config = AgentConfig::load(path)?;
+    let full = AgentConfig::load_full(path)?;
+    let config = full.agent;
     let mut trust = TrustStore::new();
     let roots = load_roots(&config.trust, &mut trust)?;
     let (node, store) = open_node(&config, trust)?;
@@ -106,6 +123,7 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         bearers.push(match &link.bearer {
             BearerConfig::Serial(s) => bearer::serial::spawn(s.clone()),
             BearerConfig::Udp(u) => bearer::udp::spawn(u.clone()),
+            BearerConfig::Sis(s) => bearer::sis::spawn(s.clone()),
             BearerConfig::Simulated => {
                 anyhow::bail!(
                     "link {}: simulated links exist only in skywave demo",
@@ -115,7 +133,18 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         });
     }
     let listener = control::bind(&config.socket)?;
-    let (control_tx, core) = spawn_core(&config, node, store, bearers, shutdown_signal())?;
+    let sis = match &full.sis {
+        Some(sis_config) => {
+            let listener = sis_server::bind(sis_config).await?;
+            let (events_tx, events) = mpsc::channel(bearer::EVENT_CAPACITY);
+            tokio::spawn(sis_server::serve(listener, events_tx));
+            tracing::info!(listen = %sis_config.listen, "SIS server listening");
+            Some((Hub::new(config.address, config.sap, sis_config), events))
+        }
+        None => None,
+    };
+    let (control_tx, core) =
+        spawn_core_with_sis(&config, node, store, bearers, sis, shutdown_signal())?;
     tokio::spawn(control::serve(listener, control_tx));
     tracing::info!(
         address = %config.address,

@@ -11,9 +11,12 @@
 //! - [`serial`]: an HF modem on a serial port (tokio-serial), the modem doing the waveform.
 //! - [`udp`]: one D_PDU per datagram, for software modems and lab rigs.
 //! - [`radio`]: a simulated HF net shared by agents in one process (`skywave demo`).
+//! - [`sis`]: another 5066 node, bound as its SIS client over TCP; its frames are framed SIS
+//!   primitives, not D_PDUs (the link's carrier, not the deframer, reads them).
 
 pub mod radio;
 pub mod serial;
+pub mod sis;
 pub mod udp;
 
 use std::time::Duration;

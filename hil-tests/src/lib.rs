@@ -1,19 +1,24 @@
 //! Hardware-in-the-loop tests for Skywave.
 //!
 //! The tests in `tests/` start shipped binaries as separate processes, exactly as an operator
-//! or a radio would meet them: today the Cortex-M4 firmware under QEMU (mps2-an386), fed a
-//! serial byte stream on its radio UART. Tests that join agents and the link emulator over
-//! pseudo-serial ports come with those programs.
+//! or a radio would meet them: agents (`skywave run`) joined by link emulators
+//! (`skywave-linkemu`) over pseudo-serial ports, driven with the operator's CLI, and the
+//! Cortex-M4 firmware under QEMU (mps2-an386). Every process is killed when the test's handle
+//! to it drops, so a failing test leaves nothing running.
 //!
 //! Tests that need an outside program (QEMU, a built firmware image) skip with a message when
 //! it is missing, unless `SKYWAVE_REQUIRE_TOOLS=1` (set by `scripts/test.sh`) makes that a
 //! failure.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::Child;
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use skywave_protocol::link::{self, HostLink, Modem, SpduHeader};
+use skywave_protocol::node::message::Writer;
 use skywave_protocol::policy::sample::Coalition;
+use skywave_protocol::wire::{Address, MAX_DPDU_LEN};
 
 /// A child process killed (SIGKILL) when dropped, so a failing test leaves nothing running.
 pub struct Process(pub Child);
@@ -143,4 +148,316 @@ pub fn require_or_skip(present: bool, what: &str) -> bool {
         eprintln!("{what} missing: skipping");
     }
     present
+}
+
+/// The agents' modem in these tests: 2400 bit/s with short preamble and interleaver, so runs
+/// stay short. [`Emulator::start`] models the same.
+pub const MODEM: &str =
+    "{ bit_rate = 2400, preamble_ms = 200, interleaver_ms = 200, turnaround_ms = 200 }";
+
+/// A running `skywave-linkemu` with the PTY pair it made.
+pub struct Emulator {
+    /// The emulator process.
+    pub process: Process,
+    /// Port a's device.
+    pub a: PathBuf,
+    /// Port b's device.
+    pub b: PathBuf,
+    commands: ChildStdin,
+}
+
+impl Emulator {
+    /// Starts an emulator at 2400 bit/s with [`MODEM`]'s timing and `args` added (channel,
+    /// seed, noise, ...), and reads the device paths it prints.
+    pub fn start(args: &[&str]) -> Emulator {
+        let mut child = Command::new(binary("skywave-linkemu"))
+            .args([
+                "--bit-rate",
+                "2400",
+                "--latency-ms",
+                "200",
+                "--preamble-ms",
+                "200",
+            ])
+            .args(["--turnaround-ms", "200", "--stats-secs", "0"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start skywave-linkemu");
+        let commands = child.stdin.take().expect("emulator stdin");
+        let mut lines = BufReader::new(child.stdout.take().expect("emulator stdout")).lines();
+        let mut port = |name: &str| {
+            let line = lines.next().and_then(Result::ok).unwrap_or_default();
+            let path = line
+                .strip_prefix(&format!("port {name}: "))
+                .unwrap_or_default();
+            assert!(
+                !path.is_empty(),
+                "the emulator printed {line:?}, not port {name}"
+            );
+            PathBuf::from(path)
+        };
+        let (a, b) = (port("a"), port("b"));
+        Emulator {
+            process: Process(child),
+            a,
+            b,
+            commands,
+        }
+    }
+
+    /// Puts the raw D_PDU stream in `file` on the line, heard at port `side` (`a`, `b` or
+    /// `both`).
+    pub fn inject(&mut self, side: &str, file: &Path) {
+        writeln!(self.commands, "inject {side} {}", file.display())
+            .and_then(|()| self.commands.flush())
+            .expect("command to the emulator");
+    }
+}
+
+/// Runs the `skywave` CLI with `args` and waits for it.
+pub fn skywave(args: &[&str]) -> Output {
+    Command::new(binary("skywave"))
+        .args(args)
+        .output()
+        .expect("run skywave")
+}
+
+/// An agent under test: its configuration, and its process while it runs.
+pub struct Agent {
+    /// The configuration file.
+    pub config: PathBuf,
+    process: Option<Process>,
+}
+
+impl Agent {
+    /// Starts `skywave run` on `config` and waits for its control socket.
+    pub fn start(config: PathBuf) -> Agent {
+        let process = Some(start_agent(&binary("skywave"), &config));
+        Agent { config, process }
+    }
+
+    /// Kills the agent with SIGKILL: no chance to flush or say goodbye.
+    pub fn kill(&mut self) {
+        self.process = None;
+    }
+
+    /// Starts the agent again on the same configuration and store.
+    pub fn restart(&mut self) {
+        self.process = None;
+        self.process = Some(start_agent(&binary("skywave"), &self.config));
+    }
+
+    /// The agent's control socket.
+    pub fn socket(&self) -> PathBuf {
+        self.config.with_file_name("skywave.sock")
+    }
+
+    /// Runs the CLI `command` against this agent with `args` and `--json`, and returns the
+    /// reply (`Null` if there was none, e.g. while the agent is down).
+    pub fn ask(&self, command: &str, args: &[&str]) -> serde_json::Value {
+        let socket = self.socket();
+        let mut all = vec![
+            command,
+            "--socket",
+            socket.to_str().unwrap_or_default(),
+            "--json",
+        ];
+        all.extend_from_slice(args);
+        serde_json::from_slice(&skywave(&all).stdout).unwrap_or_default()
+    }
+
+    /// Publishes the signed artifact `bytes` at this agent (written to `file` first), and
+    /// fails the test if the agent refuses it.
+    pub fn publish(&self, bytes: &[u8], file: &Path) {
+        std::fs::write(file, bytes).expect("artifact file");
+        let socket = self.socket();
+        let out = skywave(&[
+            "publish",
+            "--socket",
+            socket.to_str().unwrap_or_default(),
+            file.to_str().unwrap_or_default(),
+        ]);
+        assert!(
+            out.status.success(),
+            "publish {}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Publishes each of `artifacts` in order (files `artifact-NN.sky` in `dir`).
+    pub fn publish_all(&self, artifacts: &[Vec<u8>], dir: &Path) {
+        for (i, artifact) in artifacts.iter().enumerate() {
+            self.publish(artifact, &dir.join(format!("artifact-{i:02}.sky")));
+        }
+    }
+
+    /// The decision (outcome, basis, lineage) on releasing data of `domain` at
+    /// `classification` with `category` (`tag:value`) to `audience`.
+    pub fn decide(
+        &self,
+        domain: &str,
+        classification: u8,
+        category: &str,
+        audience: &str,
+    ) -> serde_json::Value {
+        let classification = classification.to_string();
+        let reply = self.ask(
+            "decide",
+            &[
+                "--domain",
+                domain,
+                "--classification",
+                &classification,
+                "--category",
+                category,
+                "--audience",
+                audience,
+            ],
+        );
+        reply["decision"]["decision"].clone()
+    }
+
+    /// How many artifacts the agent holds (`None` if it did not answer).
+    pub fn held(&self) -> Option<usize> {
+        self.ask("policies", &[])["policies"]["artifacts"]
+            .as_array()
+            .map(Vec::len)
+    }
+
+    /// The agent's status report.
+    pub fn status(&self) -> serde_json::Value {
+        self.ask("status", &[])["status"].clone()
+    }
+}
+
+/// A test's directory of node homes and artifact files: removed when the test passes, kept
+/// (and named on stderr) when it fails, for the agents' logs.
+pub struct TestDir(PathBuf);
+
+impl std::ops::Deref for TestDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("test files and agent logs kept in {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// Two agents on the two ports of `emu`: A (address 1, home `dir/a`) and B (2, `dir/b`), each
+/// trusting the sample coalition's roots.
+pub fn pair(dir: &Path, c: &Coalition, emu: &Emulator) -> [Agent; 2] {
+    [
+        write_node(dir, "a", 1, &[serial(&emu.a, &[2])], c),
+        write_node(dir, "b", 2, &[serial(&emu.b, &[1])], c),
+    ]
+    .map(Agent::start)
+}
+
+/// Three agents in a relay chain, A (1) - `first` - B (2) - `second` - C (3).
+pub fn chain(dir: &Path, c: &Coalition, first: &Emulator, second: &Emulator) -> [Agent; 3] {
+    [
+        write_node(dir, "a", 1, &[serial(&first.a, &[2])], c),
+        write_node(
+            dir,
+            "b",
+            2,
+            &[serial(&first.b, &[1]), serial(&second.a, &[3])],
+            c,
+        ),
+        write_node(dir, "c", 3, &[serial(&second.b, &[2])], c),
+    ]
+    .map(Agent::start)
+}
+
+/// A serial link on `device` to `neighbours` with the tests' [`MODEM`].
+fn serial<'a>(device: &'a Path, neighbours: &'a [u32]) -> SerialLink<'a> {
+    SerialLink {
+        device,
+        neighbours,
+        modem: MODEM,
+    }
+}
+
+/// GBR's signed revocation delta #1, revoking the GBR-USA translator (id 1 v1): decisions on
+/// GBR data for USA fall back to home-only.
+pub fn translator_revocation(c: &Coalition) -> Vec<u8> {
+    use skywave_protocol::policy::{Artifact, Revoked, sample};
+    let revocation = sample::revocation(
+        sample::GBR,
+        &c.gbr_root,
+        1,
+        &[Revoked::Translator { id: 1, version: 1 }],
+    );
+    sample::sign(&c.gbr_root, &Artifact::Revocation(revocation))
+}
+
+/// A fresh directory for one test's nodes, removed first if a previous run left it.
+pub fn test_dir(name: &str) -> TestDir {
+    let dir = std::env::temp_dir().join(format!("skywave-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("test directory");
+    TestDir(dir)
+}
+
+/// Whether the workspace's agent and emulator binaries are built; if not, fails when tools are
+/// required, else says the test is skipped.
+pub fn agents_built() -> bool {
+    let built = binary("skywave").exists() && binary("skywave-linkemu").exists();
+    require_or_skip(
+        built,
+        "the skywave and skywave-linkemu binaries (cargo test --workspace)",
+    )
+}
+
+/// The D_PDU stream a station at `from` would transmit to broadcast each of `artifacts` on
+/// Skywave's SAP `sap` as non-ARQ U_PDUs: what an intruder's radio puts on the air.
+pub fn broadcast_artifacts(from: u32, sap: u8, artifacts: &[Vec<u8>]) -> Vec<u8> {
+    let from = Address::new(from).expect("station address");
+    let config = link::Config::new(from, Modem::hf_2400_short());
+    let mut station = Box::new(HostLink::new(config).expect("link config"));
+    let mut now = skywave_protocol::time::Instant::ZERO;
+    let ttd = now + skywave_protocol::time::Duration::from_secs(3600);
+    let mut message = vec![0u8; skywave_protocol::link::MAX_UPDU_LEN];
+    for artifact in artifacts {
+        let len = Writer::artifact(&mut message, artifact).expect("artifact fits a U_PDU");
+        let submitted = station.submit(
+            now,
+            &link::Message {
+                dest: Address::BROADCAST,
+                header: SpduHeader {
+                    priority: 10,
+                    src_sap: sap,
+                    dest_sap: sap,
+                },
+                mode: link::Mode::NonArq { repeats: 1 },
+                confirm: false,
+                ttd,
+                data: message.get(..len).unwrap_or_default(),
+            },
+        );
+        submitted.expect("the station queues the message");
+    }
+    let mut stream = Vec::new();
+    let mut buf = vec![0u8; MAX_DPDU_LEN];
+    while station.queued() > 0 {
+        while let Some(tx) = station.poll_transmit(now, &mut buf) {
+            stream.extend_from_slice(buf.get(..tx.len).unwrap_or_default());
+        }
+        let next = station.poll_timeout().unwrap_or(now);
+        now = next.max(now + skywave_protocol::time::Duration::from_millis(10));
+        station.handle_timeout(now);
+    }
+    stream
 }

@@ -32,6 +32,16 @@ use tokio_serial::SerialStream;
 use crate::sim::channel::{Channel, Model, Preset};
 use crate::sim::split_seed;
 
+/// Prints a line of the emulator's report to standard output. The report is for whoever
+/// watches; if they stopped reading (a test that took the device paths and went on), the
+/// emulator carries on regardless.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Parses a probability, 0 to 1.
 pub fn parse_probability(text: &str) -> Result<f64, String> {
     text.parse::<f64>()
@@ -173,7 +183,7 @@ pub async fn run(a: SerialStream, b: SerialStream, settings: Settings) -> anyhow
                 tokio::time::sleep(every).await;
                 let air = air.lock().await;
                 let [ab, ba] = air.stats;
-                println!(
+                say!(
                     "a->b: {} frames in {} transmissions, {} delivered ({} damaged), {} lost | b->a: {} frames in {} transmissions, {} delivered ({} damaged), {} lost",
                     ab.frames,
                     ab.transmissions,
@@ -300,13 +310,13 @@ async fn obey_commands(ports: [mpsc::UnboundedSender<(Instant, Vec<u8>)>; 2]) {
                     for (side, port) in ["a", "b"].iter().zip(&ports) {
                         if sides.contains(side) {
                             let _ = port.send((Instant::now(), bytes.clone()));
-                            println!("injected {} bytes into port {side}", bytes.len());
+                            say!("injected {} bytes into port {side}", bytes.len());
                         }
                     }
                 }
-                Err(e) => println!("inject: {path}: {e}"),
+                Err(e) => say!("inject: {path}: {e}"),
             },
-            Err(e) => println!("{e}"),
+            Err(e) => say!("{e}"),
         }
     }
 }

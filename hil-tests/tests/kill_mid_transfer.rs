@@ -1,0 +1,94 @@
+//! (c) Agents killed (SIGKILL) and restarted in the middle of a transfer over a link emulator
+//! (2400 bit/s, 10 % loss) lose nothing: what the sender acknowledged to its operator survives
+//! its own death, what the receiver admitted survives its, and the transfer completes after
+//! the restarts with every artifact held exactly once.
+
+use std::time::Duration;
+
+use skywave_hil_tests::{
+    Agent, Emulator, agents_built, eventually, pair, test_dir, translator_revocation,
+};
+use skywave_protocol::policy::sample::{self, Coalition, GBR, USA};
+use skywave_protocol::policy::{Artifact, SpiralRef};
+
+#[test]
+fn agents_killed_mid_transfer_lose_nothing() {
+    if !agents_built() {
+        return;
+    }
+    let dir = test_dir("kill-mid-transfer");
+    let emu = Emulator::start(&["--channel", "bernoulli:0.1", "--seed", "31"]);
+    let c = Coalition::new();
+    let [mut sender, mut receiver] = pair(&dir, &c, &emu);
+    // The coalition, 40 more GBR policies and 40 translators towards a USA spiral 6 nobody
+    // runs yet (so they change no decision here): about 17 KB, several compressed batches at
+    // 2400 bit/s, so the kills land mid-transfer.
+    let mut artifacts = c.artifacts();
+    artifacts.extend((2..42).map(|id| {
+        let body = sample::policy(&c.gbr_signer, GBR, id, 1, 4, &sample::gbr_rules());
+        sample::sign(&c.gbr_signer, &Artifact::Policy(body))
+    }));
+    let spiral = |domain, spiral| SpiralRef { domain, spiral };
+    artifacts.extend((3..43).map(|id| {
+        let body = sample::translator(&c.gbr_usa_liaison, id, 1, spiral(GBR, 4), spiral(USA, 6), 7);
+        sample::sign(&c.gbr_usa_liaison, &Artifact::Translator(body))
+    }));
+    sender.publish_all(&artifacts, &dir);
+    let total = artifacts.len() + 1;
+    let progress = |agent: &Agent| agent.held().unwrap_or(0);
+
+    // The receiver dies as the first artifacts cross.
+    eventually(Duration::from_secs(60), "the transfer starts", || {
+        progress(&receiver) > 0
+    });
+    let at_first_kill = progress(&receiver);
+    receiver.kill();
+    assert!(
+        at_first_kill < total,
+        "the first kill came after the transfer"
+    );
+    // The sender takes a revocation while its neighbour is away, then dies too.
+    sender.publish(&translator_revocation(&c), &dir.join("revocation.sky"));
+    sender.kill();
+    sender.restart();
+    assert_eq!(
+        sender.held(),
+        Some(total),
+        "everything the sender acknowledged survives SIGKILL"
+    );
+    receiver.restart();
+    assert!(
+        progress(&receiver) >= at_first_kill,
+        "the receiver kept what it admitted before it died ({at_first_kill})"
+    );
+    // And once more, the receiver, while the rest crosses.
+    eventually(Duration::from_secs(60), "the transfer resumes", || {
+        progress(&receiver) > at_first_kill
+    });
+    let at_second_kill = progress(&receiver);
+    receiver.kill();
+    assert!(
+        at_second_kill < total,
+        "the second kill came after the transfer"
+    );
+    receiver.restart();
+    assert!(progress(&receiver) >= at_second_kill);
+    eprintln!(
+        "receiver held {at_first_kill} and {at_second_kill} of {total} artifacts when killed"
+    );
+
+    eventually(
+        Duration::from_secs(240),
+        "the receiver catches up after the restarts",
+        || receiver.held() == Some(total),
+    );
+    let d = receiver.decide("GBR", 3, "2:11", "USA");
+    assert_eq!(
+        d["basis"], "home_only_translator_revoked",
+        "the revocation published while the receiver was dead arrived: {d}"
+    );
+    for agent in [&sender, &receiver] {
+        let status = agent.status();
+        assert_eq!(status["artifacts"], total, "held exactly once: {status}");
+    }
+}

@@ -388,6 +388,17 @@ pub struct ServiceType {
 }
 
 impl ServiceType {
+    /// ARQ with delivery confirmation `confirm` ([`confirm`]), in order or as they arrive.
+    pub const fn arq(confirm: u8, in_order: bool) -> Self {
+        ServiceType {
+            tx_mode: tx_mode::ARQ,
+            confirm,
+            in_order,
+            extended: false,
+            min_retransmissions: 0,
+        }
+    }
+
     fn to_bits(self) -> Result<u16, Error> {
         if self.tx_mode > 15 || self.confirm > 3 || self.min_retransmissions > 15 {
             return Err(Error::FieldOutOfRange);

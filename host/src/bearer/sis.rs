@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde::Deserialize;
-use skywave_protocol::sis::{self, Primitive, ServiceType, confirm, frame_len, tx_mode};
+use skywave_protocol::sis::{self, Primitive, ServiceType, confirm, frame_len};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -96,13 +96,7 @@ impl SisBearerConfig {
         let bind = Primitive::BindRequest {
             sap: self.sap,
             rank: self.rank,
-            service: ServiceType {
-                tx_mode: tx_mode::ARQ,
-                confirm: confirm::NODE,
-                in_order: false,
-                extended: false,
-                min_retransmissions: 0,
-            },
+            service: ServiceType::arq(confirm::NODE, false),
         };
         let frame = encode(&bind).ok_or("bind request not encodable")?;
         stream

@@ -170,6 +170,8 @@ struct Connection {
     client_flow_on: bool,
     held: VecDeque<Vec<u8>>,
     replies: Vec<Vec<u8>>,
+    /// The node is closing the connection (after an S_UNBIND_INDICATION).
+    closing: bool,
 }
 
 /// What to do after a primitive from the client.
@@ -204,6 +206,7 @@ async fn connection(
         client_flow_on: true,
         held: VecDeque::new(),
         replies: Vec::new(),
+        closing: false,
     };
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = vec![0u8; 4096];
@@ -280,6 +283,13 @@ async fn connection(
             }
         }
     };
+    if conn.closing {
+        // Read what the client still sends until it closes too (briefly): closing a socket
+        // with unread input makes TCP send a reset, which can destroy the S_UNBIND_INDICATION
+        // before the client reads it.
+        let drain = async { while matches!(rd.read(&mut chunk).await, Ok(n) if n > 0) {} };
+        let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
+    }
     tracing::info!(client = id, %peer, %why, "SIS client gone");
     let _ = events.send(ToCore::Closed { id }).await;
 }
@@ -384,6 +394,7 @@ impl Connection {
             let _ = wr.write_all(&f).await;
         }
         let _ = wr.shutdown().await;
+        self.closing = true;
     }
 }
 

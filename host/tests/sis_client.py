@@ -371,6 +371,25 @@ def conformance(a) -> dict:
     c.close()
     c1.alive()
     check("the server keeps serving its other clients")
+    # Backpressure and time-to-die: a flood to a node that never answers fills the link's
+    # queue, the node turns the client's data flow off, every request expires and comes back
+    # rejected (1), and the flow is turned on again.
+    n = 48
+    for i in range(n):
+        c1.send_raw(unidata_request(0x77, 5, b"flood %02d" % i, service(ARQ, CONFIRM_NONE),
+                                    ttl=3))
+    flow, refused = [], 0
+    deadline = time.time() + 30
+    while (refused < n or DATAFLOW_ON not in flow) and time.time() < deadline:
+        p = c1.recv(max(0.0, deadline - time.time()))
+        assert isinstance(p, dict), f"flood: {p} after {refused} rejections, flow {flow}"
+        if p["type"] in (DATAFLOW_OFF, DATAFLOW_ON):
+            flow.append(p["type"])
+        elif p["type"] == UNIDATA_REJECTED:
+            assert p["reason"] == 1 and p["data"].startswith("flood"), p
+            refused += 1
+    assert flow == [DATAFLOW_OFF, DATAFLOW_ON] and refused == n, (flow, refused)
+    check(f"a flood turns dataflow off, {n} requests expire (1), dataflow on again")
     c1.send_raw(frame(bytes([UNBIND_REQUEST])))
     c1.close()
     if pcap:

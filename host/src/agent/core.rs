@@ -681,10 +681,14 @@ impl Core {
 
     /// Takes one event from an SIS client connection.
     pub async fn handle_sis(&mut self, event: ToCore) {
+        let now = self.now();
         let Some(sis) = &mut self.sis else {
             return;
         };
-        if let Some(submission) = sis.hub.handle(event) {
+        if let ToCore::Closed { id } = event {
+            sis.queue.forget(id);
+        }
+        if let Some(submission) = sis.hub.handle(event, now) {
             sis.queue.push(submission);
         }
         self.pump().await;
@@ -734,7 +738,7 @@ impl Core {
             let mut first = None;
             for &i in &targets {
                 if let Some(l) = self.links.get_mut(i) {
-                    let result = l.link.submit(now, &submission.message(now));
+                    let result = l.link.submit(now, &submission.message());
                     first.get_or_insert((i, result));
                 }
             }

@@ -33,6 +33,7 @@ use skywave_protocol::sis::{
     HEADER_LEN, HardLink, Primitive, ServiceType, SisAddress, UnidataIndication, UnidataReport,
     availability, bind_rejected, confirm, frame_len, kind, rejected, tx_mode, unbind,
 };
+use skywave_protocol::time::Instant;
 use skywave_protocol::wire::Address;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -422,16 +423,15 @@ pub struct Submission {
     pub mode: Mode,
     /// [`confirm`]: none, node or client.
     pub confirm: u8,
-    /// How long it is worth sending.
-    pub ttl: Duration,
+    /// When it stops being worth sending, counted from when the request was accepted.
+    pub ttd: Instant,
     /// The U_PDU.
     pub data: Vec<u8>,
 }
 
 impl Submission {
-    /// The link message, its time-to-die counted from `now`.
-    pub fn message(&self, now: skywave_protocol::time::Instant) -> link::Message<'_> {
-        let ms = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
+    /// The link message.
+    pub fn message(&self) -> link::Message<'_> {
         link::Message {
             dest: if self.dest.group {
                 Address::BROADCAST
@@ -441,7 +441,7 @@ impl Submission {
             header: self.header,
             mode: self.mode,
             confirm: self.confirm == confirm::CLIENT,
-            ttd: now + skywave_protocol::time::Duration::from_millis(ms),
+            ttd: self.ttd,
             data: &self.data,
         }
     }
@@ -492,8 +492,8 @@ impl Hub {
         }
     }
 
-    /// Takes one event from a connection; returns a request accepted for a link.
-    pub fn handle(&mut self, event: ToCore) -> Option<Submission> {
+    /// Takes one event from a connection at `now`; returns a request accepted for a link.
+    pub fn handle(&mut self, event: ToCore, now: Instant) -> Option<Submission> {
         match event {
             ToCore::Connected { id, tx, .. } => {
                 self.clients.insert(
@@ -529,7 +529,7 @@ impl Hub {
                 id,
                 expedited,
                 request,
-            } => self.unidata(id, expedited, request),
+            } => self.unidata(id, expedited, request, now),
         }
     }
 
@@ -589,7 +589,13 @@ impl Hub {
         }
     }
 
-    fn unidata(&mut self, id: ClientId, expedited: bool, r: Request) -> Option<Submission> {
+    fn unidata(
+        &mut self,
+        id: ClientId,
+        expedited: bool,
+        r: Request,
+        now: Instant,
+    ) -> Option<Submission> {
         let c = self.clients.get(&id)?;
         let refuse = |hub: &Self, reason: u8| {
             hub.reject(id, expedited, reason, r.dest_sap, r.dest, &r.data);
@@ -644,6 +650,7 @@ impl Hub {
         } else {
             TTL_UNIT * r.ttl
         };
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
         self.adjust_backlog(id, true);
         Some(Submission {
             client: id,
@@ -652,7 +659,7 @@ impl Hub {
             dest: r.dest,
             mode,
             confirm,
-            ttl,
+            ttd: now + skywave_protocol::time::Duration::from_millis(ttl_ms),
             data: r.data,
         })
     }
@@ -811,6 +818,14 @@ impl ClientQueue {
         self.backlog.push_back(s);
     }
 
+    /// Forgets a departed client's requests: those waiting are not sent (nobody would hear
+    /// the outcome, and a 5066 client takes a lost connection as "in doubt"), and those on
+    /// links no longer wait for an answer.
+    pub fn forget(&mut self, client: ClientId) {
+        self.backlog.retain(|s| s.client != client);
+        self.tracked.retain(|_, t| t.client != client);
+    }
+
     /// The oldest request waiting for room.
     pub fn front(&self) -> Option<&Submission> {
         self.backlog.front()
@@ -911,5 +926,118 @@ impl ClientQueue {
             }
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(rx: &mut mpsc::Receiver<ToClient>) -> Vec<u8> {
+        let mut kinds = Vec::new();
+        while let Ok(ToClient::Frame(f) | ToClient::Indication(f)) = rx.try_recv() {
+            kinds.push(f[HEADER_LEN]);
+        }
+        kinds
+    }
+
+    #[test]
+    fn a_filling_backlog_turns_the_clients_data_flow_off_and_on() {
+        let node = Address::new(1).unwrap();
+        let mut hub = Hub::new(node, 13, &SisServerConfig::default());
+        let (tx, mut rx) = mpsc::channel(1024);
+        let peer = "127.0.0.1:1".parse().unwrap();
+        let now = Instant::from_millis(0);
+        assert!(
+            hub.handle(ToCore::Connected { id: 1, peer, tx }, now)
+                .is_none()
+        );
+        let service = ServiceType::arq(confirm::NODE, true);
+        let bind = ToCore::Bind {
+            id: 1,
+            sap: 5,
+            rank: 0,
+            service,
+        };
+        assert!(hub.handle(bind, now).is_none());
+        assert_eq!(
+            frames(&mut rx),
+            [kind::BIND_ACCEPTED, kind::SUBNET_AVAILABILITY]
+        );
+        let request = |n: u8| ToCore::Unidata {
+            id: 1,
+            expedited: false,
+            request: Request {
+                priority: 3,
+                dest_sap: 5,
+                dest: SisAddress::node(Address::new(2).unwrap()),
+                service: ServiceType::default(),
+                ttl: 5,
+                data: vec![n],
+            },
+        };
+        let mut queue = ClientQueue::default();
+        for n in 0..BACKLOG_OFF as u8 {
+            let s = hub.handle(request(n), now).expect("accepted");
+            assert_eq!(s.ttd, Instant::from_millis(10_000));
+            assert_eq!(s.header.src_sap, 5);
+            queue.push(s);
+        }
+        assert_eq!(frames(&mut rx), [kind::DATAFLOW_OFF]);
+        while queue
+            .front()
+            .is_some_and(|_| hub.clients[&1].backlog > BACKLOG_ON)
+        {
+            queue.pop(&mut hub);
+        }
+        assert_eq!(frames(&mut rx), [kind::DATAFLOW_ON]);
+        queue.forget(1);
+        assert!(queue.front().is_none());
+    }
+
+    #[test]
+    fn skywave_s_sap_and_a_taken_sap_are_refused() {
+        let mut hub = Hub::new(Address::new(1).unwrap(), 13, &SisServerConfig::default());
+        let now = Instant::from_millis(0);
+        let mut rxs = Vec::new();
+        for id in 1..=2 {
+            let (tx, rx) = mpsc::channel(16);
+            rxs.push(rx);
+            let peer = "127.0.0.1:1".parse().unwrap();
+            hub.handle(ToCore::Connected { id, peer, tx }, now);
+        }
+        let bind = |id, sap| ToCore::Bind {
+            id,
+            sap,
+            rank: 0,
+            service: ServiceType::default(),
+        };
+        hub.handle(bind(1, 13), now);
+        hub.handle(bind(1, 3), now);
+        hub.handle(bind(2, 3), now);
+        let reasons: Vec<Vec<u8>> = rxs
+            .iter_mut()
+            .map(|rx| {
+                let mut out = Vec::new();
+                while let Ok(ToClient::Frame(f)) = rx.try_recv() {
+                    out.push(f[HEADER_LEN]);
+                    if f[HEADER_LEN] == kind::BIND_REJECTED {
+                        out.push(f[HEADER_LEN + 1]);
+                    }
+                }
+                out
+            })
+            .collect();
+        assert_eq!(
+            reasons[0],
+            [
+                kind::BIND_REJECTED,
+                bind_rejected::INVALID_SAP,
+                kind::BIND_ACCEPTED,
+                kind::SUBNET_AVAILABILITY
+            ]
+        );
+        assert_eq!(reasons[1], [kind::BIND_REJECTED, bind_rejected::SAP_IN_USE]);
+        assert_eq!(hub.bound(3), Some(1));
     }
 }

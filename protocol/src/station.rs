@@ -196,6 +196,8 @@ pub trait StationNode {
     ) -> Option<LinkMessage<'b>>;
     /// [`Node::poll_event`].
     fn poll_event(&mut self) -> Option<NodeEvent>;
+    /// [`Node::sent_non_arq`].
+    fn sent_non_arq(&mut self, now: Instant, channel: u8);
 }
 
 /// The [`StationNode`] methods, each calling the same method on `$($deref)* self`: the node's
@@ -255,6 +257,10 @@ macro_rules! forward_node {
 
         fn poll_event(&mut self) -> Option<NodeEvent> {
             ($($deref)* self).poll_event()
+        }
+
+        fn sent_non_arq(&mut self, now: Instant, channel: u8) {
+            ($($deref)* self).sent_non_arq(now, channel);
         }
     };
 }
@@ -655,7 +661,14 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                             sap: r.header.dest_sap,
                         })
                     }
-                    LinkEvent::Delivered(id) | LinkEvent::Sent(id) => {
+                    LinkEvent::Sent(id) => {
+                        // Only non-ARQ messages are reported sent.
+                        if port.settle(id).is_some() {
+                            node.sent_non_arq(now, index);
+                        }
+                        None
+                    }
+                    LinkEvent::Delivered(id) => {
                         port.settle(id);
                         None
                     }

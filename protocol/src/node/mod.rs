@@ -95,6 +95,9 @@ pub struct Fanout {
     pub revocation_min_lacking: u8,
     /// Transmissions of each segment of a broadcast (at least 1).
     pub repeats: u8,
+    /// On a channel with two or more neighbours, send what goes to one of them by ARQ (true)
+    /// or non-ARQ with `repeats` (false). Off (ARQ) when broadcasts are off.
+    pub arq_when_shared: bool,
 }
 
 impl Fanout {
@@ -103,6 +106,7 @@ impl Fanout {
         min_lacking: 0,
         revocation_min_lacking: 0,
         repeats: 1,
+        arq_when_shared: true,
     };
 
     /// Skywave's rule: broadcast with three repeats what two or more neighbours on a channel
@@ -112,6 +116,7 @@ impl Fanout {
         min_lacking: 2,
         revocation_min_lacking: 1,
         repeats: 3,
+        arq_when_shared: false,
     };
 
     /// The lacking neighbours from which an artifact of `kind` is broadcast, if ever.
@@ -153,6 +158,15 @@ pub struct Config {
     /// The fan-out rule for neighbours sharing a channel (it applies only to neighbours made
     /// up with [`Node::neighbour_up_on`]).
     pub fanout: Fanout,
+    /// How long after an artifact went out non-ARQ ([`Node::sent_non_arq`]) the SUMMARY
+    /// that checks it follows: a later transmission than the broadcast's, so a listener that
+    /// was transmitting over it (HF radios cannot hear while they send) hears the check.
+    pub check_delay: Duration,
+    /// Spreads the periodic SUMMARYs: each comes after `summary_interval` less up to a quarter
+    /// of it, drawn from this seed. Give each node its own (its address): nodes that came up
+    /// together would otherwise key up together every interval for ever, and on a shared HF
+    /// channel, where a radio cannot hear while it transmits, never hear each other's.
+    pub jitter_seed: u32,
 }
 
 impl Config {
@@ -165,6 +179,8 @@ impl Config {
             revocation_ttd: Duration::from_secs(24 * 3600),
             artifact_ttd: Duration::from_secs(6 * 3600),
             fanout: Fanout::DEFAULT,
+            check_delay: Duration::from_secs(15),
+            jitter_seed: 0,
         }
     }
 }
@@ -282,6 +298,11 @@ pub struct Node<
     neighbours: Vec<Neighbour<KNOWN>, NBRS>,
     outbox: Vec<Outgoing, OUT>,
     pending: Vec<Pending, WAIT>,
+    /// Channels with an artifact broadcast handed to the link (`None`) or sent, and when the
+    /// SUMMARY that checks it is due.
+    checks: Vec<(u8, Option<Instant>), NBRS>,
+    /// The summary jitter's generator state.
+    jitter: u32,
     events: heapless::Deque<NodeEvent, EVS>,
 }
 
@@ -311,6 +332,8 @@ impl<
             neighbours: Vec::new(),
             outbox: Vec::new(),
             pending: Vec::new(),
+            checks: Vec::new(),
+            jitter: config.jitter_seed ^ 0x9E37_79B9,
             events: heapless::Deque::new(),
         };
         node.replay_storage(now);
@@ -417,7 +440,10 @@ impl<
         if let Some(n) = self.neighbours.get_mut(index) {
             n.up = true;
             n.channel = channel.or(n.channel);
-            n.next_summary = now + self.config.summary_interval;
+        }
+        let next = now + self.next_interval();
+        if let Some(n) = self.neighbours.get_mut(index) {
+            n.next_summary = next;
         }
         self.queue(address, Payload::Summary, now);
         Ok(())
@@ -488,25 +514,65 @@ impl<
             .iter()
             .filter(|n| n.up)
             .map(|n| n.next_summary);
-        summaries.chain(self.outbox.iter().map(|o| o.ttd)).min()
+        let checks = self.checks.iter().filter_map(|c| c.1);
+        summaries
+            .chain(checks)
+            .chain(self.outbox.iter().map(|o| o.ttd))
+            .min()
+    }
+
+    /// Says that a non-ARQ message [`Node::poll_send_on`] gave for `channel` went out (the
+    /// link reported it sent, every repeat): after artifacts, the SUMMARY that lets a listener
+    /// find what it missed follows after [`Config::check_delay`]. Call for every non-ARQ
+    /// message the link reports sent; without it, the periodic SUMMARY is the check.
+    pub fn sent_non_arq(&mut self, now: Instant, channel: u8) {
+        let at = now + self.config.check_delay;
+        if let Some(check) = self
+            .checks
+            .iter_mut()
+            .find(|c| c.0 == channel && c.1.is_none())
+        {
+            check.1 = Some(at);
+        }
     }
 
     /// Queues due summaries and drops queued messages past their time-to-die. Call when the
     /// time from [`Node::poll_timeout`] has come.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.outbox.retain(|o| o.ttd > now);
-        let interval = self.config.summary_interval;
+        let next = now + self.next_interval();
         let mut due: Vec<Address, NBRS> = Vec::new();
         for n in self
             .neighbours
             .iter_mut()
             .filter(|n| n.up && n.next_summary <= now)
         {
-            n.next_summary = now + interval;
+            n.next_summary = next;
             let _ = due.push(n.address);
         }
         for address in due {
             self.queue(address, Payload::Summary, now);
+        }
+        let mut due_checks: Vec<u8, NBRS> = Vec::new();
+        self.checks.retain(|&(channel, at)| match at {
+            Some(at) if at <= now => {
+                let _ = due_checks.push(channel);
+                false
+            }
+            _ => true,
+        });
+        for channel in due_checks {
+            let (_, ttd) = self.ttd_for(&Payload::Summary, now);
+            let check = Outgoing {
+                to: Address::BROADCAST,
+                channel: Some(channel),
+                payload: Payload::Summary,
+                priority: priority::CHECK,
+                ttd,
+            };
+            if !self.outbox.contains(&check) && self.outbox.push(check).is_err() {
+                self.event(NodeEvent::OutboxFull(Address::BROADCAST));
+            }
         }
     }
 
@@ -532,6 +598,19 @@ impl<
         self.next_send(now, Some(channel), accept, buf)
     }
 
+    /// The time to the next periodic SUMMARY: the interval less a pseudo-random part of its
+    /// last quarter (xorshift over [`Config::jitter_seed`]).
+    fn next_interval(&mut self) -> Duration {
+        let mut x = self.jitter.max(1);
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.jitter = x;
+        let quarter = self.config.summary_interval.millis() / 4;
+        let less = u64::from(x) % quarter.max(1);
+        Duration::from_millis(self.config.summary_interval.millis() - less)
+    }
+
     /// The channel `address` is reached on.
     fn channel_of(&self, address: Address) -> Option<u8> {
         self.neighbours
@@ -551,10 +630,9 @@ impl<
 
     /// If the fan-out rule sends `payload` (an artifact or a SUMMARY), just taken out of the
     /// outbox for `first` on `channel`, as one broadcast: takes the other neighbours' copies
-    /// out of the outbox and, after an artifact, queues the SUMMARY that follows the
-    /// broadcast. Returns whether it does. A SUMMARY says the same to every neighbour, so
+    /// out of the outbox. Returns whether it does. A SUMMARY says the same to every neighbour, so
     /// one broadcast replaces the copies (and the physical links each would need).
-    fn fan_out(&mut self, now: Instant, channel: u8, first: Address, payload: Payload) -> bool {
+    fn fan_out(&mut self, channel: u8, first: Address, payload: Payload) -> bool {
         let kind = match payload {
             Payload::Artifact(digest) => self
                 .storage
@@ -598,21 +676,26 @@ impl<
             .collect();
         self.outbox
             .retain(|o| !(o.payload == payload && on_channel.contains(&o.to)));
-        if payload == Payload::Summary {
-            return true;
-        }
-        let (_, ttd) = self.ttd_for(&Payload::Summary, now);
-        let check = Outgoing {
-            to: Address::BROADCAST,
-            channel: Some(channel),
-            payload: Payload::Summary,
-            priority: priority::CHECK,
-            ttd,
-        };
-        if !self.outbox.contains(&check) && self.outbox.push(check).is_err() {
-            self.event(NodeEvent::OutboxFull(Address::BROADCAST));
-        }
         true
+    }
+
+    /// Notes that an artifact went non-ARQ on `channel`: a SUMMARY must follow once it is
+    /// sent ([`Node::sent_non_arq`]).
+    fn expect_check(&mut self, channel: u8) {
+        if !self.checks.contains(&(channel, None)) {
+            // A check armed for earlier messages gives way to this one's, armed when it is
+            // sent, which covers them all.
+            self.checks.retain(|c| c.0 != channel);
+            let _ = self.checks.push((channel, None));
+        }
+    }
+
+    /// How many neighbours are up on `channel`.
+    fn listeners(&self, channel: u8) -> usize {
+        self.neighbours
+            .iter()
+            .filter(|n| n.up && n.channel == Some(channel))
+            .count()
     }
 
     fn next_send<'b>(
@@ -636,7 +719,7 @@ impl<
             }
             if let Some(c) = channel
                 && out.to != Address::BROADCAST
-                && self.fan_out(now, c, out.to, out.payload)
+                && self.fan_out(c, out.to, out.payload)
             {
                 out.to = Address::BROADCAST;
             }
@@ -644,12 +727,24 @@ impl<
                 continue;
             };
             let repeats = self.config.fanout.repeats.max(1);
-            let mode = match (out.to == Address::BROADCAST, out.priority) {
+            // To one neighbour on a shared channel, non-ARQ unless the rule says ARQ there:
+            // ARQ needs a CAS-1 physical link, one at a time, which neighbours contend for.
+            let unicast_non_arq = !self.config.fanout.arq_when_shared
+                && self.config.fanout.threshold(None).is_some()
+                && channel.is_some_and(|c| self.listeners(c) >= 2);
+            let non_arq = out.to == Address::BROADCAST || unicast_non_arq;
+            let mode = match (non_arq, out.priority) {
                 (true, priority::REVOCATION) => Mode::ExpeditedNonArq { repeats },
                 (true, _) => Mode::NonArq { repeats },
                 (false, priority::REVOCATION) => Mode::ExpeditedArq,
                 (false, _) => Mode::Arq { in_order: false },
             };
+            if non_arq
+                && matches!(out.payload, Payload::Artifact(_))
+                && let Some(c) = channel
+            {
+                self.expect_check(c);
+            }
             return Some(LinkMessage {
                 dest: out.to,
                 header: SpduHeader {

@@ -3,6 +3,8 @@
 //! ```text
 //! skywave-sim run SCENARIO.toml --seed N --json OUT.json [--capture OUT.pcap] [--plot OUT.svg]
 //! skywave-sim bench --json OUT.json [--seed N]
+//! skywave-sim coalition SCENARIO.toml --seed N --json OUT.json [--capture OUT.pcap] [--plot OUT.svg]
+//! skywave-sim chain --hops H --bit-rate B --loss P --turnaround-ms T --seed N [--json OUT.json]
 //! ```
 
 use std::io::IsTerminal;
@@ -10,6 +12,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use skywave_tools::sim::coalition::{self, Chain, CoalitionScenario, NodeSpec};
 use skywave_tools::sim::{self, Options, scenario::Scenario};
 
 #[derive(Parser)]
@@ -40,6 +43,56 @@ enum Command {
         /// Never show a progress bar.
         #[arg(long)]
         quiet: bool,
+    },
+    /// Run a coalition (store-and-forward) scenario: per artifact, when each station admitted
+    /// it; airtime by kind; decisions; catch-ups after outages.
+    Coalition {
+        /// The scenario (TOML, see tools/scenarios/coalition/).
+        scenario: PathBuf,
+        /// The seed: one seed reproduces a run exactly.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where to write the JSON report.
+        #[arg(long)]
+        json: PathBuf,
+        /// Also write every D_PDU put on the air as pcap (link type 237).
+        #[arg(long)]
+        capture: Option<PathBuf>,
+        /// Also draw admissions over time and airtime by kind as SVG.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        /// Never show a progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Publish a revocation at one end of a chain of stations (one point-to-point net per
+    /// hop, every station holding the coalition) and print how long it took to reach the
+    /// other end: the revocation bench's scenario with its parameters.
+    Chain {
+        /// Hops (the chain has hops + 1 stations).
+        #[arg(long, default_value_t = 4)]
+        hops: usize,
+        /// Modem bit rate, bit/s.
+        #[arg(long, default_value_t = 2400)]
+        bit_rate: u32,
+        /// Bernoulli D_PDU loss on every hop, 0..1.
+        #[arg(long, default_value_t = 0.1)]
+        loss: f64,
+        /// Radio turnaround, ms.
+        #[arg(long, default_value_t = 200)]
+        turnaround_ms: u64,
+        /// The seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Send every artifact by ARQ (the fan-out rule off).
+        #[arg(long)]
+        arq_only: bool,
+        /// Also write the full report as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Also write the chain as a coalition scenario file (for `coalition`).
+        #[arg(long)]
+        scenario_out: Option<PathBuf>,
     },
     /// Measure the link layer's figures of merit; print a table and write JSON.
     Bench {
@@ -100,6 +153,120 @@ fn main() -> anyhow::Result<()> {
                 report.duration_s,
                 report.wall_seconds
             );
+        }
+        Command::Coalition {
+            scenario,
+            seed,
+            json,
+            capture,
+            plot,
+            quiet,
+        } => {
+            let text = std::fs::read_to_string(&scenario)
+                .with_context(|| format!("reading {}", scenario.display()))?;
+            let s = CoalitionScenario::from_toml(&text)
+                .with_context(|| format!("parsing {}", scenario.display()))?;
+            let progress =
+                !quiet && s.duration_s >= PROGRESS_FROM_S && std::io::stderr().is_terminal();
+            let (report, pcap) = coalition::run(&s, seed, capture.is_some(), progress)?;
+            std::fs::write(&json, serde_json::to_string_pretty(&report)?)
+                .with_context(|| format!("writing {}", json.display()))?;
+            if let Some(path) = capture {
+                std::fs::write(&path, pcap)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            if let Some(path) = plot {
+                std::fs::write(&path, report.svg())
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            let everywhere = report
+                .artifacts
+                .iter()
+                .filter(|a| a.everywhere_after_s.is_some())
+                .count();
+            println!(
+                "{}: {} stations, {} artifacts ({} everywhere), converged: {}; {:.0} s of D_PDUs on the air; {:.0} simulated s in {:.2} s",
+                report.scenario,
+                report.stations.len(),
+                report.artifacts.len(),
+                everywhere,
+                report.converged,
+                report.airtime_s_by_kind.values().sum::<f64>(),
+                report.duration_s,
+                report.wall_seconds
+            );
+            for a in report.artifacts.iter().filter(|a| a.published_s > 0.0) {
+                match a.everywhere_after_s {
+                    Some(t) => println!(
+                        "  {} (published {:.0} s at {}): everywhere after {t:.1} s",
+                        a.label, a.published_s, a.origin
+                    ),
+                    None => println!(
+                        "  {} (published {:.0} s at {}): at {} of {} stations",
+                        a.label,
+                        a.published_s,
+                        a.origin,
+                        a.admitted_s.len(),
+                        report.stations.len()
+                    ),
+                }
+            }
+            for c in &report.catch_ups {
+                println!(
+                    "  {} off {:.0}..{:.0} s, missed {}: caught up after {}, {} B on the air (resending everything: {} B)",
+                    c.station,
+                    c.start_s,
+                    c.end_s,
+                    c.missed,
+                    c.caught_up_after_s
+                        .map_or("never".into(), |t| format!("{t:.1} s")),
+                    c.bytes,
+                    c.resend_everything_bytes
+                );
+            }
+        }
+        Command::Chain {
+            hops,
+            bit_rate,
+            loss,
+            turnaround_ms,
+            seed,
+            arq_only,
+            json,
+            scenario_out,
+        } => {
+            let chain = Chain {
+                hops,
+                bit_rate,
+                loss,
+                turnaround_ms,
+                ..Chain::bench(hops)
+            };
+            let node = if arq_only {
+                NodeSpec::arq_only()
+            } else {
+                NodeSpec::default()
+            };
+            if let Some(path) = scenario_out {
+                std::fs::write(&path, toml::to_string(&chain.scenario(node))?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            let (time, report) = chain.run(node, seed)?;
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            let limit = chain.limit_s()?;
+            match time {
+                Some(t) => println!(
+                    "revocation across {hops} hops (seed {seed}): {t:.3} s (limit {limit:.3} s, {:.2}x)",
+                    t / limit
+                ),
+                None => println!(
+                    "revocation across {hops} hops (seed {seed}): not everywhere after {:.0} s (limit {limit:.3} s)",
+                    chain.duration_s - chain.publish_s
+                ),
+            }
         }
         Command::Bench { json, seed } => {
             let (value, table) = sim::bench::bench(seed)?;

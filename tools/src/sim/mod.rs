@@ -13,8 +13,10 @@
 //! - [`report`]: what a run measured, as JSON, and its SVG plot.
 //! - [`bench`](mod@bench): the fixed benchmark behind `skywave-sim bench`.
 
+pub mod air;
 pub mod bench;
 pub mod channel;
+pub mod coalition;
 pub mod report;
 pub mod scenario;
 
@@ -23,14 +25,11 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::rc::Rc;
 
 use anyhow::{Context, anyhow};
-use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::SeedableRng;
-use skywave_protocol::capture::{self, Timestamp};
 use skywave_protocol::link::{Config, Event, HostLink, Message, Mode, SpduHeader};
 use skywave_protocol::time::{Duration, Instant};
 use skywave_protocol::wire::{Address, MAX_DPDU_LEN};
 
-use channel::{Channel, exponential};
+use air::{Air, Radio};
 use report::{MessageRecord, Report};
 use scenario::{Scenario, TrafficMode};
 
@@ -81,8 +80,6 @@ struct Node {
     pending: VecDeque<Pending>,
     /// The link's message ids, mapped to our message numbers.
     ids: HashMap<u32, u64>,
-    /// Key-down of the node's current or last transmission.
-    transmitting_until: Instant,
     /// The wake-up already queued.
     wake: Option<Instant>,
     /// The submission event already queued.
@@ -91,27 +88,16 @@ struct Node {
     same_instant_wakes: u32,
 }
 
-/// Down intervals, in seconds, sorted.
-type Outages = Vec<(f64, f64)>;
-
-fn down(outages: &Outages, t: f64) -> bool {
-    outages.iter().any(|&(s, e)| t >= s && t < e)
-}
-
 /// A simulation in progress.
 pub struct Sim<'a> {
     scenario: &'a Scenario,
     opts: Options,
     nodes: Vec<Node>,
-    /// For each transmitter, its receivers and their channels.
-    paths: Vec<Vec<(usize, Channel)>>,
-    net_outages: Vec<Outages>,
-    node_outages: Vec<Outages>,
+    air: Air,
     queue: BinaryHeap<Reverse<(Instant, u64, Ev)>>,
     seq: u64,
     now: Instant,
     report: Report,
-    capture: Vec<u8>,
     buf: Vec<u8>,
 }
 
@@ -120,7 +106,8 @@ pub fn instant(secs: f64) -> Instant {
     Instant::from_millis((secs * 1000.0).round().max(0.0) as u64)
 }
 
-fn secs(t: Instant) -> f64 {
+/// Protocol time as seconds.
+pub fn secs(t: Instant) -> f64 {
     t.millis() as f64 / 1000.0
 }
 
@@ -168,49 +155,33 @@ impl<'a> Sim<'a> {
                 net: net_index(&spec.net)?,
                 pending: VecDeque::new(),
                 ids: HashMap::new(),
-                transmitting_until: Instant::ZERO,
                 wake: None,
                 submit_at: None,
                 same_instant_wakes: 0,
             });
         }
-        let mut paths = Vec::new();
-        for (i, a) in nodes.iter().enumerate() {
-            let model = scenario.nets.get(a.net).map(|n| n.channel);
-            let mut rx = Vec::new();
-            for (j, b) in nodes.iter().enumerate() {
-                if i != j && a.net == b.net {
-                    let model = model.ok_or_else(|| anyhow!("net missing"))?;
-                    let seed = split_seed(opts.seed, 1 + i as u64, 1 + j as u64);
-                    rx.push((j, Channel::new(model, seed)));
-                }
-            }
-            paths.push(rx);
-        }
-        let mut net_outages = vec![Outages::new(); scenario.nets.len()];
-        let mut node_outages = vec![Outages::new(); scenario.nodes.len()];
-        for o in &scenario.outages {
-            let list = match (&o.net, &o.node) {
-                (Some(n), _) => net_outages.get_mut(net_index(n)?),
-                (_, Some(n)) => node_outages.get_mut(node_index(n)?),
-                _ => None,
-            };
-            if let Some(l) = list {
-                l.push((o.start_s, o.end_s));
-            }
-        }
-        for (k, o) in scenario.random_outages.iter().enumerate() {
-            let mut rng = ChaCha8Rng::seed_from_u64(split_seed(opts.seed, 0, 1000 + k as u64));
-            let list = net_outages
-                .get_mut(net_index(&o.net)?)
-                .context("net index")?;
-            let mut t = exponential(&mut rng, o.mean_up_s);
-            while t < scenario.duration_s {
-                let d = exponential(&mut rng, o.mean_down_s);
-                list.push((t, t + d));
-                t += d + exponential(&mut rng, o.mean_up_s);
-            }
-        }
+        let radios = nodes
+            .iter()
+            .enumerate()
+            .map(|(station, n)| Radio {
+                net: n.net,
+                station,
+            })
+            .collect();
+        let models: Vec<_> = scenario.nets.iter().map(|n| n.channel).collect();
+        let air = Air::new(
+            scenario.modem.modem(),
+            radios,
+            &models,
+            scenario.nodes.len(),
+            &scenario.outages,
+            &scenario.random_outages,
+            scenario.duration_s,
+            net_index,
+            node_index,
+            opts.seed,
+            opts.capture,
+        )?;
         let mut report = Report::new(scenario, opts.seed);
         let mut number = 0u64;
         for (k, t) in scenario.traffic.iter().enumerate() {
@@ -238,19 +209,13 @@ impl<'a> Sim<'a> {
             scenario,
             opts,
             nodes,
-            paths,
-            net_outages,
-            node_outages,
+            air,
             queue: BinaryHeap::new(),
             seq: 0,
             now: Instant::ZERO,
             report,
-            capture: Vec::new(),
             buf: vec![0u8; MAX_DPDU_LEN],
         };
-        if opts.capture {
-            sim.capture.extend_from_slice(&capture::file_header());
-        }
         for i in 0..sim.nodes.len() {
             if let Some(at) = sim
                 .nodes
@@ -313,6 +278,7 @@ impl<'a> Sim<'a> {
             b.finish_and_clear();
         }
         self.report.events = events;
+        self.report.channel = self.air.totals.clone();
         self.report.wall_seconds = wall.elapsed().as_secs_f64();
         for (i, n) in self.nodes.iter().enumerate() {
             if let Some(spec) = self.scenario.nodes.get(i) {
@@ -320,20 +286,18 @@ impl<'a> Sim<'a> {
             }
         }
         self.report.finish(self.scenario);
-        Ok((self.report, self.capture))
+        Ok((self.report, self.air.take_capture()))
     }
 
     /// A frame reaches `node`, unless its radio is transmitting or turning around.
     fn arrive(&mut self, node: usize, frame: &[u8]) {
         let now = self.now;
-        let turnaround = self.scenario.modem.modem().turnaround;
+        if !self.air.hears(node, now) {
+            return;
+        }
         let Some(n) = self.nodes.get_mut(node) else {
             return;
         };
-        if n.transmitting_until + turnaround > now {
-            self.report.channel.frames_unheard += 1;
-            return;
-        }
         let _ = n.link.handle_input(now, frame);
         self.service(node);
     }
@@ -446,8 +410,6 @@ impl<'a> Sim<'a> {
 
     fn transmit(&mut self, node: usize) {
         let now = self.now;
-        let modem = self.scenario.modem.modem();
-        let interleaver = secs(Instant::ZERO + modem.interleaver);
         loop {
             let Some(n) = self.nodes.get_mut(node) else {
                 return;
@@ -455,44 +417,8 @@ impl<'a> Sim<'a> {
             let Some(t) = n.link.poll_transmit(now, &mut self.buf) else {
                 return;
             };
-            n.transmitting_until = t.end;
-            let net = n.net;
             let bytes: Rc<[u8]> = Rc::from(self.buf.get(..t.len).unwrap_or(&[]));
-            let air = modem.airtime(t.len);
-            let start = secs(t.on_air);
-            let stop = secs(t.on_air + air);
-            self.report.channel.frames_sent += 1;
-            self.report.channel.airtime_s += stop - start;
-            if t.first {
-                self.report.channel.transmissions += 1;
-                self.report.channel.overhead_s += secs(Instant::ZERO + modem.overhead());
-            }
-            if self.opts.capture {
-                let ts = Timestamp {
-                    secs: (t.on_air.millis() / 1000) as u32,
-                    micros: (t.on_air.millis() % 1000) as u32 * 1000,
-                };
-                self.capture
-                    .extend_from_slice(&capture::record_header(ts, t.len as u32));
-                self.capture.extend_from_slice(&bytes);
-            }
-            let sender_down = self.node_outages.get(node).is_some_and(|o| down(o, start));
-            let net_down = self.net_outages.get(net).is_some_and(|o| down(o, start));
-            let arrival = modem.arrival(t.on_air, t.len);
-            let mut deliveries = Vec::new();
-            if let Some(paths) = self.paths.get_mut(node) {
-                for (j, channel) in paths.iter_mut() {
-                    // Draw the channel's randomness even when an outage decides, so outages do
-                    // not shift every later loss.
-                    let faded = channel.loses(t.len, start, stop, interleaver);
-                    let receiver_down = self.node_outages.get(*j).is_some_and(|o| down(o, start));
-                    if faded || sender_down || net_down || receiver_down {
-                        self.report.channel.frames_lost += 1;
-                    } else {
-                        deliveries.push(*j);
-                    }
-                }
-            }
+            let (arrival, deliveries) = self.air.send(node, &t, &bytes);
             for j in deliveries {
                 self.push(
                     arrival,

@@ -407,7 +407,8 @@ impl Report {
     }
 }
 
-fn escape(s: &str) -> String {
+/// `s` with the characters SVG text cannot hold escaped.
+pub(super) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -427,6 +428,29 @@ fn panel(
     xmax: f64,
     ymax: f64,
     points: &[(f64, f64)],
+) {
+    let series = [(String::new(), "#1f5fa8", points.to_vec())];
+    panel_series(
+        out,
+        (x0, y0, w, h, pad),
+        (xlabel, ylabel),
+        (xmax, ymax),
+        &series,
+    );
+}
+
+/// A plotted line: its name (empty: no legend), colour and points.
+pub(super) type Series = (String, &'static str, Vec<(f64, f64)>);
+
+/// One plot panel at `(x0, y0)`, `w` by `h` with `pad` for the labels: axes with end labels
+/// and one polyline per series (name, colour, points), scaled to `(xmax, ymax)`, with a
+/// legend for the named ones.
+pub(super) fn panel_series(
+    out: &mut String,
+    (x0, y0, w, h, pad): (f64, f64, f64, f64, f64),
+    (xlabel, ylabel): (&str, &str),
+    (xmax, ymax): (f64, f64),
+    series: &[Series],
 ) {
     let (left, right, top, bottom) = (x0 + pad, x0 + w - 10.0, y0 + 10.0, y0 + h - pad + 10.0);
     out.push_str(&format!(
@@ -452,12 +476,22 @@ fn panel(
     ));
     let sx = |x: f64| left + (x / xmax.max(1e-9)).clamp(0.0, 1.0) * (right - left);
     let sy = |y: f64| bottom - (y / ymax.max(1e-9)).clamp(0.0, 1.0) * (bottom - top);
-    let path: Vec<String> = points
-        .iter()
-        .map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y)))
-        .collect();
-    out.push_str(&format!(
-        "<polyline points=\"{}\" stroke=\"#1f5fa8\" stroke-width=\"1.5\" fill=\"none\"/>\n",
-        path.join(" ")
-    ));
+    for (i, (name, colour, points)) in series.iter().enumerate() {
+        let path: Vec<String> = points
+            .iter()
+            .map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y)))
+            .collect();
+        out.push_str(&format!(
+            "<polyline points=\"{}\" stroke=\"{colour}\" stroke-width=\"1.5\" fill=\"none\"/>\n",
+            path.join(" ")
+        ));
+        if !name.is_empty() {
+            let y = bottom - 10.0 - 14.0 * i as f64;
+            out.push_str(&format!(
+                "<text x=\"{}\" y=\"{y}\" text-anchor=\"end\" fill=\"{colour}\">{}</text>\n",
+                right - 4.0,
+                escape(name)
+            ));
+        }
+    }
 }

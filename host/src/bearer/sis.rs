@@ -209,3 +209,104 @@ impl Port for SisBearerConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skywave_protocol::sis::{SisAddress, UnidataIndication, bind_rejected, kind, unbind};
+    use skywave_protocol::wire::Address;
+    use tokio::net::TcpListener;
+
+    /// Reads one framed primitive from a test node's side of the connection.
+    async fn read_frame(stream: &mut TcpStream) -> Vec<u8> {
+        let mut header = [0u8; sis::HEADER_LEN];
+        stream.read_exact(&mut header).await.unwrap();
+        let len = frame_len(&header).unwrap().unwrap();
+        let mut frame = header.to_vec();
+        frame.resize(len, 0);
+        stream
+            .read_exact(&mut frame[sis::HEADER_LEN..])
+            .await
+            .unwrap();
+        frame
+    }
+
+    #[tokio::test]
+    async fn binds_reports_refusals_answers_keep_alives_and_rebinds_after_an_unbind() {
+        let node = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = node.local_addr().unwrap().to_string();
+        let mut bearer = spawn(SisBearerConfig {
+            server,
+            sap: 13,
+            rank: 2,
+        });
+
+        // First attempt: the node refuses the SAP; the bearer is down and says why.
+        let (mut s, _) = node.accept().await.unwrap();
+        let bind = read_frame(&mut s).await;
+        assert_eq!(
+            Primitive::parse(&bind[sis::HEADER_LEN..]).unwrap(),
+            Primitive::BindRequest {
+                sap: 13,
+                rank: 2,
+                service: ServiceType::arq(confirm::NODE, false),
+            }
+        );
+        let reason = bind_rejected::SAP_IN_USE;
+        s.write_all(&encode(&Primitive::BindRejected { reason }).unwrap())
+            .await
+            .unwrap();
+        let Some(BearerEvent::Down { reason, .. }) = bearer.next_event().await else {
+            panic!("no down event");
+        };
+        assert!(reason.contains("rejected the bind of SAP 13"), "{reason}");
+
+        // Second attempt (after the backoff): accepted, and the link carries primitives.
+        let (mut s, _) = node.accept().await.unwrap();
+        read_frame(&mut s).await;
+        let accepted = Primitive::BindAccepted { sap: 13, mtu: 2048 };
+        s.write_all(&encode(&accepted).unwrap()).await.unwrap();
+        assert_eq!(bearer.next_event().await, Some(BearerEvent::Up));
+        s.write_all(&encode(&Primitive::KeepAlive).unwrap())
+            .await
+            .unwrap();
+        let answer = read_frame(&mut s).await;
+        assert_eq!(answer[sis::HEADER_LEN], kind::KEEP_ALIVE);
+        let indication = encode(&Primitive::UnidataIndication {
+            expedited: false,
+            indication: UnidataIndication {
+                priority: 1,
+                dest_sap: 13,
+                dest: SisAddress::node(Address::new(1).unwrap()),
+                tx_mode: skywave_protocol::sis::tx_mode::ARQ,
+                src_sap: 13,
+                src: SisAddress::node(Address::new(2).unwrap()),
+                blocks: &[],
+                updu: b"inventory",
+            },
+        })
+        .unwrap();
+        s.write_all(&indication).await.unwrap();
+        assert_eq!(
+            bearer.next_event().await,
+            Some(BearerEvent::Frame(Bytes::from(indication)))
+        );
+        bearer.send(Bytes::from_static(b"request")).await.unwrap();
+        let mut written = [0u8; 7];
+        s.read_exact(&mut written).await.unwrap();
+        assert_eq!(&written, b"request");
+
+        // The node unbinds it: down, then a fresh connection and bind.
+        let reason = unbind::INACTIVITY;
+        s.write_all(&encode(&Primitive::UnbindIndication { reason }).unwrap())
+            .await
+            .unwrap();
+        let Some(BearerEvent::Down { reason, .. }) = bearer.next_event().await else {
+            panic!("no down event");
+        };
+        assert!(reason.contains("unbound us (reason 2)"), "{reason}");
+        let (mut s, _) = node.accept().await.unwrap();
+        let bind = read_frame(&mut s).await;
+        assert_eq!(bind[sis::HEADER_LEN], kind::BIND_REQUEST);
+    }
+}

@@ -137,7 +137,8 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         Some(sis_config) => {
             let listener = sis_server::bind(sis_config).await?;
             let (events_tx, events) = mpsc::channel(bearer::EVENT_CAPACITY);
-            tokio::spawn(sis_server::serve(listener, events_tx));
+            let connections = sis_config.max_clients * 2 + 4;
+            tokio::spawn(sis_server::serve(listener, events_tx, connections));
             tracing::info!(listen = %sis_config.listen, "SIS server listening");
             Some((Hub::new(config.address, config.sap, sis_config), events))
         }

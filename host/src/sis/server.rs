@@ -35,9 +35,10 @@ use skywave_protocol::sis::{
 };
 use skywave_protocol::time::Instant;
 use skywave_protocol::wire::Address;
+use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 
 use super::{MAX_FRAME, SisServerConfig, encode};
 
@@ -129,8 +130,6 @@ pub enum ToClient {
     Frame(Vec<u8>),
     /// A framed S_UNIDATA_INDICATION: held while the client has said S_DATAFLOW_OFF.
     Indication(Vec<u8>),
-    /// Write what is queued, then close.
-    Close,
 }
 
 /// Binds the server's listening socket.
@@ -140,8 +139,11 @@ pub async fn bind(config: &SisServerConfig) -> anyhow::Result<TcpListener> {
         .map_err(|e| anyhow::anyhow!("SIS server on {}: {e}", config.listen))
 }
 
-/// Accepts clients until the core has gone, one task each.
-pub async fn serve(listener: TcpListener, events: mpsc::Sender<ToCore>) {
+/// Accepts clients until the core has gone, one task each, at most `max_connections` at once
+/// (more than may bind, so a client can still connect to hear why its bind is refused; a flood
+/// of connections costs a closed socket each, not a task).
+pub async fn serve(listener: TcpListener, events: mpsc::Sender<ToCore>, max_connections: usize) {
+    let permits = Arc::new(Semaphore::new(max_connections));
     let mut next: ClientId = 1;
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -156,10 +158,18 @@ pub async fn serve(listener: TcpListener, events: mpsc::Sender<ToCore>) {
         if events.is_closed() {
             return;
         }
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, max_connections, "SIS connection refused: too many open");
+            continue;
+        };
         let id = next;
         next += 1;
         let _ = stream.set_nodelay(true);
-        tokio::spawn(connection(id, peer, stream, events.clone()));
+        let events = events.clone();
+        tokio::spawn(async move {
+            connection(id, peer, stream, events).await;
+            drop(permit);
+        });
     }
 }
 
@@ -270,7 +280,7 @@ async fn connection(
                     }
                     conn.held.push_back(f);
                 }
-                Some(ToClient::Close) | None => {
+                None => {
                     let _ = wr.shutdown().await;
                     break 'conn "closed by the node".to_owned();
                 }

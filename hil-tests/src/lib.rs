@@ -170,16 +170,22 @@ impl Emulator {
     /// Starts an emulator at 2400 bit/s with [`MODEM`]'s timing and `args` added (channel,
     /// seed, noise, ...), and reads the device paths it prints.
     pub fn start(args: &[&str]) -> Emulator {
+        Emulator::start_with_modem(200, 200, 200, args)
+    }
+
+    /// [`Emulator::start`] with another modem timing (2400 bit/s; latency, preamble and
+    /// turnaround in ms).
+    pub fn start_with_modem(
+        latency_ms: u32,
+        preamble_ms: u32,
+        turnaround_ms: u32,
+        args: &[&str],
+    ) -> Emulator {
         let mut child = Command::new(binary("skywave-linkemu"))
-            .args([
-                "--bit-rate",
-                "2400",
-                "--latency-ms",
-                "200",
-                "--preamble-ms",
-                "200",
-            ])
-            .args(["--turnaround-ms", "200", "--stats-secs", "0"])
+            .args(["--bit-rate", "2400", "--stats-secs", "0"])
+            .args(["--latency-ms", &latency_ms.to_string()])
+            .args(["--preamble-ms", &preamble_ms.to_string()])
+            .args(["--turnaround-ms", &turnaround_ms.to_string()])
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -365,20 +371,38 @@ pub fn pair(dir: &Path, c: &Coalition, emu: &Emulator) -> [Agent; 2] {
     .map(Agent::start)
 }
 
-/// Three agents in a relay chain, A (1) - `first` - B (2) - `second` - C (3).
-pub fn chain(dir: &Path, c: &Coalition, first: &Emulator, second: &Emulator) -> [Agent; 3] {
-    [
-        write_node(dir, "a", 1, &[serial(&first.a, &[2])], c),
-        write_node(
-            dir,
-            "b",
-            2,
-            &[serial(&first.b, &[1]), serial(&second.a, &[3])],
-            c,
-        ),
-        write_node(dir, "c", 3, &[serial(&second.b, &[2])], c),
-    ]
-    .map(Agent::start)
+/// Agents in a relay chain over `hops` (one emulator per hop): node `i` has address `i + 1`
+/// and home `dir/n{i}`, with [`MODEM`].
+pub fn chain(dir: &Path, c: &Coalition, hops: &[&Emulator]) -> Vec<Agent> {
+    chain_with_modem(dir, c, hops, MODEM)
+}
+
+/// [`chain`] with the agents' modem table `modem` (inline TOML).
+pub fn chain_with_modem(dir: &Path, c: &Coalition, hops: &[&Emulator], modem: &str) -> Vec<Agent> {
+    let configs: Vec<PathBuf> = (0..=hops.len())
+        .map(|i| {
+            let address = i as u32 + 1;
+            let before = [address - 1];
+            let after = [address + 1];
+            let mut links = Vec::new();
+            if let Some(emu) = i.checked_sub(1).and_then(|h| hops.get(h)) {
+                links.push(SerialLink {
+                    device: &emu.b,
+                    neighbours: &before,
+                    modem,
+                });
+            }
+            if let Some(emu) = hops.get(i) {
+                links.push(SerialLink {
+                    device: &emu.a,
+                    neighbours: &after,
+                    modem,
+                });
+            }
+            write_node(dir, &format!("n{i}"), address, &links, c)
+        })
+        .collect();
+    configs.into_iter().map(Agent::start).collect()
 }
 
 /// A serial link on `device` to `neighbours` with the tests' [`MODEM`].

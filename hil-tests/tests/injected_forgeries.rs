@@ -54,8 +54,10 @@ fn forged_and_replayed_artifacts_on_the_air_are_refused_everywhere() {
     let mut emu1 = Emulator::start(&["--channel", "bernoulli:0.1", "--seed", "51"]);
     let mut emu2 = Emulator::start(&["--channel", "bernoulli:0.1", "--seed", "52"]);
     let c = Coalition::new();
-    let agents = chain(&dir, &c, &emu1, &emu2);
-    let [a, b, c_node] = &agents;
+    let agents = chain(&dir, &c, &[&emu1, &emu2]);
+    let [a, b, c_node] = agents.as_slice() else {
+        unreachable!("a chain of two hops has three nodes")
+    };
 
     let v1 = c.gbr_policy(1, &sample::gbr_rules());
     let v2 = c.gbr_policy(2, &sample::gbr_rules());

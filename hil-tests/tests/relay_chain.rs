@@ -44,7 +44,7 @@ fn a_relay_chain_over_the_link_emulator_carries_policy_translators_and_a_revocat
     };
     let (emu1, emu2) = (noisy("11"), noisy("12"));
     let c = Coalition::new();
-    let agents = chain(&dir, &c, &emu1, &emu2);
+    let agents = chain(&dir, &c, &[&emu1, &emu2]);
     agents[0].publish_all(&c.artifacts(), &dir);
     for agent in &agents {
         eventually(

@@ -1,0 +1,149 @@
+//! Revocation propagation in real time over a relay chain of agents and link emulators, next
+//! to the simulator's prediction for the same chain and seeds (issue 7's measurement).
+//!
+//! ```text
+//! cargo build --release --workspace
+//! cargo bench -p skywave-hil-tests --bench revocation_realtime -- [--seeds 10] [--hops 3]
+//! ```
+//!
+//! Every node starts holding the coalition (published locally at each, as a rehearsal would
+//! provision them); once the links have exchanged inventories and gone quiet, the first node
+//! publishes GBR's revocation of the GBR-USA translator and every node's status is polled
+//! every 50 ms until it has admitted it. The same chain (2400 bit/s, 600 ms preamble and
+//! interleaver, 200 ms turnaround, 10 % Bernoulli D_PDU loss) runs in `skywave-sim` with the
+//! same seeds. It prints one row per seed and the medians.
+
+use std::time::{Duration, Instant};
+
+use skywave_hil_tests::{
+    Agent, Emulator, agents_built, binary, chain_with_modem, eventually, test_dir,
+    translator_revocation,
+};
+use skywave_protocol::policy::sample::Coalition;
+
+/// The agents' modem: MIL-STD-188-110 at 2400 bit/s, short interleaver, 200 ms turnaround
+/// (the simulator's `Modem::hf_2400_short`).
+const MODEM: &str =
+    "{ bit_rate = 2400, preamble_ms = 600, interleaver_ms = 600, turnaround_ms = 200 }";
+
+struct Args {
+    seeds: u64,
+    hops: usize,
+}
+
+fn args() -> Args {
+    let mut args = Args { seeds: 10, hops: 3 };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = || it.next().and_then(|v| v.parse().ok());
+        match a.as_str() {
+            "--seeds" => args.seeds = value().unwrap_or(args.seeds as usize) as u64,
+            "--hops" => args.hops = value().unwrap_or(args.hops),
+            // cargo bench passes --bench; anything else is a mistake worth saying.
+            "--bench" => {}
+            other => eprintln!("ignored argument {other:?}"),
+        }
+    }
+    args
+}
+
+/// Seconds from the revocation's publication until each node after the first admitted it.
+fn real_time(seed: u64, hops: usize) -> Vec<f64> {
+    let dir = test_dir(&format!("rt-revocation-{seed}"));
+    let seeds: Vec<String> = (0..hops as u64)
+        .map(|h| (seed * 100 + h).to_string())
+        .collect();
+    let emulators: Vec<Emulator> = seeds
+        .iter()
+        .map(|s| {
+            Emulator::start_with_modem(600, 600, 200, &["--channel", "bernoulli:0.1", "--seed", s])
+        })
+        .collect();
+    let hops_ref: Vec<&Emulator> = emulators.iter().collect();
+    let c = Coalition::new();
+    let agents = chain_with_modem(&dir, &c, &hops_ref, MODEM);
+    let artifacts = c.artifacts();
+    for agent in &agents {
+        agent.publish_all(&artifacts, &dir);
+    }
+    // Inventories exchanged and nothing queued anywhere.
+    eventually(Duration::from_secs(300), "the chain goes quiet", || {
+        agents.iter().all(|a| {
+            let s = a.status();
+            s["queued_messages"] == 0
+                && s["links"]
+                    .as_array()
+                    .is_some_and(|l| l.iter().all(|l| l["queued"] == 0))
+        })
+    });
+    let revoked = |a: &Agent| a.status()["revocation"]["GBR"].as_u64() == Some(1);
+    let published = Instant::now();
+    agents[0].publish(&translator_revocation(&c), &dir.join("revocation.sky"));
+    let mut admitted: Vec<Option<f64>> = vec![None; hops];
+    let deadline = Duration::from_secs(600);
+    while admitted.iter().any(Option::is_none) && published.elapsed() < deadline {
+        for (slot, agent) in admitted.iter_mut().zip(&agents[1..]) {
+            if slot.is_none() && revoked(agent) {
+                *slot = Some(published.elapsed().as_secs_f64());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    admitted
+        .into_iter()
+        .map(|t| t.unwrap_or(f64::NAN))
+        .collect()
+}
+
+/// The simulator's arrival time at the last node for the same chain and seed, if it ran.
+fn simulated(seed: u64, hops: usize) -> Option<f64> {
+    let out = std::process::Command::new(binary("skywave-sim"))
+        .args(["revocation-chain", "--hops", &hops.to_string()])
+        .args(["--seed", &seed.to_string(), "--json"])
+        .output()
+        .ok()?;
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    report["revocation_s"].as_f64()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.retain(|x| x.is_finite());
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+fn main() {
+    let args = args();
+    if !agents_built() {
+        eprintln!("build the workspace in release first: cargo build --release --workspace");
+        return;
+    }
+    println!(
+        "revocation over {} hops, 2400 bit/s, 10 % loss, 0.2 s turnaround",
+        args.hops
+    );
+    println!("| seed | real time per node (s) | real time, last node (s) | simulator (s) |");
+    println!("|---|---|---|---|");
+    let (mut real, mut sim) = (Vec::new(), Vec::new());
+    for seed in 1..=args.seeds {
+        let times = real_time(seed, args.hops);
+        let last = times.last().copied().unwrap_or(f64::NAN);
+        let predicted = simulated(seed, args.hops).unwrap_or(f64::NAN);
+        let per_node: Vec<String> = times.iter().map(|t| format!("{t:.1}")).collect();
+        println!(
+            "| {seed} | {} | {last:.1} | {predicted:.1} |",
+            per_node.join(", ")
+        );
+        real.push(last);
+        sim.push(predicted);
+    }
+    let (real, sim) = (median(real), median(sim));
+    println!(
+        "median: real time {real:.1} s, simulator {sim:.1} s, real/simulator {:.2}",
+        real / sim
+    );
+}

@@ -958,6 +958,24 @@ impl<
     }
 
     fn arq_data(&mut self, expedited: bool, d: ArqData<'_>) -> Result<(), Error> {
+        // Only frames within our receive slots of the lower edge are taken; the rest go
+        // unacknowledged and come again. A peer's window may be wider than our slots (a host
+        // sending to a small board), and frames above a lost one would otherwise take every
+        // slot, leaving none for the lost one when it is resent: the window would never move.
+        let (slots, lwe) = if expedited {
+            (XRX, self.expedited.rx.next_seq())
+        } else {
+            (RX, self.normal.rx.next_seq())
+        };
+        let ahead = d.tx_seq.wrapping_sub(lwe);
+        if usize::from(ahead) >= slots && ahead < wire::reassembly::ARQ_WINDOW {
+            if expedited {
+                self.expedited.ack_owed = true;
+            } else {
+                self.normal.ack_owed = true;
+            }
+            return Err(Error::Wire(wire::Error::CapacityFull));
+        }
         let inserted = if expedited {
             self.expedited.ack_owed = true;
             self.expedited.rx.insert(d.tx_seq, d.flags, d.segment)

@@ -485,3 +485,23 @@ pub fn broadcast_artifacts(from: u32, sap: u8, artifacts: &[Vec<u8>]) -> Vec<u8>
     }
     stream
 }
+
+/// The firmware's release image `name` (`skywave-firmware` or `selftest`), built by
+/// `scripts/test.sh` in firmware/'s own target directory.
+pub fn firmware_image(name: &str) -> PathBuf {
+    workspace_root()
+        .join("firmware/target/thumbv7em-none-eabihf/release")
+        .join(name)
+}
+
+/// `qemu-system-arm` as the firmware's reference board: a Cortex-M4 mps2-an386 with no
+/// display or monitor and semihosting on (so the firmware can exit QEMU with a status). Add
+/// the `-serial` options (the first is UART0, the radio; the second UART1, the console) and
+/// `-kernel IMAGE`.
+pub fn qemu_board() -> std::process::Command {
+    let mut qemu = std::process::Command::new("qemu-system-arm");
+    qemu.args(["-cpu", "cortex-m4", "-machine", "mps2-an386"])
+        .args(["-display", "none", "-monitor", "none"])
+        .args(["-semihosting-config", "enable=on,target=native"]);
+    qemu
+}

@@ -64,12 +64,16 @@ step "no_std, no alloc: skywave-protocol for thumbv7em-none-eabihf"
 cargo build -p skywave-protocol --target thumbv7em-none-eabihf --quiet
 
 step "firmware cross-build for the QEMU tests (mps2-an386)"
-# The QEMU tests in hil-tests/ boot this image; exit-when-idle makes it stop QEMU after its
-# idle flush instead of listening forever.
-(cd firmware && cargo build --release --quiet --features exit-when-idle)
+# The QEMU tests in hil-tests/ boot these images: the adjunct (skywave-firmware) and its
+# boot self-test (selftest).
+(cd firmware && cargo build --release --quiet)
 
 step "tests (unit, integration, property, QEMU)"
 cargo test --workspace
+
+step "firmware budgets (flash, static RAM, no heap, stack high-water mark)"
+# Also part of the tests above; run again to print the figures. Fails if a budget is exceeded.
+cargo test -p skywave-hil-tests --test firmware_budget --quiet -- --nocapture
 
 step "tshark check of the sample capture"
 cargo test -p skywave-host --test tshark_sample --quiet -- --nocapture

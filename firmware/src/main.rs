@@ -1,117 +1,83 @@
-//! Skywave firmware for radio adjuncts (Cortex-M4; QEMU mps2-an386 is the reference board).
+//! The Skywave radio adjunct: UART0 is the modem, UART1 the local console.
 //!
-//! What it does today: it listens to the radio side (UART0), finds D_PDUs in the byte stream
-//! with the same deframer the host agent and simulator run, and reports each frame and a
-//! running tally back on UART0. When the line has been quiet for [`IDLE_FLUSH_MS`] after
-//! traffic, it flushes the deframer (the end of a transmission) and prints the summary line
-//! `frames: N good, M bad-header, K bad-data, B noise-bytes`, the same line `skywave frames
-//! decode` prints for the same bytes. With the `exit-when-idle` behaviour used by the QEMU
-//! tests, it then stops QEMU through semihosting.
+//! Boot: paint the stack (for the high-water mark), start SysTick, build the station in its
+//! static from the provisioned roots and address, and bring the radio link up (the node sends
+//! its neighbours a SUMMARY: a rebooted adjunct is caught up by the inventory exchange). Then
+//! poll forever: radio bytes to the station, console lines to the request handler, the
+//! station's timer, its transmissions to the radio and its events to the console.
 //!
-//! The protocol node (policy store, link state machines, relaying) joins this loop when the
-//! core grows it; nothing here allocates, and all state lives on the stack or in statics.
+//! A start failure (an image built with a bad provisioning file that build.rs somehow let
+//! through) is reported on the console and through semihosting, which stops QEMU with a
+//! failure status.
 
 #![no_std]
 #![no_main]
 
-mod clock;
-mod uart;
-
 use core::fmt::Write;
+use core::mem::MaybeUninit;
 
-use cortex_m_rt::entry;
-use cortex_m_semihosting::debug;
+use cortex_m_semihosting::hprintln;
 use panic_semihosting as _;
-use skywave_protocol::time::Duration;
-use skywave_protocol::wire::{Deframer, Dpdu, Event};
 
-use clock::Clock;
-use uart::{UART0_BASE, Uart};
+use skywave_firmware::adjunct::{Adjunct, Radio};
+use skywave_firmware::board::uart::{UART0_BASE, UART1_BASE, Uart};
+use skywave_firmware::{board, provision, stack};
 
-/// How long the line must be quiet after traffic before the deframer is flushed.
-const IDLE_FLUSH_MS: u64 = 300;
-/// The radio-side UART's bit rate.
-const RADIO_BAUD: u32 = 115_200;
+/// The console UART's bit rate.
+const CONSOLE_BAUD: u32 = 115_200;
 
-#[entry]
-fn main() -> ! {
-    // Only `None` if taken twice, which this entry point never does.
-    let Some(peripherals) = cortex_m::Peripherals::take() else {
-        debug::exit(debug::EXIT_FAILURE);
-        loop {
-            cortex_m::asm::wfi();
-        }
-    };
-    let mut clock = Clock::start(peripherals.SYST);
-    // SAFETY: UART0_BASE is the board's UART0 and this is its only user.
-    let mut radio = unsafe { Uart::new(UART0_BASE, RADIO_BAUD) };
-    let _ = writeln!(
-        radio,
-        "skywave-firmware {} ready",
-        env!("CARGO_PKG_VERSION")
-    );
+/// The adjunct's one home: a static, so its size is static RAM, counted by the budget check.
+static mut ADJUNCT: MaybeUninit<Adjunct> = MaybeUninit::uninit();
 
-    let mut deframer: Deframer = Deframer::new();
-    let mut good = 0u64;
-    let mut unparsed = 0u64;
-    let mut chunk = [0u8; 64];
-    let mut last_rx = None;
-    loop {
-        let n = radio.read_into(&mut chunk);
-        let now = clock.now();
-        if n > 0 {
-            last_rx = Some(now);
-            let mut rest = chunk.get(..n).unwrap_or_default();
-            while !rest.is_empty() {
-                let taken = deframer.feed(rest);
-                rest = rest.get(taken..).unwrap_or_default();
-                report(&mut deframer, &mut radio, &mut good, &mut unparsed);
-            }
-        } else if let Some(at) = last_rx
-            && now - at >= Duration::from_millis(IDLE_FLUSH_MS)
-        {
-            deframer.flush();
-            report(&mut deframer, &mut radio, &mut good, &mut unparsed);
-            let stats = deframer.stats();
-            let _ = writeln!(
-                radio,
-                "frames: {} good, {} bad-header, {} bad-data, {} noise-bytes",
-                good,
-                stats.bad_header + unparsed,
-                stats.bad_data,
-                stats.noise_bytes
-            );
-            last_rx = None;
-            if cfg!(feature = "exit-when-idle") {
-                debug::exit(debug::EXIT_SUCCESS);
-            }
-        }
+/// The radio UART as the adjunct's modem.
+struct Modem(Uart);
+
+impl Radio for Modem {
+    fn send(&mut self, bytes: &[u8]) {
+        self.0.write_all(bytes);
     }
 }
 
-/// Drains the deframer's events, printing one line per frame.
-fn report(deframer: &mut Deframer, radio: &mut Uart, good: &mut u64, unparsed: &mut u64) {
-    while let Some(event) = deframer.poll() {
-        let _ = match event {
-            Event::Good { offset, frame } => match Dpdu::parse(&frame) {
-                Ok(dpdu) => {
-                    *good += 1;
-                    writeln!(
-                        radio,
-                        "@{offset} GOOD {} {} -> {} len={}",
-                        dpdu.body.dpdu_type().name(),
-                        dpdu.src,
-                        dpdu.dest,
-                        frame.frame_len()
-                    )
-                }
-                Err(e) => {
-                    *unparsed += 1;
-                    writeln!(radio, "@{offset} BAD-HDR {e}")
-                }
-            },
-            Event::BadData { offset, .. } => writeln!(radio, "@{offset} BAD-DATA"),
-            Event::BadHeader { offset } => writeln!(radio, "@{offset} BAD-HDR"),
-        };
+skywave_firmware::entry!(run);
+
+#[inline(never)]
+fn run() -> ! {
+    let mut clock = board::start_clock();
+    // SAFETY: these are the board's UART0 and UART1, and each has only this user.
+    let mut radio = Modem(unsafe { Uart::new(UART0_BASE, provision::RADIO_BAUD) });
+    let mut console = unsafe { Uart::new(UART1_BASE, CONSOLE_BAUD) };
+
+    // SAFETY: `main` runs once and is the only code that names ADJUNCT, so this is the only
+    // reference to it ever made.
+    let slot = unsafe { &mut *core::ptr::addr_of_mut!(ADJUNCT) };
+    let adjunct = match Adjunct::start(slot, clock.now()) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = writeln!(console, "error start: {e}");
+            hprintln!("skywave-firmware: start failed: {}", e);
+            board::halt(false)
+        }
+    };
+    stack::restart();
+    let _ = writeln!(
+        console,
+        "skywave-firmware {} ready address={} provision={}",
+        env!("CARGO_PKG_VERSION"),
+        provision::ADDRESS,
+        provision::SOURCE
+    );
+
+    let mut chunk = [0u8; 64];
+    loop {
+        let now = clock.now();
+        let n = radio.0.read_into(&mut chunk);
+        if n > 0 {
+            adjunct.radio_input(now, chunk.get(..n).unwrap_or_default());
+        }
+        let n = console.read_into(&mut chunk);
+        if n > 0 {
+            adjunct.console_input(now, chunk.get(..n).unwrap_or_default(), &mut console);
+        }
+        adjunct.poll(now, &mut radio, &mut console);
     }
 }

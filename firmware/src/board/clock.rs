@@ -10,7 +10,10 @@ use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::exception;
 use skywave_protocol::time::Instant;
 
-const CORE_CLOCK_HZ: u32 = 25_000_000;
+/// The MPS2 core clock SysTick counts.
+pub const CORE_CLOCK_HZ: u32 = 25_000_000;
+/// SysTick counts per millisecond.
+const TICKS_PER_MS: u32 = CORE_CLOCK_HZ / 1000;
 
 static MILLIS: AtomicU32 = AtomicU32::new(0);
 
@@ -25,7 +28,7 @@ impl Clock {
     /// Starts SysTick at 1 kHz.
     pub fn start(mut syst: SYST) -> Self {
         syst.set_clock_source(SystClkSource::Core);
-        syst.set_reload(CORE_CLOCK_HZ / 1000 - 1);
+        syst.set_reload(TICKS_PER_MS - 1);
         syst.clear_current();
         syst.enable_interrupt();
         syst.enable_counter();
@@ -44,6 +47,22 @@ impl Clock {
         }
         self.last = ms;
         Instant::from_millis(self.high | u64::from(ms))
+    }
+}
+
+/// Nanoseconds since boot at SysTick resolution (40 ns): milliseconds from the interrupt count
+/// plus the counts elapsed in the current millisecond. For measuring short stretches of code
+/// ([`crate::measure`]); wraps after 49 days like the millisecond count.
+pub fn precise_nanos() -> u64 {
+    loop {
+        let before = MILLIS.load(Ordering::Relaxed);
+        let counted = TICKS_PER_MS - 1 - SYST::get_current().min(TICKS_PER_MS - 1);
+        // A SysTick interrupt between the two reads would pair a new count with an old
+        // millisecond: read again.
+        if MILLIS.load(Ordering::Relaxed) == before {
+            let ns_per_tick = 1_000_000_000 / u64::from(CORE_CLOCK_HZ);
+            return u64::from(before) * 1_000_000 + u64::from(counted) * ns_per_tick;
+        }
     }
 }
 

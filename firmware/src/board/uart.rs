@@ -18,8 +18,10 @@ const STATE_RX_FULL: u32 = 1 << 1;
 const CTRL_TX_ENABLE: u32 = 1 << 0;
 const CTRL_RX_ENABLE: u32 = 1 << 1;
 
-/// Base address of UART0 on mps2-an385/an386: the radio side.
+/// Base address of UART0 on mps2-an385/an386: the radio side (QEMU's first `-serial`).
 pub const UART0_BASE: usize = 0x4000_4000;
+/// Base address of UART1 on mps2-an385/an386: the local console (QEMU's second `-serial`).
+pub const UART1_BASE: usize = 0x4000_5000;
 
 /// The MPS2 peripheral clock, which BAUDDIV divides.
 const PCLK_HZ: u32 = 25_000_000;
@@ -77,6 +79,13 @@ impl Uart {
     pub fn write_byte(&mut self, byte: u8) {
         while self.read_reg(STATE) & STATE_TX_FULL != 0 {}
         self.write_reg(DATA, u32::from(byte));
+    }
+
+    /// Sends `bytes` as they are (binary: no newline translation), waiting for room.
+    pub fn write_all(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_byte(byte);
+        }
     }
 }
 

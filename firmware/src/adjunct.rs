@@ -1,0 +1,531 @@
+//! The adjunct: one Skywave station (node, trust store, storage, one radio link) in fixed
+//! memory, and the glue between it, the radio's byte stream and the local console.
+//!
+//! The protocol core is sans-IO; this module is its driver on the board, in the same shape as
+//! the host agent and the simulator: bytes from the radio go through the [`Deframer`] into
+//! [`Station::handle_input`], the station's timer is served from the SysTick clock, every
+//! D_PDU it wants on the air is written to the radio UART, and what it reports becomes
+//! `event` lines on the console. The protocol's `station` module does the node/link glue; the
+//! only thing added here is the hardware and the console.
+//!
+//! Sizes (docs/firmware.md has the table and the measured totals) are chosen for a board with
+//! 64 KiB of RAM and one radio: a trust store for a coalition of a few nations (16
+//! credentials, 4 policies, 4 translators, 32 revocation entries), 32 stored artifacts in 6 KiB,
+//! and a link that still takes full 1023-byte segments from a host (whose window is larger than
+//! ours: frames beyond our receive slots go unacknowledged and are sent again).
+//!
+//! The adjunct has no trusted wall clock: every admission and decision runs with time `None`,
+//! so validity windows are not checked and revocation is what withdraws a key (see the trust
+//! store's documentation).
+
+use core::fmt::Write;
+use core::mem::MaybeUninit;
+use core::ptr::addr_of_mut;
+
+use skywave_protocol::link::{self, Event as LinkEvent, Link, MessageId, Transmit};
+use skywave_protocol::node::{self, Node, NodeEvent};
+use skywave_protocol::policy::{Label, Refusal, TrustStore};
+use skywave_protocol::station::{LinkId, Station, StationError, StationEvent, StationLink};
+use skywave_protocol::time::{Duration, Instant};
+use skywave_protocol::wire::{
+    Address, Deframer, Event as FrameEvent, MAX_DPDU_LEN, MAX_SEGMENT_LEN,
+};
+
+use crate::console::{self, LineBuffer, Request, RequestError};
+use crate::provision;
+use crate::storage::ArenaStorage;
+
+/// Credentials the trust store holds, roots included.
+pub const CREDENTIALS: usize = 16;
+/// Policies (the latest version of each).
+pub const POLICIES: usize = 4;
+/// Translators (the latest version of each).
+pub const TRANSLATORS: usize = 4;
+/// Revocation entries over all domains.
+pub const REVOKED: usize = 32;
+/// Equivocations kept as evidence.
+pub const EVIDENCE: usize = 1;
+/// Artifacts kept for forwarding.
+pub const STORED: usize = 32;
+/// Bytes of artifacts kept for forwarding.
+pub const STORED_BYTES: usize = 6 * 1024;
+/// The largest C_PDU: one full artifact in a node message, with S_PDU and C_PDU headers.
+pub const CPDU: usize =
+    skywave_protocol::policy::MAX_ARTIFACT_LEN + 1 + link::pdu::MAX_CPDU_OVERHEAD;
+/// C_PDUs queued in the link (the station keeps 4 of them for the link's own C_PDUs).
+pub const LINK_QUEUE: usize = 7;
+/// ARQ receive slots; the send window is this less the segments of one C_PDU.
+pub const RX_SLOTS: usize = 5;
+/// Our ARQ send window.
+const ARQ_WINDOW: u8 = (RX_SLOTS - CPDU.div_ceil(MAX_SEGMENT_LEN)) as u8;
+
+/// The trust store, sized for the board.
+pub type BoardTrust = TrustStore<CREDENTIALS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>;
+/// Artifact storage, packed.
+pub type BoardStorage = ArenaStorage<STORED, STORED_BYTES>;
+/// The node: 16 queued messages, 2 artifacts waiting for a dependency, 4 neighbours, 64
+/// artifacts remembered per neighbour, 8 events.
+pub type BoardNode = Node<BoardStorage, BoardTrust, 16, 2, 4, 64, 8>;
+/// The radio link: full segments, 5 receive slots, 2 expedited slots, one non-ARQ C_PDU at a
+/// time.
+pub type BoardLink = Link<LINK_QUEUE, CPDU, RX_SLOTS, MAX_SEGMENT_LEN, 2, 1, 1>;
+/// The station: the node and its one radio link.
+pub type BoardStation = Station<BoardNode, RadioLink, 1>;
+
+/// How long the radio line must be quiet before a partial frame is given up on (the end of a
+/// transmission).
+const IDLE_FLUSH: Duration = Duration::from_millis(200);
+
+/// The board's link as the station drives it.
+pub struct RadioLink(pub BoardLink);
+
+impl StationLink for RadioLink {
+    fn submit(
+        &mut self,
+        now: Instant,
+        message: &link::Message<'_>,
+    ) -> Result<MessageId, link::Error> {
+        self.0.submit(now, message)
+    }
+
+    fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), link::Error> {
+        self.0.handle_input(now, bytes)
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.0.handle_timeout(now);
+    }
+
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        self.0.poll_transmit(now, buf)
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.0.poll_timeout()
+    }
+
+    fn poll_event(&mut self) -> Option<LinkEvent<'_>> {
+        self.0.poll_event()
+    }
+
+    fn queued(&self) -> usize {
+        self.0.queued()
+    }
+
+    fn capacity(&self) -> usize {
+        LINK_QUEUE
+    }
+}
+
+/// Why the adjunct could not start. Each means the image was built wrong: build.rs checks the
+/// provisioning file, so none should happen with an image it accepted.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum StartError {
+    /// The provisioned address is not a valid 5066 address.
+    Address,
+    /// The trust store refused root number `index`.
+    Root {
+        /// Its position in the provisioning file's `trust.roots`.
+        index: usize,
+        /// Why.
+        refusal: Refusal,
+    },
+    /// The link refused its configuration.
+    Link(link::Error),
+    /// The station refused the link or its neighbours.
+    Station(StationError),
+}
+
+impl core::fmt::Display for StartError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            StartError::Address => f.write_str("provisioned address invalid"),
+            StartError::Root { index, refusal } => write!(f, "root {index} refused: {refusal}"),
+            StartError::Link(e) => write!(f, "link: {e}"),
+            StartError::Station(e) => write!(f, "station: {e}"),
+        }
+    }
+}
+
+/// Counters the console reports, beyond the link's and the station's own.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Counters {
+    /// Bytes read from the radio UART.
+    pub radio_bytes: u64,
+    /// Frames the station's link refused (unsound, or senseless in its state).
+    pub link_refused: u64,
+    /// Why the last one was refused.
+    pub last_link_error: Option<link::Error>,
+    /// Artifacts admitted.
+    pub admitted: u64,
+    /// Artifacts refused.
+    pub refused: u64,
+    /// Node messages that did not parse.
+    pub malformed: u64,
+    /// Admitted artifacts that did not fit storage.
+    pub storage_failed: u64,
+    /// Node messages dropped because the outbox was full.
+    pub outbox_full: u64,
+}
+
+/// Somewhere to write D_PDUs for the air.
+pub trait Radio {
+    /// Sends `bytes` (one D_PDU) to the modem.
+    fn send(&mut self, bytes: &[u8]);
+}
+
+/// The running adjunct.
+pub struct Adjunct {
+    station: BoardStation,
+    link: LinkId,
+    deframer: Deframer,
+    /// When radio bytes last arrived while a frame was incomplete.
+    last_rx: Option<Instant>,
+    frames_good: u64,
+    tx: [u8; MAX_DPDU_LEN],
+    line: LineBuffer,
+    counters: Counters,
+    booted: Instant,
+}
+
+impl Adjunct {
+    /// Builds the adjunct in `slot` (a static, so its ~60 KiB count as static RAM and not as
+    /// stack) from the provisioned roots, address and neighbours, and brings its link up: the
+    /// node queues a SUMMARY to each neighbour, which is how a rebooted adjunct asks to be
+    /// caught up.
+    ///
+    /// The station is built in place, one part per function: a struct literal of this size
+    /// would be assembled on the stack first, and the node, the link and their by-value moves
+    /// into the station would all share one stack frame (105 KiB of it, measured). Split, the
+    /// temporaries of one part are gone before the next is made.
+    pub fn start(
+        slot: &'static mut MaybeUninit<Adjunct>,
+        now: Instant,
+    ) -> Result<&'static mut Adjunct, StartError> {
+        let address = Address::new(provision::ADDRESS).map_err(|_| StartError::Address)?;
+        let p = slot.as_mut_ptr();
+        // SAFETY: every field is written exactly once here through pointers into `slot`, before
+        // `assume_init_mut` below; nothing reads them before that.
+        unsafe {
+            install_station(addr_of_mut!((*p).station))?;
+            addr_of_mut!((*p).link).write(LinkId(0));
+            addr_of_mut!((*p).deframer).write(Deframer::new());
+            addr_of_mut!((*p).last_rx).write(None);
+            addr_of_mut!((*p).frames_good).write(0);
+            addr_of_mut!((*p).tx).write([0; MAX_DPDU_LEN]);
+            addr_of_mut!((*p).line).write(LineBuffer::new());
+            addr_of_mut!((*p).counters).write(Counters::default());
+            addr_of_mut!((*p).booted).write(now);
+        }
+        // SAFETY: all fields were written just above.
+        let adjunct = unsafe { slot.assume_init_mut() };
+        adjunct.link = install_link(&mut adjunct.station, address)?;
+        adjunct
+            .station
+            .link_up(now, None, adjunct.link)
+            .map_err(StartError::Station)?;
+        Ok(adjunct)
+    }
+
+    /// The station (for the self-test and status).
+    pub const fn station(&self) -> &BoardStation {
+        &self.station
+    }
+
+    /// The counters.
+    pub const fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// Takes bytes read from the radio UART at `now`.
+    pub fn radio_input(&mut self, now: Instant, mut bytes: &[u8]) {
+        self.counters.radio_bytes += bytes.len() as u64;
+        while !bytes.is_empty() {
+            let taken = self.deframer.feed(bytes);
+            bytes = bytes.get(taken..).unwrap_or_default();
+            self.drain_frames(now);
+        }
+        self.last_rx = (self.deframer.pending() > 0).then_some(now);
+    }
+
+    /// Hands every frame the deframer has found to the station: good ones, and those whose
+    /// data is damaged (the link still uses their sound header, as the host does).
+    fn drain_frames(&mut self, now: Instant) {
+        while let Some(event) = self.deframer.poll() {
+            let frame = match event {
+                FrameEvent::Good { frame, .. } => {
+                    self.frames_good += 1;
+                    frame
+                }
+                FrameEvent::BadData { frame, .. } => frame,
+                FrameEvent::BadHeader { .. } => continue,
+            };
+            if let Err(e) = self
+                .station
+                .handle_input(now, None, self.link, frame.as_bytes())
+            {
+                self.counters.link_refused += 1;
+                if let StationError::Link(e) = e {
+                    self.counters.last_link_error = Some(e);
+                }
+            }
+        }
+    }
+
+    /// Does everything due at `now`: gives up on a partial frame after a quiet line, serves
+    /// the station's timer, sends what it wants on the air, and reports its events on the
+    /// console. Call every time round the main loop.
+    pub fn poll(&mut self, now: Instant, radio: &mut impl Radio, console: &mut impl Write) {
+        if let Some(at) = self.last_rx
+            && now - at >= IDLE_FLUSH
+        {
+            self.deframer.flush();
+            self.drain_frames(now);
+            self.last_rx = None;
+        }
+        if self.station.poll_timeout().is_some_and(|t| t <= now) {
+            self.station.handle_timeout(now, None);
+        }
+        while let Some(tx) = self.station.poll_transmit(now, self.link, &mut self.tx) {
+            radio.send(self.tx.get(..tx.len).unwrap_or_default());
+        }
+        while let Some(event) = self.station.poll_event() {
+            self.report(console, &event);
+        }
+    }
+
+    /// Counts an event and writes it as an `event` line.
+    fn report(&mut self, out: &mut impl Write, event: &StationEvent) {
+        let c = &mut self.counters;
+        let _ = match event {
+            StationEvent::Node(NodeEvent::Admitted { artifact, from }) => {
+                c.admitted += 1;
+                let _ = out.write_str("event admitted ");
+                let _ = console::write_ref(out, artifact);
+                match from {
+                    Some(from) => writeln!(out, " from={}", from.value()),
+                    None => writeln!(out, " from=local"),
+                }
+            }
+            StationEvent::Node(NodeEvent::Refused { refusal, from }) => {
+                c.refused += 1;
+                let from = from.map_or(0, Address::value);
+                writeln!(out, "event refused from={from} reason={refusal}")
+            }
+            StationEvent::Node(NodeEvent::Malformed { from, error }) => {
+                c.malformed += 1;
+                writeln!(out, "event malformed from={} error={error}", from.value())
+            }
+            StationEvent::Node(NodeEvent::StorageFailed(e)) => {
+                c.storage_failed += 1;
+                writeln!(out, "event storage-failed error={e}")
+            }
+            StationEvent::Node(NodeEvent::OutboxFull(to)) => {
+                c.outbox_full += 1;
+                writeln!(out, "event outbox-full to={}", to.value())
+            }
+            StationEvent::PhysicalLink { peer, up, .. } => {
+                let state = if *up { "up" } else { "down" };
+                writeln!(out, "event link-{state} peer={}", peer.value())
+            }
+            StationEvent::Reset { peer, .. } => {
+                writeln!(out, "event reset peer={}", peer.value())
+            }
+            StationEvent::Expired { dest, .. } => {
+                writeln!(out, "event expired to={}", dest.value())
+            }
+            StationEvent::NotQueued { dest, error, .. } => {
+                writeln!(out, "event not-queued to={} error={error}", dest.value())
+            }
+            StationEvent::ForeignSap { src, sap, .. } => {
+                writeln!(out, "event foreign-sap from={} sap={sap}", src.value())
+            }
+        };
+    }
+
+    /// Takes bytes read from the console UART; answers each complete request line.
+    pub fn console_input(&mut self, now: Instant, bytes: &[u8], out: &mut impl Write) {
+        for &byte in bytes {
+            let Some(line) = self.line.push(byte) else {
+                continue;
+            };
+            let request = line.and_then(console::parse);
+            let _ = self.answer(now, request, out);
+        }
+    }
+
+    /// Answers one request.
+    pub fn answer(
+        &self,
+        now: Instant,
+        request: Result<Request, RequestError>,
+        out: &mut impl Write,
+    ) -> core::fmt::Result {
+        let request = match request {
+            Ok(r) => r,
+            Err(e) => return writeln!(out, "error {e}"),
+        };
+        match request {
+            Request::Empty => return Ok(()),
+            Request::Help => out.write_str(console::HELP)?,
+            Request::Decide(q) => {
+                let label = Label {
+                    domain: q.domain,
+                    policy: q.policy,
+                    classification: q.classification,
+                    categories: &q.categories,
+                };
+                let decision = self.station.node().decide(&label, q.audience, None);
+                console::write_decision(out, &decision)?;
+            }
+            Request::Frames => {
+                let s = self.deframer.stats();
+                writeln!(
+                    out,
+                    "frames: {} good, {} bad-header, {} bad-data, {} noise-bytes",
+                    self.frames_good, s.bad_header, s.bad_data, s.noise_bytes
+                )?;
+            }
+            Request::Status => self.write_status(now, out)?,
+        }
+        writeln!(out, "ok")
+    }
+
+    fn write_status(&self, now: Instant, out: &mut impl Write) -> core::fmt::Result {
+        use skywave_protocol::node::Storage;
+        use skywave_protocol::policy::Kind;
+
+        let node = self.station.node();
+        writeln!(
+            out,
+            "status address={} roots={} uptime_ms={} stack_peak={} boot_stack_peak={}",
+            provision::ADDRESS,
+            provision::ROOTS.len(),
+            (now - self.booted).millis(),
+            crate::stack::peak(),
+            crate::stack::boot_peak()
+        )?;
+        let storage = node.storage();
+        let mut counts = [0usize; 5];
+        for i in 0..storage.len() {
+            if let Some((a, _)) = storage.get(i) {
+                let k = match a.kind {
+                    Kind::Credential => 0,
+                    Kind::Policy | Kind::PolicyDelta => 1,
+                    Kind::Translator => 2,
+                    Kind::Revocation => 3,
+                };
+                if let Some(n) = counts.get_mut(k) {
+                    *n += 1;
+                }
+            }
+        }
+        writeln!(
+            out,
+            "held credentials={} policies={} translators={} revocations={} bytes={}/{}",
+            counts[0],
+            counts[1],
+            counts[2],
+            counts[3],
+            storage.used_bytes(),
+            storage.capacity_bytes()
+        )?;
+        for i in 0..storage.len() {
+            if let Some((a, _)) = storage.get(i) {
+                out.write_str("artifact ")?;
+                console::write_ref(out, &a)?;
+                writeln!(out)?;
+            }
+        }
+        for (domain, seq) in node.trust().revocation_seqs() {
+            writeln!(out, "revocation {domain} seq={seq}")?;
+        }
+        if let Some(link) = self.station.link(self.link) {
+            let s = link.0.stats();
+            writeln!(
+                out,
+                "link frames_rx={} frames_tx={} bad_frames={} ignored={} retransmissions={} \
+                 transmissions={} timeouts={} queued={}",
+                s.frames_received,
+                s.frames_sent,
+                s.bad_frames,
+                s.ignored,
+                s.retransmissions,
+                s.transmissions,
+                s.timeouts,
+                link.0.queued()
+            )?;
+        }
+        let d = self.deframer.stats();
+        let c = &self.counters;
+        writeln!(
+            out,
+            "radio bytes={} good={} bad_header={} bad_data={} noise_bytes={} refused_by_link={}",
+            c.radio_bytes,
+            self.frames_good,
+            d.bad_header,
+            d.bad_data,
+            d.noise_bytes,
+            c.link_refused
+        )?;
+        if let Some(e) = c.last_link_error {
+            writeln!(out, "radio last_refusal={e}")?;
+        }
+        writeln!(
+            out,
+            "node admitted={} refused={} malformed={} storage_failed={} outbox_full={} queued={}",
+            c.admitted,
+            c.refused,
+            c.malformed,
+            c.storage_failed,
+            c.outbox_full,
+            node.queued()
+        )?;
+        let s = self.station.stats();
+        writeln!(
+            out,
+            "station received={} submitted={} not_queued={} expired={} foreign={}",
+            s.received, s.submitted, s.not_queued, s.expired, s.foreign
+        )
+    }
+}
+
+/// Writes the station (trust store with the provisioned roots, empty storage, node) to `dst`.
+///
+/// # Safety
+/// `dst` must be valid for writes of a [`BoardStation`]; what it held is overwritten, not
+/// dropped.
+#[inline(never)]
+unsafe fn install_station(dst: *mut BoardStation) -> Result<(), StartError> {
+    let mut trust = BoardTrust::empty();
+    for (index, root) in provision::ROOTS.iter().enumerate() {
+        trust
+            .add_root(root, None)
+            .map_err(|refusal| StartError::Root { index, refusal })?;
+    }
+    let node = Node::new(
+        node::Config::new(provision::SAP),
+        trust,
+        BoardStorage::new(),
+        None,
+    );
+    // SAFETY: the caller's promise.
+    unsafe { dst.write(Station::new(node, provision::SAP)) };
+    Ok(())
+}
+
+/// Makes the radio link and adds it to `station` with the provisioned neighbours.
+#[inline(never)]
+fn install_link(station: &mut BoardStation, address: Address) -> Result<LinkId, StartError> {
+    let mut config = link::Config::new(address, provision::MODEM);
+    config.arq_window = ARQ_WINDOW;
+    let mut neighbours: heapless::Vec<Address, 4> = heapless::Vec::new();
+    for &n in provision::NEIGHBOURS {
+        let n = Address::new(n).map_err(|_| StartError::Address)?;
+        neighbours.push(n).map_err(|_| StartError::Address)?;
+    }
+    let link = BoardLink::new(config).map_err(StartError::Link)?;
+    station
+        .add_link(RadioLink(link), &neighbours)
+        .map_err(StartError::Station)
+}

@@ -1,0 +1,31 @@
+//! Skywave firmware for radio adjuncts: the protocol core on a Cortex-M4, with QEMU's
+//! mps2-an386 as the reference board.
+//!
+//! An adjunct sits beside a tactical radio. It holds the coalition's trust roots (provisioned
+//! at build time), admits what arrives over the radio only if it verifies, relays it, and
+//! answers release decisions for the equipment next to it over a local serial console. No
+//! operating system, no heap: everything lives in statics sized at compile time.
+//!
+//! - [`board`]: the MPS2's CMSDK UARTs and the SysTick clock;
+//! - [`adjunct`]: the protocol station (node, trust store, storage, link) and its driver;
+//! - [`console`]: the line protocol on UART1;
+//! - [`storage`]: artifacts packed in one arena, for forwarding;
+//! - [`provision`]: what build.rs read from the provisioning file;
+//! - [`stack`], [`measure`]: stack painting and a stopwatch, for the budgets.
+//!
+//! The binaries: `skywave-firmware` (src/main.rs) is the adjunct; `selftest` checks the core
+//! on the target and measures it, then exits QEMU with a pass/fail status.
+
+#![no_std]
+
+pub mod adjunct;
+pub mod board;
+pub mod console;
+pub mod measure;
+pub mod stack;
+pub mod storage;
+
+/// What build.rs read from the provisioning file (see docs/firmware.md for the format).
+pub mod provision {
+    include!(concat!(env!("OUT_DIR"), "/provision.rs"));
+}

@@ -1,0 +1,215 @@
+//! The adjunct image's memory budgets, measured from the release ELF that `scripts/test.sh`
+//! builds, failing the run when exceeded:
+//!
+//! - flash (everything loaded: vector table, code, read-only data, the initial values of
+//!   .data) at most [`FLASH_BUDGET`];
+//! - static RAM (.data, .bss, .uninit) at most [`RAM_BUDGET`];
+//! - no heap: no allocator symbol is linked and no `.heap` section exists;
+//! - the stack's high-water mark, by painting, read from the running image's `status`: at
+//!   boot (while the station is built) and in steady state after handling traffic-free
+//!   requests, against [`STACK_BUDGET`].
+//!
+//! It prints the figures (docs/firmware.md records them).
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use skywave_hil_tests::{Process, firmware_image, qemu_board, require_or_skip, tool_available};
+
+const FLASH_BUDGET: u64 = 128 * 1024;
+const RAM_BUDGET: u64 = 64 * 1024;
+/// The steady-state stack: what the main loop, admission and decisions need (27 KiB measured
+/// after the end-to-end exchange, 13 KiB after decisions alone).
+const STACK_BUDGET: u64 = 32 * 1024;
+
+const SHF_WRITE: u32 = 0x1;
+const SHF_ALLOC: u32 = 0x2;
+const SHT_PROGBITS: u32 = 1;
+const SHT_SYMTAB: u32 = 2;
+
+/// One section header of an ELF32 little-endian file.
+struct Section {
+    name: String,
+    kind: u32,
+    flags: u32,
+    offset: usize,
+    size: u64,
+    link: usize,
+}
+
+fn u16_at(b: &[u8], at: usize) -> usize {
+    usize::from(u16::from_le_bytes([b[at], b[at + 1]]))
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn c_str(b: &[u8], at: usize) -> String {
+    let end = b[at..]
+        .iter()
+        .position(|&c| c == 0)
+        .map_or(b.len(), |n| at + n);
+    String::from_utf8_lossy(&b[at..end]).into_owned()
+}
+
+/// The section headers of an ELF32 little-endian image, with their names.
+fn sections(elf: &[u8]) -> Vec<Section> {
+    assert_eq!(&elf[..4], b"\x7fELF", "not an ELF file");
+    assert_eq!(elf[4], 1, "not ELF32");
+    assert_eq!(elf[5], 1, "not little-endian");
+    let (shoff, shentsize) = (u32_at(elf, 0x20) as usize, u16_at(elf, 0x2E));
+    let (shnum, shstrndx) = (u16_at(elf, 0x30), u16_at(elf, 0x32));
+    let raw: Vec<(u32, Section)> = (0..shnum)
+        .map(|i| {
+            let h = shoff + i * shentsize;
+            let name = u32_at(elf, h);
+            let section = Section {
+                name: String::new(),
+                kind: u32_at(elf, h + 4),
+                flags: u32_at(elf, h + 8),
+                offset: u32_at(elf, h + 16) as usize,
+                size: u64::from(u32_at(elf, h + 20)),
+                link: u32_at(elf, h + 24) as usize,
+            };
+            (name, section)
+        })
+        .collect();
+    let names_at = raw[shstrndx].1.offset;
+    raw.into_iter()
+        .map(|(name, mut s)| {
+            s.name = c_str(elf, names_at + name as usize);
+            s
+        })
+        .collect()
+}
+
+/// The names of every symbol in the image's symbol table.
+fn symbols(elf: &[u8], sections: &[Section]) -> Vec<String> {
+    let Some(symtab) = sections.iter().find(|s| s.kind == SHT_SYMTAB) else {
+        return Vec::new();
+    };
+    let strtab = &sections[symtab.link];
+    (0..symtab.size as usize / 16)
+        .map(|i| {
+            c_str(
+                elf,
+                strtab.offset + u32_at(elf, symtab.offset + i * 16) as usize,
+            )
+        })
+        .collect()
+}
+
+/// Boots the adjunct, asks `status` twice (after boot, and after a few hundred decisions) and
+/// returns its stack figures: (boot peak, steady-state peak).
+fn stack_peaks() -> (u64, u64) {
+    let mut qemu = qemu_board();
+    qemu.args(["-serial", "null", "-serial", "stdio", "-kernel"])
+        .arg(firmware_image("skywave-firmware"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut child = Process(qemu.spawn().expect("start qemu-system-arm"));
+    let mut console = child.0.stdin.take().expect("qemu stdin");
+    let stdout = child.0.stdout.take().expect("qemu stdout");
+    let (tx, lines) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line.trim_end().to_owned()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut requests = String::new();
+    for class in 0..200 {
+        requests += &format!("decide GBR {} USA 2:11 1:1 3:20\n", class % 6);
+    }
+    requests += "status\n";
+    console.write_all(requests.as_bytes()).expect("console");
+    loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a status line from the adjunct");
+        if let Some(rest) = line.strip_prefix("status ") {
+            let figure = |key: &str| -> u64 {
+                rest.split_whitespace()
+                    .find_map(|w| w.strip_prefix(&format!("{key}=")))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| panic!("no {key} in {line:?}"))
+            };
+            return (figure("boot_stack_peak"), figure("stack_peak"));
+        }
+    }
+}
+
+#[test]
+fn the_adjunct_image_meets_its_flash_ram_heap_and_stack_budgets() {
+    let image = firmware_image("skywave-firmware");
+    if !require_or_skip(
+        image.exists(),
+        "the firmware image (built by scripts/test.sh)",
+    ) {
+        return;
+    }
+    let elf = std::fs::read(&image).expect("read the firmware image");
+    let sections = sections(&elf);
+    let alloc = |s: &&Section| s.flags & SHF_ALLOC != 0;
+    let flash: u64 = sections
+        .iter()
+        .filter(alloc)
+        .filter(|s| s.kind == SHT_PROGBITS)
+        .map(|s| s.size)
+        .sum();
+    let ram: u64 = sections
+        .iter()
+        .filter(alloc)
+        .filter(|s| s.flags & SHF_WRITE != 0)
+        .map(|s| s.size)
+        .sum();
+    let table: Vec<String> = sections
+        .iter()
+        .filter(alloc)
+        .map(|s| format!("{} {}", s.name, s.size))
+        .collect();
+    eprintln!("firmware sections: {}", table.join(", "));
+    eprintln!(
+        "firmware budgets: flash {flash} B of {FLASH_BUDGET} ({:.1} KiB), static RAM {ram} B of \
+         {RAM_BUDGET} ({:.1} KiB)",
+        flash as f64 / 1024.0,
+        ram as f64 / 1024.0
+    );
+    assert!(flash <= FLASH_BUDGET, "flash {flash} B > {FLASH_BUDGET} B");
+    assert!(ram <= RAM_BUDGET, "static RAM {ram} B > {RAM_BUDGET} B");
+
+    assert!(
+        !sections.iter().any(|s| s.name.contains("heap")),
+        "a heap section is linked"
+    );
+    let symbols = symbols(&elf, &sections);
+    assert!(
+        symbols.len() > 100,
+        "the image has no symbol table to check"
+    );
+    let allocator: Vec<&String> = symbols
+        .iter()
+        .filter(|s| s.contains("__rust_alloc") || s.contains("__rg_alloc") || *s == "malloc")
+        .collect();
+    assert!(
+        allocator.is_empty(),
+        "allocator symbols linked: {allocator:?}"
+    );
+
+    if !tool_available("qemu-system-arm", "the firmware's reference board") {
+        return;
+    }
+    let (boot, steady) = stack_peaks();
+    eprintln!(
+        "firmware stack: boot peak {boot} B, steady-state peak {steady} B (budget {STACK_BUDGET} B)"
+    );
+    assert!(
+        steady > 0 && steady <= STACK_BUDGET,
+        "steady stack {steady} B"
+    );
+    assert!(boot >= steady, "boot {boot} B, steady {steady} B");
+}

@@ -1,0 +1,322 @@
+//! The adjunct end to end: the firmware under QEMU with its radio UART on a PTY, through
+//! `skywave-linkemu` (2400 bit/s, 10 % frame loss) to a host agent (`skywave run`), all as
+//! separate processes.
+//!
+//! The host publishes the sample coalition in stages: credentials and GBR's policy, then the
+//! other policies and the translators, then GBR's revocation of the GBR-USA translator. After
+//! each stage the adjunct admits what arrived and its decision on releasing GBR SECRET
+//! HERRICK data to USA, asked over its console UART, is the host's own, lineage digests
+//! included: on GBR's authority alone, then through the translator (spiral 4 -> 5), then on
+//! GBR's authority alone because the translator is revoked.
+//!
+//! Then a rogue station injects (the emulator's `inject`), on the adjunct's side of the line, a
+//! forged policy (valid envelope, one signature bit flipped) and an artifact message whose
+//! bytes are no artifact, as non-ARQ broadcasts, with raw noise between them. The adjunct
+//! refuses both, reports them on its console, admits nothing new, forwards nothing to the
+//! host, and keeps answering with the same decision.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use skywave_hil_tests::{
+    Agent, Emulator, MODEM, Process, SerialLink, agents_built, broadcast_artifacts, eventually,
+    firmware_image, qemu_board, require_or_skip, test_dir, tool_available, translator_revocation,
+    write_node,
+};
+use skywave_protocol::policy::sample::{self, Coalition};
+
+/// The adjunct's address and the host's, as in firmware/provision/example.toml.
+const ADJUNCT: u32 = 42;
+const HOST: u32 = 1;
+/// Skywave's SAP, as in the provisioning file.
+const SAP: u8 = 13;
+
+/// The adjunct's console: every line it wrote, read by a thread.
+struct Console {
+    input: std::process::ChildStdin,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Console {
+    /// Sends `request` and returns its response lines (without `event` lines and the final
+    /// `ok`), or panics after 30 s.
+    fn ask(&mut self, request: &str) -> Vec<String> {
+        let from = self.lines.lock().unwrap().len();
+        writeln!(self.input, "{request}").expect("write to the console");
+        let start = Instant::now();
+        loop {
+            {
+                let lines = self.lines.lock().unwrap();
+                let answer: Vec<&String> = lines[from..]
+                    .iter()
+                    .filter(|l| !l.starts_with("event "))
+                    .collect();
+                if let Some(end) = answer
+                    .iter()
+                    .position(|l| *l == "ok" || l.starts_with("error "))
+                {
+                    assert_eq!(answer[end], "ok", "{request}: {answer:?}");
+                    return answer[..end].iter().map(|l| (*l).clone()).collect();
+                }
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{request}: no answer"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The adjunct's decision on GBR SECRET HERRICK to USA, as `key=value` pairs.
+    fn decision(&mut self) -> Vec<(String, String)> {
+        let answer = self.ask("decide GBR 3 USA 2:11");
+        let line = answer
+            .iter()
+            .find(|l| l.starts_with("decision "))
+            .unwrap_or_else(|| panic!("no decision: {answer:?}"));
+        line.split_whitespace()
+            .skip(1)
+            .filter_map(|w| w.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
+
+    /// Polls `check` every 200 ms for up to `limit`; on failure panics with the console's last
+    /// lines and the agent's log, which is what anyone debugging this needs first.
+    fn wait(
+        &mut self,
+        limit: Duration,
+        what: &str,
+        log: &Path,
+        mut check: impl FnMut(&mut Self) -> bool,
+    ) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if check(self) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let lines = self.lines.lock().unwrap();
+        // Everything but the answers to the polling itself.
+        let told: Vec<&str> = lines
+            .iter()
+            .map(String::as_str)
+            .filter(|l| !l.starts_with("decision ") && *l != "ok")
+            .collect();
+        let tail = told[told.len().saturating_sub(60)..].join("\n");
+        let log = std::fs::read_to_string(log).unwrap_or_default();
+        let log_tail: Vec<&str> = log.lines().rev().take(40).collect();
+        panic!(
+            "not within {limit:?}: {what}\n--- adjunct console:\n{tail}\n--- agent log (last lines first):\n{}",
+            log_tail.join("\n")
+        );
+    }
+
+    fn events(&self, prefix: &str) -> Vec<String> {
+        let lines = self.lines.lock().unwrap();
+        lines
+            .iter()
+            .filter(|l| l.starts_with(prefix))
+            .cloned()
+            .collect()
+    }
+}
+
+fn get<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// The digest in a console artifact reference `kind/domain/id/vversion/digest`.
+fn digest(reference: &str) -> &str {
+    reference.rsplit('/').next().unwrap_or_default()
+}
+
+/// Whether the adjunct's decision is the host's: verdict, basis and lineage digests.
+fn agrees(adjunct: &[(String, String)], host: &serde_json::Value) -> bool {
+    let same = |key: &str, json: &str| {
+        let ours = get(adjunct, key);
+        let theirs = host[json]["digest"].as_str().unwrap_or_default();
+        digest(ours) == theirs
+    };
+    get(adjunct, "verdict") == host["verdict"].as_str().unwrap_or("?")
+        && get(adjunct, "basis") == host["basis"].as_str().unwrap_or("?")
+        && same("home", "home")
+        && same("translator", "translator")
+        && same("revoked", "revoked_translator")
+}
+
+#[test]
+fn the_adjunct_admits_policy_translators_and_a_revocation_from_a_host_and_refuses_forgeries() {
+    if !agents_built()
+        || !tool_available("qemu-system-arm", "the firmware's reference board")
+        || !require_or_skip(
+            firmware_image("skywave-firmware").exists(),
+            "the firmware image (built by scripts/test.sh)",
+        )
+    {
+        return;
+    }
+    let dir = test_dir("fw-e2e");
+
+    // Every process is a `Process`, killed when dropped, so a failing assertion cleans up;
+    // the PTYs are the emulator's and go with it.
+    let mut emu = Emulator::start(&["--channel", "bernoulli:0.1", "--seed", "8"]);
+    let mut qemu = qemu_board();
+    qemu.arg("-serial")
+        .arg(&emu.a)
+        .args(["-serial", "stdio", "-kernel"])
+        .arg(firmware_image("skywave-firmware"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut firmware = Process(qemu.spawn().expect("start qemu-system-arm"));
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let stdout = firmware.0.stdout.take().expect("qemu stdout");
+    let sink = Arc::clone(&lines);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line.trim_end().to_owned());
+        }
+    });
+    let mut console = Console {
+        input: firmware.0.stdin.take().expect("qemu stdin"),
+        lines,
+    };
+    eventually(Duration::from_secs(30), "the adjunct's boot banner", || {
+        !console.events("skywave-firmware ").is_empty()
+    });
+
+    let c = Coalition::new();
+    let link = SerialLink {
+        device: &emu.b,
+        neighbours: &[ADJUNCT],
+        modem: MODEM,
+    };
+    let host = Agent::start(write_node(&dir, "host", HOST, &[link], &c));
+    let log = host.config.with_extension("log");
+    let host_decision = || host.decide("GBR", 3, "2:11", "USA");
+    let artifacts = c.artifacts();
+    let limit = Duration::from_secs(240);
+
+    // Stage 1: the credentials and GBR's policy. No translator yet: GBR's authority alone.
+    host.publish_all(&artifacts[..8], &dir);
+    console.wait(
+        limit,
+        "the adjunct decides on GBR's policy alone, like the host",
+        &log,
+        |con| {
+            let d = con.decision();
+            get(&d, "basis") == "home_only" && agrees(&d, &host_decision())
+        },
+    );
+
+    // Stage 2: the other policies and the translators.
+    for (i, a) in artifacts.iter().enumerate().skip(8) {
+        host.publish(a, &dir.join(format!("artifact-{i:02}.sky")));
+    }
+    console.wait(
+        limit,
+        "the adjunct decides through the translator, like the host",
+        &log,
+        |con| {
+            let d = con.decision();
+            get(&d, "basis") == "translated" && agrees(&d, &host_decision())
+        },
+    );
+    let d = console.decision();
+    assert_eq!(get(&d, "spiral"), "4->5", "{d:?}");
+    assert_eq!(get(&d, "verdict"), "release", "{d:?}");
+
+    // Stage 3: GBR revokes the translator.
+    host.publish(&translator_revocation(&c), &dir.join("revocation.sky"));
+    console.wait(
+        limit,
+        "the adjunct falls back to GBR's authority, like the host",
+        &log,
+        |con| {
+            let d = con.decision();
+            get(&d, "basis") == "home_only_translator_revoked" && agrees(&d, &host_decision())
+        },
+    );
+    let status = console.ask("status");
+    assert!(
+        status.contains(&"revocation GBR seq=1".to_owned()),
+        "{status:?}"
+    );
+    let held = |status: &[String]| -> String {
+        status
+            .iter()
+            .find(|l| l.starts_with("held "))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let before = held(&status);
+    assert!(
+        before.starts_with("held credentials=7 policies=3 translators=2 revocations=1 "),
+        "{status:?}"
+    );
+    let admitted = console.events("event admitted ").len();
+    assert_eq!(
+        admitted,
+        artifacts.len() + 1,
+        "{:?}",
+        console.events("event ")
+    );
+
+    // A rogue station (address 7) on the adjunct's side of the line: a forged GBR policy (a
+    // signature bit flipped), then noise, then an artifact message whose bytes are no artifact.
+    let mut forged = c.gbr_policy(2, &sample::gbr_rules());
+    let last = forged.len() - 1;
+    forged[last] ^= 0x01;
+    let mut stream = broadcast_artifacts(7, SAP, &[forged]);
+    stream.extend((0..300u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    stream.extend(broadcast_artifacts(
+        7,
+        SAP,
+        &[b"not an artifact at all".to_vec()],
+    ));
+    let file = dir.join("rogue.bin");
+    std::fs::write(&file, &stream).expect("rogue stream");
+    emu.inject("a", &file);
+    console.wait(
+        Duration::from_secs(60),
+        "the forgery and the junk refused",
+        &log,
+        |con| {
+            let forged = con.events("event refused from=7 reason=bad signature");
+            let junk = con.events("event refused from=7 reason=malformed");
+            !forged.is_empty() && !junk.is_empty()
+        },
+    );
+
+    // Still running, nothing new held, the same decision, and nothing forwarded to the host.
+    let status = console.ask("status");
+    assert_eq!(held(&status), before, "{status:?}");
+    let d = console.decision();
+    assert_eq!(get(&d, "basis"), "home_only_translator_revoked", "{d:?}");
+    assert_eq!(
+        host.held(),
+        Some(artifacts.len() + 1),
+        "the host holds something new"
+    );
+    let stack = status
+        .iter()
+        .find_map(|l| l.strip_prefix("status "))
+        .and_then(|s| {
+            s.split_whitespace()
+                .find_map(|w| w.strip_prefix("stack_peak="))
+        })
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    eprintln!("adjunct after the exchange: {status:?}");
+    assert!(
+        stack > 0 && stack <= 32 * 1024,
+        "steady-state stack {stack} B"
+    );
+}

@@ -8,7 +8,9 @@
 //! 3. the SIS client bearer against our own server: agent X rides A's 5066 node as an SIS
 //!    client (A's own policy SAP is moved to 15 so X can bind 13, as beside an installed stack)
 //!    and gets the whole coalition to B through it;
-//! 4. tshark decodes the SIS conversations the Python client recorded, every primitive, no
+//! 4. a flood to an absent node turns the client's data flow off, every request expires and is
+//!    rejected (TTL expired), and the flow comes back on;
+//! 5. tshark decodes the SIS conversations the Python client recorded, every primitive, no
 //!    malformed packet.
 
 mod common;
@@ -310,7 +312,21 @@ fn sis_clients_and_the_sis_bearer_over_two_agents() {
     assert_eq!(link["bearer"], "up", "{status}");
     assert!(link["frames_in"].as_u64().unwrap() > 0, "{status}");
 
-    // 4. tshark reads every recorded primitive as SIS, nothing malformed.
+    // 4. Backpressure: a flood to a node that is not there fills A's link; the client's data
+    // flow goes off, every request expires and is rejected, the flow comes back on. Last,
+    // because the HF link's ARQ keeps chasing the absent node for a while afterwards.
+    let flood = python(&[
+        "flood",
+        "127.0.0.1",
+        &a_port_s,
+        "--sap",
+        "9",
+        "--dest",
+        "119",
+    ]);
+    assert_eq!(flood["rejected"], 48, "{flood}");
+
+    // 5. tshark reads every recorded primitive as SIS, nothing malformed.
     if tshark {
         assert_tshark_decodes(&conformance_pcap, a_port, &verdict["pcap_types"]);
         assert_tshark_decodes(&send_pcap, a_port, &sent["pcap_types"]);

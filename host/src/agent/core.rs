@@ -6,6 +6,11 @@
 //! ask: D_PDUs to the bearers, U_PDUs from the node to the link that reaches their destination.
 //! Keeping all protocol state in one task (the bearers' I/O runs in their own tasks) means no
 //! locks around it and the same call order as in the simulator.
+//!
+//! A link through another 5066 node (a `sis` bearer) has a SIS carrier where an HF link has its
+//! [`HostLink`] ([`Carrier`]); SIS client applications' requests (when the agent serves SIS)
+//! come in from the server's connections and go to the same links, through the same room
+//! check, as the node's own messages.
 
 use std::time::SystemTime;
 

@@ -6,7 +6,9 @@
 //!
 //! Wiring: one bearer task per link moves bytes; a forwarder per bearer tags its events with
 //! the link's index into one channel; the core takes those, the operator's requests and its own
-//! deadlines in turn. SIGINT and SIGTERM stop it cleanly.
+//! deadlines in turn. With a `[sis]` section, a task accepts SIS client connections and a task
+//! per connection feeds its primitives to the core too (`crate::sis::server`). SIGINT and
+//! SIGTERM stop it cleanly.
 
 pub mod config;
 pub mod control;

@@ -167,6 +167,9 @@ pub struct Config {
     /// together would otherwise key up together every interval for ever, and on a shared HF
     /// channel, where a radio cannot hear while it transmits, never hear each other's.
     pub jitter_seed: u32,
+    /// This node's own address, if the driver gives it: of the neighbours that hear a SUMMARY
+    /// broadcast, only the one with the lowest address answers it.
+    pub address: Option<Address>,
 }
 
 impl Config {
@@ -181,6 +184,7 @@ impl Config {
             fanout: Fanout::DEFAULT,
             check_delay: Duration::from_secs(15),
             jitter_seed: 0,
+            address: None,
         }
     }
 }
@@ -303,6 +307,8 @@ pub struct Node<
     checks: Vec<(u8, Option<Instant>), NBRS>,
     /// The summary jitter's generator state.
     jitter: u32,
+    /// When this node last asked a neighbour for a domain with its own DETAIL.
+    asked: Vec<(Domain, Instant), MAX_DOMAINS>,
     events: heapless::Deque<NodeEvent, EVS>,
 }
 
@@ -334,6 +340,7 @@ impl<
             pending: Vec::new(),
             checks: Vec::new(),
             jitter: config.jitter_seed ^ 0x9E37_79B9,
+            asked: Vec::new(),
             events: heapless::Deque::new(),
         };
         node.replay_storage(now);
@@ -500,6 +507,8 @@ impl<
                 };
                 let _ = self.receive_artifact(now, wall, Some(from), heard_on, artifact);
             }
+            // Of the neighbours that heard a SUMMARY broadcast, one answers (see `answers`).
+            Message::Summary(_) if heard == Heard::Broadcast && !self.answers(from) => {}
             Message::Summary(view) => self.compare_summary(now, from, view.iter()),
             Message::Detail(view) => self.compare_detail(now, from, view.domain, view.iter()),
             Message::Want(want) => self.serve_want(now, from, want),
@@ -688,6 +697,22 @@ impl<
             self.checks.retain(|c| c.0 != channel);
             let _ = self.checks.push((channel, None));
         }
+    }
+
+    /// Whether this node answers a SUMMARY broadcast by `from`: every listener on that
+    /// channel would answer the same DETAIL (or push the same artifacts), so only the one with
+    /// the lowest address does. Without [`Config::address`], or with `from` on no known
+    /// channel, it always answers. If the one that should answer missed the broadcast, the
+    /// next periodic SUMMARY (from either side) finds the difference again.
+    fn answers(&self, from: Address) -> bool {
+        let (Some(me), Some(channel)) = (self.config.address, self.channel_of(from)) else {
+            return true;
+        };
+        !self.neighbours.iter().any(|n| {
+            n.up && n.channel == Some(channel)
+                && n.address != from
+                && n.address.value() < me.value()
+        })
     }
 
     /// How many neighbours are up on `channel`.
@@ -1052,7 +1077,7 @@ impl<
             let their_line = theirs.iter().find(|t| t.domain == mine.domain);
             match their_line {
                 Some(t) if t.items == mine.items && t.set_digest == mine.set_digest => {}
-                Some(t) if t.items > 0 => self.queue(from, Payload::Detail(mine.domain), now),
+                Some(t) if t.items > 0 => self.ask(now, from, mine.domain),
                 // They hold nothing of this domain: push it all, no DETAIL round needed.
                 _ => {
                     let all: Vec<Digest, OUT> = self
@@ -1101,6 +1126,38 @@ impl<
         for digest in lacking {
             self.queue(from, Payload::Artifact(digest), now);
         }
+        // They hold what we lack: ask them with our own DETAIL. This is how a node that was
+        // away catches up when its neighbours do not know it was (its SUMMARY on return made
+        // them send their DETAIL). One ask per domain per `2 x check_delay`, so the DETAILs of
+        // several neighbours on one channel do not each bring the same artifacts.
+        let we_lack = theirs.iter().any(|e| {
+            !self.stored().any(|a| {
+                a.domain == domain
+                    && (ShortDigest::from(&a.digest) == e.digest
+                        || (a.kind != Kind::Credential
+                            && a.kind as u8 == e.kind
+                            && a.id == e.id
+                            && a.version >= e.version))
+            })
+        });
+        let quiet = Duration::from_millis(2 * self.config.check_delay.millis());
+        let asked_lately = self
+            .asked
+            .iter()
+            .any(|&(d, at)| d == domain && at + quiet > now);
+        if we_lack && !asked_lately {
+            self.ask(now, from, domain);
+        }
+    }
+
+    /// Sends `to` a DETAIL of `domain` (so it pushes what we lack of it), noting when.
+    fn ask(&mut self, now: Instant, to: Address, domain: Domain) {
+        self.asked.retain(|&(d, _)| d != domain);
+        if self.asked.is_full() {
+            self.asked.remove(0);
+        }
+        let _ = self.asked.push((domain, now));
+        self.queue(to, Payload::Detail(domain), now);
     }
 
     fn serve_want(&mut self, now: Instant, from: Address, want: Want) {

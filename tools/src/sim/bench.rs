@@ -10,11 +10,21 @@
 //!   with FER the measured fraction of frames lost, pooled over 8 seeds.
 //! - `sim_speedup_50_nodes`: 25 two-node nets (50 nodes) with traffic that keeps each channel
 //!   at least half busy, 24 simulated hours: simulated seconds per wall-clock second.
+//! - `revocation_4hop_median_s`, `revocation_4hop_p95_s`: a revocation published at one end of
+//!   a chain of five stations (one point-to-point net per hop, 2400 bit/s, 10 % Bernoulli D_PDU
+//!   loss, 0.2 s turnaround, every station holding the coalition), seconds until the far end
+//!   admitted it, over 100 seeds; `revocation_4hop_limit_s` the sum over the hops of the
+//!   airtime of the D_PDUs that carry it once, preamble, interleaver and turnaround
+//!   ([`Chain::limit_s`]).
+//! - `catchup_bytes_after_outage`: D_PDU bytes on the air to bring the AUS adjunct of
+//!   `tools/scenarios/coalition/outage-6h.toml` up to date after six hours off the air, next to
+//!   `resend_everything_bytes` (everything it holds, sent the same way).
 
 use serde::Serialize;
 use serde_json::json;
 
 use super::channel::{Model, Preset};
+use super::coalition::{self, Chain, CoalitionScenario};
 use super::report::Report;
 use super::scenario::{LinkSpec, ModemSpec, NetSpec, NodeSpec, Scenario, TrafficMode, TrafficSpec};
 use super::{Options, run};
@@ -245,6 +255,37 @@ pub fn bench(seed: u64) -> anyhow::Result<(serde_json::Value, String)> {
         ">= 0.5",
     );
 
+    let chain = Chain::bench(4);
+    let mut times = Vec::new();
+    for s in seed..seed + REVOCATION_SEEDS {
+        let (t, _) = chain.run(coalition::NodeSpec::default(), s)?;
+        // A revocation that never arrived counts as the whole run.
+        times.push(t.unwrap_or(chain.duration_s - chain.publish_s));
+    }
+    let arrived = times.len();
+    times.sort_by(f64::total_cmp);
+    let median = quantile(&times, 0.5);
+    let p95 = quantile(&times, 0.95);
+    let limit = chain.limit_s()?;
+    row(
+        "revocation_4hop_median_s",
+        median,
+        &format!("<= {:.3}", 2.0 * limit),
+    );
+    row("revocation_4hop_p95_s", p95, "");
+    row("revocation_4hop_limit_s", limit, "");
+
+    let outage = CoalitionScenario::from_toml(OUTAGE_SCENARIO)?;
+    let (outage_report, _) = coalition::run(&outage, seed, false, false)?;
+    let catch_up = outage_report
+        .catch_ups
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("outage-6h has no station outage"))?;
+    let catchup_bytes = catch_up.bytes as f64;
+    let resend_bytes = catch_up.resend_everything_bytes as f64;
+    row("catchup_bytes_after_outage", catchup_bytes, "");
+    row("resend_everything_bytes", resend_bytes, "");
+
     let json = json!({
         "clean_line_utilisation": utilisation,
         "goodput_ratio_fer_0_01": ratios.first().map(|r| r.1),
@@ -252,6 +293,11 @@ pub fn bench(seed: u64) -> anyhow::Result<(serde_json::Value, String)> {
         "goodput_ratio_fer_0_30": ratios.get(2).map(|r| r.1),
         "goodput_ratio_ccir_poor": poor_ratio,
         "sim_speedup_50_nodes": speedup,
+        "revocation_4hop_median_s": median,
+        "revocation_4hop_p95_s": p95,
+        "revocation_4hop_limit_s": limit,
+        "catchup_bytes_after_outage": catchup_bytes,
+        "resend_everything_bytes": resend_bytes,
         "parameters": {
             "seed": seed,
             "modem": modem(),
@@ -268,6 +314,17 @@ pub fn bench(seed: u64) -> anyhow::Result<(serde_json::Value, String)> {
                 "fade_duration_s": Preset::CcirPoor.fade_statistics().1,
                 "runs": poor,
             },
+            "revocation_4hop": {
+                "chain": chain,
+                "seeds": REVOCATION_SEEDS,
+                "arrived": arrived,
+                "times_s": times,
+                "fanout": coalition::NodeSpec::default(),
+            },
+            "catchup": {
+                "scenario": "tools/scenarios/coalition/outage-6h.toml",
+                "catch_up": catch_up,
+            },
             "fifty_nodes": {
                 "nodes": 50,
                 "nets": 25,
@@ -283,4 +340,19 @@ pub fn bench(seed: u64) -> anyhow::Result<(serde_json::Value, String)> {
         },
     });
     Ok((json, table))
+}
+
+/// Seeds of the revocation chain figures.
+const REVOCATION_SEEDS: u64 = 100;
+
+/// The outage scenario the catch-up figure comes from (the shipped file, built in).
+const OUTAGE_SCENARIO: &str = include_str!("../../scenarios/coalition/outage-6h.toml");
+
+/// The `q` quantile of sorted `v` (nearest rank).
+fn quantile(v: &[f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    v.get(rank - 1).copied().unwrap_or(f64::NAN)
 }

@@ -25,7 +25,7 @@ use std::rc::Rc;
 use anyhow::{Context, anyhow, bail, ensure};
 use serde::{Deserialize, Serialize};
 use skywave_protocol::link::{
-    Config as LinkConfig, HostLink, Message as LinkMessage, Mode, SpduHeader,
+    Config as LinkConfig, HostLink, Message as LinkMessage, Mode, Modem, SpduHeader,
 };
 use skywave_protocol::node::{self, Fanout, FixedStorage, Node, NodeEvent};
 use skywave_protocol::policy::sample::{self, Coalition, NOW};
@@ -141,6 +141,7 @@ impl NodeSpec {
     fn config(&self, address: u32) -> node::Config {
         let mut c = node::Config::new(SAP);
         c.jitter_seed = address;
+        c.address = Address::new(address).ok();
         c.summary_interval = Duration::from_secs(self.summary_interval_s);
         c.fanout = Fanout {
             min_lacking: self.fanout_min_lacking,
@@ -538,9 +539,16 @@ pub struct CatchUp {
     pub caught_up_after_s: Option<f64>,
     /// D_PDU bytes on the air on the station's nets from its return until it had caught up.
     pub bytes: u64,
-    /// Bytes of sending it everything it holds as ARTIFACT U_PDUs, no link overhead: what
-    /// resending everything would cost at the very least.
+    /// Those bytes by what the D_PDUs carried.
+    pub bytes_by_kind: BTreeMap<String, u64>,
+    /// D_PDU bytes of sending it everything it holds, each artifact framed by the link as one
+    /// non-ARQ ARTIFACT message, with the repeats the catch-up used (the fan-out rule's on a
+    /// shared channel, else one) and no acknowledgements, link set-up or inventory messages:
+    /// what resending everything the same way would cost at the least.
     pub resend_everything_bytes: u64,
+    /// The same with every artifact sent exactly once (no repeats): a floor no scheme that
+    /// resends everything can beat.
+    pub resend_everything_once_bytes: u64,
 }
 
 /// Per-station counters.
@@ -740,8 +748,8 @@ struct Sim<'a> {
     classifier: Classifier,
     airtime: BTreeMap<String, f64>,
     bytes: BTreeMap<String, u64>,
-    /// (time s, net, bytes) of every frame put on the air.
-    frame_log: Vec<(f64, usize, u64)>,
+    /// (time s, net, bytes, class) of every frame put on the air.
+    frame_log: Vec<(f64, usize, u64, &'static str)>,
 }
 
 /// Wall-clock time of the simulated stations: the sample coalition's `NOW` plus simulated
@@ -1003,7 +1011,8 @@ impl<'a> Sim<'a> {
                         .context("station")?;
                     for bytes in self.publish.get(index).cloned().unwrap_or_default() {
                         let digest = skywave_protocol::policy::Digest::of(&bytes).to_string();
-                        self.record(&digest, None, &spec.station, secs(at));
+                        let what = describe(&bytes).ok();
+                        self.record(&digest, what.as_ref(), &spec.station, secs(at));
                         if let Some(st) = self.stations.get_mut(s) {
                             let _ = st.publish(at, wall(at), &bytes);
                         }
@@ -1107,7 +1116,8 @@ impl<'a> Sim<'a> {
                 *self.airtime.entry(class.to_string()).or_default() += air;
                 *self.bytes.entry(class.to_string()).or_default() += t.len as u64;
                 let net = self.air_net(radio);
-                self.frame_log.push((secs(t.on_air), net, t.len as u64));
+                self.frame_log
+                    .push((secs(t.on_air), net, t.len as u64, class));
                 let (arrival, deliveries) = self.air.send(radio, &t, &frame);
                 for to in deliveries {
                     self.push(
@@ -1309,19 +1319,44 @@ impl<'a> Sim<'a> {
                 .map(|rs| rs.iter().map(|&r| self.air_net(r)).collect())
                 .unwrap_or_default();
             let until = caught_up_at.unwrap_or(self.scenario.duration_s);
-            let bytes = self
+            let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
+            for (_, _, b, class) in self
                 .frame_log
                 .iter()
-                .filter(|(t, net, _)| *t >= back && *t <= until && nets.contains(net))
-                .map(|(_, _, b)| b)
-                .sum();
-            let resend = self.stations.get(s).map_or(0, |st| {
+                .filter(|(t, net, _, _)| *t >= back && *t <= until && nets.contains(net))
+            {
+                *by_kind.entry((*class).to_string()).or_default() += b;
+            }
+            let bytes = by_kind.values().sum();
+            let modem = self.scenario.modem.modem();
+            // Sent the way the catch-up sent what was missed: on a channel shared by two or
+            // more neighbours, non-ARQ with the rule's repeats.
+            let node = &self.scenario.node;
+            let shared = self.scenario.stations.get(s).is_some_and(|me| {
+                me.nets.iter().any(|net| {
+                    self.scenario
+                        .stations
+                        .iter()
+                        .filter(|o| o.nets.contains(net))
+                        .count()
+                        >= 3
+                })
+            });
+            let repeats = if shared && !node.fanout_arq_when_shared && node.fanout_min_lacking > 0 {
+                u64::from(node.fanout_repeats)
+            } else {
+                1
+            };
+            let once = self.stations.get(s).map_or(0, |st| {
                 let storage = st.node().storage();
                 (0..skywave_protocol::node::Storage::len(storage))
                     .filter_map(|i| skywave_protocol::node::Storage::get(storage, i))
-                    .map(|(_, b)| 1 + b.len() as u64)
+                    .filter_map(|(_, b)| frame_lengths(modem, b, false).ok())
+                    .flatten()
+                    .map(|len| len as u64)
                     .sum()
             });
+            let resend = repeats * once;
             catch_ups.push(CatchUp {
                 station: name.clone(),
                 start_s: o.start_s,
@@ -1329,7 +1364,9 @@ impl<'a> Sim<'a> {
                 missed: missed.len(),
                 caught_up_after_s: caught_up_at.map(|t| t - back),
                 bytes,
+                bytes_by_kind: by_kind,
                 resend_everything_bytes: resend,
+                resend_everything_once_bytes: once,
             });
         }
         let stations = self
@@ -1467,6 +1504,43 @@ impl CoalitionReport {
     }
 }
 
+/// The D_PDU lengths of `artifact` sent once as an ARTIFACT message, non-ARQ (expedited if
+/// asked), as a station's link frames it: what carrying it costs at the least.
+pub fn frame_lengths(modem: Modem, artifact: &[u8], expedited: bool) -> anyhow::Result<Vec<usize>> {
+    let mut updu = vec![1u8];
+    updu.extend_from_slice(artifact);
+    let me = Address::new(1).map_err(|e| anyhow!("{e}"))?;
+    let peer = Address::new(2).map_err(|e| anyhow!("{e}"))?;
+    let mut link = Box::new(HostLink::new(LinkConfig::new(me, modem)).map_err(|e| anyhow!("{e}"))?);
+    let mode = if expedited {
+        Mode::ExpeditedNonArq { repeats: 1 }
+    } else {
+        Mode::NonArq { repeats: 1 }
+    };
+    link.submit(
+        Instant::ZERO,
+        &LinkMessage {
+            dest: peer,
+            header: SpduHeader {
+                priority: if expedited { 15 } else { 8 },
+                src_sap: SAP,
+                dest_sap: SAP,
+            },
+            mode,
+            confirm: false,
+            ttd: Instant::ZERO + Duration::from_secs(3600),
+            data: &updu,
+        },
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    let mut buf = vec![0u8; MAX_DPDU_LEN];
+    let mut lengths = Vec::new();
+    while let Some(t) = link.poll_transmit(Instant::ZERO, &mut buf) {
+        lengths.push(t.len);
+    }
+    Ok(lengths)
+}
+
 // ------------------------------------------------------------------------------------------
 // The chain
 
@@ -1583,33 +1657,10 @@ impl Chain {
             .into_iter()
             .next()
             .context("revocation")?;
-        let mut updu = vec![1u8];
-        updu.extend_from_slice(&bytes);
-        let me = Address::new(1).map_err(|e| anyhow!("{e}"))?;
-        let peer = Address::new(2).map_err(|e| anyhow!("{e}"))?;
-        let mut link =
-            Box::new(HostLink::new(LinkConfig::new(me, modem)).map_err(|e| anyhow!("{e}"))?);
-        link.submit(
-            Instant::ZERO,
-            &LinkMessage {
-                dest: peer,
-                header: SpduHeader {
-                    priority: 15,
-                    src_sap: SAP,
-                    dest_sap: SAP,
-                },
-                mode: Mode::ExpeditedNonArq { repeats: 1 },
-                confirm: false,
-                ttd: Instant::ZERO + Duration::from_secs(3600),
-                data: &updu,
-            },
-        )
-        .map_err(|e| anyhow!("{e}"))?;
-        let mut buf = vec![0u8; MAX_DPDU_LEN];
-        let mut airtime_ms = 0;
-        while let Some(t) = link.poll_transmit(Instant::ZERO, &mut buf) {
-            airtime_ms += modem.airtime(t.len).millis();
-        }
+        let airtime_ms: u64 = frame_lengths(modem, &bytes, true)?
+            .into_iter()
+            .map(|len| modem.airtime(len).millis())
+            .sum();
         let hop_ms = airtime_ms + modem.overhead().millis() + modem.turnaround.millis();
         Ok(self.hops as f64 * hop_ms as f64 / 1000.0)
     }

@@ -487,11 +487,13 @@ pub fn broadcast_artifacts(from: u32, sap: u8, artifacts: &[Vec<u8>]) -> Vec<u8>
 }
 
 /// The firmware's release image `name` (`skywave-firmware` or `selftest`), built by
-/// `scripts/test.sh` in firmware/'s own target directory.
+/// `scripts/test.sh` (`cargo build --release` in firmware/): in firmware/'s own target
+/// directory, or under `CARGO_TARGET_DIR` when that is set, as cargo does.
 pub fn firmware_image(name: &str) -> PathBuf {
-    workspace_root()
-        .join("firmware/target/thumbv7em-none-eabihf/release")
-        .join(name)
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("firmware/target"));
+    target.join("thumbv7em-none-eabihf/release").join(name)
 }
 
 /// `qemu-system-arm` as the firmware's reference board: a Cortex-M4 mps2-an386 with no

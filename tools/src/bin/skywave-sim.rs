@@ -5,6 +5,7 @@
 //! skywave-sim bench --json OUT.json [--seed N]
 //! skywave-sim coalition SCENARIO.toml --seed N --json OUT.json [--capture OUT.pcap] [--plot OUT.svg]
 //! skywave-sim chain --hops H --bit-rate B --loss P --turnaround-ms T --seed N [--json OUT.json]
+//! skywave-sim fanout --json OUT.json [--plot OUT.svg] [--max-neighbours N] [--seeds K]
 //! ```
 
 use std::io::IsTerminal;
@@ -84,6 +85,9 @@ enum Command {
         /// The seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Run seeds seed..seed+N and print the median and 95th percentile.
+        #[arg(long, default_value_t = 1)]
+        seeds: u64,
         /// Send every artifact by ARQ (the fan-out rule off).
         #[arg(long)]
         arq_only: bool,
@@ -93,6 +97,25 @@ enum Command {
         /// Also write the chain as a coalition scenario file (for `coalition`).
         #[arg(long)]
         scenario_out: Option<PathBuf>,
+    },
+    /// Measure the fan-out rules on one shared channel (a hub and 1..=N neighbours, artifacts
+    /// both ways): time until all hold all and channel time, per rule; print a table.
+    Fanout {
+        /// Where to write the JSON results.
+        #[arg(long)]
+        json: PathBuf,
+        /// Also draw them as SVG.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        /// The most neighbours.
+        #[arg(long, default_value_t = 6)]
+        max_neighbours: usize,
+        /// The first seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Seeds per point.
+        #[arg(long, default_value_t = 10)]
+        seeds: u64,
     },
     /// Measure the link layer's figures of merit; print a table and write JSON.
     Bench {
@@ -231,6 +254,7 @@ fn main() -> anyhow::Result<()> {
             loss,
             turnaround_ms,
             seed,
+            seeds,
             arq_only,
             json,
             scenario_out,
@@ -251,12 +275,33 @@ fn main() -> anyhow::Result<()> {
                 std::fs::write(&path, toml::to_string(&chain.scenario(node))?)
                     .with_context(|| format!("writing {}", path.display()))?;
             }
+            let limit = chain.limit_s()?;
+            if seeds > 1 {
+                let mut times = Vec::new();
+                for s in seed..seed + seeds {
+                    let (t, _) = chain.run(node, s)?;
+                    times.push(t.unwrap_or(f64::INFINITY));
+                }
+                times.sort_by(f64::total_cmp);
+                let at = |q: f64| {
+                    let rank = ((q * times.len() as f64).ceil() as usize).clamp(1, times.len());
+                    times.get(rank - 1).copied().unwrap_or(f64::NAN)
+                };
+                println!(
+                    "revocation across {hops} hops, seeds {seed}..{}: median {:.3} s, p95 {:.3} s, max {:.3} s (limit {limit:.3} s, median {:.2}x)",
+                    seed + seeds - 1,
+                    at(0.5),
+                    at(0.95),
+                    at(1.0),
+                    at(0.5) / limit
+                );
+                return Ok(());
+            }
             let (time, report) = chain.run(node, seed)?;
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&report)?)
                     .with_context(|| format!("writing {}", path.display()))?;
             }
-            let limit = chain.limit_s()?;
             match time {
                 Some(t) => println!(
                     "revocation across {hops} hops (seed {seed}): {t:.3} s (limit {limit:.3} s, {:.2}x)",
@@ -266,6 +311,27 @@ fn main() -> anyhow::Result<()> {
                     "revocation across {hops} hops (seed {seed}): not everywhere after {:.0} s (limit {limit:.3} s)",
                     chain.duration_s - chain.publish_s
                 ),
+            }
+        }
+        Command::Fanout {
+            json,
+            plot,
+            max_neighbours,
+            seed,
+            seeds,
+        } => {
+            let (points, runs, table) = sim::fanout::measure(max_neighbours, seed, seeds)?;
+            print!("{table}");
+            let value = serde_json::json!({
+                "points": points,
+                "runs": runs,
+                "rules": sim::fanout::rules(),
+            });
+            std::fs::write(&json, serde_json::to_string_pretty(&value)?)
+                .with_context(|| format!("writing {}", json.display()))?;
+            if let Some(path) = plot {
+                std::fs::write(&path, sim::fanout::svg(&points, seeds))
+                    .with_context(|| format!("writing {}", path.display()))?;
             }
         }
         Command::Bench { json, seed } => {

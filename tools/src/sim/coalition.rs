@@ -600,6 +600,22 @@ pub struct CoalitionReport {
     pub catch_ups: Vec<CatchUp>,
     /// Per station.
     pub stations: Vec<StationRecord>,
+    /// Every D_PDU put on the air: when (s) and the channel time it took (airtime, plus the
+    /// preamble and interleaver for the first of a transmission), for figures over a window.
+    #[serde(skip)]
+    pub air_log: Vec<(f64, f64)>,
+}
+
+impl CoalitionReport {
+    /// Channel time (D_PDU airtime plus preamble and interleaver) spent from `from_s` to
+    /// `until_s`, over all nets.
+    pub fn channel_time(&self, from_s: f64, until_s: f64) -> f64 {
+        self.air_log
+            .iter()
+            .filter(|(t, _)| *t >= from_s && *t <= until_s)
+            .map(|(_, c)| c)
+            .sum()
+    }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -748,6 +764,8 @@ struct Sim<'a> {
     classifier: Classifier,
     airtime: BTreeMap<String, f64>,
     bytes: BTreeMap<String, u64>,
+    /// Every frame's start and channel time (see [`CoalitionReport::air_log`]).
+    air_log: Vec<(f64, f64)>,
     /// (time s, net, bytes, class) of every frame put on the air.
     frame_log: Vec<(f64, usize, u64, &'static str)>,
 }
@@ -915,6 +933,7 @@ impl<'a> Sim<'a> {
             airtime: BTreeMap::new(),
             bytes: BTreeMap::new(),
             frame_log: Vec::new(),
+            air_log: Vec::new(),
         };
         for (index, p) in scenario.publish.iter().enumerate() {
             sim.push(instant(p.at_s), Ev::Publish { index });
@@ -1118,6 +1137,12 @@ impl<'a> Sim<'a> {
                 let net = self.air_net(radio);
                 self.frame_log
                     .push((secs(t.on_air), net, t.len as u64, class));
+                let modem = self.scenario.modem.modem();
+                let mut channel = modem.airtime(t.len).millis();
+                if t.first {
+                    channel += modem.overhead().millis();
+                }
+                self.air_log.push((secs(t.on_air), channel as f64 / 1000.0));
                 let (arrival, deliveries) = self.air.send(radio, &t, &frame);
                 for to in deliveries {
                     self.push(
@@ -1407,6 +1432,7 @@ impl<'a> Sim<'a> {
             channel,
             catch_ups,
             stations,
+            air_log: self.air_log,
         };
         (report, self.air.take_capture())
     }

@@ -17,6 +17,7 @@ pub mod air;
 pub mod bench;
 pub mod channel;
 pub mod coalition;
+pub mod fanout;
 pub mod report;
 pub mod scenario;
 

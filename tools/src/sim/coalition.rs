@@ -30,7 +30,7 @@ use skywave_protocol::link::{
 use skywave_protocol::node::{self, Fanout, FixedStorage, Node, NodeEvent};
 use skywave_protocol::policy::sample::{self, Coalition, NOW};
 use skywave_protocol::policy::{
-    Artifact, ArtifactRef, Basis, CategoryValue, Domain, Kind, Label, Revoked, TrustStore,
+    Artifact, ArtifactRef, Basis, CategoryValue, Domain, Kind, Label, Revoked, Signed, TrustStore,
     UnixTime, Verdict,
 };
 use skywave_protocol::station::{LinkId, Station, StationEvent};
@@ -80,19 +80,23 @@ pub struct CoalitionScenario {
     #[serde(rename = "net")]
     pub nets: Vec<NetSpec>,
     /// Scheduled outages (`node` names a station: it is off the air and knows it).
-    #[serde(default, rename = "outage")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", rename = "outage")]
     pub outages: Vec<OutageSpec>,
     /// Random net outages.
-    #[serde(default, rename = "random_outage")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        rename = "random_outage"
+    )]
     pub random_outages: Vec<RandomOutageSpec>,
     /// Artifacts published by a station's operator.
-    #[serde(default, rename = "publish")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", rename = "publish")]
     pub publish: Vec<PublishSpec>,
     /// Artifacts a hostile or broken neighbour hands a station (as if received on the air).
-    #[serde(default, rename = "inject")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", rename = "inject")]
     pub inject: Vec<InjectSpec>,
     /// Release decisions followed at every station.
-    #[serde(default, rename = "decide")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", rename = "decide")]
     pub decide: Vec<DecideSpec>,
 }
 
@@ -164,7 +168,7 @@ pub struct StationSpec {
     /// The nets its radios are on, one radio each.
     pub nets: Vec<String>,
     /// Artifacts it holds before the run starts.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub holds: Vec<ArtifactSpec>,
 }
 
@@ -432,16 +436,21 @@ fn describe(bytes: &[u8]) -> anyhow::Result<ArtifactRef> {
     match store.admit(bytes, Some(NOW)) {
         Ok(a) => Ok(a.artifact),
         Err(_) => {
-            // Refused there too (a forgery, or it needs a revocation gap filled): name it by
-            // its digest alone.
+            // Refused there too (a forgery, a revocation after a gap): name it by what it
+            // says it is.
+            let signed = Signed::decode(bytes).map_err(|e| anyhow!("not an artifact: {e:?}"))?;
+            let a = &signed.artifact;
+            let (id, version) = match a {
+                Artifact::Policy(p) => (p.id, u64::from(p.version)),
+                Artifact::Translator(t) => (t.id, u64::from(t.version)),
+                Artifact::Revocation(r) => (r.seq, 0),
+                _ => (0, 0),
+            };
             Ok(ArtifactRef {
-                kind: bytes
-                    .get(1)
-                    .and_then(|&t| Kind::from_tag(t))
-                    .unwrap_or(Kind::Policy),
-                domain: sample::GBR,
-                id: 0,
-                version: 0,
+                kind: a.kind(),
+                domain: a.domain(),
+                id,
+                version,
                 digest: skywave_protocol::policy::Digest::of(bytes),
             })
         }

@@ -198,7 +198,10 @@ impl Core {
         cfg: &LinkConfig,
         bearer: BearerSender,
     ) -> anyhow::Result<AgentLink> {
-        let link_config = link::Config::new(address, cfg.modem);
+        let link_config = link::Config {
+            first_cpdu_id: first_cpdu_id(),
+            ..link::Config::new(address, cfg.modem)
+        };
         let link = match cfg.bearer {
             BearerConfig::Sis(_) => Carrier::Sis(Box::new(SisCarrier::new(sap))),
             _ => Carrier::Hf(Box::new(
@@ -856,6 +859,19 @@ fn refusal_kind(refusal: &skywave_protocol::policy::Refusal) -> String {
         .chars()
         .take_while(char::is_ascii_alphanumeric)
         .collect()
+}
+
+/// Where a link's non-ARQ C_PDU IDs start in this life of the agent: from the clock's
+/// nanoseconds and the process id, so an agent killed and restarted within a neighbour's
+/// reception window does not reuse the IDs its broadcasts just had (they would be taken for
+/// repeats and dropped).
+fn first_cpdu_id() -> u16 {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos();
+    let mixed = (nanos ^ std::process::id().rotate_left(16)).wrapping_mul(0x9E37_79B9);
+    (mixed >> 20) as u16
 }
 
 /// The node's ARTIFACT message tag.

@@ -168,6 +168,11 @@ pub struct Config {
     pub idle_break: Duration,
     /// Time-to-die of the delivery confirmations this node sends for its clients.
     pub confirm_ttd: Duration,
+    /// The first C_PDU ID of this link's non-ARQ C_PDUs (mod 4096). A receiver takes a C_PDU
+    /// ID it heard from this node within its reception window as a repeat of that C_PDU, so a
+    /// node restarted within the window must not start counting where its previous life did:
+    /// drivers pass a value that differs from start to start (a clock, a random number).
+    pub first_cpdu_id: u16,
 }
 
 impl Config {
@@ -183,6 +188,7 @@ impl Config {
             reception_window: Duration::from_secs(120),
             idle_break: Duration::from_secs(120),
             confirm_ttd: Duration::from_secs(600),
+            first_cpdu_id: 0,
         }
     }
 }
@@ -573,7 +579,7 @@ impl<
             queue: [const { None }; QUEUE],
             next_id: 0,
             next_order: 0,
-            next_cpdu_id: [0; 3],
+            next_cpdu_id: [config.first_cpdu_id % 4096, config.first_cpdu_id % 4096, 0],
             normal: Space::new(config.arq_window),
             expedited: Space::new(expedited_window(XRX)),
             non_arq: NonArqReassembly::new(),

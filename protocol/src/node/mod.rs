@@ -168,7 +168,7 @@ pub struct Config {
     /// channel, where a radio cannot hear while it transmits, never hear each other's.
     pub jitter_seed: u32,
     /// This node's own address, if the driver gives it: of the neighbours that hear a SUMMARY
-    /// broadcast, only the one with the lowest address answers it.
+    /// broadcast, only the one with the lowest address supplies what its sender lacks.
     pub address: Option<Address>,
 }
 
@@ -507,9 +507,12 @@ impl<
                 };
                 let _ = self.receive_artifact(now, wall, Some(from), heard_on, artifact);
             }
-            // Of the neighbours that heard a SUMMARY broadcast, one answers (see `answers`).
-            Message::Summary(_) if heard == Heard::Broadcast && !self.answers(from) => {}
-            Message::Summary(view) => self.compare_summary(now, from, view.iter()),
+            Message::Summary(view) => {
+                // Of the neighbours that heard a SUMMARY broadcast, one supplies what the
+                // sender lacks (see `answers`); each asks for what it lacks itself.
+                let supplies = heard == Heard::Unicast || self.answers(from);
+                self.compare_summary(now, from, view.iter(), supplies);
+            }
             Message::Detail(view) => self.compare_detail(now, from, view.domain, view.iter()),
             Message::Want(want) => self.serve_want(now, from, want),
         }
@@ -699,10 +702,10 @@ impl<
         }
     }
 
-    /// Whether this node answers a SUMMARY broadcast by `from`: every listener on that
-    /// channel would answer the same DETAIL (or push the same artifacts), so only the one with
-    /// the lowest address does. Without [`Config::address`], or with `from` on no known
-    /// channel, it always answers. If the one that should answer missed the broadcast, the
+    /// Whether this node supplies what the sender of a SUMMARY broadcast lacks: every
+    /// listener on that channel would send the same DETAIL (or push the same artifacts), so
+    /// only the one with the lowest address does. Without [`Config::address`], or with `from`
+    /// on no known channel, it always does. If the one that should missed the broadcast, the
     /// next periodic SUMMARY (from either side) finds the difference again.
     fn answers(&self, from: Address) -> bool {
         let (Some(me), Some(channel)) = (self.config.address, self.channel_of(from)) else {
@@ -1066,18 +1069,26 @@ impl<
         }
     }
 
+    /// Answers a neighbour's SUMMARY: for each domain that differs, a DETAIL (so it pushes
+    /// what we lack, and we push what it lacks once its DETAIL comes back); a domain it holds
+    /// nothing of is pushed whole. When `supplies` is false (another listener of the same
+    /// broadcast supplies it), only domains where it may hold what we lack are answered.
     fn compare_summary(
         &mut self,
         now: Instant,
         from: Address,
         theirs: impl Iterator<Item = DomainSummary>,
+        supplies: bool,
     ) {
         let theirs: Vec<DomainSummary, MAX_DOMAINS> = theirs.take(MAX_DOMAINS).collect();
         for mine in self.summary() {
             let their_line = theirs.iter().find(|t| t.domain == mine.domain);
             match their_line {
                 Some(t) if t.items == mine.items && t.set_digest == mine.set_digest => {}
+                // They hold fewer: they lack something, we probably lack nothing.
+                Some(t) if t.items > 0 && t.items < mine.items && !supplies => {}
                 Some(t) if t.items > 0 => self.ask(now, from, mine.domain),
+                _ if !supplies => {}
                 // They hold nothing of this domain: push it all, no DETAIL round needed.
                 _ => {
                     let all: Vec<Digest, OUT> = self

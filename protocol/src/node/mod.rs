@@ -26,6 +26,14 @@
 //!   admit once the gap is filled. Artifacts whose signer's credential has not arrived yet are
 //!   kept the same way, so reordering on the air costs nothing.
 //!
+//! - **One transmission for a channel.** Neighbours on one channel (the driver's link, see
+//!   [`Node::neighbour_up_on`] and [`crate::station`]) hear the same transmission: what they
+//!   all lack goes once as a non-ARQ broadcast with repeats, revocations even to a single
+//!   neighbour (no physical link to set up first); on a shared channel what goes to one of
+//!   them goes non-ARQ too ([`Fanout`]). Every non-ARQ artifact is followed, once sent, by a
+//!   SUMMARY that lets a listener that missed it ask for it: that is its acknowledgement.
+//!   docs/node.md gives the measurement behind the rule.
+//!
 //! Policy deltas are admitted as deltas but stored and forwarded as the full policy they
 //! produce (the delta's signature covers that policy), so a neighbour never needs a base it may
 //! not have.

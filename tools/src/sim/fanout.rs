@@ -209,7 +209,7 @@ pub fn measure(
 pub fn svg(points: &[Point], seeds: u64) -> String {
     let (w, h, pad) = (460.0, 300.0, 50.0);
     let mut out = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"11\">\n<text x=\"10\" y=\"16\" font-size=\"13\">fan-out on one shared channel, 10 % loss, 2400 bit/s, mean of {seeds} seeds: artifacts both ways</text>\n",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"11\">\n<text x=\"10\" y=\"16\" font-size=\"13\">fan-out on one shared channel, 10 % loss, 2400 bit/s, mean of {seeds} seeds, artifacts both ways (lines above a panel are clamped to its top)</text>\n",
         2.0 * w,
         h + 40.0
     );
@@ -229,25 +229,31 @@ pub fn svg(points: &[Point], seeds: u64) -> String {
             })
             .collect()
     };
+    // Scaled to the node's rule: a line above the panel is clamped to its top edge.
+    let default = rules()[2].name;
+    let scale = |f: &dyn Fn(&Point) -> f64| {
+        4.0 * points
+            .iter()
+            .filter(|p| p.rule == default)
+            .map(f)
+            .fold(1.0, f64::max)
+    };
     let channel = series(&|p| p.mean_channel_s);
-    let ymax = points.iter().map(|p| p.mean_channel_s).fold(1.0, f64::max);
+    let ymax = scale(&|p| p.mean_channel_s);
     panel_series(
         &mut out,
         (0.0, 30.0, w, h, pad),
         ("neighbours on the channel", "channel time until synced (s)"),
-        (xmax, ymax * 1.1),
+        (xmax, ymax),
         &channel,
     );
     let sync = series(&|p| p.mean_synced_after_s);
-    let ymax = points
-        .iter()
-        .map(|p| p.mean_synced_after_s)
-        .fold(1.0, f64::max);
+    let ymax = scale(&|p| p.mean_synced_after_s);
     panel_series(
         &mut out,
         (w, 30.0, w, h, pad),
         ("neighbours on the channel", "time until all hold all (s)"),
-        (xmax, ymax * 1.1),
+        (xmax, ymax),
         &sync,
     );
     out.push_str("</svg>\n");

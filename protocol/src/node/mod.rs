@@ -820,8 +820,10 @@ impl<
                 Writer::summary(buf, lines.iter().copied()).ok()
             }
             Payload::Detail(domain) => {
+                // Everything held, withdrawn included, so a neighbour that has not yet heard of
+                // the revocation does not send it back.
                 let entries: Vec<DetailEntry, MAX_DETAIL_ENTRIES> = self
-                    .stored()
+                    .held()
                     .filter(|a| a.domain == *domain)
                     .map(|a| DetailEntry {
                         kind: a.kind as u8,
@@ -837,7 +839,16 @@ impl<
         }
     }
 
+    /// What this node holds and stands behind: everything stored except what has been revoked
+    /// since it was admitted. That stays in storage (a restarted node's decisions must still
+    /// name the revoked translator in their lineage) but is neither offered nor counted in
+    /// summaries: offered, it would go every inventory round to neighbours that refuse it.
     fn stored(&self) -> impl Iterator<Item = ArtifactRef> + '_ {
+        self.held().filter(|a| !self.trust.is_withdrawn(a))
+    }
+
+    /// Everything in storage, withdrawn or not.
+    fn held(&self) -> impl Iterator<Item = ArtifactRef> + '_ {
         (0..self.storage.len()).filter_map(|i| self.storage.get(i).map(|(a, _)| a))
     }
 
@@ -1024,7 +1035,7 @@ impl<
             .map_err(|_| StorageError::Full)?;
         if matches!(artifact.kind, Kind::Policy | Kind::Translator) {
             let superseded: Vec<Digest, 4> = self
-                .stored()
+                .held()
                 .filter(|a| {
                     a.kind == artifact.kind
                         && a.domain == artifact.domain
@@ -1150,7 +1161,7 @@ impl<
         // them send their DETAIL). One ask per domain per `2 x check_delay`, so the DETAILs of
         // several neighbours on one channel do not each bring the same artifacts.
         let we_lack = theirs.iter().any(|e| {
-            !self.stored().any(|a| {
+            !self.held().any(|a| {
                 a.domain == domain
                     && (ShortDigest::from(&a.digest) == e.digest
                         || (a.kind != Kind::Credential

@@ -431,3 +431,35 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_revoked_artifact_is_not_offered_again_and_again() {
+    let c = Coalition::new();
+    let mut net = Net::new(&c, 2);
+    let artifacts = c.artifacts();
+    let revoke = revocation(&c, 1, &[Revoked::Translator { id: 1, version: 1 }]);
+    // Node 1 admitted the GBR-USA translator before its revocation; node 2 only ever saw the
+    // revocation first, so it refuses the translator.
+    publish_all(net.node(1), &artifacts);
+    publish_all(net.node(1), core::slice::from_ref(&revoke));
+    let without_translator: Vec<Vec<u8>> = artifacts
+        .iter()
+        .filter(|a| **a != artifacts[10])
+        .cloned()
+        .collect();
+    publish_all(net.node(2), &[revoke]);
+    publish_all(net.node(2), &without_translator);
+    net.link(1, 2);
+    net.run(|_| false);
+    net.summary_round();
+    net.run(|_| false);
+    let artifact_bytes = net.bytes_by_tag[1];
+    for _ in 0..3 {
+        net.summary_round();
+        net.run(|_| false);
+    }
+    assert_eq!(
+        net.bytes_by_tag[1], artifact_bytes,
+        "the revoked translator went again every summary round"
+    );
+}

@@ -659,6 +659,24 @@ impl<
             .any(|c| self.standing(c, needed, now).is_ok())
     }
 
+    /// Whether the policy or translator `artifact` (held from before) has since been revoked by
+    /// its domain, so that this store would now refuse it: a node neither offers it to its
+    /// neighbours nor counts it in its inventory, or it would send it again every round to a
+    /// neighbour that refuses it. (Credentials of a revoked key are not recognised here: an
+    /// [`ArtifactRef`] does not name the key.)
+    pub fn is_withdrawn(&self, artifact: &ArtifactRef) -> bool {
+        let id = artifact.id;
+        let Ok(version) = u32::try_from(artifact.version) else {
+            return false;
+        };
+        let entry = match artifact.kind {
+            Kind::Policy | Kind::PolicyDelta => Revoked::Policy { id, version },
+            Kind::Translator => Revoked::Translator { id, version },
+            Kind::Credential | Kind::Revocation => return false,
+        };
+        self.is_revoked(artifact.domain, &entry)
+    }
+
     /// Whether `domain` has revoked exactly `entry` (keys), or a version at or above it
     /// (policies, translators).
     pub(super) fn is_revoked(&self, domain: Domain, entry: &Revoked) -> bool {
@@ -948,6 +966,8 @@ pub trait Trust {
     fn revocation_seqs(&self) -> impl Iterator<Item = (Domain, u32)> + '_;
     /// [`TrustStore::artifacts`].
     fn artifacts(&self) -> impl Iterator<Item = &[u8]>;
+    /// [`TrustStore::is_withdrawn`].
+    fn is_withdrawn(&self, artifact: &ArtifactRef) -> bool;
 }
 
 impl<
@@ -972,6 +992,10 @@ impl<
 
     fn artifacts(&self) -> impl Iterator<Item = &[u8]> {
         TrustStore::artifacts(self)
+    }
+
+    fn is_withdrawn(&self, artifact: &ArtifactRef) -> bool {
+        TrustStore::is_withdrawn(self, artifact)
     }
 }
 

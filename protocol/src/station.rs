@@ -6,8 +6,9 @@
 //! what a link received on the Skywave SAP goes to the node, what the node wants sent goes to
 //! the link that reaches its destination, a modem that comes or goes makes its neighbours up
 //! or down for the node, and one timer serves everything. That glue is the same for every
-//! driver, so it lives here once: the simulator, the firmware and (in the same shape) the host
-//! agent drive a `Station` and only move bytes and time.
+//! driver, so it lives here once: the simulator and the firmware drive a `Station` and only
+//! move bytes and time (the host agent makes the same calls itself, in host/src/agent/core.rs,
+//! because it batches and compresses between node and link).
 //!
 //! The driver calls, in quinn-proto's shape:
 //!
@@ -34,6 +35,11 @@
 //!   ([`Node::neighbour_up_on`]), so the node knows which neighbours hear one transmission and
 //!   can apply its fan-out rule (one non-ARQ broadcast instead of one ARQ copy per neighbour,
 //!   see [`crate::node::Fanout`]).
+//! - **The link says what went out.** When a link reports a non-ARQ message sent (every
+//!   repeat), the node is told ([`Node::sent_non_arq`]) and arms the SUMMARY that lets a
+//!   listener that missed it ask for it. Give the node its own address and a jitter seed
+//!   ([`crate::node::Config::address`], [`crate::node::Config::jitter_seed`]) so that of a
+//!   channel's listeners one answers a SUMMARY broadcast and neighbours do not key up in step.
 //! - **Nothing a peer sends can stop us.** A U_PDU for another SAP is counted and dropped; a
 //!   malformed node message is the node's event; a link error on input is returned and changes
 //!   nothing else.

@@ -340,7 +340,8 @@ impl Agent {
 }
 
 /// A test's directory of node homes and artifact files: removed when the test passes, kept
-/// (and named on stderr) when it fails, for the agents' logs.
+/// (and named on stderr) when it fails or when `SKYWAVE_KEEP_TEST_DIRS` is set, for the
+/// agents' logs.
 pub struct TestDir(PathBuf);
 
 impl std::ops::Deref for TestDir {
@@ -353,7 +354,7 @@ impl std::ops::Deref for TestDir {
 
 impl Drop for TestDir {
     fn drop(&mut self) {
-        if std::thread::panicking() {
+        if std::thread::panicking() || std::env::var_os("SKYWAVE_KEEP_TEST_DIRS").is_some() {
             eprintln!("test files and agent logs kept in {}", self.0.display());
         } else {
             let _ = std::fs::remove_dir_all(&self.0);

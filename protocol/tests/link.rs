@@ -683,3 +683,23 @@ fn a_peer_that_restarts_is_brought_back_by_reset() {
         Some(&second)
     );
 }
+
+#[test]
+fn an_absent_node_stops_being_called_once_nothing_wants_it() {
+    // Node 1 calls 0x77, which does not exist, until its messages die; then it must reach node
+    // 2, which is right there.
+    let mut net = Net::new(&[1, 2], |_, _, _| Fate::Deliver, false);
+    for tag in 0..20 {
+        let data = payload(tag, 100);
+        net.submit(0, &arq(0x77, 0, false, Instant::from_millis(6_000), &data));
+    }
+    net.run(Instant::from_millis(10_000));
+    let data = payload(99, 100);
+    let id = net.submit(0, &arq(2, 0, false, Instant::from_millis(100_000), &data));
+    net.run(Instant::from_millis(100_000));
+    assert!(
+        net.nodes[0].log.delivered.contains_key(&id),
+        "the message to the present node: {:?}",
+        net.nodes[0].log.failed.get(&id)
+    );
+}

@@ -1258,7 +1258,25 @@ impl<
                     self.link_down(peer);
                 }
             }
-            Cas::Requesting { .. } => {}
+            Cas::Requesting { peer, .. } => {
+                let still_wanted = self
+                    .queue
+                    .iter()
+                    .flatten()
+                    .any(|m| m.dest == peer && matches!(m.carriage, Carriage::Arq { .. }));
+                if !still_wanted {
+                    // Everything that wanted this peer died unanswered: stop calling it (its
+                    // queued requests go too), so what waits for other nodes can have the
+                    // channel.
+                    for slot in &mut self.queue {
+                        if slot.as_ref().is_some_and(|m| m.dest == peer && m.expects_reply) {
+                            *slot = None;
+                        }
+                    }
+                    self.cas = Cas::Down;
+                    self.update_cas(now);
+                }
+            }
         }
     }
 

@@ -1104,8 +1104,14 @@ impl<
             let their_line = theirs.iter().find(|t| t.domain == mine.domain);
             match their_line {
                 Some(t) if t.items == mine.items && t.set_digest == mine.set_digest => {}
-                // They hold fewer: they lack something, we probably lack nothing.
-                Some(t) if t.items > 0 && t.items < mine.items && !supplies => {}
+                // They hold fewer, or as many but fewer revocations: they are behind, and
+                // another listener supplies them.
+                Some(t)
+                    if !supplies
+                        && t.items > 0
+                        && (t.items < mine.items
+                            || (t.items == mine.items
+                                && t.revocation_seq < mine.revocation_seq)) => {}
                 Some(t) if t.items > 0 => self.ask(now, from, mine.domain),
                 _ if !supplies => {}
                 // They hold nothing of this domain: push it all, no DETAIL round needed.

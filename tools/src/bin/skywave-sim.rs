@@ -97,6 +97,9 @@ enum Command {
         /// Also write the chain as a coalition scenario file (for `coalition`).
         #[arg(long)]
         scenario_out: Option<PathBuf>,
+        /// With --seeds: also draw the distribution, with and without the fan-out rule, as SVG.
+        #[arg(long)]
+        plot: Option<PathBuf>,
     },
     /// Measure the fan-out rules on one shared channel (a hub and 1..=N neighbours, artifacts
     /// both ways): time until all hold all and channel time, per rule; print a table.
@@ -258,6 +261,7 @@ fn main() -> anyhow::Result<()> {
             arq_only,
             json,
             scenario_out,
+            plot,
         } => {
             let chain = Chain {
                 hops,
@@ -277,16 +281,17 @@ fn main() -> anyhow::Result<()> {
             }
             let limit = chain.limit_s()?;
             if seeds > 1 {
-                let mut times = Vec::new();
-                for s in seed..seed + seeds {
-                    let (t, _) = chain.run(node, s)?;
-                    times.push(t.unwrap_or(f64::INFINITY));
+                let times = chain.times(node, seed, seeds)?;
+                let at = |q: f64| coalition::quantile(&times, q);
+                if let Some(path) = plot {
+                    let mut runs = vec![(
+                        "fan-out rule",
+                        chain.times(NodeSpec::default(), seed, seeds)?,
+                    )];
+                    runs.push(("ARQ only", chain.times(NodeSpec::arq_only(), seed, seeds)?));
+                    std::fs::write(&path, chain.svg(&runs, limit))
+                        .with_context(|| format!("writing {}", path.display()))?;
                 }
-                times.sort_by(f64::total_cmp);
-                let at = |q: f64| {
-                    let rank = ((q * times.len() as f64).ceil() as usize).clamp(1, times.len());
-                    times.get(rank - 1).copied().unwrap_or(f64::NAN)
-                };
                 println!(
                     "revocation across {hops} hops, seeds {seed}..{}: median {:.3} s, p95 {:.3} s, max {:.3} s (limit {limit:.3} s, median {:.2}x)",
                     seed + seeds - 1,

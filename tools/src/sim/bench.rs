@@ -24,7 +24,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::channel::{Model, Preset};
-use super::coalition::{self, Chain, CoalitionScenario};
+use super::coalition::{self, Chain, CoalitionScenario, quantile};
 use super::report::Report;
 use super::scenario::{LinkSpec, ModemSpec, NetSpec, NodeSpec, Scenario, TrafficMode, TrafficSpec};
 use super::{Options, run};
@@ -256,14 +256,11 @@ pub fn bench(seed: u64) -> anyhow::Result<(serde_json::Value, String)> {
     );
 
     let chain = Chain::bench(4);
-    let mut times = Vec::new();
-    for s in seed..seed + REVOCATION_SEEDS {
-        let (t, _) = chain.run(coalition::NodeSpec::default(), s)?;
-        // A revocation that never arrived counts as the whole run.
-        times.push(t.unwrap_or(chain.duration_s - chain.publish_s));
-    }
-    let arrived = times.len();
-    times.sort_by(f64::total_cmp);
+    let times = chain.times(coalition::NodeSpec::default(), seed, REVOCATION_SEEDS)?;
+    let arrived = times
+        .iter()
+        .filter(|&&t| t < chain.duration_s - chain.publish_s)
+        .count();
     let median = quantile(&times, 0.5);
     let p95 = quantile(&times, 0.95);
     let limit = chain.limit_s()?;
@@ -347,12 +344,3 @@ const REVOCATION_SEEDS: u64 = 100;
 
 /// The outage scenario the catch-up figure comes from (the shipped file, built in).
 const OUTAGE_SCENARIO: &str = include_str!("../../scenarios/coalition/outage-6h.toml");
-
-/// The `q` quantile of sorted `v` (nearest rank).
-fn quantile(v: &[f64], q: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
-    v.get(rank - 1).copied().unwrap_or(f64::NAN)
-}

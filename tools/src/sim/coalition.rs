@@ -1716,3 +1716,81 @@ impl Chain {
         Ok((t, report))
     }
 }
+
+impl Chain {
+    /// The revocation's trip time for seeds `seed..seed + seeds`, sorted; a revocation that
+    /// never arrived counts as the rest of the run.
+    pub fn times(&self, node: NodeSpec, seed: u64, seeds: u64) -> anyhow::Result<Vec<f64>> {
+        let mut times = Vec::new();
+        for s in seed..seed + seeds {
+            let (t, _) = self.run(node, s)?;
+            times.push(t.unwrap_or(self.duration_s - self.publish_s));
+        }
+        times.sort_by(f64::total_cmp);
+        Ok(times)
+    }
+
+    /// An SVG of the distributions (CDF) of trip times `runs` (a name and sorted times each),
+    /// with the no-loss `limit` and twice it marked.
+    pub fn svg(&self, runs: &[(&str, Vec<f64>)], limit: f64) -> String {
+        let (w, h, pad) = (560.0, 320.0, 50.0);
+        let mut out = format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"11\">\n<text x=\"10\" y=\"16\" font-size=\"13\">revocation across {} hops, {} bit/s, {} % loss, {} ms turnaround: time to the far end (CDF)</text>\n",
+            h + 40.0,
+            self.hops,
+            self.bit_rate,
+            self.loss * 100.0,
+            self.turnaround_ms
+        );
+        let colours = ["#1f5fa8", "#c0392b", "#27ae60"];
+        let xmax = runs
+            .iter()
+            .flat_map(|(_, t)| t.last().copied())
+            .fold(2.2 * limit, f64::max);
+        let mut series: Vec<Series> = runs
+            .iter()
+            .zip(colours)
+            .map(|((name, times), colour)| {
+                let n = times.len().max(1) as f64;
+                let mut points = vec![(0.0, 0.0)];
+                for (k, t) in times.iter().enumerate() {
+                    points.push((*t, k as f64 / n));
+                    points.push((*t, (k + 1) as f64 / n));
+                }
+                (
+                    format!("{name} (median {:.1} s)", quantile(times, 0.5)),
+                    colour,
+                    points,
+                )
+            })
+            .collect();
+        series.push((
+            format!("limit {limit:.2} s and 2 x limit"),
+            "#7f8c8d",
+            vec![
+                (limit, 0.0),
+                (limit, 1.0),
+                (2.0 * limit, 1.0),
+                (2.0 * limit, 0.0),
+            ],
+        ));
+        panel_series(
+            &mut out,
+            (0.0, 30.0, w, h, pad),
+            ("seconds from publication", "share of seeds"),
+            (xmax, 1.0),
+            &series,
+        );
+        out.push_str("</svg>\n");
+        out
+    }
+}
+
+/// The `q` quantile of sorted `v` (nearest rank); NaN when empty.
+pub fn quantile(v: &[f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    v.get(rank - 1).copied().unwrap_or(f64::NAN)
+}

@@ -22,10 +22,10 @@ use core::fmt::Write;
 use core::mem::MaybeUninit;
 use core::ptr::addr_of_mut;
 
-use skywave_protocol::link::{self, Event as LinkEvent, Link, MessageId, Transmit};
+use skywave_protocol::link::{self, Link};
 use skywave_protocol::node::{self, Node, NodeEvent};
 use skywave_protocol::policy::{Label, Refusal, TrustStore};
-use skywave_protocol::station::{LinkId, Station, StationError, StationEvent, StationLink};
+use skywave_protocol::station::{LinkId, Station, StationError, StationEvent};
 use skywave_protocol::time::{Duration, Instant};
 use skywave_protocol::wire::{
     Address, Deframer, Event as FrameEvent, MAX_DPDU_LEN, MAX_SEGMENT_LEN,
@@ -70,52 +70,11 @@ pub type BoardNode = Node<BoardStorage, BoardTrust, 16, 2, 4, 64, 8>;
 /// time.
 pub type BoardLink = Link<LINK_QUEUE, CPDU, RX_SLOTS, MAX_SEGMENT_LEN, 2, 1, 1>;
 /// The station: the node and its one radio link.
-pub type BoardStation = Station<BoardNode, RadioLink, 1>;
+pub type BoardStation = Station<BoardNode, BoardLink, 1>;
 
 /// How long the radio line must be quiet before a partial frame is given up on (the end of a
 /// transmission).
 const IDLE_FLUSH: Duration = Duration::from_millis(200);
-
-/// The board's link as the station drives it.
-pub struct RadioLink(pub BoardLink);
-
-impl StationLink for RadioLink {
-    fn submit(
-        &mut self,
-        now: Instant,
-        message: &link::Message<'_>,
-    ) -> Result<MessageId, link::Error> {
-        self.0.submit(now, message)
-    }
-
-    fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), link::Error> {
-        self.0.handle_input(now, bytes)
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        self.0.handle_timeout(now);
-    }
-
-    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        self.0.poll_transmit(now, buf)
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.0.poll_timeout()
-    }
-
-    fn poll_event(&mut self) -> Option<LinkEvent<'_>> {
-        self.0.poll_event()
-    }
-
-    fn queued(&self) -> usize {
-        self.0.queued()
-    }
-
-    fn capacity(&self) -> usize {
-        LINK_QUEUE
-    }
-}
 
 /// Why the adjunct could not start. Each means the image was built wrong: build.rs checks the
 /// provisioning file, so none should happen with an image it accepted.
@@ -441,7 +400,7 @@ impl Adjunct {
             writeln!(out, "revocation {domain} seq={seq}")?;
         }
         if let Some(link) = self.station.link(self.link) {
-            let s = link.0.stats();
+            let s = link.stats();
             writeln!(
                 out,
                 "link frames_rx={} frames_tx={} bad_frames={} ignored={} retransmissions={} \
@@ -453,7 +412,7 @@ impl Adjunct {
                 s.retransmissions,
                 s.transmissions,
                 s.timeouts,
-                link.0.queued()
+                link.queued()
             )?;
         }
         let d = self.deframer.stats();
@@ -526,6 +485,6 @@ fn install_link(station: &mut BoardStation, address: Address) -> Result<LinkId, 
     }
     let link = BoardLink::new(config).map_err(StartError::Link)?;
     station
-        .add_link(RadioLink(link), &neighbours)
+        .add_link(link, &neighbours)
         .map_err(StartError::Station)
 }

@@ -342,8 +342,11 @@ fn the_adjunct_admits_policy_translators_and_a_revocation_from_a_host_and_refuse
     let fresh = console.decision();
     assert_eq!(get(&fresh, "reason"), "no_home_policy", "{fresh:?}");
     let caught_up = "held credentials=7 policies=3 translators=1 revocations=1 ";
+    // The host may still hold the physical link it had with the adjunct before the reboot;
+    // then the catch-up waits for that link to be broken as idle (2 minutes) and made again.
+    let reboot_limit = Duration::from_secs(420);
     console.wait(
-        limit,
+        reboot_limit,
         "the rebooted adjunct caught up by inventory sync",
         &log,
         |con| held(&con.ask("status")).starts_with(caught_up),

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! cargo build --release --workspace
-//! cargo bench -p skywave-hil-tests --bench revocation_realtime -- [--seeds 10] [--hops 3]
+//! cargo bench -p skywave-hil-tests --bench revocation_realtime -- [--seeds 10] [--first-seed 1]
+//!     [--hops 3]
 //! ```
 //!
 //! Every node starts holding the coalition (published locally at each, as a rehearsal would
@@ -30,18 +31,24 @@ const MODEM: &str =
     "{ bit_rate = 2400, preamble_ms = 600, interleaver_ms = 600, turnaround_ms = 200 }";
 
 struct Args {
+    first_seed: u64,
     seeds: u64,
     hops: usize,
 }
 
 fn args() -> Args {
-    let mut args = Args { seeds: 10, hops: 3 };
+    let mut args = Args {
+        first_seed: 1,
+        seeds: 10,
+        hops: 3,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut value = || it.next().and_then(|v| v.parse().ok());
         match a.as_str() {
             "--seeds" => args.seeds = value().unwrap_or(args.seeds as usize) as u64,
             "--hops" => args.hops = value().unwrap_or(args.hops),
+            "--first-seed" => args.first_seed = value().unwrap_or(args.first_seed as usize) as u64,
             // cargo bench passes --bench; anything else is a mistake worth saying.
             "--bench" => {}
             other => eprintln!("ignored argument {other:?}"),
@@ -150,7 +157,7 @@ fn main() {
     println!("| seed | real time per node (s) | real time, last node (s) | simulator (s) |");
     println!("|---|---|---|---|");
     let (mut real, mut sim) = (Vec::new(), Vec::new());
-    for seed in 1..=args.seeds {
+    for seed in args.first_seed..args.first_seed + args.seeds {
         let times = real_time(seed, args.hops);
         let last = times.last().copied().unwrap_or(f64::NAN);
         let predicted = simulated(seed, args.hops).unwrap_or(f64::NAN);

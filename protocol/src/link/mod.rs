@@ -1269,7 +1269,10 @@ impl<
                     // queued requests go too), so what waits for other nodes can have the
                     // channel.
                     for slot in &mut self.queue {
-                        if slot.as_ref().is_some_and(|m| m.dest == peer && m.expects_reply) {
+                        if slot
+                            .as_ref()
+                            .is_some_and(|m| m.dest == peer && m.expects_reply)
+                        {
                             *slot = None;
                         }
                     }

@@ -222,6 +222,24 @@ impl Emulator {
     }
 }
 
+/// A null-modem cable: `socat` joining two new PTYs, linked at `a` and `b` (stale links there
+/// are removed first). Waits until both exist; the cable is pulled when the process drops.
+pub fn socat_cable(a: &Path, b: &Path) -> Process {
+    let _ = (std::fs::remove_file(a), std::fs::remove_file(b));
+    let end = |p: &Path| format!("pty,raw,echo=0,link={}", p.display());
+    let cable = Process(
+        Command::new("socat")
+            .args([end(a), end(b)])
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start socat"),
+    );
+    eventually(Duration::from_secs(5), "socat's PTYs", || {
+        a.exists() && b.exists()
+    });
+    cable
+}
+
 /// Runs the `skywave` CLI with `args` and waits for it.
 pub fn skywave(args: &[&str]) -> Output {
     Command::new(binary("skywave"))

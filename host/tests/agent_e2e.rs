@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{Process, eventually, skywave, write_node};
@@ -40,17 +39,7 @@ fn two_agents_exchange_policy_and_a_revocation_over_a_pty() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let (a_dev, b_dev) = (dir.join("tty-a"), dir.join("tty-b"));
-    let end = |p: &Path| format!("pty,raw,echo=0,link={}", p.display());
-    let _cable = Process(
-        Command::new("socat")
-            .args([end(&a_dev), end(&b_dev)])
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start socat"),
-    );
-    eventually(Duration::from_secs(5), "socat's PTYs", || {
-        a_dev.exists() && b_dev.exists()
-    });
+    let _cable = skywave_hil_tests::socat_cable(&a_dev, &b_dev);
 
     let c = Coalition::new();
     let a_config = write_node(&dir, "a", 1, 2, &a_dev, &c);

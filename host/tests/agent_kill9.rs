@@ -8,7 +8,6 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{Process, eventually, skywave, write_node};
@@ -36,17 +35,7 @@ impl Cable {
         }
         self.process = None;
         let (a, b) = &self.ends;
-        let _ = (std::fs::remove_file(a), std::fs::remove_file(b));
-        let end = |p: &Path| format!("pty,raw,echo=0,link={}", p.display());
-        let child = Command::new("socat")
-            .args([end(a), end(b)])
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start socat");
-        self.process = Some(Process(child));
-        eventually(Duration::from_secs(5), "socat's PTYs", || {
-            a.exists() && b.exists()
-        });
+        self.process = Some(skywave_hil_tests::socat_cable(a, b));
     }
 }
 

@@ -137,17 +137,7 @@ fn sis_clients_and_the_sis_bearer_over_two_agents() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let (a_dev, b_dev) = (dir.join("tty-a"), dir.join("tty-b"));
-    let end = |p: &Path| format!("pty,raw,echo=0,link={}", p.display());
-    let _cable = Process(
-        Command::new("socat")
-            .args([end(&a_dev), end(&b_dev)])
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start socat"),
-    );
-    eventually(Duration::from_secs(5), "socat's PTYs", || {
-        a_dev.exists() && b_dev.exists()
-    });
+    let _cable = skywave_hil_tests::socat_cable(&a_dev, &b_dev);
 
     // A serves SIS with its own policy traffic on SAP 15, leaving 13 to X; B keeps 13.
     let c = Coalition::new();

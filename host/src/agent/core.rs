@@ -575,7 +575,7 @@ impl Core {
                     }
                     NodeEvent::Refused { refusal, from } => {
                         tracing::warn!(%refusal, from = ?from.map(|a| a.to_string()), "refused");
-                        *self.refused.entry(refusal_kind(&refusal)).or_default() += 1;
+                        *self.refused.entry(refusal.kind().to_owned()).or_default() += 1;
                     }
                     other => tracing::warn!(?other, "node"),
                 }
@@ -851,14 +851,6 @@ fn batch(messages: Vec<Pending>, readers: &[Address]) -> Vec<Pending> {
     }
     flush(&mut run, &mut out);
     out
-}
-
-/// The name of a refusal's kind (its variant), for counting.
-fn refusal_kind(refusal: &skywave_protocol::policy::Refusal) -> String {
-    format!("{refusal:?}")
-        .chars()
-        .take_while(char::is_ascii_alphanumeric)
-        .collect()
 }
 
 /// Where a link's non-ARQ C_PDU IDs start in this life of the agent: from the clock's

@@ -187,6 +187,33 @@ impl From<DecodeError> for Refusal {
     }
 }
 
+impl Refusal {
+    /// The refusal's kind as a stable keyword (its variant's name), for counting refusals by
+    /// kind in status reports and logs that scripts read.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Refusal::Malformed { .. } => "Malformed",
+            Refusal::UnknownFormatVersion { .. } => "UnknownFormatVersion",
+            Refusal::BadSignature => "BadSignature",
+            Refusal::UnknownSigner { .. } => "UnknownSigner",
+            Refusal::ChainBroken { .. } => "ChainBroken",
+            Refusal::ScopeNotAllowed { .. } => "ScopeNotAllowed",
+            Refusal::DelegationTooDeep { .. } => "DelegationTooDeep",
+            Refusal::NotYetValid { .. } => "NotYetValid",
+            Refusal::Expired { .. } => "Expired",
+            Refusal::RevokedSigner { .. } => "RevokedSigner",
+            Refusal::RevokedArtifact { .. } => "RevokedArtifact",
+            Refusal::Rollback { .. } => "Rollback",
+            Refusal::Equivocation { .. } => "Equivocation",
+            Refusal::DeltaBaseMismatch { .. } => "DeltaBaseMismatch",
+            Refusal::DeltaResultMismatch => "DeltaResultMismatch",
+            Refusal::RevocationGap { .. } => "RevocationGap",
+            Refusal::TranslatorNotInBothDomains { .. } => "TranslatorNotInBothDomains",
+            Refusal::CapacityFull { .. } => "CapacityFull",
+        }
+    }
+}
+
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

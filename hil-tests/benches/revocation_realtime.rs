@@ -4,7 +4,7 @@
 //! ```text
 //! cargo build --release --workspace
 //! cargo bench -p skywave-hil-tests --bench revocation_realtime -- [--seeds 10] [--first-seed 1]
-//!     [--hops 3]
+//!     [--hops 3] [--capture DIR]
 //! ```
 //!
 //! Every node starts holding the coalition (published locally at each, as a rehearsal would
@@ -34,6 +34,9 @@ struct Args {
     first_seed: u64,
     seeds: u64,
     hops: usize,
+    /// Where every agent captures each of its links (`seed{S}-n{I}-hf{L}.pcap`) from just
+    /// before the revocation until two minutes after.
+    capture: Option<std::path::PathBuf>,
 }
 
 fn args() -> Args {
@@ -41,6 +44,7 @@ fn args() -> Args {
         first_seed: 1,
         seeds: 10,
         hops: 3,
+        capture: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -49,6 +53,7 @@ fn args() -> Args {
             "--seeds" => args.seeds = value().unwrap_or(args.seeds as usize) as u64,
             "--hops" => args.hops = value().unwrap_or(args.hops),
             "--first-seed" => args.first_seed = value().unwrap_or(args.first_seed as usize) as u64,
+            "--capture" => args.capture = it.next().map(Into::into),
             // cargo bench passes --bench; anything else is a mistake worth saying.
             "--bench" => {}
             other => eprintln!("ignored argument {other:?}"),
@@ -58,7 +63,7 @@ fn args() -> Args {
 }
 
 /// Seconds from the revocation's publication until each node after the first admitted it.
-fn real_time(seed: u64, hops: usize) -> Vec<f64> {
+fn real_time(seed: u64, hops: usize, capture: Option<&std::path::Path>) -> Vec<f64> {
     let dir = test_dir(&format!("rt-revocation-{seed}"));
     let seeds: Vec<String> = (0..hops as u64)
         .map(|h| (seed * 100 + h).to_string())
@@ -87,6 +92,20 @@ fn real_time(seed: u64, hops: usize) -> Vec<f64> {
                 })
         })
     });
+    if let Some(dir) = capture {
+        for (i, agent) in agents.iter().enumerate() {
+            let links = if i == 0 || i == hops { 1 } else { 2 };
+            for l in 0..links {
+                let out = dir.join(format!("seed{seed}-n{i}-hf{l}.pcap"));
+                let out = out.to_string_lossy();
+                let link = format!("hf{l}");
+                agent.ask(
+                    "capture",
+                    &["--link", &link, "--out", &out, "--seconds", "120"],
+                );
+            }
+        }
+    }
     let revoked = |a: &Agent| a.status()["revocation"]["GBR"].as_u64() == Some(1);
     let published = Instant::now();
     agents[0].publish(&translator_revocation(&c), &dir.join("revocation.sky"));
@@ -158,7 +177,7 @@ fn main() {
     println!("|---|---|---|---|");
     let (mut real, mut sim) = (Vec::new(), Vec::new());
     for seed in args.first_seed..args.first_seed + args.seeds {
-        let times = real_time(seed, args.hops);
+        let times = real_time(seed, args.hops, args.capture.as_deref());
         let last = times.last().copied().unwrap_or(f64::NAN);
         let predicted = simulated(seed, args.hops).unwrap_or(f64::NAN);
         let per_node: Vec<String> = times.iter().map(|t| format!("{t:.1}")).collect();

@@ -49,6 +49,42 @@ struct AgentLink {
     bytes_out: u64,
     last_heard: Vec<(Address, Instant)>,
     capture: Option<Capture>,
+    caps: CapsAnnouncements,
+}
+
+/// Which neighbours on one link have our CAPS, so it goes to each once per life rather than at
+/// every physical link: at 75 bit/s a CAPS and its acknowledgements are seconds of air, and
+/// the reply they draw changes how a link's turns go.
+#[derive(Default)]
+struct CapsAnnouncements {
+    /// Announcements queued on the link and not yet acknowledged.
+    pending: Vec<(link::MessageId, Address)>,
+    /// Neighbours whose link acknowledged our CAPS since their ARQ state was last reset.
+    delivered: Vec<Address>,
+}
+
+impl CapsAnnouncements {
+    /// Whether `dest` should be sent CAPS now: neither has it nor has one on the way.
+    fn wanted(&self, dest: Address) -> bool {
+        !self.delivered.contains(&dest) && !self.pending.iter().any(|&(_, d)| d == dest)
+    }
+
+    /// Notes the outcome of message `id`; says whether it was a CAPS announcement.
+    fn settle(&mut self, id: link::MessageId, delivered: bool) -> bool {
+        let Some(at) = self.pending.iter().position(|&(p, _)| p == id) else {
+            return false;
+        };
+        let (_, dest) = self.pending.swap_remove(at);
+        if delivered && !self.delivered.contains(&dest) {
+            self.delivered.push(dest);
+        }
+        true
+    }
+
+    /// `peer`'s ARQ state was reset: it may have restarted and forgotten what we told it.
+    fn forget(&mut self, peer: Address) {
+        self.delivered.retain(|&d| d != peer);
+    }
 }
 
 /// A live capture of one link's D_PDUs, both directions, until a deadline.
@@ -225,6 +261,7 @@ impl Core {
             bytes_out: 0,
             last_heard: Vec::new(),
             capture: None,
+            caps: CapsAnnouncements::default(),
         })
     }
 
@@ -248,6 +285,9 @@ impl Core {
         };
         let caps = compress::caps();
         for &dest in dests {
+            if !l.caps.wanted(dest) {
+                continue;
+            }
             let message = link::Message {
                 dest,
                 header: link::SpduHeader {
@@ -260,8 +300,9 @@ impl Core {
                 ttd,
                 data: &caps,
             };
-            if let Err(e) = l.link.submit(now, &message) {
-                tracing::warn!(link = %l.name, %dest, %e, "CAPS not queued");
+            match l.link.submit(now, &message) {
+                Ok(id) => l.caps.pending.push((id, dest)),
+                Err(e) => tracing::warn!(link = %l.name, %dest, %e, "CAPS not queued"),
             }
         }
     }
@@ -544,11 +585,20 @@ impl Core {
                         }
                         LinkEvent::LinkUp(peer) => {
                             tracing::info!(link = %l.name, %peer, "physical link up");
-                            // A neighbour that was away may have missed our CAPS.
+                            // Our CAPS may have expired while this neighbour was away.
                             if l.neighbours.contains(&peer) {
                                 caps_due.push((index, peer));
                             }
                         }
+                        LinkEvent::Reset(peer) => {
+                            tracing::debug!(link = %l.name, %peer, "ARQ state reset");
+                            l.caps.forget(peer);
+                            if l.neighbours.contains(&peer) {
+                                caps_due.push((index, peer));
+                            }
+                        }
+                        LinkEvent::Delivered(id) if l.caps.settle(id, true) => {}
+                        LinkEvent::Failed(id, _) if l.caps.settle(id, false) => {}
                         LinkEvent::LinkDown(peer) => {
                             tracing::info!(link = %l.name, %peer, "physical link down")
                         }

@@ -91,4 +91,20 @@ fn agents_killed_mid_transfer_lose_nothing() {
         let status = agent.status();
         assert_eq!(status["artifacts"], total, "held exactly once: {status}");
     }
+    // A restarted agent forgot its neighbour's CAPS; the neighbour saw its ARQ state reset and
+    // told it again, and each side's CAPS is acknowledged.
+    for (agent, peer) in [(&sender, "0.0.0.2"), (&receiver, "0.0.0.1")] {
+        eventually(
+            Duration::from_secs(60),
+            "both sides know again that the other reads compressed batches",
+            || {
+                let status = agent.status();
+                let neighbour = status["links"][0]["neighbours"]
+                    .as_array()
+                    .and_then(|ns| ns.iter().find(|n| n["address"] == peer).cloned())
+                    .unwrap_or_default();
+                neighbour["reads_batches"] == true && neighbour["has_our_caps"] == true
+            },
+        );
+    }
 }

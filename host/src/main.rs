@@ -214,8 +214,13 @@ fn print_status(reply: &serde_json::Value) {
                 .map_or("never heard".to_owned(), |s| {
                     format!("last heard {s:.0} s ago")
                 });
+            let batches = if n["reads_batches"] == true {
+                ", reads compressed batches"
+            } else {
+                ""
+            };
             println!(
-                "  neighbour {}: {heard}",
+                "  neighbour {}: {heard}{batches}",
                 n["address"].as_str().unwrap_or("?")
             );
         }

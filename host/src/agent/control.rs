@@ -225,6 +225,11 @@ pub struct NeighbourStatus {
     pub address: String,
     /// Seconds since a U_PDU last came from it.
     pub last_heard_s: Option<f64>,
+    /// It announced (CAPS) that it reads compressed batches, so runs of artifacts go to it as
+    /// one BATCH.
+    pub reads_batches: bool,
+    /// Its link acknowledged our own CAPS since its ARQ state was last reset.
+    pub has_our_caps: bool,
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -542,6 +542,8 @@ impl Core {
                                 .iter()
                                 .find(|(a, _)| a == n)
                                 .map(|(_, t)| (now - *t).millis() as f64 / 1000.0),
+                            reads_batches: self.batch_readers.contains(n),
+                            has_our_caps: l.caps.delivered.contains(n),
                         })
                         .collect(),
                 })
@@ -923,6 +925,27 @@ const ARTIFACT_TAG: u8 = 1;
 mod tests {
     use super::*;
     use skywave_protocol::policy::sample::Coalition;
+
+    #[test]
+    fn caps_goes_once_until_the_neighbours_state_is_reset() {
+        let (a, b) = (Address::new(2).unwrap(), Address::new(3).unwrap());
+        let mut caps = CapsAnnouncements::default();
+        assert!(caps.wanted(a));
+        caps.pending.push((link::MessageId(7), a));
+        assert!(!caps.wanted(a), "one on the way is enough");
+        assert!(caps.wanted(b));
+        assert!(!caps.settle(link::MessageId(8), true), "not a CAPS");
+        assert!(caps.settle(link::MessageId(7), true));
+        assert!(!caps.wanted(a), "acknowledged: not at the next link set-up");
+        caps.pending.push((link::MessageId(9), b));
+        assert!(caps.settle(link::MessageId(9), false));
+        assert!(
+            caps.wanted(b),
+            "expired undelivered: again at the next link"
+        );
+        caps.forget(a);
+        assert!(caps.wanted(a), "a reset neighbour may have restarted");
+    }
 
     fn pending(dest: u32, priority: u8, mode: link::Mode, data: Vec<u8>) -> Pending {
         Pending {

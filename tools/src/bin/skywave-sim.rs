@@ -9,10 +9,11 @@
 //! ```
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
 use skywave_tools::sim::coalition::{self, Chain, CoalitionScenario, NodeSpec};
 use skywave_tools::sim::{self, Options, scenario::Scenario};
 
@@ -26,46 +27,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a scenario and write what it measured.
-    Run {
-        /// The scenario (TOML).
-        scenario: PathBuf,
-        /// The seed: one seed reproduces a run exactly.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Where to write the JSON report.
-        #[arg(long)]
-        json: PathBuf,
-        /// Also write every D_PDU put on the air as pcap (link type 237).
-        #[arg(long)]
-        capture: Option<PathBuf>,
-        /// Also draw delivery times and goodput as SVG.
-        #[arg(long)]
-        plot: Option<PathBuf>,
-        /// Never show a progress bar.
-        #[arg(long)]
-        quiet: bool,
-    },
+    Run(ScenarioArgs),
     /// Run a coalition (store-and-forward) scenario: per artifact, when each station admitted
     /// it; airtime by kind; decisions; catch-ups after outages.
-    Coalition {
-        /// The scenario (TOML, see tools/scenarios/coalition/).
-        scenario: PathBuf,
-        /// The seed: one seed reproduces a run exactly.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Where to write the JSON report.
-        #[arg(long)]
-        json: PathBuf,
-        /// Also write every D_PDU put on the air as pcap (link type 237).
-        #[arg(long)]
-        capture: Option<PathBuf>,
-        /// Also draw admissions over time and airtime by kind as SVG.
-        #[arg(long)]
-        plot: Option<PathBuf>,
-        /// Never show a progress bar.
-        #[arg(long)]
-        quiet: bool,
-    },
+    // The shared arguments' help speaks of the link-layer scenario; these say what differs.
+    #[command(
+        mut_arg("scenario", |a| a.help("The scenario (TOML, see tools/scenarios/coalition/)")),
+        mut_arg("plot", |a| a.help("Also draw admissions over time and airtime by kind as SVG"))
+    )]
+    Coalition(ScenarioArgs),
     /// Publish a revocation at one end of a chain of stations (one point-to-point net per
     /// hop, every station holding the coalition) and print how long it took to reach the
     /// other end: the revocation bench's scenario with its parameters.
@@ -131,41 +101,81 @@ enum Command {
     },
 }
 
+/// What `run` and `coalition` both take: a scenario file, the seed, and where to write what
+/// the run measured.
+#[derive(Args)]
+struct ScenarioArgs {
+    /// The scenario (TOML).
+    scenario: PathBuf,
+    /// The seed: one seed reproduces a run exactly.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Where to write the JSON report.
+    #[arg(long)]
+    json: PathBuf,
+    /// Also write every D_PDU put on the air as pcap (link type 237).
+    #[arg(long)]
+    capture: Option<PathBuf>,
+    /// Also draw delivery times and goodput as SVG.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Never show a progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
 /// Simulated seconds from which a run is long enough to deserve a progress bar.
 const PROGRESS_FROM_S: f64 = 6.0 * 3600.0;
 
+impl ScenarioArgs {
+    /// Reads the scenario file and parses it with `parse`.
+    fn load<S>(&self, parse: impl FnOnce(&str) -> anyhow::Result<S>) -> anyhow::Result<S> {
+        let path = &self.scenario;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        parse(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// Whether a run of `duration_s` simulated seconds shows a progress bar: when it is long,
+    /// not silenced, and someone is watching stderr.
+    fn progress(&self, duration_s: f64) -> bool {
+        !self.quiet && duration_s >= PROGRESS_FROM_S && std::io::stderr().is_terminal()
+    }
+
+    /// Writes the JSON report, and the capture and the plot where they were asked for.
+    fn write_outputs(
+        &self,
+        report: &impl Serialize,
+        pcap: &[u8],
+        svg: impl FnOnce() -> String,
+    ) -> anyhow::Result<()> {
+        write(&self.json, serde_json::to_string_pretty(report)?)?;
+        if let Some(path) = &self.capture {
+            write(path, pcap)?;
+        }
+        if let Some(path) = &self.plot {
+            write(path, svg())?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes `contents` to `path`, saying which file failed.
+fn write(path: &Path, contents: impl AsRef<[u8]>) -> anyhow::Result<()> {
+    std::fs::write(path, contents).with_context(|| format!("writing {}", path.display()))
+}
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Run {
-            scenario,
-            seed,
-            json,
-            capture,
-            plot,
-            quiet,
-        } => {
-            let text = std::fs::read_to_string(&scenario)
-                .with_context(|| format!("reading {}", scenario.display()))?;
-            let s = Scenario::from_toml(&text)
-                .with_context(|| format!("parsing {}", scenario.display()))?;
+        Command::Run(args) => {
+            let s = args.load(Scenario::from_toml)?;
             let opts = Options {
-                seed,
-                capture: capture.is_some(),
-                progress: !quiet
-                    && s.duration_s >= PROGRESS_FROM_S
-                    && std::io::stderr().is_terminal(),
+                seed: args.seed,
+                capture: args.capture.is_some(),
+                progress: args.progress(s.duration_s),
             };
             let (report, pcap) = sim::run(&s, opts)?;
-            std::fs::write(&json, serde_json::to_string_pretty(&report)?)
-                .with_context(|| format!("writing {}", json.display()))?;
-            if let Some(path) = capture {
-                std::fs::write(&path, pcap)
-                    .with_context(|| format!("writing {}", path.display()))?;
-            }
-            if let Some(path) = plot {
-                std::fs::write(&path, report.svg())
-                    .with_context(|| format!("writing {}", path.display()))?;
-            }
+            args.write_outputs(&report, &pcap, || report.svg())?;
             let o = &report.outcomes;
             println!(
                 "{}: {} messages, {} delivered, {} expired, {} open; median delivery {:.1} s, goodput {:.0} bit/s; {:.0} simulated s in {:.2} s",
@@ -180,31 +190,11 @@ fn main() -> anyhow::Result<()> {
                 report.wall_seconds
             );
         }
-        Command::Coalition {
-            scenario,
-            seed,
-            json,
-            capture,
-            plot,
-            quiet,
-        } => {
-            let text = std::fs::read_to_string(&scenario)
-                .with_context(|| format!("reading {}", scenario.display()))?;
-            let s = CoalitionScenario::from_toml(&text)
-                .with_context(|| format!("parsing {}", scenario.display()))?;
-            let progress =
-                !quiet && s.duration_s >= PROGRESS_FROM_S && std::io::stderr().is_terminal();
-            let (report, pcap) = coalition::run(&s, seed, capture.is_some(), progress)?;
-            std::fs::write(&json, serde_json::to_string_pretty(&report)?)
-                .with_context(|| format!("writing {}", json.display()))?;
-            if let Some(path) = capture {
-                std::fs::write(&path, pcap)
-                    .with_context(|| format!("writing {}", path.display()))?;
-            }
-            if let Some(path) = plot {
-                std::fs::write(&path, report.svg())
-                    .with_context(|| format!("writing {}", path.display()))?;
-            }
+        Command::Coalition(args) => {
+            let s = args.load(CoalitionScenario::from_toml)?;
+            let progress = args.progress(s.duration_s);
+            let (report, pcap) = coalition::run(&s, args.seed, args.capture.is_some(), progress)?;
+            args.write_outputs(&report, &pcap, || report.svg())?;
             let everywhere = report
                 .artifacts
                 .iter()
@@ -276,8 +266,7 @@ fn main() -> anyhow::Result<()> {
                 NodeSpec::default()
             };
             if let Some(path) = scenario_out {
-                std::fs::write(&path, toml::to_string(&chain.scenario(node))?)
-                    .with_context(|| format!("writing {}", path.display()))?;
+                write(&path, toml::to_string(&chain.scenario(node))?)?;
             }
             let limit = chain.limit_s()?;
             if seeds > 1 {
@@ -289,8 +278,7 @@ fn main() -> anyhow::Result<()> {
                         chain.times(NodeSpec::default(), seed, seeds)?,
                     )];
                     runs.push(("ARQ only", chain.times(NodeSpec::arq_only(), seed, seeds)?));
-                    std::fs::write(&path, chain.svg(&runs, limit))
-                        .with_context(|| format!("writing {}", path.display()))?;
+                    write(&path, chain.svg(&runs, limit))?;
                 }
                 println!(
                     "revocation across {hops} hops, seeds {seed}..{}: median {:.3} s, p95 {:.3} s, max {:.3} s (limit {limit:.3} s, median {:.2}x)",
@@ -304,8 +292,7 @@ fn main() -> anyhow::Result<()> {
             }
             let (time, report) = chain.run(node, seed)?;
             if let Some(path) = json {
-                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
-                    .with_context(|| format!("writing {}", path.display()))?;
+                write(&path, serde_json::to_string_pretty(&report)?)?;
             }
             match time {
                 Some(t) => println!(
@@ -332,18 +319,15 @@ fn main() -> anyhow::Result<()> {
                 "runs": runs,
                 "rules": sim::fanout::rules(),
             });
-            std::fs::write(&json, serde_json::to_string_pretty(&value)?)
-                .with_context(|| format!("writing {}", json.display()))?;
+            write(&json, serde_json::to_string_pretty(&value)?)?;
             if let Some(path) = plot {
-                std::fs::write(&path, sim::fanout::svg(&points, seeds))
-                    .with_context(|| format!("writing {}", path.display()))?;
+                write(&path, sim::fanout::svg(&points, seeds))?;
             }
         }
         Command::Bench { json, seed } => {
             let (value, table) = sim::bench::bench(seed)?;
             print!("{table}");
-            std::fs::write(&json, serde_json::to_string_pretty(&value)?)
-                .with_context(|| format!("writing {}", json.display()))?;
+            write(&json, serde_json::to_string_pretty(&value)?)?;
         }
     }
     Ok(())

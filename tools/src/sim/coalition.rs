@@ -18,8 +18,7 @@
 //! line of stations, one point-to-point net per hop, every station holding the coalition, and
 //! one revocation published at one end.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use anyhow::{Context, anyhow, bail, ensure};
@@ -39,9 +38,10 @@ use skywave_protocol::wire::{Address, Body, Dpdu, Frame, MAX_DPDU_LEN};
 
 use super::air::{Air, Radio};
 use super::channel::Model;
+use super::events::{EventQueue, Progress};
 use super::report::{ChannelTotals, Series, escape, panel_series};
 use super::scenario::{LinkSpec, ModemSpec, NetSpec, OutageSpec, RandomOutageSpec};
-use super::{instant, secs};
+use super::{instant, named, secs};
 
 /// The SAP the simulated stations' node messages travel on.
 pub const SAP: u8 = 13;
@@ -757,8 +757,7 @@ struct Sim<'a> {
     /// Station to its radios.
     station_radios: Vec<Vec<usize>>,
     air: Air,
-    queue: BinaryHeap<Reverse<(Instant, u64, Ev)>>,
-    seq: u64,
+    queue: EventQueue<Ev>,
     now: Instant,
     wakes: Vec<Option<Instant>>,
     buf: Vec<u8>,
@@ -788,20 +787,8 @@ fn wall(now: Instant) -> Option<UnixTime> {
 impl<'a> Sim<'a> {
     fn new(scenario: &'a CoalitionScenario, seed: u64, capture: bool) -> anyhow::Result<Self> {
         scenario.check()?;
-        let net_index = |name: &str| {
-            scenario
-                .nets
-                .iter()
-                .position(|n| n.name == name)
-                .ok_or_else(|| anyhow!("unknown net {name}"))
-        };
-        let station_index = |name: &str| {
-            scenario
-                .stations
-                .iter()
-                .position(|s| s.name == name)
-                .ok_or_else(|| anyhow!("unknown station {name}"))
-        };
+        let net_index = |name: &str| named(&scenario.nets, name, "net", |n| &n.name);
+        let station_index = |name: &str| named(&scenario.stations, name, "station", |s| &s.name);
         let c = Coalition::new();
         let mut stations = Vec::new();
         let mut radios = Vec::new();
@@ -855,12 +842,7 @@ impl<'a> Sim<'a> {
                     .filter(|o| o.name != spec.name && o.nets.contains(net))
                     .filter_map(|o| Address::new(o.address).ok())
                     .collect();
-                let mut config = LinkConfig::new(address, scenario.modem.modem());
-                config.max_segment = scenario.link.max_segment;
-                config.arq_window = scenario.link.arq_window;
-                config.ack_copies = scenario.link.ack_copies;
-                config.idle_break = Duration::from_secs(scenario.link.idle_break_s);
-                let link = HostLink::new(config)
+                let link = HostLink::new(scenario.link.config(address, scenario.modem.modem()))
                     .map(Box::new)
                     .map_err(|e| anyhow!("{}: {e}", spec.name))?;
                 let id = station
@@ -926,8 +908,7 @@ impl<'a> Sim<'a> {
             radios,
             station_radios,
             air,
-            queue: BinaryHeap::new(),
-            seq: 0,
+            queue: EventQueue::default(),
             now: Instant::ZERO,
             wakes: vec![None; n],
             buf: vec![0; MAX_DPDU_LEN],
@@ -945,16 +926,16 @@ impl<'a> Sim<'a> {
             air_log: Vec::new(),
         };
         for (index, p) in scenario.publish.iter().enumerate() {
-            sim.push(instant(p.at_s), Ev::Publish { index });
+            sim.queue.push(instant(p.at_s), Ev::Publish { index });
         }
         for (index, p) in scenario.inject.iter().enumerate() {
-            sim.push(instant(p.at_s), Ev::Inject { index });
+            sim.queue.push(instant(p.at_s), Ev::Inject { index });
         }
         for o in &scenario.outages {
             if let Some(name) = &o.node {
                 let station = station_index(name)?;
-                sim.push(instant(o.start_s), Ev::Off { station });
-                sim.push(instant(o.end_s), Ev::On { station });
+                sim.queue.push(instant(o.start_s), Ev::Off { station });
+                sim.queue.push(instant(o.end_s), Ev::On { station });
             }
         }
         for s in 0..n {
@@ -971,40 +952,16 @@ impl<'a> Sim<'a> {
         Ok(sim)
     }
 
-    fn push(&mut self, at: Instant, ev: Ev) {
-        self.seq += 1;
-        self.queue.push(Reverse((at, self.seq, ev)));
-    }
-
     fn name(&self, s: usize) -> String {
         self.names.get(s).cloned().unwrap_or_default()
     }
 
     fn run(mut self, progress: bool) -> anyhow::Result<(CoalitionReport, Vec<u8>)> {
         let end = instant(self.scenario.duration_s);
-        let bar = progress.then(|| {
-            let bar = indicatif::ProgressBar::new(end.millis() / 1000);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{bar:40} {pos}/{len} simulated s  {elapsed} ({eta} left)",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar
-        });
-        let wall_clock = std::time::Instant::now();
-        let mut events = 0u64;
-        while let Some(Reverse((at, _, ev))) = self.queue.pop() {
-            if at > end {
-                break;
-            }
+        let mut progress = Progress::start(progress, end);
+        while let Some((at, ev)) = self.queue.pop_until(end) {
             self.now = at;
-            events += 1;
-            if let Some(b) = &bar
-                && events.is_multiple_of(1024)
-            {
-                b.set_position(at.millis() / 1000);
-            }
+            progress.event(at);
             match ev {
                 Ev::Arrival { radio, frame } => {
                     let Some(&(s, link)) = self.radios.get(radio) else {
@@ -1084,10 +1041,7 @@ impl<'a> Sim<'a> {
                 }
             }
         }
-        if let Some(b) = bar {
-            b.finish_and_clear();
-        }
-        let wall_seconds = wall_clock.elapsed().as_secs_f64();
+        let (events, wall_seconds) = progress.finish();
         Ok(self.finish(events, wall_seconds))
     }
 
@@ -1154,7 +1108,7 @@ impl<'a> Sim<'a> {
                 self.air_log.push((secs(t.on_air), channel as f64 / 1000.0));
                 let (arrival, deliveries) = self.air.send(radio, &t, &frame);
                 for to in deliveries {
-                    self.push(
+                    self.queue.push(
                         arrival,
                         Ev::Arrival {
                             radio: to,
@@ -1177,7 +1131,7 @@ impl<'a> Sim<'a> {
                 if let Some(w) = self.wakes.get_mut(s) {
                     *w = Some(t);
                 }
-                self.push(t, Ev::Wake { station: s });
+                self.queue.push(t, Ev::Wake { station: s });
             }
         }
     }

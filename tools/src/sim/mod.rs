@@ -9,6 +9,7 @@
 //! reproduces a run exactly.
 //!
 //! - [`channel`]: frame loss models and the CCIR-derived fading presets.
+//! - [`events`]: the event queue and a run's progress, shared with [`coalition`].
 //! - [`scenario`]: the TOML scenario format.
 //! - [`report`]: what a run measured, as JSON, and its SVG plot.
 //! - [`bench`](mod@bench): the fixed benchmark behind `skywave-sim bench`.
@@ -17,20 +18,21 @@ pub mod air;
 pub mod bench;
 pub mod channel;
 pub mod coalition;
+pub mod events;
 pub mod fanout;
 pub mod report;
 pub mod scenario;
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 use anyhow::{Context, anyhow};
-use skywave_protocol::link::{Config, Event, HostLink, Message, Mode, SpduHeader};
+use skywave_protocol::link::{Event, HostLink, Message, Mode, SpduHeader};
 use skywave_protocol::time::{Duration, Instant};
 use skywave_protocol::wire::{Address, MAX_DPDU_LEN};
 
 use air::{Air, Radio};
+use events::{EventQueue, Progress};
 use report::{MessageRecord, Report};
 use scenario::{Scenario, TrafficMode};
 
@@ -95,8 +97,7 @@ pub struct Sim<'a> {
     opts: Options,
     nodes: Vec<Node>,
     air: Air,
-    queue: BinaryHeap<Reverse<(Instant, u64, Ev)>>,
-    seq: u64,
+    queue: EventQueue<Ev>,
     now: Instant,
     report: Report,
     buf: Vec<u8>,
@@ -113,7 +114,7 @@ pub fn secs(t: Instant) -> f64 {
 }
 
 /// The index of the item called `name`.
-fn named<T>(
+pub(crate) fn named<T>(
     items: &[T],
     name: &str,
     what: &str,
@@ -140,15 +141,9 @@ impl<'a> Sim<'a> {
         let node_index = |name: &str| named(&scenario.nodes, name, "node", |n| &n.name);
         let mut nodes = Vec::new();
         for spec in &scenario.nodes {
-            let mut config = Config::new(
-                Address::new(spec.address).map_err(|e| anyhow!("node {}: {e}", spec.name))?,
-                scenario.modem.modem(),
-            );
-            config.max_segment = scenario.link.max_segment;
-            config.arq_window = scenario.link.arq_window;
-            config.ack_copies = scenario.link.ack_copies;
-            config.idle_break = Duration::from_secs(scenario.link.idle_break_s);
-            let link = HostLink::new(config)
+            let address =
+                Address::new(spec.address).map_err(|e| anyhow!("node {}: {e}", spec.name))?;
+            let link = HostLink::new(scenario.link.config(address, scenario.modem.modem()))
                 .map(Box::new)
                 .map_err(|e| anyhow!("node {}: {e}", spec.name))?;
             nodes.push(Node {
@@ -211,8 +206,7 @@ impl<'a> Sim<'a> {
             opts,
             nodes,
             air,
-            queue: BinaryHeap::new(),
-            seq: 0,
+            queue: EventQueue::default(),
             now: Instant::ZERO,
             report,
             buf: vec![0u8; MAX_DPDU_LEN],
@@ -224,43 +218,19 @@ impl<'a> Sim<'a> {
                 .and_then(|n| n.pending.front())
                 .map(|p| p.at)
             {
-                sim.push(at, Ev::Submit { node: i });
+                sim.queue.push(at, Ev::Submit { node: i });
             }
         }
         Ok(sim)
     }
 
-    fn push(&mut self, at: Instant, ev: Ev) {
-        self.seq += 1;
-        self.queue.push(Reverse((at, self.seq, ev)));
-    }
-
     /// Runs to the scenario's end and returns what was measured (and the capture, if asked).
     pub fn run(mut self) -> anyhow::Result<(Report, Vec<u8>)> {
         let end = instant(self.scenario.duration_s);
-        let bar = self.opts.progress.then(|| {
-            let bar = indicatif::ProgressBar::new(end.millis() / 1000);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{bar:40} {pos}/{len} simulated s  {elapsed} ({eta} left)",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar
-        });
-        let mut events = 0u64;
-        let wall = std::time::Instant::now();
-        while let Some(Reverse((at, _, ev))) = self.queue.pop() {
-            if at > end {
-                break;
-            }
+        let mut progress = Progress::start(self.opts.progress, end);
+        while let Some((at, ev)) = self.queue.pop_until(end) {
             self.now = at;
-            events += 1;
-            if let Some(b) = &bar
-                && events.is_multiple_of(4096)
-            {
-                b.set_position(at.millis() / 1000);
-            }
+            progress.event(at);
             match ev {
                 Ev::Arrival { node, frame } => self.arrive(node, &frame),
                 Ev::Wake { node } => {
@@ -275,12 +245,10 @@ impl<'a> Sim<'a> {
                 Ev::Submit { node } => self.service(node),
             }
         }
-        if let Some(b) = bar {
-            b.finish_and_clear();
-        }
+        let (events, wall_seconds) = progress.finish();
         self.report.events = events;
         self.report.channel = self.air.totals.clone();
-        self.report.wall_seconds = wall.elapsed().as_secs_f64();
+        self.report.wall_seconds = wall_seconds;
         for (i, n) in self.nodes.iter().enumerate() {
             if let Some(spec) = self.scenario.nodes.get(i) {
                 self.report.add_node(&spec.name, n.link.stats());
@@ -332,7 +300,7 @@ impl<'a> Sim<'a> {
             && n.wake != Some(t)
         {
             n.wake = Some(t);
-            self.push(t, Ev::Wake { node });
+            self.queue.push(t, Ev::Wake { node });
         }
         if let Some(n) = self.nodes.get_mut(node)
             && let Some(at) = n.pending.front().map(|p| p.at)
@@ -340,7 +308,7 @@ impl<'a> Sim<'a> {
             && n.submit_at != Some(at)
         {
             n.submit_at = Some(at);
-            self.push(at, Ev::Submit { node });
+            self.queue.push(at, Ev::Submit { node });
         }
     }
 
@@ -421,7 +389,7 @@ impl<'a> Sim<'a> {
             let bytes: Rc<[u8]> = Rc::from(self.buf.get(..t.len).unwrap_or(&[]));
             let (arrival, deliveries) = self.air.send(node, &t, &bytes);
             for j in deliveries {
-                self.push(
+                self.queue.push(
                     arrival,
                     Ev::Arrival {
                         node: j,

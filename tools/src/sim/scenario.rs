@@ -3,8 +3,9 @@
 
 use super::channel::Model;
 use serde::{Deserialize, Serialize};
-use skywave_protocol::link::Modem;
+use skywave_protocol::link::{self, Modem};
 use skywave_protocol::time::Duration;
+use skywave_protocol::wire::Address;
 
 /// A whole scenario.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -95,6 +96,18 @@ pub struct LinkSpec {
     pub ack_copies: u8,
     /// Idle time before a physical link is broken, s.
     pub idle_break_s: u64,
+}
+
+impl LinkSpec {
+    /// The link configuration of a radio at `address` with `modem` and these settings.
+    pub fn config(&self, address: Address, modem: Modem) -> link::Config {
+        let mut config = link::Config::new(address, modem);
+        config.max_segment = self.max_segment;
+        config.arq_window = self.arq_window;
+        config.ack_copies = self.ack_copies;
+        config.idle_break = Duration::from_secs(self.idle_break_s);
+        config
+    }
 }
 
 impl Default for LinkSpec {

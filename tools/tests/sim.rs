@@ -7,7 +7,8 @@ use std::process::Command;
 
 use skywave_protocol::capture::{LINKTYPE_STANAG_5066_D_PDU, PcapReader};
 use skywave_protocol::wire::{Dpdu, Frame};
-use skywave_tools::sim::{self, Options, scenario::Scenario};
+use skywave_tools::sim::scenario::{Scenario, ScenarioFile};
+use skywave_tools::sim::{self, Options};
 
 fn scenarios() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");

@@ -14,7 +14,7 @@ use skywave_tools::sim::coalition::{
     self, ArtifactSpec, Chain, CoalitionReport, CoalitionScenario, NodeSpec, PublishSpec,
     StationSpec,
 };
-use skywave_tools::sim::scenario::{LinkSpec, ModemSpec, NetSpec, OutageSpec};
+use skywave_tools::sim::scenario::{LinkSpec, ModemSpec, NetSpec, OutageSpec, ScenarioFile};
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/coalition")

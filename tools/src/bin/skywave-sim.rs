@@ -15,7 +15,8 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use skywave_tools::sim::coalition::{self, Chain, CoalitionScenario, NodeSpec};
-use skywave_tools::sim::{self, Options, scenario::Scenario};
+use skywave_tools::sim::scenario::{Scenario, ScenarioFile};
+use skywave_tools::sim::{self, Options};
 
 #[derive(Parser)]
 #[command(version, about = "Discrete-event simulator of STANAG 5066 HF networks")]

@@ -26,7 +26,9 @@ use serde_json::json;
 use super::channel::{Model, Preset};
 use super::coalition::{self, Chain, CoalitionScenario, quantile};
 use super::report::Report;
-use super::scenario::{LinkSpec, ModemSpec, NetSpec, NodeSpec, Scenario, TrafficMode, TrafficSpec};
+use super::scenario::{
+    LinkSpec, ModemSpec, NetSpec, NodeSpec, Scenario, ScenarioFile, TrafficMode, TrafficSpec,
+};
 use super::{Options, run};
 use skywave_protocol::link::Modem;
 use skywave_protocol::time::Duration;

@@ -40,7 +40,9 @@ use super::air::{Air, Radio};
 use super::channel::Model;
 use super::events::{EventQueue, Progress};
 use super::report::{ChannelTotals, Series, escape, panel_series};
-use super::scenario::{LinkSpec, ModemSpec, NetSpec, OutageSpec, RandomOutageSpec};
+use super::scenario::{
+    LinkSpec, ModemSpec, NetSpec, OutageSpec, RandomOutageSpec, ScenarioFile, check_outages,
+};
 use super::{instant, named, secs};
 
 /// The SAP the simulated stations' node messages travel on.
@@ -269,21 +271,10 @@ fn domain(code: &str) -> anyhow::Result<Domain> {
     Domain::new(code).ok_or_else(|| anyhow!("{code:?} is not a domain code"))
 }
 
-impl CoalitionScenario {
-    /// Reads a scenario from TOML text.
-    pub fn from_toml(text: &str) -> anyhow::Result<Self> {
-        let s: CoalitionScenario = toml::from_str(text)?;
-        s.check()?;
-        Ok(s)
-    }
-
-    /// Cross-references and ranges that serde cannot check.
-    pub fn check(&self) -> anyhow::Result<()> {
+impl ScenarioFile for CoalitionScenario {
+    fn check(&self) -> anyhow::Result<()> {
         ensure!(self.duration_s > 0.0, "duration_s must be positive");
-        ensure!(
-            (75..=9600).contains(&self.modem.bit_rate),
-            "modem.bit_rate must be 75..=9600"
-        );
+        self.modem.check()?;
         ensure!(
             self.node.fanout_repeats >= 1,
             "node.fanout_repeats must be at least 1"
@@ -321,16 +312,7 @@ impl CoalitionScenario {
             );
             ensure!(station(&i.from), "inject from unknown station {}", i.from);
         }
-        for o in &self.outages {
-            match (&o.net, &o.node) {
-                (Some(n), None) => ensure!(net(n), "outage of unknown net {n}"),
-                (None, Some(n)) => ensure!(station(n), "outage of unknown station {n}"),
-                _ => bail!("an outage names exactly one of net or node"),
-            }
-        }
-        for o in &self.random_outages {
-            ensure!(net(&o.net), "random outage of unknown net {}", o.net);
-        }
+        check_outages(&self.outages, &self.random_outages, net, station, "station")?;
         for d in &self.decide {
             domain(&d.domain)?;
             domain(&d.audience)?;

@@ -34,7 +34,7 @@ use skywave_protocol::wire::{Address, MAX_DPDU_LEN};
 use air::{Air, Radio};
 use events::{EventQueue, Progress};
 use report::{MessageRecord, Report};
-use scenario::{Scenario, TrafficMode};
+use scenario::{Scenario, ScenarioFile, TrafficMode};
 
 /// How to run a scenario.
 #[derive(Clone, Copy, Debug, Default)]

@@ -1,7 +1,13 @@
 //! Scenario files: nodes, the nets (HF channels) they share, channel models, outages and
 //! traffic, in TOML. tools/scenarios/ has commented examples; docs/simulator.md the reference.
+//!
+//! The coalition format ([`super::coalition`]) has the same modem, link, net and outage parts;
+//! they, their checks and the way a file is read ([`ScenarioFile`]) are defined here once for
+//! both.
 
 use super::channel::Model;
+use anyhow::{bail, ensure};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use skywave_protocol::link::{self, Modem};
 use skywave_protocol::time::Duration;
@@ -70,6 +76,15 @@ impl ModemSpec {
             turnaround_ms: m.turnaround.millis(),
             max_transmission_ms: m.max_transmission.millis(),
         }
+    }
+
+    /// Ranges serde cannot check.
+    pub fn check(&self) -> anyhow::Result<()> {
+        ensure!(
+            (75..=9600).contains(&self.bit_rate),
+            "modem.bit_rate must be 75..=9600"
+        );
+        Ok(())
     }
 
     /// The protocol's modem model.
@@ -224,22 +239,48 @@ fn default_repeats() -> u8 {
     3
 }
 
-impl Scenario {
-    /// Reads a scenario from TOML text.
-    pub fn from_toml(text: &str) -> anyhow::Result<Self> {
-        let s: Scenario = toml::from_str(text)?;
-        s.check()?;
-        Ok(s)
-    }
-
+/// A scenario file format: this link-layer one, or the store-and-forward
+/// [`CoalitionScenario`](super::coalition::CoalitionScenario). Both are TOML that serde reads,
+/// then checked for what serde cannot check.
+pub trait ScenarioFile: DeserializeOwned {
     /// Cross-references and ranges that serde cannot check.
-    pub fn check(&self) -> anyhow::Result<()> {
-        use anyhow::{bail, ensure};
+    fn check(&self) -> anyhow::Result<()>;
+
+    /// Reads a scenario from TOML text and checks it.
+    fn from_toml(text: &str) -> anyhow::Result<Self> {
+        let scenario: Self = toml::from_str(text)?;
+        scenario.check()?;
+        Ok(scenario)
+    }
+}
+
+/// Checks that every scheduled outage names exactly one of a net or a station that exists, and
+/// every random outage a net that exists. `station_word` is what the format calls a station
+/// ("node", "station"), for the error.
+pub fn check_outages(
+    outages: &[OutageSpec],
+    random_outages: &[RandomOutageSpec],
+    net: impl Fn(&str) -> bool,
+    station: impl Fn(&str) -> bool,
+    station_word: &str,
+) -> anyhow::Result<()> {
+    for o in outages {
+        match (&o.net, &o.node) {
+            (Some(n), None) => ensure!(net(n), "outage of unknown net {n}"),
+            (None, Some(n)) => ensure!(station(n), "outage of unknown {station_word} {n}"),
+            _ => bail!("an outage names exactly one of net or node"),
+        }
+    }
+    for o in random_outages {
+        ensure!(net(&o.net), "random outage of unknown net {}", o.net);
+    }
+    Ok(())
+}
+
+impl ScenarioFile for Scenario {
+    fn check(&self) -> anyhow::Result<()> {
         ensure!(self.duration_s > 0.0, "duration_s must be positive");
-        ensure!(
-            (75..=9600).contains(&self.modem.bit_rate),
-            "modem.bit_rate must be 75..=9600"
-        );
+        self.modem.check()?;
         let node = |name: &str| self.nodes.iter().any(|n| n.name == name);
         let net = |name: &str| self.nets.iter().any(|n| n.name == name);
         for n in &self.nodes {
@@ -262,16 +303,6 @@ impl Scenario {
                 bail!("broadcast traffic must be non_arq or expedited_non_arq");
             }
         }
-        for o in &self.outages {
-            match (&o.net, &o.node) {
-                (Some(n), None) => ensure!(net(n), "outage of unknown net {n}"),
-                (None, Some(n)) => ensure!(node(n), "outage of unknown node {n}"),
-                _ => bail!("an outage names exactly one of net or node"),
-            }
-        }
-        for o in &self.random_outages {
-            ensure!(net(&o.net), "random outage of unknown net {}", o.net);
-        }
-        Ok(())
+        check_outages(&self.outages, &self.random_outages, net, node, "node")
     }
 }

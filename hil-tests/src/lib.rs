@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use skywave_protocol::link::{self, HostLink, Modem, SpduHeader};
 use skywave_protocol::node::message::Writer;
 use skywave_protocol::policy::sample::Coalition;
-use skywave_protocol::wire::{Address, MAX_DPDU_LEN};
+use skywave_protocol::wire::{Address, ArqData, ArqFlags, Body, Dpdu, Eow, MAX_DPDU_LEN};
 
 /// A child process killed (SIGKILL) when dropped, so a failing test leaves nothing running.
 pub struct Process(pub Child);
@@ -503,6 +503,27 @@ pub fn broadcast_artifacts(from: u32, sap: u8, artifacts: &[Vec<u8>]) -> Vec<u8>
         station.handle_timeout(now);
     }
     stream
+}
+
+/// A DATA-ONLY D_PDU from 0x1C5 to 0x2B with ARQ sequence number `seq` carrying `segment`,
+/// as the bytes on the line: traffic for tests of what carries or deframes D_PDUs (the link
+/// emulator, the firmware), which look only at sequence numbers and CRCs.
+pub fn data_frame(seq: u8, segment: &[u8]) -> Vec<u8> {
+    let dpdu = Dpdu {
+        eow: Eow::NONE,
+        eot: 9,
+        dest: Address::new(0x2B).expect("destination address"),
+        src: Address::new(0x1C5).expect("source address"),
+        body: Body::DataOnly(ArqData {
+            flags: ArqFlags::default(),
+            tx_seq: seq,
+            segment,
+        }),
+    };
+    let mut out = vec![0; dpdu.buffer_len()];
+    dpdu.emit(&mut out)
+        .expect("a segment of at most 1023 bytes");
+    out
 }
 
 /// The firmware's release image `name` (`skywave-firmware` or `selftest`), built by

@@ -14,8 +14,10 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use skywave_hil_tests::{Process, firmware_image, qemu_board, require_or_skip, tool_available};
-use skywave_protocol::wire::{Address, ArqData, ArqFlags, Body, Deframer, Dpdu, Eow, Event};
+use skywave_hil_tests::{
+    Process, data_frame, firmware_image, qemu_board, require_or_skip, tool_available,
+};
+use skywave_protocol::wire::{Deframer, Event};
 
 fn images_present(names: &[&str]) -> bool {
     if !tool_available("qemu-system-arm", "the firmware's reference board") {
@@ -79,30 +81,15 @@ fn the_boot_self_test_passes_on_the_target_and_reports_instruction_counts() {
     );
 }
 
-fn frame(seq: u8, len: usize) -> Vec<u8> {
-    let data: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_add(seq)).collect();
-    let dpdu = Dpdu {
-        eow: Eow::NONE,
-        eot: 9,
-        dest: Address::new(0x2B).unwrap(),
-        src: Address::new(0x1C5).unwrap(),
-        body: Body::DataOnly(ArqData {
-            flags: ArqFlags::default(),
-            tx_seq: seq,
-            segment: &data,
-        }),
-    };
-    let mut out = vec![0; dpdu.buffer_len()];
-    dpdu.emit(&mut out).unwrap();
-    out
-}
-
 /// 30 frames with line noise between them, one with damaged data, one cut short.
 fn noisy_stream() -> Vec<u8> {
     let mut stream = Vec::new();
     for seq in 0..30u8 {
         stream.extend((0..usize::from(seq % 5) * 3).map(|i| 0x40 + i as u8));
-        let mut bytes = frame(seq, usize::from(seq) * 11);
+        let data: Vec<u8> = (0..usize::from(seq) * 11)
+            .map(|i| (i as u8).wrapping_add(seq))
+            .collect();
+        let mut bytes = data_frame(seq, &data);
         match seq {
             10 => {
                 let n = bytes.len();

@@ -4,39 +4,18 @@
 //! puts a file's frames on the line.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use skywave_protocol::wire::{Address, ArqData, ArqFlags, Body, Deframer, Dpdu, Eow, Event};
+use skywave_hil_tests::{Process, data_frame};
+use skywave_protocol::wire::{Body, Deframer, Dpdu, Event};
 
 const FRAMES: u8 = 100;
 const BIT_RATE: u64 = 9600;
 
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
+/// Frame `seq` of the test: 12 bytes of `seq`.
 fn frame(seq: u8) -> Vec<u8> {
-    let data = [seq; 12];
-    let dpdu = Dpdu {
-        eow: Eow::NONE,
-        eot: 0,
-        dest: Address::new(2).unwrap(),
-        src: Address::new(1).unwrap(),
-        body: Body::DataOnly(ArqData {
-            flags: ArqFlags::default(),
-            tx_seq: seq,
-            segment: &data,
-        }),
-    };
-    let mut out = vec![0; dpdu.buffer_len()];
-    dpdu.emit(&mut out).unwrap();
-    out
+    data_frame(seq, &[seq; 12])
 }
 
 /// What came out of port b.

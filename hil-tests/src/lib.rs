@@ -240,12 +240,15 @@ pub fn socat_cable(a: &Path, b: &Path) -> Process {
     cable
 }
 
-/// Runs the `skywave` CLI with `args` and waits for it.
+/// Runs the `skywave` CLI built beside the test executable with `args` and waits for it.
 pub fn skywave(args: &[&str]) -> Output {
-    Command::new(binary("skywave"))
-        .args(args)
-        .output()
-        .expect("run skywave")
+    skywave_at(&binary("skywave"), args)
+}
+
+/// Runs the `skywave` CLI at `exe` with `args` and waits for it: for tests that know the
+/// binary's path otherwise (`CARGO_BIN_EXE_skywave` in the host package's own tests).
+pub fn skywave_at(exe: &Path, args: &[&str]) -> Output {
+    Command::new(exe).args(args).output().expect("run skywave")
 }
 
 /// An agent under test: its configuration, and its process while it runs.

@@ -3,7 +3,7 @@
 #![allow(dead_code, reason = "each test binary uses the helpers it needs")]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use skywave_hil_tests::SerialLink;
 pub use skywave_hil_tests::{Process, eventually};
@@ -11,10 +11,7 @@ use skywave_protocol::policy::sample::Coalition;
 
 /// Runs the `skywave` binary under test with `args`.
 pub fn skywave(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_skywave"))
-        .args(args)
-        .output()
-        .expect("run skywave")
+    skywave_hil_tests::skywave_at(Path::new(env!("CARGO_BIN_EXE_skywave")), args)
 }
 
 /// A node with one fast serial link (9600 bit/s, 50 ms modem overheads) on `device` to `peer`.

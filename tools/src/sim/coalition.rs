@@ -971,11 +971,7 @@ impl<'a> Sim<'a> {
                 }
                 Ev::Publish { index } => {
                     let spec = self.scenario.publish.get(index).context("publish")?;
-                    let s = self
-                        .names
-                        .iter()
-                        .position(|n| *n == spec.station)
-                        .context("station")?;
+                    let s = named(&self.names, &spec.station, "station", |n| n)?;
                     for bytes in self.publish.get(index).cloned().unwrap_or_default() {
                         let digest = skywave_protocol::policy::Digest::of(&bytes).to_string();
                         let what = describe(&bytes).ok();
@@ -988,11 +984,7 @@ impl<'a> Sim<'a> {
                 }
                 Ev::Inject { index } => {
                     let spec = self.scenario.inject.get(index).context("inject")?;
-                    let s = self
-                        .names
-                        .iter()
-                        .position(|n| *n == spec.station)
-                        .context("station")?;
+                    let s = named(&self.names, &spec.station, "station", |n| n)?;
                     let from = self
                         .scenario
                         .stations

@@ -11,7 +11,10 @@
 //! provision them); once the nodes have exchanged inventories and their physical links have
 //! broken for idleness (as in the simulator's chain, where the revocation goes out at 300 s),
 //! the first node publishes GBR's revocation of the GBR-USA translator and every node's status
-//! is polled every 50 ms until it has admitted it. The same chain (2400 bit/s, 600 ms preamble
+//! is polled until it has admitted it. The times are taken from the agents' own logs: from the
+//! line where the first node admitted the revocation (as the simulator's publication is its
+//! admission at the origin) to the line where each other node admitted it, so neither the
+//! `publish` command's own time nor the polling is counted. The same chain (2400 bit/s, 600 ms preamble
 //! and interleaver, 200 ms turnaround, 10 % Bernoulli D_PDU loss) runs in `skywave-sim chain`
 //! with the same seeds and `--arq-only`: the agent sends every node message by ARQ to the
 //! neighbour it is for (it does not apply the node's fan-out rule yet), so that is the protocol
@@ -62,7 +65,7 @@ fn args() -> Args {
     args
 }
 
-/// Seconds from the revocation's publication until each node after the first admitted it.
+/// Seconds from the revocation's admission at the first node until each other node admitted it.
 fn real_time(seed: u64, hops: usize, capture: Option<&std::path::Path>) -> Vec<f64> {
     let dir = test_dir(&format!("rt-revocation-{seed}"));
     let seeds: Vec<String> = (0..hops as u64)
@@ -109,20 +112,35 @@ fn real_time(seed: u64, hops: usize, capture: Option<&std::path::Path>) -> Vec<f
     let revoked = |a: &Agent| a.status()["revocation"]["GBR"].as_u64() == Some(1);
     let published = Instant::now();
     agents[0].publish(&translator_revocation(&c), &dir.join("revocation.sky"));
-    let mut admitted: Vec<Option<f64>> = vec![None; hops];
     let deadline = Duration::from_secs(600);
-    while admitted.iter().any(Option::is_none) && published.elapsed() < deadline {
-        for (slot, agent) in admitted.iter_mut().zip(&agents[1..]) {
-            if slot.is_none() && revoked(agent) {
-                *slot = Some(published.elapsed().as_secs_f64());
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    while !agents[1..].iter().all(revoked) && published.elapsed() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
     }
+    let admitted: Vec<Option<f64>> = agents.iter().map(revocation_admitted).collect();
+    let origin = admitted.first().copied().flatten();
     admitted
-        .into_iter()
-        .map(|t| t.unwrap_or(f64::NAN))
+        .iter()
+        .skip(1)
+        .map(|t| match (origin, t) {
+            // Seconds of the day; a run that crosses midnight wraps.
+            (Some(o), Some(t)) => (t - o).rem_euclid(86_400.0),
+            _ => f64::NAN,
+        })
         .collect()
+}
+
+/// When `agent` admitted a revocation, as seconds of the (UTC) day, from the `admitted` line in
+/// its log (`2026-11-26T13:20:01.123456Z  INFO ...: admitted kind=Revocation ...`).
+fn revocation_admitted(agent: &Agent) -> Option<f64> {
+    let log = std::fs::read_to_string(agent.config.with_extension("log")).ok()?;
+    let line = log
+        .lines()
+        .find(|l| l.contains("admitted") && l.contains("kind=Revocation"))?;
+    let clock = line.split_once('T')?.1.split_once('Z')?.0;
+    let mut parts = clock.split(':');
+    let mut next = || parts.next().and_then(|p| p.parse::<f64>().ok());
+    let (h, m, s) = (next()?, next()?, next()?);
+    Some(h * 3600.0 + m * 60.0 + s)
 }
 
 /// The simulator's arrival time at the last node for the same chain and seed, if it ran:

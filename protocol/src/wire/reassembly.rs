@@ -459,13 +459,18 @@ impl<const ENTRIES: usize, const CPDU_MAX: usize, const RANGES: usize>
         let window = Duration::from_millis(
             RECEPTION_WINDOW_UNIT.millis() * u64::from(segment.reception_window),
         );
-        let index = match self.position(key) {
-            Some(i) => i,
-            None => self.claim().ok_or(Error::CapacityFull)?,
+        let (index, known) = match self.position(key) {
+            Some(i) => (i, true),
+            None => (self.claim().ok_or(Error::CapacityFull)?, false),
         };
         let entry = self.entries.get_mut(index).ok_or(Error::CapacityFull)?;
-        let reused_id = entry.state != EntryState::Free && entry.size != size;
-        if entry.state == EntryState::Free || reused_id {
+        // An entry claimed for this key (free, or evicted from another C_PDU) starts afresh:
+        // what it held belongs to another C_PDU, however alike their sizes. (Taking a claimed
+        // complete entry as this C_PDU's made every new C_PDU the size of an evicted one a
+        // "repeat" while all entries were busy: a station back from an outage got only four
+        // of the equally sized revocation deltas broadcast to it per reception window.)
+        let reused_id = known && entry.size != size;
+        if !known || reused_id {
             entry.start(key, size, now + window);
         } else if entry.state == EntryState::Complete {
             return Ok(None);
@@ -536,6 +541,45 @@ mod tests {
             cpdu_end: end,
             ..ArqFlags::default()
         }
+    }
+
+    fn non_arq(id: u16, data: &[u8]) -> (NonArqKey, NonArqData<'_>) {
+        let key = NonArqKey {
+            source: Address::new(7).unwrap(),
+            expedited: true,
+            cpdu_id: id,
+        };
+        let segment = NonArqData {
+            cpdu_id: id,
+            deliver_in_order: false,
+            group: true,
+            cpdu_size: data.len() as u16,
+            segment_offset: 0,
+            reception_window: 240,
+            segment: data,
+        };
+        (key, segment)
+    }
+
+    #[test]
+    fn non_arq_c_pdus_of_one_size_beyond_the_entries_are_all_delivered_once() {
+        // Ten C_PDUs of the same size, each sent three times in a row (as the link repeats
+        // them), through two entries: each is delivered exactly once.
+        let mut r: NonArqReassembly<2, 64> = NonArqReassembly::new();
+        let now = Instant::from_millis(1000);
+        let mut delivered = std::vec::Vec::new();
+        for id in 0..10u16 {
+            let data = [id as u8; 20];
+            for _ in 0..3 {
+                let (key, segment) = non_arq(id, &data);
+                if let Some(c) = r.insert(now, key, &segment).unwrap() {
+                    delivered.push(c.to_vec());
+                }
+            }
+        }
+        let expected: std::vec::Vec<std::vec::Vec<u8>> =
+            (0..10u8).map(|id| std::vec![id; 20]).collect();
+        assert_eq!(delivered, expected);
     }
 
     #[test]

@@ -16,9 +16,10 @@
 //! admission at the origin) to the line where each other node admitted it, so neither the
 //! `publish` command's own time nor the polling is counted. The same chain (2400 bit/s, 600 ms preamble
 //! and interleaver, 200 ms turnaround, 10 % Bernoulli D_PDU loss) runs in `skywave-sim chain`
-//! with the same seeds and `--arq-only`: the agent sends every node message by ARQ to the
-//! neighbour it is for (it does not apply the node's fan-out rule yet), so that is the protocol
-//! behaviour to predict. It prints one row per seed and the medians.
+//! with the same seeds and the node's default fan-out rule, which the agent applies as the
+//! simulator's stations do (each link one channel: a revocation every neighbour on it lacks
+//! goes as one expedited non-ARQ broadcast with three repeats, no physical link first), so
+//! that is the protocol behaviour to predict. It prints one row per seed and the medians.
 
 use std::time::{Duration, Instant};
 
@@ -162,7 +163,6 @@ fn simulated(seed: u64, hops: usize) -> Option<f64> {
             "--turnaround-ms",
             "200",
         ])
-        .arg("--arq-only")
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);

@@ -7,8 +7,10 @@
 //! the link that reaches its destination, a modem that comes or goes makes its neighbours up
 //! or down for the node, and one timer serves everything. That glue is the same for every
 //! driver, so it lives here once: the simulator and the firmware drive a `Station` and only
-//! move bytes and time (the host agent makes the same calls itself, in host/src/agent/core.rs,
-//! because it batches and compresses between node and link).
+//! move bytes and time. The host agent (host/src/agent/core.rs) stands between node and link
+//! itself, because it batches and compresses node messages and shares its links with 5066
+//! client applications; it keeps a [`Feed`] per link, the part of a station that makes these
+//! calls, so it drives its node exactly as a station does.
 //!
 //! The driver calls, in quinn-proto's shape:
 //!
@@ -51,8 +53,7 @@
 use heapless::{Deque, Vec};
 
 use crate::link::{
-    self, Event as LinkEvent, Link, MAX_UPDU_LEN, Message as LinkMessage, MessageId, Service,
-    Transmit,
+    self, Event as LinkEvent, Link, MAX_UPDU_LEN, Message as LinkMessage, MessageId, Transmit,
 };
 use crate::node::message::MessageError;
 use crate::node::{Heard, Node, NodeEvent, Storage, TooManyNeighbours};
@@ -393,36 +394,159 @@ pub struct StationStats {
     pub events_dropped: u64,
 }
 
-/// One link with the neighbours it reaches.
+/// One link's share of a node's traffic: its channel number, the neighbours it reaches, and
+/// the node messages in it whose fate (sent, delivered, expired) is followed.
+///
+/// [`Station`] keeps one per link. A driver that must stand between the node and its links
+/// itself (the host agent batches and compresses node messages, and shares its links with
+/// 5066 client applications) keeps one per link too, and so makes exactly the station's calls:
+///
+/// - [`Feed::link_up`] / [`Feed::link_down`] when the modem becomes usable / unusable;
+/// - while [`Feed::has_room`]: [`Feed::poll_send`], then the link's `submit`, then
+///   [`Feed::submitted`] with the id the link gave;
+/// - for each link report: a U_PDU received on the node's SAP goes to
+///   [`Node::handle_message_heard`] with the [`Heard`] of its service (`Heard::from`);
+///   `Sent` goes to [`Feed::sent`] (which tells the node, so it arms the SUMMARY that checks
+///   a non-ARQ message); `Delivered` and `Failed` go to [`Feed::settle`].
+///
+/// Without [`Feed::sent`] the node never learns that a broadcast went out, and a listener that
+/// missed it waits for the periodic SUMMARY (10 minutes by default) instead of the check.
 #[derive(Clone, Debug)]
-struct Port<L> {
-    link: L,
+pub struct Feed {
+    channel: u8,
     neighbours: Vec<Address, MAX_LINK_NEIGHBOURS>,
-    /// The modem is usable (the driver said so).
-    up: bool,
     /// Node messages in the link, by the link's id, with their destination.
     tracked: Vec<(MessageId, Address), TRACKED>,
 }
 
-impl<L: StationLink> Port<L> {
-    fn reaches(&self, dest: Address) -> bool {
+impl Feed {
+    /// The share of the link that is the node's channel `channel`, reaching `neighbours`.
+    pub fn new(channel: u8, neighbours: &[Address]) -> Result<Self, StationError> {
+        Ok(Feed {
+            channel,
+            neighbours: Vec::from_slice(neighbours).map_err(|_| StationError::TooManyNeighbours)?,
+            tracked: Vec::new(),
+        })
+    }
+
+    /// The node's channel number for this link.
+    pub const fn channel(&self) -> u8 {
+        self.channel
+    }
+
+    /// The neighbours the link reaches.
+    pub fn neighbours(&self) -> &[Address] {
+        &self.neighbours
+    }
+
+    /// Whether the link reaches `dest`.
+    pub fn reaches(&self, dest: Address) -> bool {
         self.neighbours.contains(&dest)
     }
 
-    fn waiting_for(&self, dest: Address) -> usize {
+    /// Node messages to `dest` handed to the link and not yet settled.
+    pub fn waiting_for(&self, dest: Address) -> usize {
         self.tracked.iter().filter(|(_, d)| *d == dest).count()
     }
 
-    fn has_room(&self) -> bool {
-        self.up
-            && !self.tracked.is_full()
-            && self.link.queued() + LINK_RESERVE < self.link.capacity()
+    /// Whether a link holding `queued` C_PDUs of `capacity` may take another node message:
+    /// [`LINK_RESERVE`] places stay free for its own C_PDUs, and at most [`TRACKED`] node
+    /// messages are followed at once. The driver checks that the modem is usable.
+    pub fn has_room(&self, queued: usize, capacity: usize) -> bool {
+        !self.tracked.is_full() && queued + LINK_RESERVE < capacity
     }
 
-    /// Stops following message `id`; returns where it was going.
-    fn settle(&mut self, id: MessageId) -> Option<Address> {
+    /// Whether a node message to `dest` may go to the link now: a broadcast always, a
+    /// neighbour's only while it has fewer than [`PER_NEIGHBOUR`] messages waiting there
+    /// (counting `polled`, the destinations of messages taken from the node and not yet
+    /// submitted).
+    pub fn accepts(&self, dest: Address, polled: &[Address]) -> bool {
+        dest == Address::BROADCAST
+            || (self.reaches(dest)
+                && self.waiting_for(dest) + polled.iter().filter(|&&d| d == dest).count()
+                    < PER_NEIGHBOUR)
+    }
+
+    /// The node's next message for this link ([`Node::poll_send_on`] on this channel, taking
+    /// what [`Feed::accepts`]), written into `buf`. `polled` are the destinations of messages
+    /// taken earlier and not yet submitted (a driver that batches them); usually empty.
+    pub fn poll_send<'b, N: StationNode + ?Sized>(
+        &self,
+        node: &mut N,
+        now: Instant,
+        polled: &[Address],
+        buf: &'b mut [u8],
+    ) -> Option<LinkMessage<'b>> {
+        node.poll_send_on(
+            now,
+            self.channel,
+            &mut |dest| self.accepts(dest, polled),
+            buf,
+        )
+    }
+
+    /// The link took a node message to `dest` (a neighbour or [`Address::BROADCAST`]) as
+    /// `id`: it is followed until the link settles it.
+    pub fn submitted(&mut self, id: MessageId, dest: Address) {
+        // `has_room` was checked, so there is a place.
+        let _ = self.tracked.push((id, dest));
+    }
+
+    /// The link reported message `id` settled (delivered or failed). Returns where it was
+    /// going, if it was a node message.
+    pub fn settle(&mut self, id: MessageId) -> Option<Address> {
         let i = self.tracked.iter().position(|(m, _)| *m == id)?;
         Some(self.tracked.swap_remove(i).1)
+    }
+
+    /// The link reported message `id` sent (non-ARQ, every repeat): if it was a node
+    /// message, tells the node ([`Node::sent_non_arq`]). Returns whether it was one.
+    pub fn sent<N: StationNode + ?Sized>(
+        &mut self,
+        node: &mut N,
+        now: Instant,
+        id: MessageId,
+    ) -> bool {
+        let ours = self.settle(id).is_some();
+        if ours {
+            node.sent_non_arq(now, self.channel);
+        }
+        ours
+    }
+
+    /// The modem became usable: every neighbour it reaches is up for the node on this
+    /// channel ([`Node::neighbour_up_on`]), which sends each a SUMMARY.
+    pub fn link_up<N: StationNode + ?Sized>(
+        &self,
+        node: &mut N,
+        now: Instant,
+    ) -> Result<(), TooManyNeighbours> {
+        for &n in &self.neighbours {
+            node.neighbour_up_on(now, n, self.channel)?;
+        }
+        Ok(())
+    }
+
+    /// The modem became unusable: every neighbour it reaches is down for the node.
+    pub fn link_down<N: StationNode + ?Sized>(&self, node: &mut N) {
+        for &n in &self.neighbours {
+            node.neighbour_down(n);
+        }
+    }
+}
+
+/// One link with its share of the node's traffic.
+#[derive(Clone, Debug)]
+struct Port<L> {
+    link: L,
+    feed: Feed,
+    /// The modem is usable (the driver said so).
+    up: bool,
+}
+
+impl<L: StationLink> Port<L> {
+    fn has_room(&self) -> bool {
+        self.up && self.feed.has_room(self.link.queued(), self.link.capacity())
     }
 }
 
@@ -457,14 +581,12 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     /// anything else; the link stays down (nothing is sent on it) until [`Station::link_up`].
     pub fn add_link(&mut self, link: L, neighbours: &[Address]) -> Result<LinkId, StationError> {
         let id = u8::try_from(self.ports.len()).map_err(|_| StationError::TooManyLinks)?;
-        let neighbours =
-            Vec::from_slice(neighbours).map_err(|_| StationError::TooManyNeighbours)?;
+        let feed = Feed::new(id, neighbours)?;
         self.ports
             .push(Port {
                 link,
-                neighbours,
+                feed,
                 up: false,
-                tracked: Vec::new(),
             })
             .map_err(|_| StationError::TooManyLinks)?;
         Ok(LinkId(id))
@@ -490,7 +612,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     pub fn neighbours(&self, id: LinkId) -> &[Address] {
         self.ports
             .get(usize::from(id.0))
-            .map_or(&[], |p| p.neighbours.as_slice())
+            .map_or(&[], |p| p.feed.neighbours())
     }
 
     /// How many links there are.
@@ -518,9 +640,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             .get_mut(usize::from(id.0))
             .ok_or(StationError::NoSuchLink(id))?;
         port.up = true;
-        for &n in &port.neighbours {
-            self.node.neighbour_up_on(now, n, id.0)?;
-        }
+        port.feed.link_up(&mut self.node, now)?;
         self.wall = wall.or(self.wall);
         self.pump(now);
         Ok(())
@@ -535,9 +655,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             .get_mut(usize::from(id.0))
             .ok_or(StationError::NoSuchLink(id))?;
         port.up = false;
-        for &n in &port.neighbours {
-            self.node.neighbour_down(n);
-        }
+        port.feed.link_down(&mut self.node);
         self.pump(now);
         Ok(())
     }
@@ -651,10 +769,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                 let report = match event {
                     LinkEvent::Received(r) if r.header.dest_sap == *sap => {
                         stats.received += 1;
-                        let heard = match r.service {
-                            Service::NonArq | Service::ExpeditedNonArq => Heard::Broadcast,
-                            Service::Arq | Service::ExpeditedArq => Heard::Unicast,
-                        };
+                        let heard = Heard::from(r.service);
                         // A malformed message is the node's event; nothing else to do here.
                         let _ = node.handle_message_heard(now, *wall, r.src, heard, r.data);
                         None
@@ -669,16 +784,14 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                     }
                     LinkEvent::Sent(id) => {
                         // Only non-ARQ messages are reported sent.
-                        if port.settle(id).is_some() {
-                            node.sent_non_arq(now, index);
-                        }
+                        port.feed.sent(node, now, id);
                         None
                     }
                     LinkEvent::Delivered(id) => {
-                        port.settle(id);
+                        port.feed.settle(id);
                         None
                     }
-                    LinkEvent::Failed(id, _) => port.settle(id).map(|dest| {
+                    LinkEvent::Failed(id, _) => port.feed.settle(id).map(|dest| {
                         stats.expired += 1;
                         StationEvent::Expired { link, dest }
                     }),
@@ -717,18 +830,14 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
         } = self;
         for (index, port) in (0u8..).zip(ports.iter_mut()) {
             while port.has_room() {
-                let mut accept = |dest: Address| {
-                    dest == Address::BROADCAST
-                        || (port.reaches(dest) && port.waiting_for(dest) < PER_NEIGHBOUR)
-                };
-                let Some(message) = node.poll_send_on(now, index, &mut accept, updu) else {
+                let Some(message) = port.feed.poll_send(node, now, &[], updu) else {
                     break;
                 };
                 progress = true;
                 match port.link.submit(now, &message) {
                     Ok(id) => {
                         stats.submitted += 1;
-                        let _ = port.tracked.push((id, message.dest));
+                        port.feed.submitted(id, message.dest);
                     }
                     Err(error) => {
                         // Only a U_PDU too large for this link's buffers gets here (room was

@@ -1,11 +1,19 @@
 //! The agent's core: one task that drives the protocol's state machines.
 //!
 //! Every protocol decision is made by `skywave-protocol`: a [`HostLink`] per link (ARQ, turns,
-//! CAS) and one [`Node`] for the whole agent (admission, inventory sync, forwarding). This task
-//! only feeds them what the bearers, the clock and the operator bring, and carries out what they
-//! ask: D_PDUs to the bearers, U_PDUs from the node to the link that reaches their destination.
-//! Keeping all protocol state in one task (the bearers' I/O runs in their own tasks) means no
-//! locks around it and the same call order as in the simulator.
+//! CAS) and one [`Node`] for the whole agent (admission, inventory sync, forwarding, the
+//! fan-out rule). This task only feeds them what the bearers, the clock and the operator bring,
+//! and carries out what they ask: D_PDUs to the bearers, U_PDUs from the node to the link that
+//! reaches their destination. Keeping all protocol state in one task (the bearers' I/O runs in
+//! their own tasks) means no locks around it and the same call order as in the simulator.
+//!
+//! The node is driven as a `protocol::station::Station` drives it, through one [`Feed`] per
+//! link: each link is one of the node's channels, its configured neighbours come up on it when
+//! its bearer does, the node's messages for it are pulled while it has room (a broadcast when
+//! the fan-out rule says so), what it hears non-ARQ is handed to the node as heard by the whole
+//! channel, and its reports that a non-ARQ node message went out arm the node's checking
+//! SUMMARY. On top of that the agent packs runs of ARQ artifacts to a neighbour that reads
+//! batches (CAPS) into compressed BATCH U_PDUs, and unpacks those it receives.
 //!
 //! A link through another 5066 node (a `sis` bearer) has a SIS carrier where an HF link has its
 //! [`HostLink`] ([`Carrier`]); SIS client applications' requests (when the agent serves SIS)
@@ -16,8 +24,9 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use skywave_protocol::link::{self, Event as LinkEvent, HostLink, MAX_UPDU_LEN};
-use skywave_protocol::node::{Node, NodeEvent, Storage};
+use skywave_protocol::node::{Heard, MAX_NEIGHBOURS, Node, NodeEvent, Storage};
 use skywave_protocol::policy::{Label, UnixTime};
+use skywave_protocol::station::Feed;
 use skywave_protocol::time::{Duration, Instant};
 use skywave_protocol::wire::{Address, MAX_DPDU_LEN};
 use tokio::sync::mpsc;
@@ -37,7 +46,8 @@ struct AgentLink {
     name: String,
     link: Carrier,
     bearer: BearerSender,
-    neighbours: Vec<Address>,
+    /// The link as one of the node's channels: its neighbours and the node messages in it.
+    feed: Feed,
     bearer_up: bool,
     bearer_state: String,
     frames_in: u64,
@@ -202,8 +212,24 @@ impl Core {
         bearers: Vec<BearerSender>,
     ) -> anyhow::Result<Self> {
         let mut links = Vec::new();
-        for (cfg, bearer) in config.links.iter().zip(bearers) {
-            links.push(Self::make_link(config.address, config.sap, cfg, bearer)?);
+        for ((index, cfg), bearer) in (0u8..).zip(&config.links).zip(bearers) {
+            links.push(Self::make_link(
+                config.address,
+                config.sap,
+                index,
+                cfg,
+                bearer,
+            )?);
+        }
+        let mut neighbours: Vec<Address> = config
+            .links
+            .iter()
+            .flat_map(|l| l.neighbours.iter().copied())
+            .collect();
+        neighbours.sort_unstable_by_key(|a| a.value());
+        neighbours.dedup();
+        if neighbours.len() > MAX_NEIGHBOURS {
+            anyhow::bail!("more than {MAX_NEIGHBOURS} neighbours configured");
         }
         let mut core = Core {
             address: config.address,
@@ -216,12 +242,8 @@ impl Core {
             refused: Default::default(),
             sis: None,
         };
-        let now = core.now();
-        for n in config.links.iter().flat_map(|l| l.neighbours.iter()) {
-            core.node
-                .neighbour_up(now, *n)
-                .map_err(|_| anyhow::anyhow!("more than 8 neighbours configured"))?;
-        }
+        // The neighbours come up for the node, each on its link's channel, when the link's
+        // bearer does (`BearerEvent::Up`), as a station's do at `link_up`.
         for index in 0..core.links.len() {
             core.announce_caps(index);
         }
@@ -231,6 +253,7 @@ impl Core {
     fn make_link(
         address: Address,
         sap: u8,
+        channel: u8,
         cfg: &LinkConfig,
         bearer: BearerSender,
     ) -> anyhow::Result<AgentLink> {
@@ -249,7 +272,8 @@ impl Core {
             name: cfg.name.clone(),
             link,
             bearer,
-            neighbours: cfg.neighbours.clone(),
+            feed: Feed::new(channel, &cfg.neighbours)
+                .map_err(|e| anyhow::anyhow!("link {}: {e}", cfg.name))?,
             bearer_up: false,
             bearer_state: "opening".into(),
             frames_in: 0,
@@ -270,7 +294,7 @@ impl Core {
         let neighbours = self
             .links
             .get(index)
-            .map(|l| l.neighbours.clone())
+            .map(|l| l.feed.neighbours().to_vec())
             .unwrap_or_default();
         self.announce_caps_to(index, &neighbours);
     }
@@ -367,9 +391,8 @@ impl Core {
                 tracing::info!(link = %l.name, "bearer up");
                 l.bearer_up = true;
                 l.bearer_state = "up".into();
-                for n in l.neighbours.clone() {
-                    let _ = self.node.neighbour_up(now, n);
-                }
+                // Checked in `Core::new`: the node tracks every configured neighbour.
+                let _ = l.feed.link_up(&mut *self.node, now);
                 self.announce_caps(index);
                 self.sis_availability();
             }
@@ -378,9 +401,7 @@ impl Core {
                 l.bearer_up = false;
                 l.bearer_state = format!("down: {reason}");
                 l.link.connection_lost();
-                for n in l.neighbours.clone() {
-                    self.node.neighbour_down(n);
-                }
+                l.feed.link_down(&mut *self.node);
                 self.sis_availability();
             }
         }
@@ -533,7 +554,8 @@ impl Core {
                     bytes_in: l.bytes_in,
                     bytes_out: l.bytes_out,
                     neighbours: l
-                        .neighbours
+                        .feed
+                        .neighbours()
                         .iter()
                         .map(|n| NeighbourStatus {
                             address: n.to_string(),
@@ -567,7 +589,7 @@ impl Core {
                         LinkEvent::Received(r) => {
                             // Only configured neighbours are tracked: a forged source address
                             // must not grow the tables.
-                            let known = l.neighbours.contains(&r.src);
+                            let known = l.feed.reaches(r.src);
                             match l.last_heard.iter_mut().find(|(a, _)| *a == r.src) {
                                 Some(entry) => entry.1 = now,
                                 None if known => l.last_heard.push((r.src, now)),
@@ -576,7 +598,8 @@ impl Core {
                             let hub = self.sis.as_ref().map(|s| &s.hub);
                             if r.header.dest_sap == self.sap {
                                 let readers = known.then_some(&mut self.batch_readers);
-                                receive(&mut self.node, readers, now, r.src, r.data);
+                                let heard = Heard::from(r.service);
+                                receive(&mut self.node, readers, now, r.src, heard, r.data);
                             } else if hub
                                 .is_some_and(|h| h.indicate(r.src, r.service, r.header, r.data))
                             {
@@ -588,19 +611,27 @@ impl Core {
                         LinkEvent::LinkUp(peer) => {
                             tracing::info!(link = %l.name, %peer, "physical link up");
                             // Our CAPS may have expired while this neighbour was away.
-                            if l.neighbours.contains(&peer) {
+                            if l.feed.reaches(peer) {
                                 caps_due.push((index, peer));
                             }
                         }
                         LinkEvent::Reset(peer) => {
                             tracing::debug!(link = %l.name, %peer, "ARQ state reset");
                             l.caps.forget(peer);
-                            if l.neighbours.contains(&peer) {
+                            if l.feed.reaches(peer) {
                                 caps_due.push((index, peer));
                             }
                         }
                         LinkEvent::Delivered(id) if l.caps.settle(id, true) => {}
                         LinkEvent::Failed(id, _) if l.caps.settle(id, false) => {}
+                        // A node message went out non-ARQ (every repeat): the node arms the
+                        // SUMMARY that lets a listener that missed it ask for it.
+                        LinkEvent::Sent(id) if l.feed.sent(&mut *self.node, now, id) => {}
+                        LinkEvent::Delivered(id) if l.feed.settle(id).is_some() => {}
+                        LinkEvent::Failed(id, _) if l.feed.settle(id).is_some() => {
+                            // The next inventory exchange finds the difference again.
+                            tracing::debug!(link = %l.name, "node message expired in the link");
+                        }
                         LinkEvent::LinkDown(peer) => {
                             tracing::info!(link = %l.name, %peer, "physical link down")
                         }
@@ -632,37 +663,12 @@ impl Core {
                     other => tracing::warn!(?other, "node"),
                 }
             }
-            let mut outgoing = Vec::new();
-            while self
-                .links
-                .iter()
-                .any(|l| l.link.queued() + outgoing.len() < LINK_ROOM)
-            {
-                let Some(m) = self.node.poll_send(now, &mut updu) else {
-                    break;
-                };
-                outgoing.push(Pending {
-                    dest: m.dest,
-                    header: m.header,
-                    mode: m.mode,
-                    ttd: m.ttd,
-                    data: m.data.to_vec(),
-                });
-            }
-            progress |= !outgoing.is_empty();
+            // SIS clients' requests first: they get room only below `LINK_ROOM`, which the
+            // node's messages would otherwise keep every busy link above.
             progress |= self.submit_clients(now);
-            for message in batch(outgoing, &self.batch_readers) {
-                let dest = message.dest;
-                match self.links.iter_mut().find(|l| l.neighbours.contains(&dest)) {
-                    Some(l) => {
-                        // A link whose neighbour is away fills up; what does not fit is
-                        // dropped here and found again by the next inventory exchange, so
-                        // one silent neighbour never holds back the other links.
-                        if let Err(e) = l.link.submit(now, &message.message()) {
-                            tracing::debug!(link = %l.name, %e, %dest, "U_PDU not queued");
-                        }
-                    }
-                    None => tracing::warn!(%dest, "no link reaches this node"),
+            for l in &mut self.links {
+                if l.bearer_up {
+                    progress |= feed_link(&mut self.node, l, &self.batch_readers, now, &mut updu);
                 }
             }
             for l in &mut self.links {
@@ -779,7 +785,7 @@ impl Core {
                 vec![
                     self.links
                         .iter()
-                        .position(|l| l.neighbours.contains(&dest))
+                        .position(|l| l.feed.reaches(dest))
                         .unwrap_or(0),
                 ]
             };
@@ -821,13 +827,57 @@ const MAX_CAPTURE_SECS: u64 = 7 * 24 * 3600;
 /// CAPS goes with the inventory messages.
 const CAPS_PRIORITY: u8 = 12;
 
-/// Hands a U_PDU that arrived on the Skywave SAP to the node: unpacking a BATCH, noting a
-/// configured neighbour's CAPS (`batch_readers` is `None` for anyone else).
+/// Gives link `l`, while it has room, the node's most urgent messages for its channel, exactly
+/// as a station feeds its links ([`Feed`]: a broadcast when the fan-out rule says so, at most
+/// [`skywave_protocol::station::PER_NEIGHBOUR`] messages per neighbour waiting in the link),
+/// then packs runs of artifacts to a neighbour that reads batches into BATCH U_PDUs. Returns
+/// whether anything was taken from the node.
+fn feed_link(
+    node: &mut Node<ArtifactStore>,
+    l: &mut AgentLink,
+    batch_readers: &[Address],
+    now: Instant,
+    updu: &mut [u8],
+) -> bool {
+    let mut polled: Vec<Pending> = Vec::new();
+    let mut dests: Vec<Address> = Vec::new();
+    while l
+        .feed
+        .has_room(l.link.queued() + polled.len(), l.link.capacity())
+    {
+        let Some(m) = l.feed.poll_send(node, now, &dests, updu) else {
+            break;
+        };
+        dests.push(m.dest);
+        polled.push(Pending {
+            dest: m.dest,
+            header: m.header,
+            mode: m.mode,
+            ttd: m.ttd,
+            data: m.data.to_vec(),
+        });
+    }
+    let progress = !polled.is_empty();
+    for message in batch(polled, batch_readers) {
+        match l.link.submit(now, &message.message()) {
+            Ok(id) => l.feed.submitted(id, message.dest),
+            // Room was checked: only a U_PDU too large for the link gets here. The next
+            // inventory exchange offers it again.
+            Err(e) => tracing::warn!(link = %l.name, %e, dest = %message.dest, "U_PDU not queued"),
+        }
+    }
+    progress
+}
+
+/// Hands a U_PDU that arrived on the Skywave SAP, `heard` as the link delivered it, to the
+/// node: unpacking a BATCH, noting a configured neighbour's CAPS (`batch_readers` is `None`
+/// for anyone else).
 fn receive(
     node: &mut Node<ArtifactStore>,
     batch_readers: Option<&mut Vec<Address>>,
     now: Instant,
     from: Address,
+    heard: Heard,
     data: &[u8],
 ) {
     match data.first() {
@@ -843,13 +893,13 @@ fn receive(
         Some(&compress::BATCH) => match compress::unpack(data) {
             Ok(messages) => {
                 for m in messages {
-                    let _ = node.handle_message(now, wall_time(), from, &m);
+                    let _ = node.handle_message_heard(now, wall_time(), from, heard, &m);
                 }
             }
             Err(e) => tracing::warn!(%from, %e, "batch refused"),
         },
         _ => {
-            let _ = node.handle_message(now, wall_time(), from, data);
+            let _ = node.handle_message_heard(now, wall_time(), from, heard, data);
         }
     }
 }

@@ -59,12 +59,15 @@ pub fn open_node(
     let artifacts = store
         .artifacts()
         .map_err(|e| anyhow::anyhow!("store {}: {e}", config.store.display()))?;
-    let node = Box::new(Node::new(
-        node::Config::new(config.sap),
-        trust,
-        artifacts,
-        core::wall_time(),
-    ));
+    // The node's own address, so that of the listeners of a SUMMARY broadcast only one
+    // supplies what its sender lacks, and its summaries jittered from it, so that neighbours
+    // that came up together do not key up together (as a station's node is configured).
+    let node_config = node::Config {
+        address: Some(config.address),
+        jitter_seed: config.address.value(),
+        ..node::Config::new(config.sap)
+    };
+    let node = Box::new(Node::new(node_config, trust, artifacts, core::wall_time()));
     Ok((node, store))
 }
 

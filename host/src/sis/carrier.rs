@@ -123,6 +123,15 @@ impl Carrier {
         }
     }
 
+    /// Messages the carrier's queue holds in all (a SIS carrier's queue has no fixed size; it
+    /// is given a link's, so the node's and the clients' traffic are paced alike).
+    pub fn capacity(&self) -> usize {
+        match self {
+            Carrier::Hf(l) => skywave_protocol::station::StationLink::capacity(&**l),
+            Carrier::Sis(_) => SIS_CAPACITY,
+        }
+    }
+
     /// Queued messages by priority.
     pub fn queued_by_priority(&self) -> [usize; 16] {
         match self {
@@ -151,6 +160,9 @@ impl Carrier {
         matches!(self, Carrier::Hf(_))
     }
 }
+
+/// [`Carrier::capacity`] of a SIS carrier: a [`HostLink`]'s.
+const SIS_CAPACITY: usize = 32;
 
 /// A message in the SIS carrier's hands.
 #[derive(Clone, Debug)]

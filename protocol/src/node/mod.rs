@@ -152,6 +152,18 @@ pub enum Heard {
     Broadcast,
 }
 
+impl From<crate::link::Service> for Heard {
+    /// How a U_PDU the link delivered with `service` was heard: ARQ was addressed to this node,
+    /// non-ARQ may have been heard by every neighbour on the sender's channel.
+    fn from(service: crate::link::Service) -> Self {
+        use crate::link::Service;
+        match service {
+            Service::NonArq | Service::ExpeditedNonArq => Heard::Broadcast,
+            Service::Arq | Service::ExpeditedArq => Heard::Unicast,
+        }
+    }
+}
+
 /// A node's parameters.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Config {

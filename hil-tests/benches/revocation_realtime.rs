@@ -8,9 +8,9 @@
 //! ```
 //!
 //! Every node starts holding the coalition (published locally at each, as a rehearsal would
-//! provision them); once the nodes have exchanged inventories and their physical links have
-//! broken for idleness (as in the simulator's chain, where the revocation goes out at 300 s),
-//! the first node publishes GBR's revocation of the GBR-USA translator and every node's status
+//! provision them); once the nodes have exchanged inventories, their physical links have
+//! broken for idleness and no frame has crossed for 10 s (as in the simulator's chain, where
+//! the revocation goes out at 300 s), the first node publishes GBR's revocation of the GBR-USA translator and every node's status
 //! is polled until it has admitted it. The times are taken from the agents' own logs: from the
 //! line where the first node admitted the revocation (as the simulator's publication is its
 //! admission at the origin) to the line where each other node admitted it, so neither the
@@ -85,16 +85,30 @@ fn real_time(seed: u64, hops: usize, capture: Option<&std::path::Path>) -> Vec<f
     for agent in &agents {
         agent.publish_all(&artifacts, &dir);
     }
-    // Inventories exchanged, nothing queued anywhere, every physical link broken for idleness.
+    // Inventories exchanged, nothing queued anywhere, every physical link broken for idleness,
+    // and no frame on any link for 10 s: a link counts as broken at the side that breaks it
+    // while the break and its confirmation are still on the air, and a revocation sent then
+    // would share its first hop's turns with them (the simulator's revocation goes out long
+    // after the last break).
+    let mut last_frames = (u64::MAX, Instant::now());
     eventually(Duration::from_secs(600), "the chain goes quiet", || {
-        agents.iter().all(|a| {
-            let s = a.status();
+        let statuses: Vec<_> = agents.iter().map(Agent::status).collect();
+        let idle = statuses.iter().all(|s| {
             s["queued_messages"] == 0
                 && s["links"].as_array().is_some_and(|l| {
                     l.iter()
                         .all(|l| l["queued"] == 0 && l["physical_link"].is_null())
                 })
-        })
+        });
+        let frames: u64 = statuses
+            .iter()
+            .flat_map(|s| s["links"].as_array().cloned().unwrap_or_default())
+            .map(|l| l["frames_in"].as_u64().unwrap_or(0) + l["frames_out"].as_u64().unwrap_or(0))
+            .sum();
+        if frames != last_frames.0 {
+            last_frames = (frames, Instant::now());
+        }
+        idle && last_frames.1.elapsed() >= Duration::from_secs(10)
     });
     if let Some(dir) = capture {
         for (i, agent) in agents.iter().enumerate() {

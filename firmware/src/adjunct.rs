@@ -166,7 +166,7 @@ impl Adjunct {
         // SAFETY: every field is written exactly once here through pointers into `slot`, before
         // `assume_init_mut` below; nothing reads them before that.
         unsafe {
-            install_station(addr_of_mut!((*p).station))?;
+            install_station(addr_of_mut!((*p).station), address)?;
             addr_of_mut!((*p).link).write(LinkId(0));
             addr_of_mut!((*p).deframer).write(Deframer::new());
             addr_of_mut!((*p).last_rx).write(None);
@@ -450,24 +450,24 @@ impl Adjunct {
 }
 
 /// Writes the station (trust store with the provisioned roots, empty storage, node) to `dst`.
+/// The node knows its own `address`, which also seeds its SUMMARY jitter, so adjuncts that boot
+/// together do not key up together every interval.
 ///
 /// # Safety
 /// `dst` must be valid for writes of a [`BoardStation`]; what it held is overwritten, not
 /// dropped.
 #[inline(never)]
-unsafe fn install_station(dst: *mut BoardStation) -> Result<(), StartError> {
+unsafe fn install_station(dst: *mut BoardStation, address: Address) -> Result<(), StartError> {
     let mut trust = BoardTrust::empty();
     for (index, root) in provision::ROOTS.iter().enumerate() {
         trust
             .add_root(root, None)
             .map_err(|refusal| StartError::Root { index, refusal })?;
     }
-    let node = Node::new(
-        node::Config::new(provision::SAP),
-        trust,
-        BoardStorage::new(),
-        None,
-    );
+    let mut config = node::Config::new(provision::SAP);
+    config.address = Some(address);
+    config.jitter_seed = address.value();
+    let node = Node::new(config, trust, BoardStorage::new(), None);
     // SAFETY: the caller's promise.
     unsafe { dst.write(Station::new(node, provision::SAP)) };
     Ok(())

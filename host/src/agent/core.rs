@@ -819,8 +819,9 @@ impl Core {
     }
 }
 
-/// Queued C_PDUs a link may hold before the core stops pulling from the node (the link's
-/// queue has 32 places; the rest is kept for CAPS and the node's next round).
+/// Queued C_PDUs a link may hold before SIS clients' requests wait for room. The link's queue
+/// has [`link::HOST_QUEUE`] places; the node's own messages may fill it further, up to
+/// [`Feed::has_room`]'s limit, which is why clients are served first in each round.
 const LINK_ROOM: usize = 24;
 /// The longest capture asked for is cut to a week.
 const MAX_CAPTURE_SECS: u64 = 7 * 24 * 3600;

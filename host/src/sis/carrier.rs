@@ -162,7 +162,7 @@ impl Carrier {
 }
 
 /// [`Carrier::capacity`] of a SIS carrier: a [`HostLink`]'s.
-const SIS_CAPACITY: usize = 32;
+const SIS_CAPACITY: usize = link::HOST_QUEUE;
 
 /// A message in the SIS carrier's hands.
 #[derive(Clone, Debug)]

@@ -542,9 +542,12 @@ pub struct Link<
     stats: Stats,
 }
 
-/// A link sized for full-size U_PDUs on a host: 32 queued C_PDUs, a 128-frame receive window
-/// of 1023-byte segments (about 250 kB).
-pub type HostLink = Link<32, MAX_CPDU_LEN, 128, MAX_SEGMENT_LEN>;
+/// A link sized for full-size U_PDUs on a host: [`HOST_QUEUE`] queued C_PDUs, a 128-frame
+/// receive window of 1023-byte segments (about 250 kB).
+pub type HostLink = Link<HOST_QUEUE, MAX_CPDU_LEN, 128, MAX_SEGMENT_LEN>;
+
+/// The C_PDUs a [`HostLink`] queues.
+pub const HOST_QUEUE: usize = 32;
 
 /// The expedited send window for `slots` expedited receive slots: half of them (at least one),
 /// so the peer's window fits our slots with room for a C_PDU's segments.

@@ -372,7 +372,7 @@ impl Adjunct {
                     Kind::Credential => 0,
                     Kind::Policy | Kind::PolicyDelta => 1,
                     Kind::Translator => 2,
-                    Kind::Revocation => 3,
+                    Kind::Revocation | Kind::Checkpoint => 3,
                 };
                 if let Some(n) = counts.get_mut(k) {
                     *n += 1;

@@ -236,18 +236,13 @@ fn a_full_store_refuses_new_work_and_keeps_what_it_has() {
     let socket = config.with_file_name("skywave.sock");
     let sock = socket.to_str().unwrap();
     let mut refused = None;
+    // Policies, not revocation deltas: a node keeps only the last deltas of a domain
+    // (node::Config::revocation_history), so those never fill a store.
+    let rules = sample::gbr_rules();
     for seq in 1..=2000u32 {
-        let entry = Revoked::Policy {
-            id: 1000 + seq,
-            version: 1,
-        };
-        let delta = sample::revocation(GBR, &c.gbr_root, seq, &[entry]);
-        let file = dir.join("revocation.sky");
-        std::fs::write(
-            &file,
-            sample::sign(&c.gbr_root, &Artifact::Revocation(delta)),
-        )
-        .unwrap();
+        let policy = sample::policy(&c.gbr_root, GBR, 1000 + seq, 1, 4, &rules);
+        let file = dir.join("policy.sky");
+        std::fs::write(&file, sample::sign(&c.gbr_root, &Artifact::Policy(policy))).unwrap();
         let out = skywave(&["publish", "--socket", sock, file.to_str().unwrap()]);
         if !out.status.success() {
             refused = Some((seq, String::from_utf8_lossy(&out.stderr).into_owned()));

@@ -130,7 +130,7 @@ impl Fanout {
     /// The lacking neighbours from which an artifact of `kind` is broadcast, if ever.
     fn threshold(&self, kind: Option<Kind>) -> Option<usize> {
         let min = match kind {
-            Some(Kind::Revocation) => self.revocation_min_lacking,
+            Some(Kind::Revocation | Kind::Checkpoint) => self.revocation_min_lacking,
             _ => self.min_lacking,
         };
         (min > 0 && self.repeats > 0).then_some(usize::from(min))
@@ -190,6 +190,12 @@ pub struct Config {
     /// This node's own address, if the driver gives it: of the neighbours that hear a SUMMARY
     /// broadcast, only the one with the lowest address supplies what its sender lacks.
     pub address: Option<Address>,
+    /// Revocation deltas kept per domain for neighbours that are behind: a domain's oldest
+    /// delta is forgotten when it has more (its effect stays in the trust store). A neighbour
+    /// further behind gets the domain's checkpoint instead, once its root has signed one. This
+    /// is each domain's room in storage for revocation history: one partner's long history
+    /// cannot push out another's.
+    pub revocation_history: u16,
 }
 
 impl Config {
@@ -205,6 +211,7 @@ impl Config {
             check_delay: Duration::from_secs(15),
             jitter_seed: 0,
             address: None,
+            revocation_history: 32,
         }
     }
 }
@@ -259,6 +266,8 @@ struct Outgoing {
     payload: Payload,
     priority: u8,
     ttd: Instant,
+    /// The domain it concerns (none for a SUMMARY): the outbox is shared fairly by domain.
+    domain: Option<Domain>,
 }
 
 #[derive(Clone, Debug)]
@@ -329,6 +338,10 @@ pub struct Node<
     jitter: u32,
     /// When this node last asked a neighbour for a domain with its own DETAIL.
     asked: Vec<(Domain, Instant), MAX_DOMAINS>,
+    /// Per domain, the send counter when a message of it last went out (fair sharing).
+    served: Vec<(Domain, u32), MAX_DOMAINS>,
+    /// Messages sent, counted for `served`.
+    sends: u32,
     events: heapless::Deque<NodeEvent, EVS>,
 }
 
@@ -361,6 +374,8 @@ impl<
             checks: Vec::new(),
             jitter: config.jitter_seed ^ 0x9E37_79B9,
             asked: Vec::new(),
+            served: Vec::new(),
+            sends: 0,
             events: heapless::Deque::new(),
         };
         node.replay_storage(now);
@@ -594,13 +609,14 @@ impl<
             _ => true,
         });
         for channel in due_checks {
-            let (_, ttd) = self.ttd_for(&Payload::Summary, now);
+            let (_, ttd, _) = self.ttd_for(&Payload::Summary, now);
             let check = Outgoing {
                 to: Address::BROADCAST,
                 channel: Some(channel),
                 payload: Payload::Summary,
                 priority: priority::CHECK,
                 ttd,
+                domain: None,
             };
             if !self.outbox.contains(&check) && self.outbox.push(check).is_err() {
                 self.event(NodeEvent::OutboxFull(Address::BROADCAST));
@@ -759,7 +775,16 @@ impl<
                 .iter()
                 .enumerate()
                 .filter(|(_, o)| self.goes_on(o, channel) && accept(o.to))
-                .max_by_key(|(i, o)| (o.priority, core::cmp::Reverse(*i)))
+                // Highest priority first; among equals, the domain served longest ago, then
+                // the oldest: a partner with thousands of revocations queued still lets every
+                // other partner's next one through after at most one of its own.
+                .max_by_key(|(i, o)| {
+                    (
+                        o.priority,
+                        core::cmp::Reverse(self.last_served(o.domain)),
+                        core::cmp::Reverse(*i),
+                    )
+                })
                 .map(|(i, _)| i)?;
             let mut out = self.outbox.remove(index);
             if out.ttd <= now {
@@ -774,6 +799,7 @@ impl<
             let Some(len) = self.write_payload(&out.payload, buf) else {
                 continue;
             };
+            self.serve(out.domain);
             let repeats = self.config.fanout.repeats.max(1);
             // To one neighbour on a shared channel, non-ARQ unless the rule says ARQ there:
             // ARQ needs a CAS-1 physical link, one at a time, which neighbours contend for.
@@ -900,19 +926,27 @@ impl<
         lines
     }
 
-    fn ttd_for(&self, payload: &Payload, now: Instant) -> (u8, Instant) {
-        let kind = match payload {
+    /// The priority, time-to-die and domain of `payload` queued now.
+    fn ttd_for(&self, payload: &Payload, now: Instant) -> (u8, Instant, Option<Domain>) {
+        let stored = match payload {
             Payload::Artifact(digest) => self
                 .storage
                 .position(digest)
                 .and_then(|i| self.storage.get(i))
-                .map(|(a, _)| a.kind),
+                .map(|(a, _)| a),
             _ => None,
+        };
+        let kind = stored.map(|a| a.kind);
+        let domain = match payload {
+            Payload::Artifact(_) => stored.map(|a| a.domain),
+            Payload::Detail(d) => Some(*d),
+            Payload::Want(w) => Some(w.domain),
+            Payload::Summary => None,
         };
         let prio = match (payload, kind) {
             (Payload::Want(_), _) => priority::WANT,
             (Payload::Summary | Payload::Detail(_), _) => priority::INVENTORY,
-            (_, Some(Kind::Revocation)) => priority::REVOCATION,
+            (_, Some(Kind::Revocation | Kind::Checkpoint)) => priority::REVOCATION,
             (_, Some(Kind::Credential)) => priority::CREDENTIAL,
             _ => priority::POLICY,
         };
@@ -921,7 +955,7 @@ impl<
         } else {
             self.config.artifact_ttd
         };
-        (prio, now + ttd)
+        (prio, now + ttd, domain)
     }
 
     /// Queues `payload` to `to`, unless the same is already queued.
@@ -933,7 +967,15 @@ impl<
         {
             return;
         }
-        let (priority, ttd) = self.ttd_for(&payload, now);
+        let (priority, ttd, domain) = self.ttd_for(&payload, now);
+        if let (Payload::Artifact(_), Some(d)) = (payload, domain)
+            && self.outbox_room_full(d)
+        {
+            // This domain has its share of the outbox queued already; the next SUMMARY round
+            // finds what did not fit, so one partner's flood never crowds out another's.
+            self.event(NodeEvent::OutboxFull(to));
+            return;
+        }
         if let Payload::Artifact(digest) = payload
             && let Some(n) = self.neighbours.iter_mut().find(|n| n.address == to)
         {
@@ -946,9 +988,45 @@ impl<
             payload,
             priority,
             ttd,
+            domain,
         };
         if self.outbox.push(out).is_err() {
             self.event(NodeEvent::OutboxFull(to));
+        }
+    }
+
+    /// Whether `domain` has its share of the outbox (an equal share among the domains with a
+    /// root) queued as artifacts already.
+    fn outbox_room_full(&self, domain: Domain) -> bool {
+        let domains = self.trust.revocation_seqs().count().max(1);
+        let queued = self
+            .outbox
+            .iter()
+            .filter(|o| o.domain == Some(domain) && matches!(o.payload, Payload::Artifact(_)))
+            .count();
+        queued >= OUT / domains
+    }
+
+    /// When `domain` last had a message sent, by the send counter (0: never; no domain: 0).
+    fn last_served(&self, domain: Option<Domain>) -> u32 {
+        domain
+            .and_then(|d| self.served.iter().find(|(x, _)| *x == d))
+            .map_or(0, |&(_, at)| at)
+    }
+
+    /// Notes that a message of `domain` was just sent.
+    fn serve(&mut self, domain: Option<Domain>) {
+        let Some(domain) = domain else { return };
+        self.sends = self.sends.wrapping_add(1);
+        let at = self.sends;
+        match self.served.iter_mut().find(|(x, _)| *x == domain) {
+            Some(slot) => slot.1 = at,
+            None => {
+                if self.served.is_full() {
+                    self.served.remove(0);
+                }
+                let _ = self.served.push((domain, at));
+            }
         }
     }
 
@@ -1045,23 +1123,52 @@ impl<
         bytes
             .extend_from_slice(produced.unwrap_or(received))
             .map_err(|_| StorageError::Full)?;
-        if matches!(artifact.kind, Kind::Policy | Kind::Translator) {
-            let superseded: Vec<Digest, 4> = self
-                .held()
-                .filter(|a| {
-                    a.kind == artifact.kind
-                        && a.domain == artifact.domain
-                        && a.id == artifact.id
-                        && a.version < artifact.version
-                })
-                .map(|a| a.digest)
-                .take(4)
-                .collect();
-            for digest in superseded {
-                self.storage.remove(&digest)?;
+        // What the new artifact makes obsolete: older versions of a policy or translator, and
+        // for a checkpoint the domain's deltas and checkpoints up to it (memory follows the
+        // revocations in force, not their history).
+        let obsolete = |a: &ArtifactRef| {
+            a.domain == artifact.domain
+                && match artifact.kind {
+                    Kind::Policy | Kind::Translator => {
+                        a.kind == artifact.kind
+                            && a.id == artifact.id
+                            && a.version < artifact.version
+                    }
+                    Kind::Checkpoint => {
+                        matches!(a.kind, Kind::Revocation | Kind::Checkpoint) && a.id <= artifact.id
+                    }
+                    _ => false,
+                }
+        };
+        loop {
+            let digest = self.held().find(|a| obsolete(a)).map(|a| a.digest);
+            match digest {
+                Some(digest) => self.storage.remove(&digest)?,
+                None => break,
             }
         }
+        if artifact.kind == Kind::Revocation {
+            self.forget_old_deltas(artifact.domain)?;
+        }
         self.storage.insert(artifact, &bytes)
+    }
+
+    /// Keeps room for one more delta of `domain` within [`Config::revocation_history`],
+    /// forgetting its oldest.
+    fn forget_old_deltas(&mut self, domain: Domain) -> Result<(), StorageError> {
+        let deltas = |a: &ArtifactRef| a.kind == Kind::Revocation && a.domain == domain;
+        while self.held().filter(deltas).count() >= usize::from(self.config.revocation_history) {
+            let oldest = self
+                .held()
+                .filter(deltas)
+                .min_by_key(|a| a.id)
+                .map(|a| a.digest);
+            match oldest {
+                Some(digest) => self.storage.remove(&digest)?,
+                None => break,
+            }
+        }
+        Ok(())
     }
 
     fn hold(&mut self, from: Option<Address>, bytes: &[u8]) {
@@ -1208,13 +1315,18 @@ impl<
         self.queue(to, Payload::Detail(domain), now);
     }
 
+    /// Answers a WANT with the deltas asked for; those forgotten since a checkpoint are
+    /// answered by the checkpoint itself, which stands for them.
     fn serve_want(&mut self, now: Instant, from: Address, want: Want) {
         let deltas: Vec<Digest, OUT> = self
             .stored()
             .filter(|a| {
-                a.kind == Kind::Revocation
-                    && a.domain == want.domain
-                    && (want.first_seq..=want.last_seq).contains(&a.id)
+                a.domain == want.domain
+                    && match a.kind {
+                        Kind::Revocation => (want.first_seq..=want.last_seq).contains(&a.id),
+                        Kind::Checkpoint => a.id >= want.first_seq,
+                        _ => false,
+                    }
             })
             .map(|a| a.digest)
             .take(OUT)

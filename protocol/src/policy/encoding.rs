@@ -27,7 +27,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use super::model::{
-    Credential, DeltaOp, Digest, Domain, KeyId, Policy, PolicyDelta, Revocation, Translator,
+    Checkpoint, Credential, DeltaOp, Digest, Domain, KeyId, Policy, PolicyDelta, Revocation,
+    Translator,
 };
 use super::{MAX_ARTIFACT_LEN, MAX_DELTA_OPS};
 
@@ -54,6 +55,8 @@ pub enum Kind {
     Revocation = 4,
     /// A [`PolicyDelta`].
     PolicyDelta = 5,
+    /// A revocation [`Checkpoint`].
+    Checkpoint = 6,
 }
 
 impl Kind {
@@ -65,6 +68,7 @@ impl Kind {
             3 => Kind::Translator,
             4 => Kind::Revocation,
             5 => Kind::PolicyDelta,
+            6 => Kind::Checkpoint,
             _ => return None,
         })
     }
@@ -77,6 +81,7 @@ impl Kind {
             Kind::Translator => "translator",
             Kind::Revocation => "revocation",
             Kind::PolicyDelta => "policy-delta",
+            Kind::Checkpoint => "checkpoint",
         }
     }
 }
@@ -98,6 +103,8 @@ pub enum Artifact<'a> {
     Revocation(Revocation),
     /// A policy delta.
     PolicyDelta(PolicyDelta<'a>),
+    /// A revocation checkpoint.
+    Checkpoint(Checkpoint),
 }
 
 impl Artifact<'_> {
@@ -109,6 +116,7 @@ impl Artifact<'_> {
             Artifact::Translator(_) => Kind::Translator,
             Artifact::Revocation(_) => Kind::Revocation,
             Artifact::PolicyDelta(_) => Kind::PolicyDelta,
+            Artifact::Checkpoint(_) => Kind::Checkpoint,
         }
     }
 
@@ -120,6 +128,7 @@ impl Artifact<'_> {
             Artifact::Translator(t) => t.from.domain,
             Artifact::Revocation(r) => r.domain,
             Artifact::PolicyDelta(d) => d.domain,
+            Artifact::Checkpoint(c) => c.domain,
         }
     }
 
@@ -132,6 +141,7 @@ impl Artifact<'_> {
             Artifact::Translator(t) => Some(t.signer),
             Artifact::Revocation(r) => Some(r.signer),
             Artifact::PolicyDelta(_) => None,
+            Artifact::Checkpoint(c) => Some(c.signer),
         }
     }
 }
@@ -233,6 +243,7 @@ impl<'a> Signed<'a> {
             Kind::Translator => Artifact::Translator(body_of(body)?),
             Kind::Revocation => Artifact::Revocation(body_of(body)?),
             Kind::PolicyDelta => Artifact::PolicyDelta(body_of(body)?),
+            Kind::Checkpoint => Artifact::Checkpoint(body_of(body)?),
         };
         Ok(Signed {
             bytes,
@@ -291,6 +302,7 @@ pub fn encode_signed_part(artifact: &Artifact<'_>, out: &mut [u8]) -> Result<usi
         Artifact::Translator(t) => postcard::to_slice(t, body),
         Artifact::Revocation(r) => postcard::to_slice(r, body),
         Artifact::PolicyDelta(d) => postcard::to_slice(d, body),
+        Artifact::Checkpoint(c) => postcard::to_slice(c, body),
     }
     .map_err(|_| EncodeError::BufferTooSmall)?
     .len();

@@ -36,11 +36,11 @@ pub use decide::{Basis, Decision, DenyReason, Label, LabelRecord, Lineage, Spira
 pub use encoding::{Artifact, DecodeError, EncodeError, Kind, Signed};
 pub use log::{DecisionLog, LogAnchor, LogEntry, LogFault};
 pub use model::{
-    ArtifactRef, Category, CategoryKind, CategoryValue, ClassMap, Classification, Credential,
-    DeltaOp, Digest, Domain, Equivalence, FieldBridge, KeyId, Policy, PolicyDelta, PublicKey,
-    ReleaseRule, Revocation, Revoked, Scope, SpiralRef, Translator, UnixTime, Validity,
+    ArtifactRef, Category, CategoryKind, CategoryValue, Checkpoint, ClassMap, Classification,
+    Credential, DeltaOp, Digest, Domain, Equivalence, FieldBridge, KeyId, Policy, PolicyDelta,
+    PublicKey, ReleaseRule, Revocation, Revoked, Scope, SpiralRef, Translator, UnixTime, Validity,
 };
-pub use store::{Admitted, Refusal, Table, Trust, TrustStore};
+pub use store::{Admitted, Refusal, Room, RoomError, Table, Trust, TrustStore};
 
 /// The classifications one policy may define.
 pub const MAX_CLASSIFICATIONS: usize = 8;
@@ -56,6 +56,8 @@ pub const MAX_RULE_DOMAINS: usize = 8;
 pub const MAX_MAPPINGS: usize = 16;
 /// The entries one revocation delta may carry.
 pub const MAX_REVOCATION_ENTRIES: usize = 16;
+/// The entries one revocation checkpoint may carry: as many as fit one artifact (9 bytes each).
+pub const MAX_CHECKPOINT_ENTRIES: usize = 96;
 /// The operations one policy delta may carry.
 pub const MAX_DELTA_OPS: usize = 16;
 /// The category values one label may carry.
@@ -66,7 +68,7 @@ pub const MAX_DOMAINS: usize = 8;
 /// Credentials a trust store holds, roots included.
 pub const MAX_CREDENTIALS: usize = 32;
 /// Policies a trust store holds (the latest version of each domain and id).
-pub const MAX_POLICIES: usize = 64;
+pub const MAX_POLICIES: usize = 128;
 /// Translators a trust store holds (the latest version of each).
 pub const MAX_TRANSLATORS: usize = 64;
 /// Revocation entries a trust store remembers, over all domains.

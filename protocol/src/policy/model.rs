@@ -16,8 +16,8 @@ use sha2::{Digest as _, Sha256};
 
 use super::encoding::Kind;
 use super::{
-    MAX_CATEGORIES, MAX_CATEGORY_VALUES, MAX_CLASSIFICATIONS, MAX_DELTA_OPS, MAX_MAPPINGS,
-    MAX_REVOCATION_ENTRIES, MAX_RULE_DOMAINS, MAX_RULES,
+    MAX_CATEGORIES, MAX_CATEGORY_VALUES, MAX_CHECKPOINT_ENTRIES, MAX_CLASSIFICATIONS,
+    MAX_DELTA_OPS, MAX_MAPPINGS, MAX_REVOCATION_ENTRIES, MAX_RULE_DOMAINS, MAX_RULES,
 };
 
 /// Wall-clock time: seconds since 1970-01-01T00:00:00Z. The core never reads a clock; a node
@@ -247,6 +247,11 @@ pub struct Credential {
     /// not issue credentials at all, whatever its scope says. An issued credential's depth must be
     /// below its issuer's.
     pub depth: u8,
+    /// The credential's version for this subject in this domain, monotonic: a held credential
+    /// is replaced only by a higher version signed by the same issuer or one of its ancestors
+    /// (docs/policy.md, "Who may supersede"). Validity dates are not versions: a delegate could
+    /// always sign a later `not_after`.
+    pub version: u32,
 }
 
 /// An FMN spiral (or stream) of a domain: the coordinates a translator maps between.
@@ -424,6 +429,37 @@ pub enum Revoked {
     },
 }
 
+impl Revoked {
+    /// Whether both name the same key, policy or translator (whatever the versions).
+    pub fn same_subject(&self, other: &Revoked) -> bool {
+        match (self, other) {
+            (Revoked::Key(x), Revoked::Key(y)) => x == y,
+            (Revoked::Policy { id: x, .. }, Revoked::Policy { id: y, .. })
+            | (Revoked::Translator { id: x, .. }, Revoked::Translator { id: y, .. }) => x == y,
+            _ => false,
+        }
+    }
+
+    /// Of this entry and `other` (same subject), the one that revokes more: the higher
+    /// version; this one when they say the same.
+    pub fn later_of(self, other: Revoked) -> Revoked {
+        match (self, other) {
+            (Revoked::Policy { version: a, .. }, Revoked::Policy { version: b, .. })
+            | (Revoked::Translator { version: a, .. }, Revoked::Translator { version: b, .. })
+                if b > a =>
+            {
+                other
+            }
+            _ => self,
+        }
+    }
+
+    /// Whether this entry says at least what `entry` says (same subject, version at least).
+    pub fn covers(&self, entry: &Revoked) -> bool {
+        self.same_subject(entry) && entry.later_of(*self) == *self
+    }
+}
+
 /// A domain's revocation delta: sequence number `seq` follows `seq - 1`, like a delta CRL. The
 /// first delta of a domain has sequence 1.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
@@ -436,6 +472,22 @@ pub struct Revocation {
     pub seq: u32,
     /// What is revoked.
     pub entries: Vec<Revoked, MAX_REVOCATION_ENTRIES>,
+}
+
+/// A domain's revocation checkpoint: every revocation entry in force in the domain after
+/// sequence number `seq`, signed by the domain's root. A node that admits it forgets the deltas
+/// up to `seq` (memory follows the live revocations, not the history), and a node that is
+/// further behind than its neighbours remember takes it instead of the missing deltas.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The revoking domain.
+    pub domain: Domain,
+    /// The signing key: a root of the domain.
+    pub signer: KeyId,
+    /// The last delta it summarises.
+    pub seq: u32,
+    /// Every entry in force (it must cover every entry a node holds for the domain).
+    pub entries: Vec<Revoked, MAX_CHECKPOINT_ENTRIES>,
 }
 
 /// One step of rebuilding a policy's signed bytes from its base's.

@@ -98,6 +98,7 @@ pub fn credential(
         scope,
         validity: VALIDITY,
         depth,
+        version: 1,
     }
 }
 

@@ -38,12 +38,12 @@ use p256::ecdsa::VerifyingKey;
 use super::decide::{Decision, Label};
 use super::encoding::{self, Artifact, DecodeError, Kind, SIGNATURE_LEN, Signed};
 use super::model::{
-    ArtifactRef, Credential, DeltaOp, Digest, Domain, KeyId, Policy, PolicyDelta, Revocation,
-    Revoked, Scope, Translator, UnixTime, Validity,
+    ArtifactRef, Checkpoint, Credential, DeltaOp, Digest, Domain, KeyId, Policy, PolicyDelta,
+    Revocation, Revoked, Scope, Translator, UnixTime, Validity,
 };
 use super::{
-    MAX_ARTIFACT_LEN, MAX_CHAIN, MAX_CREDENTIAL_LEN, MAX_CREDENTIALS, MAX_DOMAINS, MAX_EVIDENCE,
-    MAX_POLICIES, MAX_REVOKED, MAX_TRANSLATORS,
+    MAX_ARTIFACT_LEN, MAX_CHAIN, MAX_CHECKPOINT_ENTRIES, MAX_CREDENTIAL_LEN, MAX_CREDENTIALS,
+    MAX_DOMAINS, MAX_EVIDENCE, MAX_POLICIES, MAX_REVOCATION_ENTRIES, MAX_REVOKED, MAX_TRANSLATORS,
 };
 
 /// The fixed-capacity tables of a [`TrustStore`], as named by [`Refusal::CapacityFull`].
@@ -176,6 +176,49 @@ pub enum Refusal {
     },
     /// A table is full.
     CapacityFull(Table),
+    /// The artifact's domain has used all of its room in this table (its quota, set at
+    /// provisioning): one partner can exhaust only its own room, never another's.
+    RoomFull {
+        /// The domain whose room is full (the artifact's own).
+        domain: Domain,
+        /// The table.
+        table: Table,
+    },
+    /// A newer version of a held credential, policy or translator is signed by a key that is
+    /// neither the held version's signer nor one of its ancestors in the domain: a sibling
+    /// cannot take over what another issued, and the root's word wins over any delegate's.
+    SupersessionDenied {
+        /// The offered version's signer.
+        signer: KeyId,
+        /// The held version's signer.
+        held_signer: KeyId,
+    },
+    /// A credential names a key that is its issuer's own ancestor: credentials may not loop.
+    CredentialLoop {
+        /// The subject key.
+        key: KeyId,
+    },
+    /// A revocation names a key that is not strictly below its signer in the domain's chain (a
+    /// root, the signer itself, a sibling or an ancestor). Roots change only by provisioning.
+    RevocationOutOfScope {
+        /// The revocation's signer.
+        signer: KeyId,
+        /// The key it may not revoke.
+        key: KeyId,
+    },
+    /// A revocation checkpoint is signed by a key that is not a root of its domain.
+    CheckpointNotByRoot {
+        /// The signer.
+        key: KeyId,
+    },
+    /// A revocation checkpoint leaves out an entry the store holds for its domain: a
+    /// checkpoint never lifts a revocation (only provisioning does).
+    CheckpointIncomplete {
+        /// The domain.
+        domain: Domain,
+        /// The first entry held that it does not cover.
+        missing: Revoked,
+    },
 }
 
 impl From<DecodeError> for Refusal {
@@ -210,6 +253,12 @@ impl Refusal {
             Refusal::RevocationGap { .. } => "RevocationGap",
             Refusal::TranslatorNotInBothDomains { .. } => "TranslatorNotInBothDomains",
             Refusal::CapacityFull { .. } => "CapacityFull",
+            Refusal::RoomFull { .. } => "RoomFull",
+            Refusal::SupersessionDenied { .. } => "SupersessionDenied",
+            Refusal::CredentialLoop { .. } => "CredentialLoop",
+            Refusal::RevocationOutOfScope { .. } => "RevocationOutOfScope",
+            Refusal::CheckpointNotByRoot { .. } => "CheckpointNotByRoot",
+            Refusal::CheckpointIncomplete { .. } => "CheckpointIncomplete",
         }
     }
 }
@@ -279,6 +328,26 @@ impl fmt::Display for Refusal {
                 write!(f, "translator signer {key} not credentialed in {missing}")
             }
             Refusal::CapacityFull(table) => write!(f, "capacity full: {table:?}"),
+            Refusal::RoomFull { domain, table } => write!(f, "{domain} room full: {table:?}"),
+            Refusal::SupersessionDenied {
+                signer,
+                held_signer,
+            } => write!(
+                f,
+                "{signer} may not supersede what {held_signer} signed (not it or its ancestor)"
+            ),
+            Refusal::CredentialLoop { key } => {
+                write!(f, "credential loop: {key} is its issuer's ancestor")
+            }
+            Refusal::RevocationOutOfScope { signer, key } => {
+                write!(f, "{signer} may not revoke {key} (not strictly below it)")
+            }
+            Refusal::CheckpointNotByRoot { key } => {
+                write!(f, "checkpoint signer {key} is not a root of its domain")
+            }
+            Refusal::CheckpointIncomplete { domain, missing } => {
+                write!(f, "{domain} checkpoint leaves out {missing:?}")
+            }
         }
     }
 }
@@ -306,6 +375,7 @@ pub(super) struct Cred {
     pub(super) scope: Scope,
     pub(super) validity: Validity,
     pub(super) depth: u8,
+    pub(super) version: u32,
     pub(super) digest: Digest,
     pub(super) bytes: Vec<u8, MAX_CREDENTIAL_LEN>,
 }
@@ -321,11 +391,13 @@ pub(super) struct Held {
     pub(super) spiral: u8,
     pub(super) id: u32,
     pub(super) version: u32,
+    /// Who signed it: a newer version must come from this key or one of its ancestors.
+    pub(super) signer: KeyId,
     pub(super) digest: Digest,
     pub(super) bytes: Vec<u8, MAX_ARTIFACT_LEN>,
 }
 
-/// A domain's revocation state.
+/// A domain's revocation state and room.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) struct DomainState {
     pub(super) domain: Domain,
@@ -333,6 +405,70 @@ pub(super) struct DomainState {
     pub(super) seq: u32,
     /// The digest of that delta, to tell a duplicate from an equivocation.
     pub(super) digest: Digest,
+    /// The latest checkpoint admitted (its sequence number and digest): deltas up to it are
+    /// covered by it.
+    pub(super) checkpoint: Option<(u32, Digest)>,
+    /// The room set for the domain at provisioning ([`TrustStore::set_room`]); `None` shares
+    /// what explicit rooms leave equally among such domains.
+    pub(super) room: Option<Room>,
+}
+
+/// How many entries of each table one domain may fill: its room, set at provisioning. The
+/// rooms of all domains never add up to more than a table holds, so a partner that fills its
+/// own room has taken nothing from anyone else's.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Room {
+    /// Credentials (the domain's root included).
+    pub credentials: usize,
+    /// Policies.
+    pub policies: usize,
+    /// Translators from the domain (a translator is charged to its source domain, whose
+    /// credential its signer needs first).
+    pub translators: usize,
+    /// Revocation entries in force.
+    pub revoked: usize,
+}
+
+impl Room {
+    /// The room in `table`.
+    pub fn of(&self, table: Table) -> usize {
+        match table {
+            Table::Credentials => self.credentials,
+            Table::Policies => self.policies,
+            Table::Translators => self.translators,
+            Table::Revoked => self.revoked,
+            Table::Domains => 0,
+        }
+    }
+}
+
+/// Why [`TrustStore::set_room`] refused a room.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RoomError {
+    /// The domain has no root in this store: provision its root first.
+    UnknownDomain(Domain),
+    /// The rooms set would add up to more than this table holds.
+    Exceeds(Table),
+}
+
+impl fmt::Display for RoomError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RoomError::UnknownDomain(d) => write!(f, "no root for {d}: provision it first"),
+            RoomError::Exceeds(t) => write!(f, "the rooms set exceed the {t:?} table"),
+        }
+    }
+}
+
+impl core::error::Error for RoomError {}
+
+/// A revocation entry in force, with the key that revoked it: a key revocation counts only
+/// against credentials that key stands above (see [`TrustStore::admit`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) struct InForce {
+    pub(super) domain: Domain,
+    pub(super) entry: Revoked,
+    pub(super) revoker: KeyId,
 }
 
 /// The bookkeeping [`place`] needs from a table entry.
@@ -347,7 +483,7 @@ impl Versioned for Cred {
         self.key == other.key && self.domain == other.domain
     }
     fn version(&self) -> u64 {
-        self.validity.not_after.0
+        self.version.into()
     }
     fn digest(&self) -> Digest {
         self.digest
@@ -372,6 +508,7 @@ fn place<T: Versioned, const N: usize>(
     table: &mut Vec<T, N>,
     which: Table,
     offered: T,
+    room_full: Option<Domain>,
 ) -> Result<bool, Refusal> {
     match table.iter().position(|t| t.same_artifact(&offered)) {
         Some(i) => {
@@ -395,10 +532,16 @@ fn place<T: Versioned, const N: usize>(
                 })
             }
         }
-        None => table
-            .push(offered)
-            .map(|()| false)
-            .map_err(|_| Refusal::CapacityFull(which)),
+        None => match room_full {
+            Some(domain) => Err(Refusal::RoomFull {
+                domain,
+                table: which,
+            }),
+            None => table
+                .push(offered)
+                .map(|()| false)
+                .map_err(|_| Refusal::CapacityFull(which)),
+        },
     }
 }
 
@@ -449,7 +592,7 @@ pub struct TrustStore<
     pub(super) policies: Vec<Held, POLICIES>,
     pub(super) translators: Vec<Held, TRANSLATORS>,
     pub(super) domains: Vec<DomainState, MAX_DOMAINS>,
-    pub(super) revoked: Vec<(Domain, Revoked), REVOKED>,
+    pub(super) revoked: Vec<InForce, REVOKED>,
     evidence: Vec<Vec<u8, MAX_ARTIFACT_LEN>, EVIDENCE>,
 }
 
@@ -519,13 +662,16 @@ impl<
         if new_domain && self.domains.is_full() {
             return Err(Refusal::CapacityFull(Table::Domains));
         }
-        let duplicate = place(&mut self.credentials, Table::Credentials, entry)?;
+        // A root is the operator's: it is charged to its domain's room but never refused for it.
+        let duplicate = place(&mut self.credentials, Table::Credentials, entry, None)?;
         if new_domain {
             self.domains
                 .push(DomainState {
                     domain: cred.domain,
                     seq: 0,
                     digest: Digest::default(),
+                    checkpoint: None,
+                    room: None,
                 })
                 .map_err(|_| Refusal::CapacityFull(Table::Domains))?;
         }
@@ -533,6 +679,133 @@ impl<
             artifact: credential_ref(&signed, cred),
             duplicate,
         })
+    }
+
+    /// Sets how much of each table `domain` may fill (its room), at provisioning, after its
+    /// root is installed. Domains without a room set share what the set rooms leave, equally;
+    /// the set rooms may not add up to more than a table holds. A room smaller than what the
+    /// domain already holds keeps what it holds and admits nothing more of that kind.
+    pub fn set_room(&mut self, domain: Domain, room: Room) -> Result<(), RoomError> {
+        let index = self
+            .domains
+            .iter()
+            .position(|d| d.domain == domain)
+            .ok_or(RoomError::UnknownDomain(domain))?;
+        for table in [
+            Table::Credentials,
+            Table::Policies,
+            Table::Translators,
+            Table::Revoked,
+        ] {
+            let others: usize = self
+                .domains
+                .iter()
+                .filter(|d| d.domain != domain)
+                .filter_map(|d| d.room.map(|r| r.of(table)))
+                .sum();
+            if others.saturating_add(room.of(table)) > self.capacity(table) {
+                return Err(RoomError::Exceeds(table));
+            }
+        }
+        if let Some(state) = self.domains.get_mut(index) {
+            state.room = Some(room);
+        }
+        Ok(())
+    }
+
+    /// The room `domain` has: the one set at provisioning, or an equal share of what the set
+    /// rooms leave.
+    pub fn room(&self, domain: Domain) -> Room {
+        if let Some(room) = self
+            .domains
+            .iter()
+            .find(|d| d.domain == domain)
+            .and_then(|d| d.room)
+        {
+            return room;
+        }
+        let sharing = self.domains.iter().filter(|d| d.room.is_none()).count();
+        let share = |table: Table| {
+            let set: usize = self
+                .domains
+                .iter()
+                .filter_map(|d| d.room.map(|r| r.of(table)))
+                .sum();
+            self.capacity(table).saturating_sub(set) / sharing.max(1)
+        };
+        Room {
+            credentials: share(Table::Credentials),
+            policies: share(Table::Policies),
+            translators: share(Table::Translators),
+            revoked: share(Table::Revoked),
+        }
+    }
+
+    /// How many entries of `table` are charged to `domain`.
+    pub fn used(&self, domain: Domain, table: Table) -> usize {
+        match table {
+            Table::Credentials => self
+                .credentials
+                .iter()
+                .filter(|c| c.domain == domain)
+                .count(),
+            Table::Policies => self.policies.iter().filter(|h| h.domain == domain).count(),
+            Table::Translators => self
+                .translators
+                .iter()
+                .filter(|h| h.domain == domain)
+                .count(),
+            Table::Revoked => self.revoked.iter().filter(|r| r.domain == domain).count(),
+            Table::Domains => 0,
+        }
+    }
+
+    /// How many entries `table` holds in all.
+    pub const fn capacity(&self, table: Table) -> usize {
+        match table {
+            Table::Credentials => CREDS,
+            Table::Policies => POLICIES,
+            Table::Translators => TRANSLATORS,
+            Table::Revoked => REVOKED,
+            Table::Domains => MAX_DOMAINS,
+        }
+    }
+
+    /// `Some(domain)` when `domain` has no room left for one more entry of `table`.
+    fn room_full(&self, domain: Domain, table: Table) -> Option<Domain> {
+        (self.used(domain, table) >= self.room(domain).of(table)).then_some(domain)
+    }
+
+    /// The keys above `key` in `domain`, nearest first: its issuer, that issuer's issuer, and
+    /// so on up to the root (at most [`MAX_CHAIN`]).
+    fn ancestors(&self, key: KeyId, domain: Domain) -> Vec<KeyId, MAX_CHAIN> {
+        let mut above = Vec::new();
+        let mut at = key;
+        while let Some(cred) = self.creds_of(at, domain).next() {
+            if cred.root || above.push(cred.issuer).is_err() {
+                break;
+            }
+            at = cred.issuer;
+        }
+        above
+    }
+
+    /// Whether `signer` may replace what `held_signer` signed in `domain`: it is that key or
+    /// one of its ancestors.
+    fn may_supersede(
+        &self,
+        domain: Domain,
+        held_signer: KeyId,
+        signer: KeyId,
+    ) -> Result<(), Refusal> {
+        if signer == held_signer || self.ancestors(held_signer, domain).contains(&signer) {
+            Ok(())
+        } else {
+            Err(Refusal::SupersessionDenied {
+                signer,
+                held_signer,
+            })
+        }
     }
 
     /// Checks `bytes` against everything the store holds and, if every check passes, keeps it.
@@ -572,6 +845,7 @@ impl<
             Artifact::Policy(p) => self.admit_policy(signed, p, now),
             Artifact::Translator(t) => self.admit_translator(signed, t, now),
             Artifact::Revocation(r) => self.admit_revocation(signed, r, now),
+            Artifact::Checkpoint(c) => self.admit_checkpoint(signed, c, now),
             // The policy it produces goes through this function itself, evidence and all.
             Artifact::PolicyDelta(d) => return self.admit_delta(d, &signed.signature, now),
         };
@@ -606,6 +880,7 @@ impl<
             scope: cred.scope,
             validity: cred.validity,
             depth: cred.depth,
+            version: cred.version,
             digest: Digest::of(signed.bytes),
             bytes: held_bytes(signed.bytes)?,
         })
@@ -650,7 +925,7 @@ impl<
         }
         let mut link = cred;
         for _ in 0..MAX_CHAIN {
-            if self.is_revoked(link.domain, &Revoked::Key(link.key_id)) {
+            if !link.root && self.key_revoked(link.key_id, link.domain, link.issuer) {
                 return Err(Refusal::RevokedSigner {
                     key: link.key_id,
                     domain: link.domain,
@@ -699,7 +974,7 @@ impl<
         let entry = match artifact.kind {
             Kind::Policy | Kind::PolicyDelta => Revoked::Policy { id, version },
             Kind::Translator => Revoked::Translator { id, version },
-            Kind::Credential | Kind::Revocation => return false,
+            Kind::Credential | Kind::Revocation | Kind::Checkpoint => return false,
         };
         self.is_revoked(artifact.domain, &entry)
     }
@@ -707,18 +982,59 @@ impl<
     /// Whether `domain` has revoked exactly `entry` (keys), or a version at or above it
     /// (policies, translators).
     pub(super) fn is_revoked(&self, domain: Domain, entry: &Revoked) -> bool {
-        self.revoked.iter().any(|(d, r)| {
-            *d == domain
-                && match (r, entry) {
-                    (Revoked::Key(a), Revoked::Key(b)) => a == b,
-                    (Revoked::Policy { id, version }, Revoked::Policy { id: i, version: v })
-                    | (
-                        Revoked::Translator { id, version },
-                        Revoked::Translator { id: i, version: v },
-                    ) => id == i && v <= version,
-                    _ => false,
-                }
+        self.revoked.iter().any(
+            |InForce {
+                 domain: d,
+                 entry: r,
+                 ..
+             }| {
+                *d == domain
+                    && match (r, entry) {
+                        (Revoked::Key(_), Revoked::Key(_)) => false,
+                        (
+                            Revoked::Policy { id, version },
+                            Revoked::Policy { id: i, version: v },
+                        )
+                        | (
+                            Revoked::Translator { id, version },
+                            Revoked::Translator { id: i, version: v },
+                        ) => id == i && v <= version,
+                        _ => false,
+                    }
+            },
+        )
+    }
+
+    /// Whether `key`, credentialed in `domain` by `issuer`, is revoked: by an entry whose
+    /// revoker stands above it (the issuer or one of its ancestors). An entry by anyone else,
+    /// admitted while this store did not yet know the key, revokes nothing of it.
+    fn key_revoked(&self, key: KeyId, domain: Domain, issuer: KeyId) -> bool {
+        let mut above: Option<Vec<KeyId, MAX_CHAIN>> = None;
+        self.revoked.iter().any(|r| {
+            r.domain == domain
+                && r.entry == Revoked::Key(key)
+                && (r.revoker == issuer
+                    || above
+                        .get_or_insert_with(|| self.ancestors(issuer, domain))
+                        .contains(&r.revoker))
         })
+    }
+
+    /// Whether `signer` may revoke `key` in `domain`: every credential the store holds for
+    /// `key` there hangs strictly below `signer`, and none is a root. (A key this store does not
+    /// know yet is taken on trust here and judged when its credential arrives: see
+    /// [`TrustStore::key_revoked`].)
+    fn may_revoke(&self, signer: KeyId, key: KeyId, domain: Domain) -> Result<(), Refusal> {
+        let out_of_scope = Refusal::RevocationOutOfScope { signer, key };
+        for cred in self.creds_of(key, domain) {
+            if cred.root || !self.ancestors(key, domain).contains(&signer) {
+                return Err(out_of_scope);
+            }
+        }
+        if key == signer {
+            return Err(out_of_scope);
+        }
+        Ok(())
     }
 
     fn admit_credential(
@@ -748,8 +1064,18 @@ impl<
                 needed: cred.scope,
             });
         }
+        let domain = cred.domain;
+        if self.ancestors(cred.signer, domain).contains(&subject) {
+            return Err(Refusal::CredentialLoop { key: subject });
+        }
+        if let Some(held) = self.creds_of(subject, domain).next()
+            && u64::from(cred.version) >= held.version()
+            && held.digest != Digest::of(signed.bytes)
+        {
+            self.may_supersede(domain, held.issuer, cred.signer)?;
+        }
         let artifact = credential_ref(signed, cred);
-        if self.is_revoked(cred.domain, &Revoked::Key(subject)) {
+        if self.key_revoked(subject, domain, cred.signer) {
             return Err(revoked(&artifact));
         }
         if let Some(now) = now
@@ -761,7 +1087,8 @@ impl<
             });
         }
         let entry = Self::cred_entry(signed, cred, false)?;
-        let duplicate = place(&mut self.credentials, Table::Credentials, entry)?;
+        let room_full = self.room_full(domain, Table::Credentials);
+        let duplicate = place(&mut self.credentials, Table::Credentials, entry, room_full)?;
         Ok(Admitted {
             artifact,
             duplicate,
@@ -782,9 +1109,11 @@ impl<
             spiral: policy.spiral,
             id: policy.id,
             version: policy.version,
+            signer: policy.signer,
             digest: Digest::of(signed.bytes),
             bytes: held_bytes(signed.bytes)?,
         };
+        self.check_supersession(&self.policies, &held)?;
         let artifact = held_ref(Kind::Policy, &held);
         let entry = Revoked::Policy {
             id: policy.id,
@@ -793,7 +1122,8 @@ impl<
         if self.is_revoked(policy.domain, &entry) {
             return Err(revoked(&artifact));
         }
-        let duplicate = place(&mut self.policies, Table::Policies, held)?;
+        let room_full = self.room_full(held.domain, Table::Policies);
+        let duplicate = place(&mut self.policies, Table::Policies, held, room_full)?;
         Ok(Admitted {
             artifact,
             duplicate,
@@ -832,18 +1162,36 @@ impl<
             spiral: translator.from.spiral,
             id: translator.id,
             version: translator.version,
+            signer: key,
             digest: Digest::of(signed.bytes),
             bytes: held_bytes(signed.bytes)?,
         };
+        self.check_supersession(&self.translators, &held)?;
         let artifact = held_ref(Kind::Translator, &held);
         if self.translator_revoked(&held) {
             return Err(revoked(&artifact));
         }
-        let duplicate = place(&mut self.translators, Table::Translators, held)?;
+        let room_full = self.room_full(from, Table::Translators);
+        let duplicate = place(&mut self.translators, Table::Translators, held, room_full)?;
         Ok(Admitted {
             artifact,
             duplicate,
         })
+    }
+
+    /// A newer (or equal, different) version of a held policy or translator must come from the
+    /// held one's signer or an ancestor of it, in the domain it is filed under.
+    fn check_supersession<const N: usize>(
+        &self,
+        table: &Vec<Held, N>,
+        offered: &Held,
+    ) -> Result<(), Refusal> {
+        match table.iter().find(|h| h.same_artifact(offered)) {
+            Some(held) if offered.version >= held.version && held.digest != offered.digest => {
+                self.may_supersede(held.domain, held.signer, offered.signer)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Either of a translator's domains may revoke it.
@@ -861,26 +1209,26 @@ impl<
         revocation: &Revocation,
         now: Option<UnixTime>,
     ) -> Result<Admitted, Refusal> {
-        let signer = self.verified(signed, revocation.signer, revocation.domain)?;
-        self.standing(signer, Scope::REVOCATION, now)?;
+        let (domain, signer) = (revocation.domain, revocation.signer);
+        let cred = self.verified(signed, signer, domain)?;
+        self.standing(cred, Scope::REVOCATION, now)?;
         let digest = Digest::of(signed.bytes);
         let artifact = ArtifactRef {
             kind: Kind::Revocation,
-            domain: revocation.domain,
+            domain,
             id: revocation.seq,
             version: revocation.seq.into(),
             digest,
         };
-        let free = self.revoked.capacity() - self.revoked.len();
-        let state = self
-            .domains
-            .iter_mut()
-            .find(|d| d.domain == revocation.domain)
-            .ok_or(Refusal::ChainBroken {
-                key: revocation.signer,
-                domain: revocation.domain,
-            })?;
+        let state = self.domain_state(domain, signer)?;
         let (held, seq) = (state.seq, revocation.seq);
+        // A checkpoint already says everything the deltas up to it said.
+        if state.checkpoint.is_some_and(|(at, _)| seq <= at) {
+            return Ok(Admitted {
+                artifact,
+                duplicate: true,
+            });
+        }
         if seq == held && digest == state.digest {
             return Ok(Admitted {
                 artifact,
@@ -902,24 +1250,173 @@ impl<
         }
         if seq > held.saturating_add(1) {
             return Err(Refusal::RevocationGap {
-                domain: revocation.domain,
+                domain,
                 first_missing: held.saturating_add(1),
                 last_missing: seq - 1,
             });
         }
-        if revocation.entries.len() > free {
-            return Err(Refusal::CapacityFull(Table::Revoked));
-        }
-        state.seq = seq;
-        state.digest = digest;
         for entry in &revocation.entries {
-            // Room was checked above, so this push cannot fail.
-            let _ = self.revoked.push((revocation.domain, *entry));
+            if let Revoked::Key(key) = entry {
+                self.may_revoke(signer, *key, domain)?;
+            }
+        }
+        let mut added: Vec<Revoked, MAX_REVOCATION_ENTRIES> = Vec::new();
+        for entry in &revocation.entries {
+            let merges = self
+                .revoked
+                .iter()
+                .any(|r| r.domain == domain && r.revoker == signer && r.entry.same_subject(entry));
+            if !merges && !added.iter().any(|a| a.same_subject(entry)) {
+                let _ = added.push(*entry);
+            }
+        }
+        self.make_room(domain, 0, added.len())?;
+        for entry in &revocation.entries {
+            let held = self
+                .revoked
+                .iter_mut()
+                .find(|r| r.domain == domain && r.revoker == signer && r.entry.same_subject(entry));
+            match held {
+                Some(r) => r.entry = r.entry.later_of(*entry),
+                // Room was checked above, so this push cannot fail.
+                None => {
+                    let _ = self.revoked.push(InForce {
+                        domain,
+                        entry: *entry,
+                        revoker: signer,
+                    });
+                }
+            }
+        }
+        if let Some(state) = self.domains.iter_mut().find(|d| d.domain == domain) {
+            state.seq = seq;
+            state.digest = digest;
         }
         Ok(Admitted {
             artifact,
             duplicate: false,
         })
+    }
+
+    fn admit_checkpoint(
+        &mut self,
+        signed: &Signed<'_>,
+        checkpoint: &Checkpoint,
+        now: Option<UnixTime>,
+    ) -> Result<Admitted, Refusal> {
+        let (domain, signer) = (checkpoint.domain, checkpoint.signer);
+        let cred = self.verified(signed, signer, domain)?;
+        if !cred.root {
+            return Err(Refusal::CheckpointNotByRoot { key: signer });
+        }
+        self.standing(cred, Scope::REVOCATION, now)?;
+        let digest = Digest::of(signed.bytes);
+        let artifact = ArtifactRef {
+            kind: Kind::Checkpoint,
+            domain,
+            id: checkpoint.seq,
+            version: checkpoint.seq.into(),
+            digest,
+        };
+        let state = self.domain_state(domain, signer)?;
+        match state.checkpoint {
+            Some((at, held)) if at == checkpoint.seq && held == digest => {
+                return Ok(Admitted {
+                    artifact,
+                    duplicate: true,
+                });
+            }
+            Some((at, held)) if at == checkpoint.seq => {
+                return Err(Refusal::Equivocation {
+                    held,
+                    offered: digest,
+                    evidence_kept: false,
+                });
+            }
+            _ => {}
+        }
+        if checkpoint.seq < state.seq {
+            return Err(Refusal::Rollback {
+                held: state.seq.into(),
+                offered: checkpoint.seq.into(),
+            });
+        }
+        for entry in &checkpoint.entries {
+            if let Revoked::Key(key) = entry
+                && self.creds_of(*key, domain).any(|c| c.root)
+            {
+                return Err(Refusal::RevocationOutOfScope { signer, key: *key });
+            }
+        }
+        // What a root revoked stays revoked: a checkpoint may drop a delegate's entries (the
+        // root's word wins) but never a root's.
+        let is_root = |key: KeyId| self.creds_of(key, domain).any(|c| c.root);
+        if let Some(missing) = self
+            .revoked
+            .iter()
+            .filter(|r| r.domain == domain && is_root(r.revoker))
+            .find(|r| !checkpoint.entries.iter().any(|c| c.covers(&r.entry)))
+        {
+            return Err(Refusal::CheckpointIncomplete {
+                domain,
+                missing: missing.entry,
+            });
+        }
+        let mut entries: Vec<Revoked, MAX_CHECKPOINT_ENTRIES> = Vec::new();
+        for entry in &checkpoint.entries {
+            match entries.iter_mut().find(|e| e.same_subject(entry)) {
+                Some(e) => *e = e.later_of(*entry),
+                None => {
+                    let _ = entries.push(*entry);
+                }
+            }
+        }
+        self.make_room(domain, self.used(domain, Table::Revoked), entries.len())?;
+        self.revoked.retain(|r| r.domain != domain);
+        for entry in entries {
+            // Room was checked above, so this push cannot fail.
+            let _ = self.revoked.push(InForce {
+                domain,
+                entry,
+                revoker: signer,
+            });
+        }
+        if let Some(state) = self.domains.iter_mut().find(|d| d.domain == domain) {
+            state.seq = checkpoint.seq;
+            state.checkpoint = Some((checkpoint.seq, digest));
+        }
+        Ok(Admitted {
+            artifact,
+            duplicate: false,
+        })
+    }
+
+    /// The revocation state of `domain` (whose `signer` signed something for it).
+    fn domain_state(&self, domain: Domain, signer: KeyId) -> Result<DomainState, Refusal> {
+        self.domains
+            .iter()
+            .find(|d| d.domain == domain)
+            .copied()
+            .ok_or(Refusal::ChainBroken {
+                key: signer,
+                domain,
+            })
+    }
+
+    /// Checks that `domain` may hold `added` more revocation entries once `freed` of its own
+    /// are gone: within its room, and within the table.
+    fn make_room(&self, domain: Domain, freed: usize, added: usize) -> Result<(), Refusal> {
+        let used = self.used(domain, Table::Revoked) - freed;
+        if used + added > self.room(domain).revoked {
+            return Err(Refusal::RoomFull {
+                domain,
+                table: Table::Revoked,
+            });
+        }
+        if self.revoked.len() - freed + added > REVOKED {
+            return Err(Refusal::CapacityFull(Table::Revoked));
+        }
+        Ok(())
     }
 
     fn admit_delta(
@@ -1040,7 +1537,7 @@ fn credential_ref(signed: &Signed<'_>, cred: &Credential) -> ArtifactRef {
         kind: Kind::Credential,
         domain: cred.domain,
         id: 0,
-        version: cred.validity.not_after.0,
+        version: cred.version.into(),
         digest: Digest::of(signed.bytes),
     }
 }

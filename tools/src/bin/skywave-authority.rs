@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail, ensure};
 use clap::{Parser, Subcommand};
 use skywave_protocol::policy::{
-    Artifact, ArtifactRef, CategoryValue, Credential, Decision, Kind, Label, LabelRecord,
-    MAX_ARTIFACT_LEN, Refusal, Revocation, Revoked, Scope, TrustStore, UnixTime, Validity,
-    encoding,
+    Artifact, ArtifactRef, CategoryValue, Checkpoint, Credential, Decision, Kind, Label,
+    LabelRecord, MAX_ARTIFACT_LEN, MAX_CHECKPOINT_ENTRIES, Refusal, Revocation, Revoked, Scope,
+    TrustStore, UnixTime, Validity, encoding,
 };
 use skywave_tools::authority::{self, keys, source, time};
 
@@ -19,6 +19,30 @@ use skywave_tools::authority::{self, keys, source, time};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Subcommand)]
+enum RevokeCommand {
+    /// Sign a checkpoint: every revocation in force in DOMAIN after the deltas FILEs (and any
+    /// earlier checkpoint among them), so nodes may forget those deltas and a node far behind
+    /// takes it instead of the gap. Only the domain's root may sign one.
+    Checkpoint {
+        /// The domain root's private key.
+        #[arg(long)]
+        key: PathBuf,
+        /// The domain.
+        #[arg(long)]
+        domain: String,
+        /// The sequence number it summarises up to (default: the highest among the FILEs).
+        #[arg(long)]
+        seq: Option<u32>,
+        /// Where to write the checkpoint.
+        #[arg(long)]
+        out: PathBuf,
+        /// The domain's revocation deltas and checkpoints so far, in any order.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -50,6 +74,10 @@ enum Command {
         /// How many further levels of credentials may hang below the subject.
         #[arg(long, default_value_t = 0)]
         depth: u8,
+        /// The credential's version for this subject in this domain: to replace a credential
+        /// nodes hold, issue a higher version, signed by its issuer or an issuer above it.
+        #[arg(long, default_value_t = 1)]
+        version: u32,
         /// Valid from (YYYY-MM-DD or Unix seconds).
         #[arg(long)]
         not_before: String,
@@ -99,17 +127,21 @@ enum Command {
         #[arg(long)]
         full: Option<PathBuf>,
     },
-    /// Sign a revocation delta.
+    /// Sign a revocation delta (or, with `checkpoint`, a revocation checkpoint).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Revoke {
-        /// The signer's private key (the domain root or a revocation-scoped key).
-        #[arg(long)]
-        key: PathBuf,
+        #[command(subcommand)]
+        checkpoint: Option<RevokeCommand>,
+        /// The signer's private key (the domain root, or a revocation-scoped key that stands
+        /// above every key it revokes).
+        #[arg(long, required = true)]
+        key: Option<PathBuf>,
         /// The revoking domain.
-        #[arg(long)]
-        domain: String,
+        #[arg(long, required = true)]
+        domain: Option<String>,
         /// The sequence number (one more than the domain's last).
-        #[arg(long)]
-        seq: u32,
+        #[arg(long, required = true)]
+        seq: Option<u32>,
         /// Revoke this key (a public or private key file) in the domain.
         #[arg(long = "revoke-key")]
         revoke_keys: Vec<PathBuf>,
@@ -120,8 +152,8 @@ enum Command {
         #[arg(long = "translator")]
         translators: Vec<String>,
         /// Where to write the revocation delta.
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(long, required = true)]
+        out: Option<PathBuf>,
     },
     /// Print artifacts in human-readable form.
     Inspect {
@@ -192,6 +224,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             domain,
             scope,
             depth,
+            version,
             not_before,
             not_after,
             out,
@@ -208,6 +241,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     not_after: time::parse(&not_after).context("--not-after")?,
                 },
                 depth,
+                version,
             };
             write_signed(&out, &issuer, &Artifact::Credential(credential))?;
         }
@@ -235,13 +269,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
             full,
         } => delta(&key, &old, &new, &out, full.as_deref())?,
         Command::Revoke {
-            key,
-            domain,
-            seq,
+            checkpoint:
+                Some(RevokeCommand::Checkpoint {
+                    key,
+                    domain,
+                    seq,
+                    out,
+                    files,
+                }),
+            ..
+        } => checkpoint(&key, &domain, seq, &out, &files)?,
+        Command::Revoke {
+            checkpoint: None,
+            key: Some(key),
+            domain: Some(domain),
+            seq: Some(seq),
             revoke_keys,
             policies,
             translators,
-            out,
+            out: Some(out),
         } => {
             let signer = keys::read_private(&key)?;
             let mut entries = Vec::new();
@@ -266,6 +312,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .map_err(|_| anyhow!("too many entries for one revocation delta"))?,
             };
             write_signed(&out, &signer, &Artifact::Revocation(revocation))?;
+        }
+        Command::Revoke { .. } => {
+            bail!("revoke needs --key, --domain, --seq and --out (or the checkpoint subcommand)")
         }
         Command::Inspect { files } => {
             for path in &files {
@@ -312,6 +361,63 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `revoke checkpoint`: the entries in force after `files` (deltas and checkpoints of
+/// `domain`), merged as nodes merge them, signed by the root `key`.
+fn checkpoint(
+    key: &Path,
+    domain: &str,
+    seq: Option<u32>,
+    out: &Path,
+    files: &[PathBuf],
+) -> Result<()> {
+    let domain = source::domain("--domain", domain)?;
+    let signer = keys::read_private(key)?;
+    let mut entries: Vec<Revoked> = Vec::new();
+    let mut last = 0;
+    for path in files {
+        let bytes = authority::read(path)?;
+        let signed = authority::decode(path, &bytes)?;
+        let (of, at, listed) = match &signed.artifact {
+            Artifact::Revocation(r) => (r.domain, r.seq, r.entries.as_slice()),
+            Artifact::Checkpoint(c) => (c.domain, c.seq, c.entries.as_slice()),
+            other => bail!(
+                "{}: a {}, not a revocation",
+                path.display(),
+                other.kind().name()
+            ),
+        };
+        ensure!(
+            of == domain,
+            "{}: revokes in {of}, not {domain}",
+            path.display()
+        );
+        last = last.max(at);
+        for entry in listed {
+            match entries.iter_mut().find(|e| e.same_subject(entry)) {
+                Some(e) => *e = e.later_of(*entry),
+                None => entries.push(*entry),
+            }
+        }
+    }
+    let seq = seq.unwrap_or(last);
+    ensure!(
+        seq >= last,
+        "--seq {seq} is below delta {last} among the files: a checkpoint covers every delta it summarises"
+    );
+    let checkpoint = Checkpoint {
+        domain,
+        signer: keys::compressed(signer.verifying_key()).key_id(),
+        seq,
+        entries: heapless::Vec::from_slice(&entries).map_err(|_| {
+            anyhow!(
+                "{} entries in force: more than one checkpoint carries ({MAX_CHECKPOINT_ENTRIES})",
+                entries.len()
+            )
+        })?,
+    };
+    write_signed(out, &signer, &Artifact::Checkpoint(checkpoint))
 }
 
 fn write_signed(out: &Path, key: &p256::ecdsa::SigningKey, artifact: &Artifact<'_>) -> Result<()> {

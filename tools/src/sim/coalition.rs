@@ -220,6 +220,14 @@ pub enum ArtifactSpec {
         /// The version.
         version: u32,
     },
+    /// A hostile partner's valid artifacts, made with `domain`'s own sample keys (see
+    /// [`super::hostile`]).
+    Hostile {
+        /// The hostile domain.
+        domain: String,
+        /// What it tries.
+        attack: super::hostile::Attack,
+    },
 }
 
 /// An operator publishing at a station.
@@ -388,6 +396,9 @@ pub fn artifacts(spec: &ArtifactSpec) -> anyhow::Result<Vec<Vec<u8>>> {
             let r = sample::revocation(d, root, *seq, &entries);
             vec![sample::sign(root, &Artifact::Revocation(r))]
         }
+        ArtifactSpec::Hostile { domain: d, attack } => {
+            super::hostile::artifacts(domain(d)?, attack)?
+        }
         ArtifactSpec::Translator { id, version } => {
             use skywave_protocol::policy::SpiralRef;
             let spiral = |domain, spiral| SpiralRef { domain, spiral };
@@ -446,10 +457,11 @@ fn label_of(a: &ArtifactRef) -> String {
         Kind::Translator => "translator",
         Kind::Revocation => "revocation",
         Kind::PolicyDelta => "policy delta",
+        Kind::Checkpoint => "checkpoint",
     };
     match a.kind {
         Kind::Credential => format!("{} {kind} {}", a.domain, &a.digest.to_string()[..8]),
-        Kind::Revocation => format!("{} {kind} {}", a.domain, a.id),
+        Kind::Revocation | Kind::Checkpoint => format!("{} {kind} {}", a.domain, a.id),
         _ => format!("{} {kind} {} v{}", a.domain, a.id, a.version),
     }
 }
@@ -459,7 +471,7 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::Credential => "credential",
         Kind::Policy | Kind::PolicyDelta => "policy",
         Kind::Translator => "translator",
-        Kind::Revocation => "revocation",
+        Kind::Revocation | Kind::Checkpoint => "revocation",
     }
 }
 

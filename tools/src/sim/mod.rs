@@ -20,6 +20,7 @@ pub mod channel;
 pub mod coalition;
 pub mod events;
 pub mod fanout;
+pub mod hostile;
 pub mod report;
 pub mod scenario;
 

@@ -37,11 +37,14 @@ fn store_with(artifacts: &[Vec<u8>]) -> TrustStore {
     store
 }
 
-/// Admits `bytes`, expecting `refusal`, and checks the store did not change.
+/// Admits `bytes`, expecting `refusal`, and checks the store did not change (but for the
+/// evidence a conflict may leave, which is taken before comparing).
 fn refuse(store: &mut TrustStore, bytes: &[u8], now: Option<UnixTime>, refusal: Refusal) {
     let before = store.clone();
     assert_eq!(store.admit(bytes, now), Err(refusal));
-    assert!(*store == before, "a refusal changed the store");
+    let mut after = store.clone();
+    while after.take_evidence().is_some() {}
+    assert!(after == before, "a refusal changed the store");
 }
 
 fn key_id(key: &SigningKey) -> super::KeyId {
@@ -351,7 +354,8 @@ fn refuses_an_equivocation_and_keeps_the_evidence() {
         evidence_kept: true,
     };
     assert_eq!(store.admit(&other, Some(NOW)), Err(refusal));
-    assert_eq!(store.evidence().collect::<Vec<_>>(), [other.as_slice()]);
+    let kept: Vec<&[u8]> = store.evidence().map(|e| e.offered.as_slice()).collect();
+    assert_eq!(kept, [other.as_slice()]);
     // The held version is still the one in force.
     assert!(store.admit(&held, Some(NOW)).unwrap().duplicate);
 }
@@ -873,7 +877,7 @@ fn the_trust_store_fits_the_memory_docs_state() {
     let bytes = core::mem::size_of::<TrustStore>();
     std::println!("TrustStore: {bytes} bytes");
     assert!(
-        (144 * 1024..=152 * 1024).contains(&bytes),
+        (152 * 1024..=160 * 1024).contains(&bytes),
         "TrustStore is {bytes} bytes"
     );
 }

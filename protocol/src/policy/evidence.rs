@@ -1,0 +1,436 @@
+//! Evidence of conflicting signed artifacts, and the offline check of what it proves.
+//!
+//! When admission refuses an artifact because the store holds a different artifact under the
+//! same identity, the two together are evidence about their signers:
+//!
+//! - **equivocation**: two different artifacts with the same id and version, both validly
+//!   signed in the same domain. Nobody but a key of that domain can make the second one, so
+//!   the pair proves the domain's authority (or a key it delegated to) signed two conflicting
+//!   statements. This is misconduct, or a stolen key.
+//! - **rollback**: an older version offered after a newer one was admitted. Both are genuine;
+//!   the pair proves only that a neighbour relayed the older one late (stale, or steering nodes
+//!   back to a superseded policy). It says nothing against the signer.
+//!
+//! The trust store keeps the offered bytes of each conflict in a slot of the artifact's domain
+//! (the `EVIDENCE` slots of [`super::TrustStore`] are per domain, so one partner's conflicts
+//! cannot push out another's); the driver takes them ([`super::TrustStore::take_evidence`]) and
+//! persists them with the held artifact's bytes and the signers' credentials, which is what
+//! [`super::TrustStore::prove`] needs to re-check a piece offline, anywhere, against the roots.
+//!
+//! A rollback of a revocation delta is not kept: an older delta is history a neighbour resends,
+//! and the store holds only the latest delta's digest to compare with, so it could not tell a
+//! replayed delta from a conflicting one.
+
+use core::fmt;
+
+use heapless::Vec;
+
+use super::MAX_ARTIFACT_LEN;
+use super::encoding::{Artifact, DecodeError, Kind, Signed};
+use super::model::{Digest, Domain, KeyId, Scope};
+use super::store::{Refusal, TrustStore};
+
+/// What two conflicting artifacts show.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Conflict {
+    /// Two different artifacts with the same id and version.
+    Equivocation,
+    /// An older version offered after a newer one was admitted.
+    Rollback,
+}
+
+impl Conflict {
+    /// The conflict as a stable keyword (`equivocation`, `rollback`), for files and JSON.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Conflict::Equivocation => "equivocation",
+            Conflict::Rollback => "rollback",
+        }
+    }
+
+    /// The inverse of [`Conflict::name`].
+    pub fn from_name(name: &str) -> Option<Conflict> {
+        [Conflict::Equivocation, Conflict::Rollback]
+            .into_iter()
+            .find(|c| c.name() == name)
+    }
+}
+
+/// One conflict a trust store saw: the offered artifact's bytes and the digest of the one it
+/// held (whose bytes the driver has in its artifact storage).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Evidence {
+    /// What the pair shows.
+    pub conflict: Conflict,
+    /// The domain the artifacts are filed under (a translator's source domain), whose slots the
+    /// evidence takes.
+    pub domain: Domain,
+    /// The digest of the artifact the store held (and still holds).
+    pub held: Digest,
+    /// The offered artifact's bytes (for a policy delta, the policy it produced).
+    pub offered: Vec<u8, MAX_ARTIFACT_LEN>,
+}
+
+/// The domain an artifact is filed under: the one whose evidence slots a conflict over it takes.
+pub(super) fn domain_of(artifact: &Artifact<'_>) -> Domain {
+    match artifact {
+        Artifact::Credential(c) => c.domain,
+        Artifact::Policy(p) => p.domain,
+        Artifact::Translator(t) => t.from.domain,
+        Artifact::Revocation(r) => r.domain,
+        Artifact::PolicyDelta(d) => d.domain,
+    }
+}
+
+/// Which of the two artifacts of a piece of evidence.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Side {
+    /// The one the node held.
+    Held,
+    /// The one it was offered.
+    Offered,
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Side::Held => "held",
+            Side::Offered => "offered",
+        })
+    }
+}
+
+/// What a piece of evidence proves.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Proof {
+    /// The conflict shown.
+    pub conflict: Conflict,
+    /// The artifacts' kind.
+    pub kind: Kind,
+    /// Their domain.
+    pub domain: Domain,
+    /// Their id (0 for credentials, the sequence number for revocations).
+    pub id: u32,
+    /// The key that signed the held artifact.
+    pub held_signer: KeyId,
+    /// The held artifact's version.
+    pub held_version: u64,
+    /// The key that signed the offered artifact.
+    pub offered_signer: KeyId,
+    /// The offered artifact's version.
+    pub offered_version: u64,
+}
+
+/// Why a piece of evidence proves nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum NotProven {
+    /// One side's bytes are not an artifact.
+    Malformed(Side, DecodeError),
+    /// One side is a policy delta: evidence holds full artifacts only.
+    Delta(Side),
+    /// One side is not validly signed by a key in good standing in its domain, as far as the
+    /// roots and credentials given show (validity windows are not checked).
+    NotSigned(Side, Refusal),
+    /// The two are not the same artifact (kind, domain, id, or credentialed key differ).
+    DifferentArtifacts,
+    /// The two are the same bytes.
+    Identical,
+    /// The offered version is newer than the held one: no conflict at all.
+    OfferedIsNewer,
+}
+
+impl fmt::Display for NotProven {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotProven::Malformed(side, e) => write!(f, "the {side} artifact is malformed: {e}"),
+            NotProven::Delta(side) => write!(f, "the {side} artifact is a policy delta"),
+            NotProven::NotSigned(side, refusal) => {
+                write!(
+                    f,
+                    "the {side} artifact's signature does not stand: {refusal}"
+                )
+            }
+            NotProven::DifferentArtifacts => f.write_str("the two are different artifacts"),
+            NotProven::Identical => f.write_str("the two are the same bytes"),
+            NotProven::OfferedIsNewer => {
+                f.write_str("the offered version is newer than the held one")
+            }
+        }
+    }
+}
+
+/// An artifact's identity, version and signer, as evidence compares them.
+struct Identity {
+    kind: Kind,
+    domain: Domain,
+    /// A translator's target domain; the domain again otherwise.
+    peer: Domain,
+    id: u32,
+    /// A credential's subject key id (what makes two credentials the same artifact).
+    subject: Option<KeyId>,
+    version: u64,
+    signer: KeyId,
+    scope: Scope,
+}
+
+fn identity(signed: &Signed<'_>, side: Side) -> Result<Identity, NotProven> {
+    Ok(match &signed.artifact {
+        Artifact::Credential(c) => Identity {
+            kind: Kind::Credential,
+            domain: c.domain,
+            peer: c.domain,
+            id: 0,
+            subject: Some(c.subject.key_id()),
+            version: super::store::credential_ref(signed, c).version,
+            signer: c.signer,
+            scope: Scope::ISSUE_CREDENTIAL,
+        },
+        Artifact::Policy(p) => Identity {
+            kind: Kind::Policy,
+            domain: p.domain,
+            peer: p.domain,
+            id: p.id,
+            subject: None,
+            version: p.version.into(),
+            signer: p.signer,
+            scope: Scope::POLICY,
+        },
+        Artifact::Translator(t) => Identity {
+            kind: Kind::Translator,
+            domain: t.from.domain,
+            peer: t.to.domain,
+            id: t.id,
+            subject: None,
+            version: t.version.into(),
+            signer: t.signer,
+            scope: Scope::TRANSLATOR,
+        },
+        Artifact::Revocation(r) => Identity {
+            kind: Kind::Revocation,
+            domain: r.domain,
+            peer: r.domain,
+            id: r.seq,
+            subject: None,
+            version: r.seq.into(),
+            signer: r.signer,
+            scope: Scope::REVOCATION,
+        },
+        Artifact::PolicyDelta(_) => return Err(NotProven::Delta(side)),
+    })
+}
+
+impl<
+    const CREDS: usize,
+    const POLICIES: usize,
+    const TRANSLATORS: usize,
+    const REVOKED: usize,
+    const EVIDENCE: usize,
+> TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>
+{
+    /// Checks offline what the pair `held`, `offered` proves, against this store's roots and
+    /// the credentials admitted into it (call it on a store seeded with the roots and the
+    /// evidence's credentials, nothing else). Each side must be signed by a key whose chain
+    /// reaches its domain's root with the scope its kind needs; validity windows are not
+    /// checked (evidence is read long after it was made), nor is revocation (a key revoked
+    /// later still made its earlier signatures).
+    pub fn prove(&self, held: &[u8], offered: &[u8]) -> Result<Proof, NotProven> {
+        let check = |bytes: &[u8], side: Side| -> Result<Identity, NotProven> {
+            let signed = Signed::decode(bytes).map_err(|e| NotProven::Malformed(side, e))?;
+            let id = identity(&signed, side)?;
+            self.verified(&signed, id.signer, id.domain)
+                .and_then(|cred| self.standing(cred, id.scope, None))
+                .map_err(|refusal| NotProven::NotSigned(side, refusal))?;
+            Ok(id)
+        };
+        let h = check(held, Side::Held)?;
+        let o = check(offered, Side::Offered)?;
+        let same = (h.kind, h.domain, h.peer, h.id, h.subject)
+            == (o.kind, o.domain, o.peer, o.id, o.subject);
+        if !same {
+            return Err(NotProven::DifferentArtifacts);
+        }
+        if held == offered {
+            return Err(NotProven::Identical);
+        }
+        let conflict = match o.version.cmp(&h.version) {
+            core::cmp::Ordering::Equal => Conflict::Equivocation,
+            core::cmp::Ordering::Less => Conflict::Rollback,
+            core::cmp::Ordering::Greater => return Err(NotProven::OfferedIsNewer),
+        };
+        Ok(Proof {
+            conflict,
+            kind: h.kind,
+            domain: h.domain,
+            id: h.id,
+            held_signer: h.signer,
+            held_version: h.version,
+            offered_signer: o.signer,
+            offered_version: o.version,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::vec::Vec;
+
+    use super::super::MAX_EVIDENCE;
+    use super::super::sample::{self, Coalition, GBR, NOW, USA};
+    use super::*;
+
+    fn coalition() -> (Coalition, TrustStore) {
+        let c = Coalition::new();
+        let store = c.store().unwrap();
+        (c, store)
+    }
+
+    /// A USA policy `id` at `version`; `variant` changes its rules, so two variants of the
+    /// same id and version equivocate.
+    fn usa_policy(c: &Coalition, id: u32, version: u32, variant: usize) -> Vec<u8> {
+        let rules = sample::gbr_rules();
+        let body = sample::policy(&c.usa_signer, USA, id, version, 4, &rules[variant..]);
+        sample::sign(&c.usa_signer, &Artifact::Policy(body))
+    }
+
+    fn kept(store: &TrustStore) -> Vec<(Conflict, Domain, Digest, Vec<u8>)> {
+        store
+            .evidence()
+            .map(|e| (e.conflict, e.domain, e.held, e.offered.to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn one_partners_conflicts_cannot_take_anothers_evidence_slots() {
+        let (c, mut store) = coalition();
+        // USA equivocates more often than its slots hold.
+        for id in 100..100 + MAX_EVIDENCE as u32 + 1 {
+            store.admit(&usa_policy(&c, id, 1, 0), Some(NOW)).unwrap();
+            let _ = store.admit(&usa_policy(&c, id, 1, 1), Some(NOW));
+        }
+        let usa_kept = store.evidence().filter(|e| e.domain == USA).count();
+        assert_eq!(usa_kept, MAX_EVIDENCE);
+        // GBR's equivocation is still kept.
+        let held = c.gbr_policy(2, &sample::gbr_rules());
+        store.admit(&held, Some(NOW)).unwrap();
+        let other = c.gbr_policy(2, &sample::gbr_rules()[..1]);
+        let refusal = store.admit(&other, Some(NOW)).unwrap_err();
+        assert_eq!(
+            refusal,
+            Refusal::Equivocation {
+                held: Digest::of(&held),
+                offered: Digest::of(&other),
+                evidence_kept: true,
+            }
+        );
+        assert!(kept(&store).contains(&(
+            Conflict::Equivocation,
+            GBR,
+            Digest::of(&held),
+            other.clone()
+        )));
+    }
+
+    #[test]
+    fn a_rollback_is_kept_with_the_held_artifacts_digest() {
+        let (c, mut store) = coalition();
+        let newer = c.gbr_policy(3, &sample::gbr_rules());
+        store.admit(&newer, Some(NOW)).unwrap();
+        let older = c.gbr_policy(2, &sample::gbr_rules());
+        assert!(matches!(
+            store.admit(&older, Some(NOW)),
+            Err(Refusal::Rollback {
+                held: 3,
+                offered: 2
+            })
+        ));
+        assert_eq!(
+            kept(&store),
+            [(Conflict::Rollback, GBR, Digest::of(&newer), older.clone())]
+        );
+        // The same rollback again is not kept twice.
+        let _ = store.admit(&older, Some(NOW));
+        assert_eq!(store.evidence().count(), 1);
+    }
+
+    #[test]
+    fn taking_evidence_frees_the_domains_slot() {
+        let (c, mut store) = coalition();
+        for id in 100..100 + MAX_EVIDENCE as u32 {
+            store.admit(&usa_policy(&c, id, 1, 0), Some(NOW)).unwrap();
+            let _ = store.admit(&usa_policy(&c, id, 1, 1), Some(NOW));
+        }
+        let id = 100 + MAX_EVIDENCE as u32;
+        store.admit(&usa_policy(&c, id, 1, 0), Some(NOW)).unwrap();
+        let late = usa_policy(&c, id, 1, 1);
+        let full = store.admit(&late, Some(NOW));
+        assert!(matches!(
+            full,
+            Err(Refusal::Equivocation {
+                evidence_kept: false,
+                ..
+            })
+        ));
+        let mut taken = Vec::new();
+        while let Some(e) = store.take_evidence() {
+            taken.push(e);
+        }
+        assert_eq!(taken.len(), MAX_EVIDENCE);
+        assert_eq!(store.evidence().count(), 0);
+        let again = store.admit(&late, Some(NOW));
+        assert!(matches!(
+            again,
+            Err(Refusal::Equivocation {
+                evidence_kept: true,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn proves_an_equivocation_and_a_rollback_offline() {
+        let (c, store) = coalition();
+        let held = c.gbr_policy(2, &sample::gbr_rules());
+        let other = c.gbr_policy(2, &sample::gbr_rules()[..1]);
+        let signer = sample::public(&c.gbr_signer).key_id();
+        let proof = store.prove(&held, &other).unwrap();
+        assert_eq!(proof.conflict, Conflict::Equivocation);
+        assert_eq!((proof.kind, proof.domain, proof.id), (Kind::Policy, GBR, 1));
+        assert_eq!((proof.held_signer, proof.offered_signer), (signer, signer));
+        assert_eq!((proof.held_version, proof.offered_version), (2, 2));
+        let older = c.gbr_policy(1, &sample::gbr_rules());
+        assert_eq!(
+            store.prove(&held, &older).unwrap().conflict,
+            Conflict::Rollback
+        );
+        assert_eq!(store.prove(&older, &held), Err(NotProven::OfferedIsNewer));
+        assert_eq!(store.prove(&held, &held), Err(NotProven::Identical));
+        let usa = usa_policy(&c, 1, 2, 0);
+        assert_eq!(store.prove(&held, &usa), Err(NotProven::DifferentArtifacts));
+    }
+
+    #[test]
+    fn proves_nothing_from_a_forged_or_unchained_signature() {
+        let (c, store) = coalition();
+        let held = c.gbr_policy(2, &sample::gbr_rules());
+        let mut forged = c.gbr_policy(2, &sample::gbr_rules()[..1]);
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        assert_eq!(
+            store.prove(&held, &forged),
+            Err(NotProven::NotSigned(Side::Offered, Refusal::BadSignature))
+        );
+        // Without the signer's credential the signature stands for nothing.
+        let mut roots_only = TrustStore::new();
+        for root in c.roots() {
+            roots_only.add_root(&root, Some(NOW)).unwrap();
+        }
+        let signer = sample::public(&c.gbr_signer).key_id();
+        assert_eq!(
+            roots_only.prove(&held, &c.gbr_policy(2, &sample::gbr_rules()[..1])),
+            Err(NotProven::NotSigned(
+                Side::Held,
+                Refusal::UnknownSigner(signer)
+            ))
+        );
+    }
+}

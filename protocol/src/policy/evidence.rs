@@ -27,7 +27,7 @@ use heapless::Vec;
 
 use super::MAX_ARTIFACT_LEN;
 use super::encoding::{Artifact, DecodeError, Kind, Signed};
-use super::model::{Digest, Domain, KeyId, Scope};
+use super::model::{ArtifactRef, Digest, Domain, KeyId, Scope};
 use super::store::{Refusal, TrustStore};
 
 /// What two conflicting artifacts show.
@@ -219,6 +219,36 @@ fn identity(signed: &Signed<'_>, side: Side) -> Result<Identity, NotProven> {
     })
 }
 
+/// What one side of a piece of evidence is, read from its bytes alone (nothing verified): for
+/// listing evidence and for finding the credentials that go with it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Described {
+    /// Its kind, domain, id (0 for a credential), version and digest.
+    pub artifact: ArtifactRef,
+    /// The key that signed it.
+    pub signer: KeyId,
+    /// A translator's target domain (the signer is credentialed there too); the domain again
+    /// otherwise.
+    pub peer: Domain,
+}
+
+/// Describes an artifact's bytes; `None` if they do not decode or are a policy delta.
+pub fn describe(bytes: &[u8]) -> Option<Described> {
+    let signed = Signed::decode(bytes).ok()?;
+    let id = identity(&signed, Side::Held).ok()?;
+    Some(Described {
+        artifact: ArtifactRef {
+            kind: id.kind,
+            domain: id.domain,
+            id: id.id,
+            version: id.version,
+            digest: Digest::of(bytes),
+        },
+        signer: id.signer,
+        peer: id.peer,
+    })
+}
+
 impl<
     const CREDS: usize,
     const POLICIES: usize,
@@ -267,6 +297,170 @@ impl<
             offered_signer: o.signer,
             offered_version: o.version,
         })
+    }
+}
+
+/// The first bytes of an evidence file.
+pub const FILE_MAGIC: &[u8; 17] = b"skywave evidence\0";
+/// The evidence file format this build writes and reads.
+pub const FILE_VERSION: u8 = 1;
+
+/// One piece of evidence as a self-contained file: the claimed conflict, both artifacts and the
+/// credentials that chain their signers to the roots, so that anyone holding the roots can
+/// re-check it offline ([`TrustStore::prove`]).
+///
+/// ```text
+/// 0..17   "skywave evidence\0"
+/// 17      format version (1)
+/// 18      conflict claimed: 1 equivocation, 2 rollback
+/// then    held artifact:    length u16 little-endian, bytes
+/// then    offered artifact: length u16 little-endian, bytes
+/// then    credential count, u8; each credential: length u16 little-endian, bytes
+///         (issuers before the keys they credential; roots are not included)
+/// ```
+///
+/// Nothing may follow the last credential. Every length is checked, so reading any bytes
+/// returns an error rather than panicking.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct EvidenceFile<'a> {
+    /// The conflict the file claims.
+    pub conflict: Conflict,
+    /// The held artifact's bytes.
+    pub held: &'a [u8],
+    /// The offered artifact's bytes.
+    pub offered: &'a [u8],
+    /// The credentials' region (count byte excluded), checked whole by [`EvidenceFile::read`].
+    credentials: &'a [u8],
+}
+
+/// Why bytes are not an evidence file.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FileError {
+    /// The bytes do not start with [`FILE_MAGIC`].
+    NotEvidence,
+    /// A format version this build does not read.
+    UnknownVersion(u8),
+    /// A conflict code other than 1 or 2.
+    UnknownConflict(u8),
+    /// A length runs past the end of the bytes.
+    Truncated,
+    /// Bytes follow the last credential.
+    TrailingBytes,
+    /// (Writing) more than 255 credentials, an artifact longer than 65,535 bytes, or an output
+    /// buffer too small.
+    TooLarge,
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileError::NotEvidence => f.write_str("not a skywave evidence file"),
+            FileError::UnknownVersion(v) => write!(f, "evidence file format {v} is not known"),
+            FileError::UnknownConflict(c) => write!(f, "unknown conflict code {c}"),
+            FileError::Truncated => f.write_str("truncated"),
+            FileError::TrailingBytes => f.write_str("bytes after the last credential"),
+            FileError::TooLarge => f.write_str("too large for the evidence file format"),
+        }
+    }
+}
+
+impl core::error::Error for FileError {}
+
+/// Splits a u16-length-prefixed field off the front of `bytes`.
+fn take_field(bytes: &[u8]) -> Result<(&[u8], &[u8]), FileError> {
+    let (len, rest) = bytes.split_first_chunk::<2>().ok_or(FileError::Truncated)?;
+    let len = usize::from(u16::from_le_bytes(*len));
+    if rest.len() < len {
+        return Err(FileError::Truncated);
+    }
+    Ok(rest.split_at(len))
+}
+
+/// Writes `field` with its u16 length at `out[*at..]`, advancing `at`.
+fn put_field(out: &mut [u8], at: &mut usize, field: &[u8]) -> Result<(), FileError> {
+    let len = u16::try_from(field.len()).map_err(|_| FileError::TooLarge)?;
+    let end = *at + 2 + field.len();
+    let dest = out.get_mut(*at..end).ok_or(FileError::TooLarge)?;
+    let (prefix, body) = dest.split_at_mut(2);
+    prefix.copy_from_slice(&len.to_le_bytes());
+    body.copy_from_slice(field);
+    *at = end;
+    Ok(())
+}
+
+impl<'a> EvidenceFile<'a> {
+    /// Reads an evidence file, checking its whole layout.
+    pub fn read(bytes: &'a [u8]) -> Result<EvidenceFile<'a>, FileError> {
+        let rest = bytes
+            .strip_prefix(FILE_MAGIC.as_slice())
+            .ok_or(FileError::NotEvidence)?;
+        let (&[version, conflict], rest) =
+            rest.split_first_chunk::<2>().ok_or(FileError::Truncated)?;
+        if version != FILE_VERSION {
+            return Err(FileError::UnknownVersion(version));
+        }
+        let conflict = match conflict {
+            1 => Conflict::Equivocation,
+            2 => Conflict::Rollback,
+            other => return Err(FileError::UnknownConflict(other)),
+        };
+        let (held, rest) = take_field(rest)?;
+        let (offered, rest) = take_field(rest)?;
+        let (&count, credentials) = rest.split_first().ok_or(FileError::Truncated)?;
+        let mut remaining = credentials;
+        for _ in 0..count {
+            remaining = take_field(remaining)?.1;
+        }
+        if !remaining.is_empty() {
+            return Err(FileError::TrailingBytes);
+        }
+        Ok(EvidenceFile {
+            conflict,
+            held,
+            offered,
+            credentials,
+        })
+    }
+
+    /// The credentials, in the order written (issuers first).
+    pub fn credentials(&self) -> impl Iterator<Item = &'a [u8]> {
+        let mut rest = self.credentials;
+        core::iter::from_fn(move || {
+            let (field, after) = take_field(rest).ok()?;
+            rest = after;
+            Some(field)
+        })
+    }
+
+    /// Writes a file for `conflict` between `held` and `offered`, with `credentials` (issuers
+    /// first), into `out`; returns its length.
+    pub fn write<'c>(
+        conflict: Conflict,
+        held: &[u8],
+        offered: &[u8],
+        credentials: impl ExactSizeIterator<Item = &'c [u8]>,
+        out: &mut [u8],
+    ) -> Result<usize, FileError> {
+        let count = u8::try_from(credentials.len()).map_err(|_| FileError::TooLarge)?;
+        let header = out
+            .get_mut(..FILE_MAGIC.len() + 2)
+            .ok_or(FileError::TooLarge)?;
+        let (magic, codes) = header.split_at_mut(FILE_MAGIC.len());
+        magic.copy_from_slice(FILE_MAGIC);
+        let code = match conflict {
+            Conflict::Equivocation => 1,
+            Conflict::Rollback => 2,
+        };
+        codes.copy_from_slice(&[FILE_VERSION, code]);
+        let mut at = FILE_MAGIC.len() + 2;
+        put_field(out, &mut at, held)?;
+        put_field(out, &mut at, offered)?;
+        *out.get_mut(at).ok_or(FileError::TooLarge)? = count;
+        at += 1;
+        for credential in credentials {
+            put_field(out, &mut at, credential)?;
+        }
+        Ok(at)
     }
 }
 
@@ -431,6 +625,39 @@ mod tests {
                 Side::Held,
                 Refusal::UnknownSigner(signer)
             ))
+        );
+    }
+
+    #[test]
+    fn an_evidence_file_reads_back_what_was_written() {
+        let (c, _) = coalition();
+        let held = c.gbr_policy(2, &sample::gbr_rules());
+        let offered = c.gbr_policy(2, &sample::gbr_rules()[..1]);
+        let creds = c.artifacts();
+        let chain = [creds[0].as_slice()];
+        let mut out = [0u8; 4096];
+        let len = EvidenceFile::write(
+            Conflict::Equivocation,
+            &held,
+            &offered,
+            chain.iter().copied(),
+            &mut out,
+        )
+        .unwrap();
+        let file = EvidenceFile::read(&out[..len]).unwrap();
+        assert_eq!(file.conflict, Conflict::Equivocation);
+        assert_eq!(
+            (file.held, file.offered),
+            (held.as_slice(), offered.as_slice())
+        );
+        assert_eq!(file.credentials().collect::<Vec<_>>(), chain);
+        // Every truncation is an error, never a panic; so is a byte too many.
+        for cut in 0..len {
+            assert!(EvidenceFile::read(&out[..cut]).is_err(), "cut at {cut}");
+        }
+        assert_eq!(
+            EvidenceFile::read(&out[..len + 1]),
+            Err(FileError::TrailingBytes)
         );
     }
 }

@@ -37,7 +37,7 @@ mod tests;
 
 pub use decide::{Basis, Decision, DenyReason, Label, LabelRecord, Lineage, SpiralGap, Verdict};
 pub use encoding::{Artifact, DecodeError, EncodeError, Kind, Signed};
-pub use evidence::{Conflict, Evidence, NotProven, Proof, Side};
+pub use evidence::{Conflict, Evidence, EvidenceFile, FileError, NotProven, Proof, Side};
 pub use log::{DecisionLog, LogAnchor, LogEntry, LogFault};
 pub use model::{
     ArtifactRef, Category, CategoryKind, CategoryValue, ClassMap, Classification, Credential,

@@ -16,7 +16,6 @@ use skywave_protocol::policy::{
     Artifact, Digest, Domain, Evidence, EvidenceFile, KeyId, MAX_CHAIN, Signed, TrustStore,
 };
 
-use crate::agent::config::AgentConfig;
 use crate::store::{ArtifactStore, EvidenceRecord, Recorded, Store};
 
 /// Room for one evidence file: two artifacts and a few dozen credentials.
@@ -161,16 +160,9 @@ pub fn file_name(r: &EvidenceRecord) -> String {
     )
 }
 
-fn open(config: &Path) -> anyhow::Result<(Store, std::path::PathBuf)> {
-    let config = AgentConfig::load(config)?;
-    let store = Store::open_existing(&config.store, config.address)
-        .map_err(|e| anyhow::anyhow!("store {}: {e}", config.store.display()))?;
-    Ok((store, config.store))
-}
-
 /// `skywave evidence list [--json]`: one line (or one JSON array) of every piece in the store.
 pub fn list_command(config: &Path, json: bool) -> anyhow::Result<()> {
-    let (store, path) = open(config)?;
+    let (store, path) = crate::audit::open_store(config)?;
     let records = store.evidence()?;
     if json {
         let all: Vec<_> = records.iter().map(record_json).collect();
@@ -199,7 +191,7 @@ pub fn list_command(config: &Path, json: bool) -> anyhow::Result<()> {
 
 /// `skywave evidence export DIR`: one evidence file per piece, named by [`file_name`].
 pub fn export_command(config: &Path, dir: &Path) -> anyhow::Result<()> {
-    let (store, _) = open(config)?;
+    let (store, _) = crate::audit::open_store(config)?;
     let records = store.evidence()?;
     std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
     for r in &records {

@@ -2,6 +2,8 @@
 //!
 //! - [`agent`]: `skywave run`: configuration, the core that drives the protocol state
 //!   machines, and the operator's control socket.
+//! - [`audit`]: `skywave audit anchor` and `audit verify`: the decision log checked offline
+//!   against an anchor the operator kept.
 //! - [`compress`]: zstd BATCH compression of node messages between agents, negotiated per
 //!   neighbour with CAPS.
 //! - [`demo`]: `skywave demo`, a three-nation coalition on simulated HF, told as it happens.
@@ -20,6 +22,7 @@
 //! stores state.
 
 pub mod agent;
+pub mod audit;
 pub mod bearer;
 pub mod compress;
 pub mod demo;

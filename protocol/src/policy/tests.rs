@@ -751,6 +751,25 @@ fn the_decision_log_names_the_altered_removed_or_reordered_entry() {
     );
 }
 
+#[test]
+fn an_older_anchor_still_catches_a_log_rewritten_and_rechained_since() {
+    let (_, store) = coalition();
+    let decided = decisions(&store);
+    let (entries, _) = write_log(&decided);
+    // The reviewer wrote down the anchor after three entries; the log grew to five since.
+    let kept = verify(&entries[..3], None).unwrap();
+    assert_eq!(verify(&entries, Some(kept)).map(|a| a.count), Ok(5));
+    // Someone rewrites entry 1 and recomputes every hash after it: the chain is whole again.
+    let mut rewritten = decided.clone();
+    rewritten[1] = decided[4].clone();
+    let (forged, _) = write_log(&rewritten);
+    assert!(verify(&forged, None).is_ok());
+    assert_eq!(
+        verify(&forged, Some(kept)),
+        Err(LogFault::Altered { index: 2 })
+    );
+}
+
 fn arb_domain() -> impl Strategy<Value = Domain> {
     prop::array::uniform3(b'A'..=b'Z').prop_map(Domain)
 }

@@ -581,6 +581,30 @@ mod tests {
     }
 
     #[test]
+    fn a_store_without_evidence_slots_keeps_nothing() {
+        let c = Coalition::new();
+        let mut store: TrustStore<16, 4, 4, 32, 0> = TrustStore::empty();
+        for root in c.roots() {
+            store.add_root(&root, Some(NOW)).unwrap();
+        }
+        for artifact in c.artifacts().iter().take(3) {
+            store.admit(artifact, Some(NOW)).unwrap();
+        }
+        let held = c.gbr_policy(2, &sample::gbr_rules());
+        store.admit(&held, Some(NOW)).unwrap();
+        let before = store.clone();
+        let twin = c.gbr_policy(2, &sample::gbr_rules()[..1]);
+        assert!(matches!(
+            store.admit(&twin, Some(NOW)),
+            Err(Refusal::Equivocation {
+                evidence_kept: false,
+                ..
+            })
+        ));
+        assert!(store == before);
+    }
+
+    #[test]
     fn proves_an_equivocation_and_a_rollback_offline() {
         let (c, store) = coalition();
         let held = c.gbr_policy(2, &sample::gbr_rules());

@@ -140,3 +140,77 @@ impl Store {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use skywave_protocol::policy::sample::{GBR, USA};
+    use skywave_protocol::wire::Address;
+    use tempfile::TempDir;
+
+    use super::*;
+    use crate::store::StoreOptions;
+
+    /// A record of `domain` whose digests are made from `n` (the file is not read here).
+    fn record(domain: Domain, n: u32) -> EvidenceRecord {
+        let digest = |side: u8| {
+            let mut d = [side; 32];
+            d[..4].copy_from_slice(&n.to_le_bytes());
+            Digest(d)
+        };
+        EvidenceRecord {
+            position: 0,
+            conflict: Conflict::Rollback,
+            domain,
+            kind: Kind::Policy,
+            id: 1,
+            held_version: 2,
+            offered_version: 1,
+            held: digest(0),
+            offered: digest(1),
+            recorded: SystemTime::UNIX_EPOCH,
+            file: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_domain_fills_only_its_own_room_and_a_conflict_is_one_row() {
+        let dir = TempDir::new().unwrap();
+        let path = dir.path().join("store.db");
+        let store = Store::open(&path, Address::new(7).unwrap(), StoreOptions::default()).unwrap();
+        let now = SystemTime::now();
+        assert_eq!(
+            store.record_evidence(&record(USA, 0), now).unwrap(),
+            Recorded::New
+        );
+        assert_eq!(
+            store.record_evidence(&record(USA, 0), now).unwrap(),
+            Recorded::Duplicate
+        );
+        // Fill USA's room in one go (a row at a time would be an fsync each).
+        store
+            .with(|inner| {
+                let tx = inner.conn.transaction()?;
+                for n in 1..EVIDENCE_PER_DOMAIN as u32 {
+                    let r = record(USA, n);
+                    tx.execute(
+                        "INSERT INTO evidence (conflict, domain, kind, id, held_version,
+                             offered_version, held_digest, offered_digest, file, recorded_unix_ms)
+                         VALUES ('rollback', ?1, 'policy', 1, 2, 1, ?2, ?3, x'', 0)",
+                        (&r.domain.0[..], &r.held.0[..], &r.offered.0[..]),
+                    )?;
+                }
+                tx.commit()?;
+                Ok(())
+            })
+            .unwrap();
+        let full = EVIDENCE_PER_DOMAIN as u32;
+        assert_eq!(
+            store.record_evidence(&record(USA, full), now).unwrap(),
+            Recorded::DomainFull
+        );
+        assert_eq!(
+            store.record_evidence(&record(GBR, full), now).unwrap(),
+            Recorded::New
+        );
+    }
+}

@@ -211,7 +211,7 @@ pub fn export_command(config: &Path, dir: &Path) -> anyhow::Result<()> {
 mod tests {
     use skywave_protocol::node::Config;
     use skywave_protocol::policy::sample::{self, Coalition, GBR, NOW};
-    use skywave_protocol::policy::{Conflict, Kind, Refusal};
+    use skywave_protocol::policy::{Conflict, Kind, Refusal, Revoked};
     use skywave_protocol::time::Instant;
     use skywave_protocol::wire::Address;
     use tempfile::TempDir;
@@ -257,6 +257,13 @@ mod tests {
         trust.prove(file.held, file.offered).unwrap().conflict
     }
 
+    /// GBR's first revocation delta, revoking policy `id`.
+    fn revocation(c: &Coalition, id: u32) -> Vec<u8> {
+        let entry = Revoked::Policy { id, version: 1 };
+        let body = sample::revocation(GBR, &c.gbr_signer, 1, &[entry]);
+        sample::sign(&c.gbr_signer, &Artifact::Revocation(body))
+    }
+
     #[test]
     fn conflicts_are_kept_across_a_restart_once_each_and_prove_themselves_offline() {
         let c = Coalition::new();
@@ -284,6 +291,13 @@ mod tests {
             // The same conflict again is not a second piece.
             let _ = node.publish(now, Some(NOW), &twin);
             persist(&mut node, &store);
+            // Two different revocation deltas with the same sequence number.
+            node.publish(now, Some(NOW), &revocation(&c, 100)).unwrap();
+            assert!(matches!(
+                node.publish(now, Some(NOW), &revocation(&c, 101)),
+                Err(Refusal::Equivocation { .. })
+            ));
+            persist(&mut node, &store);
             assert_eq!(node.trust().evidence().count(), 0, "the slots were freed");
         }
         // The agent restarts.
@@ -308,8 +322,10 @@ mod tests {
             [
                 (Conflict::Equivocation, GBR, Kind::Policy, 1, 7, 7),
                 (Conflict::Rollback, GBR, Kind::Policy, 1, 7, 6),
+                (Conflict::Equivocation, GBR, Kind::Revocation, 1, 1, 1),
             ]
         );
+        assert_eq!(prove(&c, &records[2].file), Conflict::Equivocation);
         assert_eq!(records[0].held, Digest::of(&held));
         assert_eq!(records[0].offered, Digest::of(&twin));
         assert_eq!(prove(&c, &records[0].file), Conflict::Equivocation);

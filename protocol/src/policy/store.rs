@@ -631,12 +631,12 @@ impl<
     ) -> bool {
         // A store built without evidence slots (a board with nowhere to report them) keeps
         // nothing, not even a domain's empty entry.
-        let Ok(offered) = Vec::from_slice(offered) else {
-            return false;
-        };
         if EVIDENCE == 0 {
             return false;
         }
+        let Ok(offered) = Vec::from_slice(offered) else {
+            return false;
+        };
         let piece = Evidence {
             conflict,
             domain,

@@ -684,4 +684,33 @@ mod tests {
             Err(FileError::TrailingBytes)
         );
     }
+
+    proptest::proptest! {
+        /// Any bytes read as an evidence file give a file or an error, never a panic; a file
+        /// read back writes back to the same bytes.
+        #[test]
+        fn any_bytes_read_as_evidence_round_trip_or_are_refused(
+            mut bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            prefix in proptest::prelude::any::<bool>(),
+        ) {
+            if prefix {
+                let mut framed = FILE_MAGIC.to_vec();
+                framed.push(FILE_VERSION);
+                framed.extend(&bytes);
+                bytes = framed;
+            }
+            if let Ok(file) = EvidenceFile::read(&bytes) {
+                let mut out = [0u8; 512];
+                let len = EvidenceFile::write(
+                    file.conflict,
+                    file.held,
+                    file.offered,
+                    file.credentials().collect::<Vec<_>>().into_iter(),
+                    &mut out,
+                )
+                .unwrap();
+                proptest::prop_assert_eq!(&out[..len], bytes.as_slice());
+            }
+        }
+    }
 }

@@ -43,8 +43,10 @@ pub const POLICIES: usize = 4;
 pub const TRANSLATORS: usize = 4;
 /// Revocation entries over all domains.
 pub const REVOKED: usize = 32;
-/// Equivocations kept as evidence.
-pub const EVIDENCE: usize = 1;
+/// Conflicts kept as evidence, per domain: none. The board has nowhere to persist or report
+/// them (the host agent does, docs/store.md), and each slot would cost a 1023-byte artifact per
+/// domain; conflicting artifacts are refused all the same.
+pub const EVIDENCE: usize = 0;
 /// Artifacts kept for forwarding.
 pub const STORED: usize = 32;
 /// Bytes of artifacts kept for forwarding.

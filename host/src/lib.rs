@@ -2,9 +2,13 @@
 //!
 //! - [`agent`]: `skywave run`: configuration, the core that drives the protocol state
 //!   machines, and the operator's control socket.
+//! - [`audit`]: `skywave audit anchor` and `audit verify`: the decision log checked offline
+//!   against an anchor the operator kept.
 //! - [`compress`]: zstd BATCH compression of node messages between agents, negotiated per
 //!   neighbour with CAPS.
 //! - [`demo`]: `skywave demo`, a three-nation coalition on simulated HF, told as it happens.
+//! - [`evidence`]: evidence of equivocations and rollbacks, persisted by the agent and
+//!   listed or exported by `skywave evidence`.
 //! - [`frames`]: the `skywave frames` commands (sample and decode D_PDU captures).
 //! - [`bearer`]: the links to the air: serial HF modems (tokio-serial) and UDP for software
 //!   modems, each a task that turns bytes into D_PDUs with the protocol's deframer, writes the
@@ -18,9 +22,11 @@
 //! stores state.
 
 pub mod agent;
+pub mod audit;
 pub mod bearer;
 pub mod compress;
 pub mod demo;
+pub mod evidence;
 pub mod frames;
 pub mod sis;
 pub mod store;

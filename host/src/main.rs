@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use skywave_host::agent::config::AgentConfig;
 use skywave_host::agent::control::{self, Wire};
-use skywave_host::frames;
+use skywave_host::{audit, evidence, frames};
 
 /// Skywave: signed coalition policy over STANAG 5066 HF links.
 #[derive(Parser)]
@@ -77,6 +77,9 @@ enum Command {
     /// Check a node's records offline (no agent needed; safe while one runs).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Evidence of equivocations and rollbacks the node met, read offline from its store.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
     /// Make and read captures of STANAG 5066 D_PDUs.
     #[command(subcommand)]
     Frames(FramesCommand),
@@ -90,6 +93,41 @@ enum AuditCommand {
         /// The node's configuration file (gives the store and the node address).
         #[arg(long, value_name = "FILE", default_value = "node.toml")]
         config: PathBuf,
+        /// An anchor from `skywave audit anchor` (COUNT:HEAD, or a file holding it): also
+        /// fail on a cut tail, an edited last entry, deleted rows or a recomputed chain.
+        #[arg(long, value_name = "ANCHOR")]
+        anchor: Option<String>,
+    },
+    /// Print the head of the verified decision log (entry count and last hash) as an anchor
+    /// to write down or sign.
+    Anchor {
+        /// The node's configuration file.
+        #[arg(long, value_name = "FILE", default_value = "node.toml")]
+        config: PathBuf,
+        /// Print JSON: {"store", "count", "head", "anchor"}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvidenceCommand {
+    /// List every piece of evidence in the node's store.
+    List {
+        /// The node's configuration file.
+        #[arg(long, value_name = "FILE", default_value = "node.toml")]
+        config: PathBuf,
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write one evidence file per piece into DIR, for `skywave-authority verify-evidence`.
+    Export {
+        /// The node's configuration file.
+        #[arg(long, value_name = "FILE", default_value = "node.toml")]
+        config: PathBuf,
+        /// The directory to write to (created if missing).
+        dir: PathBuf,
     },
 }
 
@@ -329,7 +367,11 @@ async fn client(command: Command) -> anyhow::Result<()> {
                 }
             });
         }
-        Command::Run { .. } | Command::Frames(_) | Command::Audit(_) | Command::Demo => {
+        Command::Run { .. }
+        | Command::Frames(_)
+        | Command::Audit(_)
+        | Command::Evidence(_)
+        | Command::Demo => {
             unreachable!("handled in main")
         }
     }
@@ -341,7 +383,18 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Frames(FramesCommand::Sample { out }) => frames::sample_command(&out),
         Command::Frames(FramesCommand::Decode { file }) => frames::decode_command(&file),
-        Command::Audit(AuditCommand::Verify { config }) => audit_verify(&config),
+        Command::Audit(AuditCommand::Verify { config, anchor }) => {
+            audit::verify_command(&config, anchor.as_deref())
+        }
+        Command::Audit(AuditCommand::Anchor { config, json }) => {
+            audit::anchor_command(&config, json)
+        }
+        Command::Evidence(EvidenceCommand::List { config, json }) => {
+            evidence::list_command(&config, json)
+        }
+        Command::Evidence(EvidenceCommand::Export { config, dir }) => {
+            evidence::export_command(&config, &dir)
+        }
         Command::Demo => on_big_stack(skywave_host::demo::run),
         Command::Run { config } => {
             tracing_subscriber::fmt()
@@ -364,25 +417,6 @@ fn main() -> ExitCode {
             eprintln!("skywave: {e:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// `skywave audit verify`: re-verifies the decision log straight from the store.
-fn audit_verify(config: &Path) -> anyhow::Result<()> {
-    let config = AgentConfig::load(config)?;
-    let store = skywave_host::store::Store::open(&config.store, config.address, Default::default())
-        .map_err(|e| anyhow::anyhow!("store {}: {e}", config.store.display()))?;
-    match store.verify_decisions(None)? {
-        Ok(anchor) => {
-            let head: String = anchor.head.0.iter().map(|b| format!("{b:02x}")).collect();
-            println!(
-                "decision log {}: {} entries verified, head {head}",
-                config.store.display(),
-                anchor.count
-            );
-            Ok(())
-        }
-        Err(fault) => anyhow::bail!("decision log {}: {fault:?}", config.store.display()),
     }
 }
 

@@ -220,3 +220,77 @@ fn the_sample_coalition_script_runs_clean() {
     assert!(!stdout.contains("refused"));
     assert!(last[13].ends_with("admitted policy GBR/1 v2"));
 }
+
+/// An evidence file for `held` and `offered`, with the sample GBR signer's credential.
+fn evidence_file(
+    path: &Path,
+    conflict: skywave_protocol::policy::Conflict,
+    held: &[u8],
+    offered: &[u8],
+) -> String {
+    let c = skywave_protocol::policy::sample::Coalition::new();
+    let credentials = c.artifacts();
+    let mut out = vec![0u8; 8192];
+    let len = skywave_protocol::policy::EvidenceFile::write(
+        conflict,
+        held,
+        offered,
+        [credentials[0].as_slice()].into_iter(),
+        &mut out,
+    )
+    .unwrap();
+    std::fs::write(path, &out[..len]).unwrap();
+    arg(path)
+}
+
+#[test]
+fn verify_evidence_says_what_each_file_proves_and_fails_on_any_that_proves_nothing() {
+    use skywave_protocol::policy::Conflict;
+    use skywave_protocol::policy::sample::{self, Coalition};
+    let dir = scratch("evidence");
+    let c = Coalition::new();
+    for (i, root) in c.roots().iter().enumerate() {
+        std::fs::write(dir.join("trust").join(format!("root-{i}.cred")), root).unwrap();
+    }
+    let trust = arg(&dir.join("trust"));
+    let held = c.gbr_policy(2, &sample::gbr_rules());
+    let twin = c.gbr_policy(2, &sample::gbr_rules()[..1]);
+    let older = c.gbr_policy(1, &sample::gbr_rules());
+    let equivocation = evidence_file(&dir.join("e"), Conflict::Equivocation, &held, &twin);
+    let rollback = evidence_file(&dir.join("r"), Conflict::Rollback, &held, &older);
+    let said = ok(&[
+        "verify-evidence",
+        "--trust",
+        &trust,
+        &equivocation,
+        &rollback,
+    ]);
+    let signer = sample::public(&c.gbr_signer).key_id();
+    assert!(
+        said.contains(&format!(
+            "GBR key {signer} signed two different policies 1 v2: equivocation proven"
+        )),
+        "{said}"
+    );
+    assert!(said.contains("rollback proven"), "{said}");
+    // A file that claims more than it shows, or whose offered artifact was tampered with.
+    let overclaim = evidence_file(&dir.join("o"), Conflict::Equivocation, &held, &older);
+    let mut forged = twin.clone();
+    *forged.last_mut().unwrap() ^= 1;
+    let forged = evidence_file(&dir.join("f"), Conflict::Equivocation, &held, &forged);
+    for (file, why) in [
+        (
+            &overclaim,
+            "claims equivocation but the artifacts show rollback",
+        ),
+        (
+            &forged,
+            "not proven: the offered artifact's signature does not stand",
+        ),
+    ] {
+        let out = auth(&["verify-evidence", "--trust", &trust, &equivocation, file]);
+        assert_eq!(out.status.code(), Some(1));
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.contains(why), "{said}");
+    }
+}

@@ -419,7 +419,9 @@ impl Core {
             } => self.start_capture(&link, &path, seconds),
             Command::Publish { artifact } => {
                 let now = self.now();
-                match self.node.publish(now, wall_time(), &artifact) {
+                let published = self.node.publish(now, wall_time(), &artifact);
+                crate::evidence::persist(&mut self.node, &self.store);
+                match published {
                     // Admitted but not kept (a full disk): the node cannot forward what it
                     // does not store, so the operator must hear it was not taken on.
                     Ok(admitted)
@@ -663,6 +665,7 @@ impl Core {
                     other => tracing::warn!(?other, "node"),
                 }
             }
+            crate::evidence::persist(&mut self.node, &self.store);
             // SIS clients' requests first: they get room only below `LINK_ROOM`, which the
             // node's messages would otherwise keep every busy link above.
             progress |= self.submit_clients(now);

@@ -44,6 +44,9 @@ pub enum StoreError {
     /// A decision could not be written as a log entry (its encoding did not fit the entry
     /// buffer, which is sized for the largest decision the protocol can produce).
     Encode(EncodeError),
+    /// There is no store at this path (or an empty database no agent initialised); commands
+    /// that only read a store do not create one.
+    Missing(std::path::PathBuf),
     /// SQLite reported something not covered above (most likely a bug in this module).
     Sqlite(rusqlite::Error),
 }
@@ -82,6 +85,11 @@ impl fmt::Display for StoreError {
                  local disk"
             ),
             StoreError::Encode(e) => write!(f, "a decision could not be encoded: {e:?}"),
+            StoreError::Missing(path) => write!(
+                f,
+                "no store at {} (has the agent run with this configuration?)",
+                path.display()
+            ),
             StoreError::Sqlite(e) => write!(f, "sqlite: {e}"),
         }
     }

@@ -10,6 +10,7 @@
 //! - receiver-side dedup ([`received`]): which U_PDUs were delivered to local clients, so
 //!   none is delivered twice after a restart;
 //! - the hash-chained decision log ([`decisions`]), in the protocol's entry format;
+//! - evidence of equivocations and rollbacks ([`evidence`]), as self-contained evidence files;
 //! - `meta`: the node address, schema version and creation time.
 //!
 //! **Durability.** The database runs in WAL mode with `synchronous=FULL`: every commit
@@ -33,6 +34,7 @@
 pub mod artifacts;
 pub mod decisions;
 mod error;
+pub mod evidence;
 pub mod outbound;
 pub mod received;
 mod schema;
@@ -41,12 +43,13 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use skywave_protocol::policy::DecisionLog;
 use skywave_protocol::wire::Address;
 
 pub use artifacts::ArtifactStore;
 pub use error::StoreError;
+pub use evidence::{EvidenceRecord, Recorded};
 pub use outbound::{DeliveryState, Outbound, QueueCount, QueueId, Queued};
 pub use received::MessageKey;
 pub use schema::SCHEMA_VERSION;
@@ -94,7 +97,32 @@ impl Store {
     /// an older schema, with the journal and sync settings described above. A store created
     /// for another node address is refused.
     pub fn open(path: &Path, node: Address, options: StoreOptions) -> Result<Store, StoreError> {
-        let mut conn = Connection::open(path)?;
+        Self::open_connection(Connection::open(path)?, node, options)
+    }
+
+    /// Opens an existing store at `path` for a command that reads it (an audit): unlike
+    /// [`Store::open`] it creates nothing, and a missing file, or a database no Skywave agent
+    /// ever initialised, is [`StoreError::Missing`].
+    pub fn open_existing(path: &Path, node: Address) -> Result<Store, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let missing = || StoreError::Missing(path.to_owned());
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|e| match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::CannotOpen) => missing(),
+                _ => StoreError::from(e),
+            })?;
+        let version: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if version == 0 {
+            return Err(missing());
+        }
+        Self::open_connection(conn, node, StoreOptions::default())
+    }
+
+    fn open_connection(
+        mut conn: Connection,
+        node: Address,
+        options: StoreOptions,
+    ) -> Result<Store, StoreError> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         let mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))?;

@@ -69,6 +69,24 @@ const MIGRATIONS: &[&str] = &[
         recorded_unix_ms INTEGER NOT NULL
     ) STRICT;
     ",
+    // 1 -> 2: evidence of conflicting signed artifacts, kept across restarts.
+    "
+    CREATE TABLE evidence (
+        position INTEGER PRIMARY KEY,
+        conflict TEXT NOT NULL CHECK (conflict IN ('equivocation', 'rollback')),
+        domain BLOB NOT NULL CHECK (length(domain) = 3),
+        kind TEXT NOT NULL,
+        id INTEGER NOT NULL,
+        held_version INTEGER NOT NULL,
+        offered_version INTEGER NOT NULL,
+        held_digest BLOB NOT NULL CHECK (length(held_digest) = 32),
+        offered_digest BLOB NOT NULL CHECK (length(offered_digest) = 32),
+        file BLOB NOT NULL,
+        recorded_unix_ms INTEGER NOT NULL,
+        UNIQUE (held_digest, offered_digest)
+    ) STRICT;
+    CREATE INDEX evidence_domain ON evidence (domain);
+    ",
 ];
 
 /// Brings the store in `conn` to [`SCHEMA_VERSION`], all at once or not at all.

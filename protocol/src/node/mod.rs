@@ -408,6 +408,14 @@ impl<
         &self.trust
     }
 
+    /// Removes and returns one conflict the trust store kept as evidence
+    /// ([`TrustStore::take_evidence`]). A driver that persists evidence calls it after each
+    /// call that may admit artifacts, until it returns `None`, so its domain's slot is free for
+    /// the next conflict.
+    pub fn take_evidence(&mut self) -> Option<crate::policy::Evidence> {
+        self.trust.take_evidence()
+    }
+
     /// The artifacts this node keeps and forwards.
     pub const fn storage(&self) -> &S {
         &self.storage

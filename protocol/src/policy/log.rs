@@ -156,6 +156,12 @@ impl DecisionLog {
 
 /// Verifies a log given as its entries in stored order, and against the anchor if one was kept.
 /// Returns the anchor the entries themselves lead to, or the first fault.
+///
+/// Without an anchor only the chain itself is checked, and a chain is consistent after its
+/// tail is cut, its last entry edited, all of it deleted, or all of it recomputed: only an
+/// anchor kept out of the log keeper's reach catches those. With one, the log must reach at
+/// least `anchor.count` entries and its entry `anchor.count - 1` must hash to `anchor.head`
+/// (entries after it are the log's growth since the anchor was taken).
 pub fn verify(entries: &[&[u8]], anchor: Option<LogAnchor>) -> Result<LogAnchor, LogFault> {
     let index_at = |position: usize| {
         entries
@@ -196,6 +202,14 @@ pub fn verify(entries: &[&[u8]], anchor: Option<LogAnchor>) -> Result<LogAnchor,
         }
         prev = entry_hash(bytes);
         expected += 1;
+        // An anchor taken earlier vouches for the entry it ended at, however long the log has
+        // grown since: a log rewritten and re-chained from before that point is caught here.
+        if let Some(a) = anchor
+            && a.count == expected
+            && a.head != prev
+        {
+            return Err(LogFault::Altered { index: a.count - 1 });
+        }
     }
     let reached = LogAnchor {
         count: expected,
@@ -205,9 +219,6 @@ pub fn verify(entries: &[&[u8]], anchor: Option<LogAnchor>) -> Result<LogAnchor,
         Some(a) if a.count > expected => Err(LogFault::Removed {
             first: expected,
             last: a.count - 1,
-        }),
-        Some(a) if a.count == expected && a.head != prev => Err(LogFault::Altered {
-            index: expected.saturating_sub(1),
         }),
         _ => Ok(reached),
     }

@@ -15,6 +15,8 @@
 //! - [`store`]: [`TrustStore`] and admission, with a typed [`Refusal`] for every reason to say no.
 //! - [`decide`]: [`Decision`]s that compose home policy, translators and revocation state, and
 //!   carry the lineage a reviewer needs.
+//! - [`evidence`]: conflicting signed artifacts (equivocation, rollback) kept per domain, and
+//!   the offline check of what a pair proves.
 //! - [`log`]: the hash-chained decision log and its verifier.
 //! - `sample` (with `std`): a small signed coalition with fixed public keys, for tests,
 //!   benchmarks and fuzzing.
@@ -23,6 +25,7 @@
 
 pub mod decide;
 pub mod encoding;
+pub mod evidence;
 pub mod log;
 pub mod model;
 #[cfg(any(test, feature = "std"))]
@@ -34,6 +37,7 @@ mod tests;
 
 pub use decide::{Basis, Decision, DenyReason, Label, LabelRecord, Lineage, SpiralGap, Verdict};
 pub use encoding::{Artifact, DecodeError, EncodeError, Kind, Signed};
+pub use evidence::{Conflict, Evidence, EvidenceFile, FileError, NotProven, Proof, Side};
 pub use log::{DecisionLog, LogAnchor, LogEntry, LogFault};
 pub use model::{
     ArtifactRef, Category, CategoryKind, CategoryValue, Checkpoint, ClassMap, Classification,
@@ -73,8 +77,12 @@ pub const MAX_POLICIES: usize = 128;
 pub const MAX_TRANSLATORS: usize = 64;
 /// Revocation entries a trust store remembers, over all domains.
 pub const MAX_REVOKED: usize = 128;
-/// Equivocations a trust store keeps as evidence (the offered artifact's bytes).
-pub const MAX_EVIDENCE: usize = 2;
+/// Conflicts (equivocations, rollbacks) a trust store keeps as evidence, per domain, until its
+/// driver takes them.
+///
+/// One per domain: the agent takes each conflict into its own store after every admission, so
+/// a slot only has to hold the one conflict an admission can meet.
+pub const MAX_EVIDENCE: usize = 1;
 /// Credential chain length a trust store will walk from a signer to its root.
 pub const MAX_CHAIN: usize = 8;
 

@@ -22,8 +22,9 @@
 //!    [`Refusal::RevocationGap`], [`Refusal::CapacityFull`].
 //!
 //! Every check runs before anything is written, so a refusal changes nothing that was admitted.
-//! The one thing a refusal may record is evidence of equivocation (the offered bytes, next to the
-//! held ones), which is what makes equivocation provable later.
+//! The one thing a refusal may record is evidence of an equivocation or a rollback (the offered
+//! bytes, next to the held ones' digest, in a slot of the artifact's domain), which is what makes
+//! them provable later ([`super::evidence`]).
 //!
 //! **Without time** (`now` is `None`) validity windows are not checked at all: a credential is
 //! neither "not yet valid" nor "expired", and trust rests on signatures, chains and revocation
@@ -37,6 +38,7 @@ use p256::ecdsa::VerifyingKey;
 
 use super::decide::{Decision, Label};
 use super::encoding::{self, Artifact, DecodeError, Kind, SIGNATURE_LEN, Signed};
+use super::evidence::{self, Conflict, Evidence};
 use super::model::{
     ArtifactRef, Checkpoint, Credential, DeltaOp, Digest, Domain, KeyId, Policy, PolicyDelta,
     Revocation, Revoked, Scope, Translator, UnixTime, Validity,
@@ -141,7 +143,7 @@ pub enum Refusal {
         offered: u64,
     },
     /// The same authority signed two different artifacts with the same id and version. The held
-    /// one stays; the offered one is kept as evidence if there is room.
+    /// one stays; the offered one is kept as evidence if its domain has an evidence slot free.
     Equivocation {
         /// The digest of the held artifact.
         held: Digest,
@@ -574,7 +576,8 @@ fn held_bytes<const N: usize>(bytes: &[u8]) -> Result<Vec<u8, N>, Refusal> {
 /// - `POLICIES`: policies (the latest version of each domain and id);
 /// - `TRANSLATORS`: translators (the latest version of each);
 /// - `REVOKED`: revocation entries, over all domains;
-/// - `EVIDENCE`: equivocations kept as evidence.
+/// - `EVIDENCE`: conflicts kept as evidence, per domain ([`super::evidence`]): one domain's
+///   conflicts cannot take another's slots.
 ///
 /// Every slot of the policy, translator and evidence tables holds up to [`MAX_ARTIFACT_LEN`]
 /// bytes, so an artifact that crosses the air in one frame always fits. Build the host size
@@ -593,7 +596,8 @@ pub struct TrustStore<
     pub(super) translators: Vec<Held, TRANSLATORS>,
     pub(super) domains: Vec<DomainState, MAX_DOMAINS>,
     pub(super) revoked: Vec<InForce, REVOKED>,
-    evidence: Vec<Vec<u8, MAX_ARTIFACT_LEN>, EVIDENCE>,
+    /// Per domain, the conflicts not yet taken by the driver.
+    evidence: Vec<(Domain, Vec<Evidence, EVIDENCE>), MAX_DOMAINS>,
 }
 
 impl<
@@ -816,10 +820,29 @@ impl<
         self.admit_signed(&signed, now)
     }
 
-    /// The offered bytes of the equivocations this store has seen (the held ones are still
-    /// admitted, under the same id and version).
-    pub fn evidence(&self) -> impl Iterator<Item = &[u8]> {
-        self.evidence.iter().map(|e| e.as_slice())
+    /// The conflicts this store has seen and still keeps, every domain's (the held artifacts
+    /// are still admitted).
+    pub fn evidence(&self) -> impl Iterator<Item = &Evidence> {
+        self.evidence.iter().flat_map(|(_, kept)| kept.iter())
+    }
+
+    /// Removes and returns one kept conflict, freeing its domain's slot. Call it after an
+    /// admission (until it returns `None`) when the driver persists evidence itself; a driver
+    /// that does not leaves the slots to fill, after which later conflicts of that domain are
+    /// not kept.
+    pub fn take_evidence(&mut self) -> Option<Evidence> {
+        // A domain's entry goes with its last piece, so a store whose evidence was all taken
+        // is the store it was before the conflicts.
+        while let Some((_, kept)) = self.evidence.last_mut() {
+            if let Some(piece) = kept.pop() {
+                if kept.is_empty() {
+                    self.evidence.pop();
+                }
+                return Some(piece);
+            }
+            self.evidence.pop();
+        }
+        None
     }
 
     /// The last revocation sequence number admitted for each domain with a root.
@@ -849,23 +872,84 @@ impl<
             // The policy it produces goes through this function itself, evidence and all.
             Artifact::PolicyDelta(d) => return self.admit_delta(d, &signed.signature, now),
         };
+        let domain = evidence::domain_of(&signed.artifact);
         match result {
             Err(Refusal::Equivocation { held, offered, .. }) => Err(Refusal::Equivocation {
                 held,
                 offered,
-                evidence_kept: self.keep_evidence(signed.bytes),
+                evidence_kept: self.keep_evidence(
+                    Conflict::Equivocation,
+                    domain,
+                    held,
+                    signed.bytes,
+                ),
             }),
+            Err(refusal @ Refusal::Rollback { .. }) => {
+                if let Some(held) = self.held_digest(&signed.artifact) {
+                    self.keep_evidence(Conflict::Rollback, domain, held, signed.bytes);
+                }
+                Err(refusal)
+            }
             other => other,
         }
     }
 
-    fn keep_evidence(&mut self, bytes: &[u8]) -> bool {
-        if self.evidence().any(|e| e == bytes) {
-            return true;
+    /// Keeps a conflict in `domain`'s slots, unless the same one is kept already; returns
+    /// whether it is kept.
+    fn keep_evidence(
+        &mut self,
+        conflict: Conflict,
+        domain: Domain,
+        held: Digest,
+        offered: &[u8],
+    ) -> bool {
+        // A store built without evidence slots (a board with nowhere to report them) keeps
+        // nothing, not even a domain's empty entry.
+        if EVIDENCE == 0 {
+            return false;
         }
-        Vec::from_slice(bytes)
-            .ok()
-            .is_some_and(|e| self.evidence.push(e).is_ok())
+        let Ok(offered) = Vec::from_slice(offered) else {
+            return false;
+        };
+        let piece = Evidence {
+            conflict,
+            domain,
+            held,
+            offered,
+        };
+        let index = match self.evidence.iter().position(|(d, _)| *d == domain) {
+            Some(i) => i,
+            None if self.evidence.push((domain, Vec::new())).is_ok() => self.evidence.len() - 1,
+            None => return false,
+        };
+        let Some((_, kept)) = self.evidence.get_mut(index) else {
+            return false;
+        };
+        kept.contains(&piece) || kept.push(piece).is_ok()
+    }
+
+    /// The digest of the artifact held under the identity of `offered` (for a rollback's
+    /// evidence); `None` for a revocation delta (see [`super::evidence`]).
+    fn held_digest(&self, offered: &Artifact<'_>) -> Option<Digest> {
+        match offered {
+            Artifact::Credential(c) => {
+                let key = VerifyingKey::from_sec1_bytes(&c.subject.0).ok()?;
+                self.creds_of(c.subject.key_id(), c.domain)
+                    .find(|held| held.key == key)
+                    .map(|held| held.digest)
+            }
+            Artifact::Policy(p) => self
+                .policies
+                .iter()
+                .find(|h| h.domain == p.domain && h.id == p.id)
+                .map(|h| h.digest),
+            Artifact::Translator(t) => self
+                .translators
+                .iter()
+                .find(|h| h.domain == t.from.domain && h.peer == t.to.domain && h.id == t.id)
+                .map(|h| h.digest),
+            Artifact::Revocation(_) | Artifact::PolicyDelta(_) | Artifact::Checkpoint(_) => None,
+        }
     }
 
     fn cred_entry(signed: &Signed<'_>, cred: &Credential, root: bool) -> Result<Cred, Refusal> {
@@ -894,7 +978,12 @@ impl<
     }
 
     /// The credential in `domain` whose key made `signed`'s signature.
-    fn verified(&self, signed: &Signed<'_>, key: KeyId, domain: Domain) -> Result<&Cred, Refusal> {
+    pub(super) fn verified(
+        &self,
+        signed: &Signed<'_>,
+        key: KeyId,
+        domain: Domain,
+    ) -> Result<&Cred, Refusal> {
         if !self.credentials.iter().any(|c| c.key_id == key) {
             return Err(Refusal::UnknownSigner(key));
         }
@@ -1492,6 +1581,8 @@ pub trait Trust {
     fn artifacts(&self) -> impl Iterator<Item = &[u8]>;
     /// [`TrustStore::is_withdrawn`].
     fn is_withdrawn(&self, artifact: &ArtifactRef) -> bool;
+    /// [`TrustStore::take_evidence`].
+    fn take_evidence(&mut self) -> Option<Evidence>;
 }
 
 impl<
@@ -1521,6 +1612,10 @@ impl<
     fn is_withdrawn(&self, artifact: &ArtifactRef) -> bool {
         TrustStore::is_withdrawn(self, artifact)
     }
+
+    fn take_evidence(&mut self) -> Option<Evidence> {
+        TrustStore::take_evidence(self)
+    }
 }
 
 fn revoked(artifact: &ArtifactRef) -> Refusal {
@@ -1532,7 +1627,7 @@ fn revoked(artifact: &ArtifactRef) -> Refusal {
     }
 }
 
-fn credential_ref(signed: &Signed<'_>, cred: &Credential) -> ArtifactRef {
+pub(super) fn credential_ref(signed: &Signed<'_>, cred: &Credential) -> ArtifactRef {
     ArtifactRef {
         kind: Kind::Credential,
         domain: cred.domain,

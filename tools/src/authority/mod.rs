@@ -4,11 +4,13 @@
 //! The `skywave-authority` binary is a thin command line over this module; docs/authority.md
 //! walks through it on the sample coalition.
 //!
+//! - [`evidence`]: what an exported evidence file proves, checked against the roots.
 //! - [`keys`]: P-256 keys as PKCS#8 PEM (private, mode 0600) and SPKI PEM (public).
 //! - [`source`]: the TOML sources of policies and translators, and their conversion into the
 //!   protocol's model, with errors that name the field.
 //! - [`time`]: dates and Unix seconds on the command line.
 
+pub mod evidence;
 pub mod keys;
 pub mod source;
 pub mod time;

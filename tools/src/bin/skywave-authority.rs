@@ -167,6 +167,16 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Re-check evidence files (from `skywave evidence export`) offline against the roots in
+    /// DIR; print what each proves. Exits 0 only if every file proves what it claims.
+    VerifyEvidence {
+        /// The directory of root credentials (trust anchors).
+        #[arg(long)]
+        trust: PathBuf,
+        /// The evidence files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Admit FILEs as `verify` does, then decide on one label and print the decision.
     Decide {
         #[command(flatten)]
@@ -333,6 +343,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify { store } => {
             let (_, all_admitted) = admit_all(&store)?;
             return Ok(if all_admitted {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
+        Command::VerifyEvidence { trust, files } => {
+            let roots = load_roots(&trust, None)?;
+            let mut all = true;
+            for path in &files {
+                let bytes = authority::read(path)?;
+                match authority::evidence::check(&roots, &bytes) {
+                    Ok(proven) => println!("{}: {proven}", path.display()),
+                    Err(why) => {
+                        all = false;
+                        println!("{}: {why}", path.display());
+                    }
+                }
+            }
+            return Ok(if all {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
@@ -521,19 +550,7 @@ fn store_time(args: &StoreArgs) -> Result<Option<UnixTime>> {
 /// printing a line for each. Returns the store and whether every file was admitted.
 fn admit_all(args: &StoreArgs) -> Result<(TrustStore, bool)> {
     let now = store_time(args)?;
-    let mut store = TrustStore::new();
-    let mut roots: Vec<PathBuf> = std::fs::read_dir(&args.trust)
-        .with_context(|| format!("{}: cannot list", args.trust.display()))?
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<std::io::Result<_>>()
-        .with_context(|| format!("{}: cannot list", args.trust.display()))?;
-    roots.sort();
-    for root in &roots {
-        let bytes = authority::read(root)?;
-        store
-            .add_root(&bytes, now)
-            .map_err(|refusal| anyhow!("{}: not a usable root: {refusal}", root.display()))?;
-    }
+    let mut store = load_roots(&args.trust, now)?;
     let mut all = true;
     for path in &args.files {
         let outcome = authority::read(path).map(|bytes| store.admit(&bytes, now));
@@ -563,6 +580,24 @@ fn admit_all(args: &StoreArgs) -> Result<(TrustStore, bool)> {
         }
     }
     Ok((store, all))
+}
+
+/// A store seeded with every root in the directory `trust`, nothing else.
+fn load_roots(trust: &Path, now: Option<UnixTime>) -> Result<TrustStore> {
+    let mut store = TrustStore::new();
+    let mut roots: Vec<PathBuf> = std::fs::read_dir(trust)
+        .with_context(|| format!("{}: cannot list", trust.display()))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()
+        .with_context(|| format!("{}: cannot list", trust.display()))?;
+    roots.sort();
+    for root in &roots {
+        let bytes = authority::read(root)?;
+        store
+            .add_root(&bytes, now)
+            .map_err(|refusal| anyhow!("{}: not a usable root: {refusal}", root.display()))?;
+    }
+    Ok(store)
 }
 
 /// The refusal's variant name (what scripts match on) and its explanation.

@@ -2,6 +2,7 @@
 //!
 //! - [`agent`]: `skywave run`: configuration, the core that drives the protocol state
 //!   machines, and the operator's control socket.
+//! - [`audit`]: `skywave audit list / show / export`, the decision log read back.
 //! - [`compress`]: zstd BATCH compression of node messages between agents, negotiated per
 //!   neighbour with CAPS.
 //! - [`demo`]: `skywave demo`, a three-nation coalition on simulated HF, told as it happens.
@@ -18,6 +19,7 @@
 //! stores state.
 
 pub mod agent;
+pub mod audit;
 pub mod bearer;
 pub mod compress;
 pub mod demo;

@@ -8,8 +8,13 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use skywave_host::agent::config::AgentConfig;
-use skywave_host::agent::control::{self, Wire};
+use skywave_host::agent::control::{self, DecisionJson, Wire};
+use skywave_host::audit;
 use skywave_host::frames;
+use skywave_protocol::policy::UnixTime;
+use skywave_tools::authority::time;
+use skywave_tools::outln;
+use skywave_tools::output::is_broken_pipe;
 
 /// Skywave: signed coalition policy over STANAG 5066 HF links.
 #[derive(Parser)]
@@ -91,6 +96,40 @@ enum AuditCommand {
         #[arg(long, value_name = "FILE", default_value = "node.toml")]
         config: PathBuf,
     },
+    /// List the logged decisions, one a line: index, time, verdict, label, audience.
+    List {
+        /// The node's configuration file (gives the store and the node address).
+        #[arg(long, value_name = "FILE", default_value = "node.toml")]
+        config: PathBuf,
+        /// Only decisions recorded at or after this time (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ
+        /// or Unix seconds).
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        since: Option<UnixTime>,
+        /// Print a JSON array of the entries instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one logged decision in words: why, its lineage and its place in the hash chain.
+    Show {
+        /// The decision's index (as `audit list` prints it, without the #).
+        index: u64,
+        /// The node's configuration file (gives the store and the node address).
+        #[arg(long, value_name = "FILE", default_value = "node.toml")]
+        config: PathBuf,
+    },
+    /// Export the whole decision log as JSON for tools, with the verifier's verdict.
+    Export {
+        /// The node's configuration file (gives the store and the node address).
+        #[arg(long, value_name = "FILE", default_value = "node.toml")]
+        config: PathBuf,
+        /// JSON (the only format; required so scripts say what they expect).
+        #[arg(long, required = true)]
+        json: bool,
+    },
+}
+
+fn parse_time(text: &str) -> Result<UnixTime, String> {
+    time::parse(text).map_err(|e| e.to_string())
 }
 
 /// Which running agent to talk to.
@@ -153,32 +192,39 @@ impl Target {
     }
 }
 
-/// Prints `reply` as JSON or through `human`.
-fn show(target: &Target, reply: &serde_json::Value, human: impl Fn(&serde_json::Value)) {
+/// Prints `reply` as JSON or as the lines `human` makes of it.
+fn show(
+    target: &Target,
+    reply: &serde_json::Value,
+    human: impl Fn(&serde_json::Value) -> Vec<String>,
+) -> std::io::Result<()> {
     if target.json {
-        println!("{reply}");
-    } else {
-        human(reply);
+        return outln!("{reply}");
     }
+    for line in human(reply) {
+        outln!("{line}")?;
+    }
+    Ok(())
 }
 
-fn print_status(reply: &serde_json::Value) {
+fn print_status(reply: &serde_json::Value) -> Vec<String> {
     let s = &reply["status"];
-    println!(
+    let mut lines = Vec::new();
+    lines.push(format!(
         "node {} (SAP {}): {} artifacts, {} messages queued, {} decisions logged",
         s["address"].as_str().unwrap_or("?"),
         s["sap"],
         s["artifacts"],
         s["queued_messages"],
         s["decisions_logged"]
-    );
+    ));
     if let Some(rev) = s["revocation"].as_object() {
         let parts: Vec<String> = rev.iter().map(|(d, seq)| format!("{d} #{seq}")).collect();
-        println!("revocation: {}", parts.join(", "));
+        lines.push(format!("revocation: {}", parts.join(", ")));
     }
     if let Some(refused) = s["refused"].as_object().filter(|r| !r.is_empty()) {
         let parts: Vec<String> = refused.iter().map(|(k, n)| format!("{n} {k}")).collect();
-        println!("refused: {}", parts.join(", "));
+        lines.push(format!("refused: {}", parts.join(", ")));
     }
     for l in s["links"].as_array().into_iter().flatten() {
         let mut counts: Vec<(u8, &serde_json::Value)> = l["queued_by_priority"]
@@ -197,7 +243,7 @@ fn print_status(reply: &serde_json::Value) {
         } else {
             format!("queued: {}", by_priority.join(", "))
         };
-        println!(
+        lines.push(format!(
             "link {}: bearer {}, physical link {}, {queued}, frames in {} (damaged {}) out {}, line noise {} bytes ({} bad headers)",
             l["name"].as_str().unwrap_or("?"),
             l["bearer"].as_str().unwrap_or("?"),
@@ -207,7 +253,7 @@ fn print_status(reply: &serde_json::Value) {
             l["frames_out"],
             l["noise_bytes"],
             l["bad_headers"]
-        );
+        ));
         for n in l["neighbours"].as_array().into_iter().flatten() {
             let heard = n["last_heard_s"]
                 .as_f64()
@@ -219,11 +265,28 @@ fn print_status(reply: &serde_json::Value) {
             } else {
                 ""
             };
-            println!(
+            lines.push(format!(
                 "  neighbour {}: {heard}{batches}",
                 n["address"].as_str().unwrap_or("?")
-            );
+            ));
         }
+    }
+    lines
+}
+
+/// A decide reply as `skywave decide` prints it: the decision in words (the same text
+/// `skywave audit show` gives for it later), then where it was logged.
+fn decision_in_words(reply: &serde_json::Value) -> Vec<String> {
+    let logged = &reply["decision"];
+    let index = logged["log_index"].clone();
+    match serde_json::from_value::<DecisionJson>(logged["decision"].clone()) {
+        Ok(decision) => {
+            let mut lines = decision.in_words();
+            lines.push(format!("logged as decision #{index}"));
+            lines
+        }
+        // An agent of another version: its reply as it is, rather than nothing.
+        Err(_) => vec![reply.to_string()],
     }
 }
 
@@ -242,7 +305,7 @@ async fn client(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Status(target) => {
             let reply = target.ask(Wire::Status).await?;
-            show(&target, &reply, print_status);
+            show(&target, &reply, print_status)?;
         }
         Command::Publish { target, file } => {
             let bytes =
@@ -263,8 +326,8 @@ async fn client(command: Command) -> anyhow::Result<()> {
                 } else {
                     ""
                 };
-                println!("admitted {}{dup}", print_artifact(&a["artifact"]));
-            });
+                vec![format!("admitted {}{dup}", print_artifact(&a["artifact"]))]
+            })?;
         }
         Command::Capture {
             target,
@@ -282,21 +345,24 @@ async fn client(command: Command) -> anyhow::Result<()> {
             let reply = target.ask(wire).await?;
             show(&target, &reply, |r| {
                 let c = &r["capturing"];
-                println!(
+                vec![format!(
                     "capturing link {} to {} for {} s (open it in Wireshark, or `skywave frames decode`)",
                     c["link"].as_str().unwrap_or("?"),
                     c["path"].as_str().unwrap_or("?"),
                     c["seconds"]
-                );
-            });
+                )]
+            })?;
         }
         Command::Policies(target) => {
             let reply = target.ask(Wire::Policies).await?;
             show(&target, &reply, |r| {
-                for a in r["policies"]["artifacts"].as_array().into_iter().flatten() {
-                    println!("{}", print_artifact(a));
-                }
-            });
+                r["policies"]["artifacts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(print_artifact)
+                    .collect()
+            })?;
         }
         Command::Decide {
             target,
@@ -314,20 +380,7 @@ async fn client(command: Command) -> anyhow::Result<()> {
                 audience,
             };
             let reply = target.ask(wire).await?;
-            show(&target, &reply, |r| {
-                let d = &r["decision"];
-                println!(
-                    "{} {} (logged as decision {})",
-                    d["decision"]["verdict"].as_str().unwrap_or("?"),
-                    d["decision"]["basis"].as_str().unwrap_or("?"),
-                    d["log_index"]
-                );
-                for part in ["home", "translator", "target"] {
-                    if d["decision"][part].is_object() {
-                        println!("  {part}: {}", print_artifact(&d["decision"][part]));
-                    }
-                }
-            });
+            show(&target, &reply, decision_in_words)?;
         }
         Command::Run { .. } | Command::Frames(_) | Command::Audit(_) | Command::Demo => {
             unreachable!("handled in main")
@@ -342,6 +395,13 @@ fn main() -> ExitCode {
         Command::Frames(FramesCommand::Sample { out }) => frames::sample_command(&out),
         Command::Frames(FramesCommand::Decode { file }) => frames::decode_command(&file),
         Command::Audit(AuditCommand::Verify { config }) => audit_verify(&config),
+        Command::Audit(AuditCommand::List {
+            config,
+            since,
+            json,
+        }) => print(audit::list(&config, since, json)),
+        Command::Audit(AuditCommand::Show { index, config }) => print(audit::show(&config, index)),
+        Command::Audit(AuditCommand::Export { config, .. }) => print(audit::export(&config)),
         Command::Demo => on_big_stack(skywave_host::demo::run),
         Command::Run { config } => {
             tracing_subscriber::fmt()
@@ -367,6 +427,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes a command's report to stdout.
+fn print(report: anyhow::Result<String>) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    std::io::stdout().lock().write_all(report?.as_bytes())?;
+    Ok(())
+}
+
 /// `skywave audit verify`: re-verifies the decision log straight from the store.
 fn audit_verify(config: &Path) -> anyhow::Result<()> {
     let config = AgentConfig::load(config)?;
@@ -375,11 +442,11 @@ fn audit_verify(config: &Path) -> anyhow::Result<()> {
     match store.verify_decisions(None)? {
         Ok(anchor) => {
             let head: String = anchor.head.0.iter().map(|b| format!("{b:02x}")).collect();
-            println!(
+            outln!(
                 "decision log {}: {} entries verified, head {head}",
                 config.store.display(),
                 anchor.count
-            );
+            )?;
             Ok(())
         }
         Err(fault) => anyhow::bail!("decision log {}: {fault:?}", config.store.display()),
@@ -410,12 +477,4 @@ fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
-}
-
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }

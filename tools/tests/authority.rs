@@ -220,3 +220,30 @@ fn the_sample_coalition_script_runs_clean() {
     assert!(!stdout.contains("refused"));
     assert!(last[13].ends_with("admitted policy GBR/1 v2"));
 }
+
+#[test]
+fn verify_into_a_closed_pipe_exits_quietly() {
+    // `skywave-authority verify ... | head -c1`: the reader is gone before the report is written.
+    let dir = scratch("pipe");
+    let (signer, policy) = gbr(&dir);
+    let trust = arg(&dir.join("trust"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_skywave-authority"))
+        .args([
+            "verify",
+            "--trust",
+            &trust,
+            "--now",
+            "2027-01-01",
+            &signer,
+            &policy,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(out.status.code(), Some(0));
+}

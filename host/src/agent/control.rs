@@ -17,7 +17,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use skywave_protocol::policy::{ArtifactRef, Basis, CategoryValue, Decision, Domain, Verdict};
+use skywave_protocol::policy::{
+    ArtifactRef, Basis, CategoryValue, Decision, Domain, MAX_LABEL_CATEGORIES, Verdict,
+};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
@@ -258,7 +260,7 @@ pub fn to_hex(bytes: &[u8]) -> String {
 }
 
 /// An artifact reference as the operator reads it.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Deserialize, Debug)]
 pub struct ArtifactJson {
     /// credential, policy, translator, revocation.
     pub kind: String,
@@ -288,14 +290,35 @@ fn revocations<S: serde::Serializer>(r: &[(Domain, u32)], s: S) -> Result<S::Ok,
     s.collect_map(r.iter().map(|(d, seq)| (d.to_string(), seq)))
 }
 
-/// A decision and its lineage as the operator reads it. `verdict` and `basis` are stable
-/// keywords for scripts; [`DecisionJson::describe`] says the same in words.
-#[derive(Serialize, Debug)]
+/// A label as the operator reads it.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct LabelJson {
+    /// The labelling domain.
+    pub domain: String,
+    /// The labelling domain's policy id.
+    pub policy: u32,
+    /// The classification code.
+    pub classification: u8,
+    /// Category values as `[tag, value]` pairs, as in a decide request.
+    pub categories: Vec<(u8, u16)>,
+}
+
+/// A decision and its lineage as the operator reads it. `verdict`, `deny_reason` and `basis`
+/// are stable keywords for scripts; `reason` and [`DecisionJson::in_words`] say the same in
+/// words.
+#[derive(Serialize, Deserialize, Debug)]
 pub struct DecisionJson {
+    /// The label decided on.
+    pub label: LabelJson,
+    /// The audience domain.
+    pub audience: String,
     /// `release` or `deny`.
     pub verdict: String,
-    /// Why not, when denied.
+    /// Why not, when denied: the protocol's `DenyReason` variant (`UnknownClassification`,
+    /// `Restricted(..)`, ...).
     pub deny_reason: Option<String>,
+    /// Why, in a sentence.
+    pub reason: String,
     /// Whose authority it rests on: `same_domain`, `translated`, `home_only`, or
     /// `home_only_translator_revoked`.
     pub basis: String,
@@ -328,8 +351,21 @@ impl From<&Decision> for DecisionJson {
             Basis::HomeOnlyTranslatorRevoked(r) => ("home_only_translator_revoked", Some(r)),
         };
         DecisionJson {
+            label: LabelJson {
+                domain: d.label.domain.to_string(),
+                policy: d.label.policy,
+                classification: d.label.classification,
+                categories: d
+                    .label
+                    .categories
+                    .iter()
+                    .map(|c| (c.tag, c.value))
+                    .collect(),
+            },
+            audience: d.audience.to_string(),
             verdict: verdict.to_owned(),
             deny_reason,
+            reason: super::explain::reason(d),
             basis: basis.to_owned(),
             home: d.lineage.home.as_ref().map(ArtifactJson::from),
             translator: d.lineage.translator.as_ref().map(ArtifactJson::from),
@@ -351,33 +387,17 @@ impl From<&Decision> for DecisionJson {
     }
 }
 
-impl DecisionJson {
-    /// The decision in a sentence.
-    pub fn describe(&self) -> String {
-        let verdict = match &self.deny_reason {
-            Some(why) => format!("deny ({why})"),
-            None => "release".to_owned(),
-        };
-        let artifact = |a: &Option<ArtifactJson>| {
-            a.as_ref().map_or("?".to_owned(), |a| {
-                format!("{} #{} v{}", a.domain, a.id, a.version)
-            })
-        };
-        let basis = match self.basis.as_str() {
-            "same_domain" => "within the labelling domain".to_owned(),
-            "translated" => format!(
-                "through translator {} (spiral {})",
-                artifact(&self.translator),
-                self.spiral_gap.as_deref().unwrap_or("?")
-            ),
-            "home_only_translator_revoked" => format!(
-                "on the home authority alone: translator {} is revoked",
-                artifact(&self.revoked_translator)
-            ),
-            _ => "on the home authority alone: no translator to the audience".to_owned(),
-        };
-        format!("{verdict}, {basis}")
+/// More category values than a label may carry, refused at the socket: the protocol would log
+/// such a decision with its categories cut away, leaving a reviewer an entry that does not say
+/// what was asked.
+fn check_categories(categories: &[(u8, u16)]) -> Result<(), String> {
+    if categories.len() > MAX_LABEL_CATEGORIES {
+        return Err(format!(
+            "{} category values: a label carries at most {MAX_LABEL_CATEGORIES}",
+            categories.len()
+        ));
     }
+    Ok(())
 }
 
 fn domain(text: &str, field: &str) -> Result<Domain, String> {
@@ -408,18 +428,21 @@ impl Wire {
                 classification,
                 categories,
                 audience,
-            } => Command::Decide {
-                label: LabelArgs {
-                    domain: domain(&d, "domain")?,
-                    policy,
-                    classification,
-                },
-                categories: categories
-                    .into_iter()
-                    .map(|(tag, value)| CategoryValue { tag, value })
-                    .collect(),
-                audience: domain(&audience, "audience")?,
-            },
+            } => {
+                check_categories(&categories)?;
+                Command::Decide {
+                    label: LabelArgs {
+                        domain: domain(&d, "domain")?,
+                        policy,
+                        classification,
+                    },
+                    categories: categories
+                        .into_iter()
+                        .map(|(tag, value)| CategoryValue { tag, value })
+                        .collect(),
+                    audience: domain(&audience, "audience")?,
+                }
+            }
         })
     }
 }

@@ -3,6 +3,7 @@
 //! - [`config`]: the configuration file, with errors that name the file, line and field.
 //! - [`core`]: the one task that drives the protocol's state machines.
 //! - [`control`]: the operator's control socket and the client the CLI uses.
+//! - [`explain`]: release decisions in words, for `decide` and `audit show`.
 //!
 //! Wiring: one bearer task per link moves bytes; a forwarder per bearer tags its events with
 //! the link's index into one channel; the core takes those, the operator's requests and its own
@@ -13,6 +14,7 @@
 pub mod config;
 pub mod control;
 pub mod core;
+pub mod explain;
 
 use std::path::Path;
 

@@ -1,0 +1,223 @@
+//! The operator's command line as a script or a signals officer uses it: decisions that explain
+//! themselves, the decision log read back, output into a pipe that closes early, and requests
+//! the agent must refuse rather than quietly change.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+
+use common::{Process, skywave, udp_node};
+use skywave_protocol::policy::sample::Coalition;
+
+/// One agent with a UDP link to nobody, holding the whole sample coalition.
+struct Node {
+    config: PathBuf,
+    socket: String,
+    _agent: Process,
+}
+
+impl Node {
+    fn start(name: &str) -> Node {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("operator-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let c = Coalition::new();
+        let config = udp_node(&dir, &c, "127.0.0.1:0", "127.0.0.1:9");
+        let agent =
+            skywave_hil_tests::start_agent(Path::new(env!("CARGO_BIN_EXE_skywave")), &config);
+        let socket = config.with_file_name("skywave.sock");
+        let node = Node {
+            socket: socket.to_str().unwrap().to_owned(),
+            config,
+            _agent: agent,
+        };
+        for (i, artifact) in c.artifacts().iter().enumerate() {
+            let file = dir.join(format!("artifact-{i:02}.sky"));
+            std::fs::write(&file, artifact).unwrap();
+            node.ok(&["publish", "--socket", &node.socket, file.to_str().unwrap()]);
+        }
+        node
+    }
+
+    fn config(&self) -> &str {
+        self.config.to_str().unwrap()
+    }
+
+    /// Runs `skywave args`, fails the test unless it succeeds, returns its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = skywave(args);
+        assert!(
+            out.status.success(),
+            "skywave {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn decide(&self, classification: &str, categories: &[&str], audience: &str) -> Output {
+        let mut args = vec![
+            "decide",
+            "--socket",
+            &self.socket,
+            "--domain",
+            "GBR",
+            "--classification",
+            classification,
+            "--audience",
+            audience,
+        ];
+        for category in categories {
+            args.extend(["--category", category]);
+        }
+        skywave(&args)
+    }
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[test]
+fn decide_says_why_and_on_what_in_words() {
+    let node = Node::start("decide");
+    let released = stdout(&node.decide("1", &["2:10"], "USA"));
+    assert!(
+        released.starts_with("release GBR policy 1 classification 1"),
+        "{released}"
+    );
+    assert!(
+        released.contains("through translator GBR #1 v1"),
+        "{released}"
+    );
+    assert!(released.contains("home policy: GBR #1 v1"), "{released}");
+    assert!(
+        released.contains("revocation: AUS #0, GBR #0, USA #0"),
+        "{released}"
+    );
+
+    let denied = stdout(&node.decide("99", &[], "USA"));
+    assert!(denied.starts_with("deny "), "{denied}");
+    assert!(
+        denied.contains("because GBR policy 1 defines no classification 99"),
+        "{denied}"
+    );
+    assert!(denied.contains("home policy: GBR #1 v1"), "{denied}");
+}
+
+#[test]
+fn audit_reads_the_decision_log_back() {
+    let node = Node::start("audit");
+    stdout(&node.decide("1", &["2:10"], "USA"));
+    stdout(&node.decide("99", &[], "FRA"));
+
+    let list = node.ok(&["audit", "list", "--config", node.config()]);
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 2, "{list}");
+    assert!(lines[0].starts_with("#0 "), "{list}");
+    assert!(
+        lines[0].contains("release GBR policy 1 classification 1 [2:10] to USA"),
+        "{list}"
+    );
+    assert!(lines[1].starts_with("#1 "), "{list}");
+    assert!(
+        lines[1].contains("deny GBR policy 1 classification 99 [] to FRA"),
+        "{list}"
+    );
+
+    let shown = node.ok(&["audit", "show", "1", "--config", node.config()]);
+    assert!(shown.contains("decision #1 of 2"), "{shown}");
+    assert!(shown.contains("defines no classification 99"), "{shown}");
+    assert!(shown.contains("home policy: GBR #1 v1"), "{shown}");
+    assert!(shown.contains("previous entry: "), "{shown}");
+
+    let listed: serde_json::Value =
+        serde_json::from_str(&node.ok(&["audit", "list", "--json", "--config", node.config()]))
+            .unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
+    assert_eq!(
+        listed[1]["decision"]["deny_reason"],
+        "UnknownClassification"
+    );
+    assert_eq!(listed[1]["decision"]["audience"], "FRA");
+    assert_eq!(
+        listed[0]["decision"]["label"]["categories"][0],
+        serde_json::json!([2, 10])
+    );
+
+    // The export chains: each entry's `prev` is the one before's `hash`.
+    let export: serde_json::Value =
+        serde_json::from_str(&node.ok(&["audit", "export", "--json", "--config", node.config()]))
+            .unwrap();
+    assert_eq!(export["entries"][1]["prev"], export["entries"][0]["hash"]);
+    assert_eq!(export["head"], export["entries"][1]["hash"]);
+    assert_eq!(export["count"], 2);
+
+    let future = node.ok(&[
+        "audit",
+        "list",
+        "--since",
+        "2999-01-01",
+        "--config",
+        node.config(),
+    ]);
+    assert_eq!(future, "");
+    let past = node.ok(&[
+        "audit",
+        "list",
+        "--since",
+        "2000-01-01T00:00:00Z",
+        "--config",
+        node.config(),
+    ]);
+    assert_eq!(past, list);
+    let missing = skywave(&["audit", "show", "7", "--config", node.config()]);
+    assert!(!missing.status.success());
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("no decision #7 (the log holds 2)"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+}
+
+#[test]
+fn a_label_with_more_than_eight_categories_is_refused_not_emptied() {
+    let node = Node::start("categories");
+    let nine: Vec<String> = (1..=9).map(|v| format!("2:{v}")).collect();
+    let nine: Vec<&str> = nine.iter().map(String::as_str).collect();
+    let out = node.decide("1", &nine, "USA");
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("9 category values: a label carries at most 8"),
+        "{said}"
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&node.ok(&["status", "--socket", &node.socket, "--json"])).unwrap();
+    assert_eq!(status["status"]["decisions_logged"], 0, "nothing logged");
+}
+
+#[test]
+fn status_into_a_closed_pipe_exits_quietly() {
+    // `skywave status | head -1`, with the reader gone before the report is written.
+    let node = Node::start("pipe");
+    for command in ["status", "policies"] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_skywave"))
+            .args([command, "--socket", &node.socket])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.is_empty(), "{command}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{command}");
+    }
+}

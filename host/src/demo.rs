@@ -217,6 +217,7 @@ fn build(dir: &std::path::Path, c: &Coalition) -> anyhow::Result<(Vec<Station>, 
             store: dir.join(format!("node-{address}.db")),
             store_max_bytes: None,
             socket: PathBuf::new(),
+            group_access: false,
             links,
         };
         let mut trust = TrustStore::new();

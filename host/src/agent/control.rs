@@ -1,8 +1,9 @@
 //! The operator's control API: JSON lines over a Unix socket.
 //!
-//! The socket is created with owner-only permissions (0600) in a directory the operator
-//! chooses, so only the agent's own user (and root) can steer it; no token, port or TLS to
-//! manage, and nothing reachable from the network. Each connection carries one request line and
+//! The socket is created with owner-only permissions (0600), or 0660 for the agent's group with
+//! `[control] group_access = true`, atomically (`super::service`), in a directory the operator
+//! chooses, so only the agent's own user (and its group, and root) can steer it; no token, port
+//! or TLS to manage, and nothing reachable from the network. Each connection carries one request line and
 //! gets one reply line:
 //!
 //! ```text
@@ -13,7 +14,6 @@
 //! {"cmd":"decide","domain":"GBR","policy":1,"classification":2,"categories":[[2,10]],"audience":"USA"}
 //! ```
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -445,26 +445,6 @@ impl Wire {
             }
         })
     }
-}
-
-/// Creates the control socket at `path` with owner-only permissions, replacing a stale one.
-/// A socket another agent still answers on is not replaced: two agents on one store and one
-/// socket is a mistake to report, not to paper over.
-pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
-    if std::os::unix::net::UnixStream::connect(path).is_ok() {
-        anyhow::bail!(
-            "another agent is running on {} (stop it first, or give this one its own socket and store)",
-            path.display()
-        );
-    }
-    if path.exists() {
-        std::fs::remove_file(path)
-            .map_err(|e| anyhow::anyhow!("removing stale socket {}: {e}", path.display()))?;
-    }
-    let listener = UnixListener::bind(path)
-        .map_err(|e| anyhow::anyhow!("control socket {}: {e}", path.display()))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    Ok(listener)
 }
 
 /// Accepts operator connections forever, handing each request to the core.

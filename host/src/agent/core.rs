@@ -714,6 +714,12 @@ impl Core {
                 () = tokio::time::sleep_until(deadline) => self.handle_timeout().await,
                 () = &mut shutdown => {
                     tracing::info!("shutting down");
+                    // Requests already taken from operators are answered before the store
+                    // closes; new ones find the channel closed.
+                    control.close();
+                    while let Ok(request) = control.try_recv() {
+                        self.handle_request(request).await;
+                    }
                     for l in &mut self.links {
                         l.stop_capture();
                     }

@@ -11,7 +11,7 @@ use skywave_host::agent::config::AgentConfig;
 use skywave_host::agent::control::{self, DecisionJson, Wire};
 use skywave_host::audit;
 use skywave_host::frames;
-use skywave_protocol::policy::UnixTime;
+use skywave_protocol::policy::{MAX_ARTIFACT_LEN, UnixTime};
 use skywave_tools::authority::time;
 use skywave_tools::outln;
 use skywave_tools::output::is_broken_pipe;
@@ -36,12 +36,15 @@ enum Command {
     },
     /// Show links, neighbours, queues and revocation state of a running agent.
     Status(Target),
-    /// Inject an artifact made by skywave-authority into a running agent.
+    /// Inject artifacts made by skywave-authority into a running agent, in the order given
+    /// (a directory's files in name order, as examples/coalition/make.sh names them), one
+    /// line per file; exits 1 if any was refused.
     Publish {
         #[command(flatten)]
         target: Target,
-        /// The artifact file.
-        file: PathBuf,
+        /// Artifact files, or directories of them.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
     /// List the artifacts a running agent holds.
     Policies(Target),
@@ -274,6 +277,80 @@ fn print_status(reply: &serde_json::Value) -> Vec<String> {
     lines
 }
 
+/// `skywave publish`: each file in order, reported as it goes; an error at the end if any was
+/// refused. A file over the artifact limit is refused here, before anything is sent: the
+/// agent could never admit it.
+async fn publish(target: &Target, paths: &[PathBuf]) -> anyhow::Result<()> {
+    let mut refused = 0usize;
+    let files = expand(paths)?;
+    for file in &files {
+        let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        if bytes.len() > MAX_ARTIFACT_LEN {
+            eprintln!(
+                "{}: {} bytes, over the artifact limit of {MAX_ARTIFACT_LEN}: not sent",
+                file.display(),
+                bytes.len()
+            );
+            refused += 1;
+            continue;
+        }
+        let artifact_hex = control::to_hex(&bytes);
+        let mut reply = target.ask(Wire::Publish { artifact_hex }).await?;
+        if target.json {
+            reply["file"] = file.display().to_string().into();
+            outln!("{reply}")?;
+        } else if let Some(refusal) = reply.get("refused") {
+            eprintln!(
+                "{}: refused: {}",
+                file.display(),
+                refusal["refusal"].as_str().unwrap_or("?")
+            );
+        } else {
+            let a = &reply["admitted"];
+            let dup = if a["duplicate"] == true {
+                " (already held)"
+            } else {
+                ""
+            };
+            outln!(
+                "{}: admitted {}{dup}",
+                file.display(),
+                print_artifact(&a["artifact"])
+            )?;
+        }
+        if reply.get("refused").is_some() {
+            refused += 1;
+        }
+    }
+    if refused > 0 {
+        anyhow::bail!("{refused} of {} artifacts refused", files.len());
+    }
+    Ok(())
+}
+
+/// `paths` with each directory replaced by the files in it, in name order.
+fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let entries =
+            std::fs::read_dir(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let mut inside: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
+        inside.sort();
+        if inside.is_empty() {
+            anyhow::bail!("{}: no files to publish", path.display());
+        }
+        files.extend(inside);
+    }
+    Ok(files)
+}
+
 /// A decide reply as `skywave decide` prints it: the decision in words (the same text
 /// `skywave audit show` gives for it later), then where it was logged.
 fn decision_in_words(reply: &serde_json::Value) -> Vec<String> {
@@ -307,28 +384,7 @@ async fn client(command: Command) -> anyhow::Result<()> {
             let reply = target.ask(Wire::Status).await?;
             show(&target, &reply, print_status)?;
         }
-        Command::Publish { target, file } => {
-            let bytes =
-                std::fs::read(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            let artifact_hex = control::to_hex(&bytes);
-            let reply = target.ask(Wire::Publish { artifact_hex }).await?;
-            if let Some(refusal) = reply.get("refused") {
-                anyhow::bail!(
-                    "{}: refused: {}",
-                    file.display(),
-                    refusal["refusal"].as_str().unwrap_or("?")
-                );
-            }
-            show(&target, &reply, |r| {
-                let a = &r["admitted"];
-                let dup = if a["duplicate"] == true {
-                    " (already held)"
-                } else {
-                    ""
-                };
-                vec![format!("admitted {}{dup}", print_artifact(&a["artifact"]))]
-            })?;
-        }
+        Command::Publish { target, files } => publish(&target, &files).await?,
         Command::Capture {
             target,
             link,

@@ -221,3 +221,50 @@ fn status_into_a_closed_pipe_exits_quietly() {
         assert_eq!(out.status.code(), Some(0), "{command}");
     }
 }
+
+#[test]
+fn publish_takes_files_and_directories_and_refuses_oversized_ones() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("operator-publish-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("artifacts")).unwrap();
+    let c = Coalition::new();
+    let config = udp_node(&dir, &c, "127.0.0.1:0", "127.0.0.1:9");
+    let _agent = skywave_hil_tests::start_agent(Path::new(env!("CARGO_BIN_EXE_skywave")), &config);
+    let socket = config.with_file_name("skywave.sock");
+    let artifacts = c.artifacts();
+    let (first, rest) = artifacts.split_first().unwrap();
+    let single = dir.join("first.sky");
+    std::fs::write(&single, first).unwrap();
+    for (i, artifact) in rest.iter().enumerate() {
+        std::fs::write(dir.join(format!("artifacts/{i:02}.sky")), artifact).unwrap();
+    }
+    let out = skywave(&[
+        "publish",
+        "--socket",
+        socket.to_str().unwrap(),
+        single.to_str().unwrap(),
+        dir.join("artifacts").to_str().unwrap(),
+    ]);
+    let said = stdout(&out);
+    assert_eq!(said.lines().count(), artifacts.len(), "{said}");
+    assert!(said.lines().all(|l| l.contains(": admitted ")), "{said}");
+    assert!(said.contains("artifacts/00.sky: admitted "), "{said}");
+
+    // 200 KB: refused by the command itself, never "admitted".
+    let big = dir.join("big.sky");
+    std::fs::write(&big, vec![0x5a; 200 * 1024]).unwrap();
+    let out = skywave(&[
+        "publish",
+        "--socket",
+        socket.to_str().unwrap(),
+        big.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("big.sky: 204800 bytes, over the artifact limit"),
+        "{said}"
+    );
+    assert!(!said.contains("admitted"), "{said}");
+}

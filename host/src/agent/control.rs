@@ -497,9 +497,15 @@ pub async fn request(socket: &Path, wire: &Wire) -> anyhow::Result<serde_json::V
     let (rx, mut tx) = stream.into_split();
     let mut text = serde_json::to_string(wire)?;
     text.push('\n');
-    tx.write_all(text.as_bytes()).await?;
+    // Not an `io::Error` in the chain: a socket the agent closed on us is a failed request,
+    // never the CLI's quiet exit for a reader that closed our stdout.
+    let failed = |e: std::io::Error| anyhow::anyhow!("the agent at {}: {e}", socket.display());
+    tx.write_all(text.as_bytes()).await.map_err(failed)?;
     let mut line = String::new();
-    BufReader::new(rx).read_line(&mut line).await?;
+    BufReader::new(rx)
+        .read_line(&mut line)
+        .await
+        .map_err(failed)?;
     Ok(serde_json::from_str(&line)?)
 }
 

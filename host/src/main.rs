@@ -33,9 +33,28 @@ enum Command {
         /// The node's configuration file.
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
+        /// How the log on stderr is written: `text` for people, `json` (one object a line)
+        /// for journald or a log collector.
+        #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
+    },
+    /// Check a configuration file without starting the agent: fields, trust roots, the
+    /// store's and socket's directories, serial devices, conflicting settings. Exit status 0:
+    /// no errors (warnings may be printed); 1: errors found; 2: the file cannot be read or
+    /// parsed.
+    CheckConfig {
+        /// The configuration file.
+        file: PathBuf,
     },
     /// Show links, neighbours, queues and revocation state of a running agent.
-    Status(Target),
+    Status {
+        #[command(flatten)]
+        target: Target,
+        /// Refresh every SECONDS (default 2) until interrupted: in place on a terminal, one
+        /// report (one JSON line with --json) after another otherwise.
+        #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "2")]
+        watch: Option<u64>,
+    },
     /// Inject artifacts made by skywave-authority into a running agent, in the order given
     /// (a directory's files in name order, as examples/coalition/make.sh names them), one
     /// line per file; exits 1 if any was refused.
@@ -88,6 +107,15 @@ enum Command {
     /// Make and read captures of STANAG 5066 D_PDUs.
     #[command(subcommand)]
     Frames(FramesCommand),
+}
+
+/// The agent's log format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object a line.
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -380,10 +408,7 @@ fn print_artifact(a: &serde_json::Value) -> String {
 
 async fn client(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Status(target) => {
-            let reply = target.ask(Wire::Status).await?;
-            show(&target, &reply, print_status)?;
-        }
+        Command::Status { target, watch } => status(&target, watch).await?,
         Command::Publish { target, files } => publish(&target, &files).await?,
         Command::Capture {
             target,
@@ -438,7 +463,11 @@ async fn client(command: Command) -> anyhow::Result<()> {
             let reply = target.ask(wire).await?;
             show(&target, &reply, decision_in_words)?;
         }
-        Command::Run { .. } | Command::Frames(_) | Command::Audit(_) | Command::Demo => {
+        Command::Run { .. }
+        | Command::CheckConfig { .. }
+        | Command::Frames(_)
+        | Command::Audit(_)
+        | Command::Demo => {
             unreachable!("handled in main")
         }
     }
@@ -459,15 +488,9 @@ fn main() -> ExitCode {
         Command::Audit(AuditCommand::Show { index, config }) => print(audit::show(&config, index)),
         Command::Audit(AuditCommand::Export { config, .. }) => print(audit::export(&config)),
         Command::Demo => on_big_stack(skywave_host::demo::run),
-        Command::Run { config } => {
-            tracing_subscriber::fmt()
-                .with_writer(std::io::stderr)
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| "info".into()),
-                )
-                .init();
+        Command::CheckConfig { file } => return check_config(&file),
+        Command::Run { config, log_format } => {
+            init_log(log_format);
             run_agent(config)
         }
         other => tokio_runtime().and_then(|rt| rt.block_on(client(other))),
@@ -488,6 +511,71 @@ fn print(report: anyhow::Result<String>) -> anyhow::Result<()> {
     use std::io::Write as _;
     std::io::stdout().lock().write_all(report?.as_bytes())?;
     Ok(())
+}
+
+/// `skywave check-config`: prints each finding and `FILE: ok` or a count; the exit status
+/// says which (see the command's help).
+fn check_config(file: &Path) -> ExitCode {
+    let findings = match skywave_host::agent::check::check(file) {
+        Ok(findings) => findings,
+        Err(e) => {
+            eprintln!("skywave: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == skywave_host::agent::check::Severity::Error)
+        .count();
+    let report = findings
+        .iter()
+        .map(|f| format!("{}: {f}\n", file.display()))
+        .collect::<String>()
+        + &match errors {
+            0 => format!("{}: ok\n", file.display()),
+            n => format!("{}: {n} errors\n", file.display()),
+        };
+    // A closed pipe leaves the exit status to the findings.
+    let _ = print(Ok(report));
+    if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The agent's log on stderr, filtered by `RUST_LOG` (`info` unless set).
+fn init_log(format: LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let log = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    match format {
+        LogFormat::Text => log
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => log.json().flatten_event(true).init(),
+    }
+}
+
+/// `skywave status`, once or every `watch` seconds.
+async fn status(target: &Target, watch: Option<u64>) -> anyhow::Result<()> {
+    let Some(seconds) = watch else {
+        let reply = target.ask(Wire::Status).await?;
+        return Ok(show(target, &reply, print_status)?);
+    };
+    let in_place = !target.json && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    loop {
+        let reply = target.ask(Wire::Status).await?;
+        if in_place {
+            // Home the cursor and clear the screen, so the report replaces the last one.
+            use std::io::Write as _;
+            write!(std::io::stdout().lock(), "\x1b[H\x1b[2J")?;
+        }
+        show(target, &reply, print_status)?;
+        tokio::time::sleep(std::time::Duration::from_secs(seconds.max(1))).await;
+    }
 }
 
 /// `skywave audit verify`: re-verifies the decision log straight from the store.

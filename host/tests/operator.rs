@@ -268,3 +268,22 @@ fn publish_takes_files_and_directories_and_refuses_oversized_ones() {
     );
     assert!(!said.contains("admitted"), "{said}");
 }
+
+#[test]
+fn status_watch_refreshes_until_stopped() {
+    use std::io::BufRead as _;
+    let node = Node::start("watch");
+    let mut child = Process(
+        std::process::Command::new(env!("CARGO_BIN_EXE_skywave"))
+            .args(["status", "--socket", &node.socket, "--json", "--watch", "1"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = std::io::BufReader::new(child.0.stdout.take().unwrap()).lines();
+    for _ in 0..2 {
+        let line = lines.next().unwrap().unwrap();
+        let report: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(report["status"]["artifacts"], 12, "{line}");
+    }
+}

@@ -186,3 +186,61 @@ fn sighup_rereads_and_reports_and_sigterm_stops_cleanly() {
         status_ok(&socket)
     });
 }
+
+#[test]
+fn check_config_exit_status_says_ok_errors_or_unreadable() {
+    let config = home("check");
+    let check = |config: &Path| skywave(&["check-config", config.to_str().unwrap()]);
+    let out = check(&config);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.ends_with("node.toml: ok\n"), "{said}");
+
+    // The example stack's old mistake: a link through "the 5066 node" that is our own SIS port.
+    let text = std::fs::read_to_string(&config).unwrap()
+        + "\n[[link]]\nname = \"stack\"\nneighbours = [3]\nsis = { server = \"127.0.0.1:15066\", sap = 13 }\n\n[sis]\nlisten = \"127.0.0.1:15066\"\n";
+    std::fs::write(&config, text).unwrap();
+    let out = check(&config);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(
+            "error: link stack: sis.server 127.0.0.1:15066 is this agent's own SIS server"
+        ),
+        "{said}"
+    );
+    assert!(said.ends_with("node.toml: 1 errors\n"), "{said}");
+
+    std::fs::write(&config, "[node\n").unwrap();
+    assert_eq!(check(&config).status.code(), Some(2));
+    assert_eq!(
+        check(&config.with_file_name("missing.toml")).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn the_log_can_be_json_lines() {
+    let config = home("json-log");
+    let log_file = std::fs::File::create(config.with_extension("log")).unwrap();
+    let _agent = Process(
+        Command::new(env!("CARGO_BIN_EXE_skywave"))
+            .args(["run", "--log-format", "json", "--config"])
+            .arg(&config)
+            .stderr(log_file)
+            .spawn()
+            .unwrap(),
+    );
+    eventually(
+        Duration::from_secs(20),
+        "the agent's start in the log",
+        || log(&config).contains("skywave agent running"),
+    );
+    for line in log(&config).lines() {
+        let entry: serde_json::Value = serde_json::from_str(line).expect(line);
+        assert!(
+            entry["level"].is_string() && entry["message"].is_string(),
+            "{line}"
+        );
+    }
+}

@@ -396,6 +396,27 @@ pub const CONTROL_TIMEOUT: StdDuration = StdDuration::from_secs(10);
 mod tests {
     use super::*;
 
+    /// examples/node.toml as shipped, and with its commented-out links switched on: every
+    /// option it shows must be one the agent takes.
+    #[test]
+    fn the_example_configuration_parses_with_every_option() {
+        let text = include_str!("../../../examples/node.toml");
+        let shipped = AgentConfig::parse_full(text, Path::new("/etc/skywave")).unwrap();
+        assert_eq!(shipped.agent.links.len(), 1);
+        assert!(shipped.agent.group_access && shipped.sis.is_some());
+        let options = text
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if rest.starts_with("[[link]]") || rest.contains(" = ") => rest,
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let every = AgentConfig::parse_full(&options, Path::new("/etc/skywave")).unwrap();
+        let names: Vec<&str> = every.agent.links.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["hf1", "soft", "stack"]);
+    }
+
     const GOOD: &str = r#"
 [node]
 address = "0.0.0.12"

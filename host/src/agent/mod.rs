@@ -1,6 +1,7 @@
 //! The agent: `skywave run`.
 //!
 //! - [`config`]: the configuration file, with errors that name the file, line and field.
+//! - [`check`]: `skywave check-config`, the configuration checked against the machine.
 //! - [`core`]: the one task that drives the protocol's state machines.
 //! - [`control`]: the operator's control socket and the client the CLI uses.
 //! - [`explain`]: release decisions in words, for `decide` and `audit show`.
@@ -14,6 +15,7 @@
 //! the socket removed. SIGHUP re-reads the configuration and trust directory and says what
 //! would change ([`service`]).
 
+pub mod check;
 pub mod config;
 pub mod control;
 pub mod core;

@@ -39,6 +39,22 @@ pub struct Finding {
     pub message: String,
 }
 
+impl Finding {
+    fn error(message: String) -> Finding {
+        Finding {
+            severity: Severity::Error,
+            message,
+        }
+    }
+
+    fn warning(message: String) -> Finding {
+        Finding {
+            severity: Severity::Warning,
+            message,
+        }
+    }
+}
+
 impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let level = match self.severity {
@@ -59,12 +75,7 @@ pub fn check(path: &Path) -> Result<Vec<Finding>, ConfigError> {
 pub fn check_loaded(full: &FullConfig) -> Vec<Finding> {
     let config = &full.agent;
     let mut findings = Vec::new();
-    let mut error = |message: String| {
-        findings.push(Finding {
-            severity: Severity::Error,
-            message,
-        });
-    };
+    let mut error = |message: String| findings.push(Finding::error(message));
     if let Err(e) = super::load_roots(&config.trust, &mut TrustStore::new()) {
         error(format!("node.trust: {e}"));
     }
@@ -101,13 +112,10 @@ pub fn check_loaded(full: &FullConfig) -> Vec<Finding> {
     findings.extend(link_conflicts(full));
     findings.extend(devices(config));
     if let Some(holder) = running_agent(&config.store) {
-        findings.push(Finding {
-            severity: Severity::Warning,
-            message: format!(
-                "node.store: an agent is running on {} now{holder}; a second one will be refused",
-                config.store.display()
-            ),
-        });
+        findings.push(Finding::warning(format!(
+            "node.store: an agent is running on {} now{holder}; a second one will be refused",
+            config.store.display()
+        )));
     }
     findings
 }
@@ -116,12 +124,7 @@ pub fn check_loaded(full: &FullConfig) -> Vec<Finding> {
 fn link_conflicts(full: &FullConfig) -> Vec<Finding> {
     let config = &full.agent;
     let mut findings = Vec::new();
-    let mut error = |message: String| {
-        findings.push(Finding {
-            severity: Severity::Error,
-            message,
-        });
-    };
+    let mut error = |message: String| findings.push(Finding::error(message));
     let mut serial_devices: Vec<(&str, &str)> = Vec::new();
     let mut udp_binds: Vec<(&str, SocketAddr)> = Vec::new();
     for link in &config.links {
@@ -192,20 +195,14 @@ fn devices(config: &AgentConfig) -> Vec<Finding> {
         };
         match std::fs::metadata(&s.device) {
             Ok(meta) if meta.file_type().is_char_device() => {}
-            Ok(_) => findings.push(Finding {
-                severity: Severity::Error,
-                message: format!(
-                    "link {}: serial.device {} is not a serial device",
-                    link.name, s.device
-                ),
-            }),
-            Err(e) => findings.push(Finding {
-                severity: Severity::Warning,
-                message: format!(
-                    "link {}: serial.device {}: {e} (the agent retries until it appears)",
-                    link.name, s.device
-                ),
-            }),
+            Ok(_) => findings.push(Finding::error(format!(
+                "link {}: serial.device {} is not a serial device",
+                link.name, s.device
+            ))),
+            Err(e) => findings.push(Finding::warning(format!(
+                "link {}: serial.device {}: {e} (the agent retries until it appears)",
+                link.name, s.device
+            ))),
         }
     }
     findings

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use skywave_host::agent::config::AgentConfig;
-use skywave_host::agent::control::{self, DecisionJson, Wire};
+use skywave_host::agent::control::{self, DecisionJson, StatusReport, Wire};
+use skywave_host::agent::status_text;
 use skywave_host::audit;
 use skywave_host::frames;
 use skywave_protocol::policy::{MAX_ARTIFACT_LEN, UnixTime};
@@ -238,71 +239,13 @@ fn show(
     Ok(())
 }
 
+/// A status reply in words (`skywave_host::agent::status_text`).
 fn print_status(reply: &serde_json::Value) -> Vec<String> {
-    let s = &reply["status"];
-    let mut lines = Vec::new();
-    lines.push(format!(
-        "node {} (SAP {}): {} artifacts, {} messages queued, {} decisions logged",
-        s["address"].as_str().unwrap_or("?"),
-        s["sap"],
-        s["artifacts"],
-        s["queued_messages"],
-        s["decisions_logged"]
-    ));
-    if let Some(rev) = s["revocation"].as_object() {
-        let parts: Vec<String> = rev.iter().map(|(d, seq)| format!("{d} #{seq}")).collect();
-        lines.push(format!("revocation: {}", parts.join(", ")));
+    match serde_json::from_value::<StatusReport>(reply["status"].clone()) {
+        Ok(report) => status_text::lines(&report),
+        // An agent of another version: its reply as it is, rather than nothing.
+        Err(_) => vec![reply.to_string()],
     }
-    if let Some(refused) = s["refused"].as_object().filter(|r| !r.is_empty()) {
-        let parts: Vec<String> = refused.iter().map(|(k, n)| format!("{n} {k}")).collect();
-        lines.push(format!("refused: {}", parts.join(", ")));
-    }
-    for l in s["links"].as_array().into_iter().flatten() {
-        let mut counts: Vec<(u8, &serde_json::Value)> = l["queued_by_priority"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter_map(|(p, n)| Some((p.parse().ok()?, n)))
-            .collect();
-        counts.sort_by_key(|&(p, _)| std::cmp::Reverse(p));
-        let by_priority: Vec<String> = counts
-            .iter()
-            .map(|(p, n)| format!("{n} at priority {p}"))
-            .collect();
-        let queued = if by_priority.is_empty() {
-            "nothing queued".to_owned()
-        } else {
-            format!("queued: {}", by_priority.join(", "))
-        };
-        lines.push(format!(
-            "link {}: bearer {}, physical link {}, {queued}, frames in {} (damaged {}) out {}, line noise {} bytes ({} bad headers)",
-            l["name"].as_str().unwrap_or("?"),
-            l["bearer"].as_str().unwrap_or("?"),
-            l["physical_link"].as_str().unwrap_or("none"),
-            l["frames_in"],
-            l["frames_damaged"],
-            l["frames_out"],
-            l["noise_bytes"],
-            l["bad_headers"]
-        ));
-        for n in l["neighbours"].as_array().into_iter().flatten() {
-            let heard = n["last_heard_s"]
-                .as_f64()
-                .map_or("never heard".to_owned(), |s| {
-                    format!("last heard {s:.0} s ago")
-                });
-            let batches = if n["reads_batches"] == true {
-                ", reads compressed batches"
-            } else {
-                ""
-            };
-            lines.push(format!(
-                "  neighbour {}: {heard}{batches}",
-                n["address"].as_str().unwrap_or("?")
-            ));
-        }
-    }
-    lines
 }
 
 /// `skywave publish`: each file in order, reported as it goes; an error at the end if any was

@@ -287,3 +287,52 @@ fn status_watch_refreshes_until_stopped() {
         assert_eq!(report["status"]["artifacts"], 12, "{line}");
     }
 }
+
+#[test]
+fn status_reads_with_units_ages_and_domains() {
+    let node = Node::start("status");
+    let text = node.ok(&["status", "--socket", &node.socket]);
+    let line = |prefix: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{text}"))
+            .to_owned()
+    };
+    assert!(line("domain GBR:").contains("policy #1 v"), "{text}");
+    assert!(line("domain GBR:").ends_with("revocation seq 0"), "{text}");
+    assert!(line("link hf0:").contains("bearer up"), "{text}");
+    assert!(line("queue:").contains(" of "), "{text}");
+    let out = line("out:");
+    assert!(
+        out.contains(" frames, ") && out.contains(" B") && out.contains("retransmitted"),
+        "{text}"
+    );
+    assert!(line("neighbour 0.0.0.2:").contains("never heard"), "{text}");
+
+    // The same facts for scripts, under stable keys.
+    let json: serde_json::Value =
+        serde_json::from_str(&node.ok(&["status", "--socket", &node.socket, "--json"])).unwrap();
+    let status = &json["status"];
+    assert_eq!(status["domains"]["GBR"]["revocation_seq"], 0, "{json}");
+    assert!(status["domains"]["GBR"]["policies"]["1"].is_u64(), "{json}");
+    let link = &status["links"][0];
+    for key in [
+        "name",
+        "bearer",
+        "physical_link",
+        "queued",
+        "queue_capacity",
+        "queued_by_priority",
+        "frames_in",
+        "frames_damaged",
+        "frames_out",
+        "bytes_in",
+        "bytes_out",
+        "noise_bytes",
+        "bad_headers",
+        "retransmissions",
+        "neighbours",
+    ] {
+        assert!(link.get(key).is_some(), "links[0].{key} missing: {json}");
+    }
+}

@@ -183,8 +183,25 @@ pub struct StatusReport {
     /// `RolledBack`, ...): what neighbours or operators offered that did not pass admission.
     #[serde(default)]
     pub refused: std::collections::BTreeMap<String, u64>,
+    /// What is held per domain: highest version of each policy and translator, credentials,
+    /// last revocation sequence number.
+    #[serde(default)]
+    pub domains: std::collections::BTreeMap<String, DomainStatus>,
     /// Per link.
     pub links: Vec<LinkStatus>,
+}
+
+/// One domain in `skywave status`.
+#[derive(Serialize, Deserialize, Debug, Default, PartialEq, Eq)]
+pub struct DomainStatus {
+    /// Policy id to the highest version held (a delta counts as the version it makes).
+    pub policies: std::collections::BTreeMap<u32, u64>,
+    /// Translator id to the highest version held.
+    pub translators: std::collections::BTreeMap<u32, u64>,
+    /// Credentials held for the domain.
+    pub credentials: usize,
+    /// The last revocation sequence number admitted (0: none yet).
+    pub revocation_seq: u32,
 }
 
 /// One link in `skywave status`.
@@ -198,6 +215,9 @@ pub struct LinkStatus {
     pub physical_link: Option<String>,
     /// C_PDUs queued on the link.
     pub queued: usize,
+    /// How many the link's queue holds at most.
+    #[serde(default)]
+    pub queue_capacity: usize,
     /// C_PDUs queued on the link per priority (only priorities with any).
     pub queued_by_priority: std::collections::BTreeMap<u8, usize>,
     /// D_PDUs received with good CRCs.
@@ -216,6 +236,10 @@ pub struct LinkStatus {
     pub bytes_in: u64,
     /// Bytes of D_PDUs sent.
     pub bytes_out: u64,
+    /// ARQ data D_PDUs sent more than once (`null` on a link through a 5066 node over SIS,
+    /// whose node does its own ARQ); against `frames_out`, the retransmission rate.
+    #[serde(default)]
+    pub retransmissions: Option<u64>,
     /// The neighbours reached through it.
     pub neighbours: Vec<NeighbourStatus>,
 }

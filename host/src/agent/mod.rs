@@ -6,6 +6,7 @@
 //! - [`control`]: the operator's control socket and the client the CLI uses.
 //! - [`explain`]: release decisions in words, for `decide` and `audit show`.
 //! - [`service`]: file and socket modes, the store's lock, systemd readiness, SIGHUP.
+//! - [`status_text`]: `skywave status` in words and units.
 //!
 //! Wiring: one bearer task per link moves bytes; a forwarder per bearer tags its events with
 //! the link's index into one channel; the core takes those, the operator's requests and its own
@@ -21,6 +22,7 @@ pub mod control;
 pub mod core;
 pub mod explain;
 pub mod service;
+pub mod status_text;
 
 use std::path::Path;
 

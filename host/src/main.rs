@@ -95,7 +95,7 @@ enum Command {
         /// The classification code.
         #[arg(long)]
         classification: u8,
-        /// A category value as TAG:VALUE (repeatable).
+        /// A category value as TAG:VALUE (repeatable; TAG=VALUE also read).
         #[arg(long = "category", value_parser = parse_category)]
         categories: Vec<(u8, u16)>,
         /// The audience domain, e.g. USA.
@@ -194,16 +194,7 @@ enum FramesCommand {
 }
 
 fn parse_category(text: &str) -> Result<(u8, u16), String> {
-    let (tag, value) = text
-        .split_once(':')
-        .ok_or_else(|| format!("{text:?}: expected TAG:VALUE"))?;
-    Ok((
-        tag.parse()
-            .map_err(|_| format!("{tag:?} is not a tag (0..=255)"))?,
-        value
-            .parse()
-            .map_err(|_| format!("{value:?} is not a value (0..=65535)"))?,
-    ))
+    skywave_tools::authority::parse_category(text).map(|c| (c.tag, c.value))
 }
 
 impl Target {

@@ -144,7 +144,7 @@ enum Command {
         /// The label: DOMAIN/POLICY/CLASSIFICATION, e.g. GBR/1/3.
         #[arg(long)]
         label: String,
-        /// A category value on the label, TAG=VALUE (repeatable).
+        /// A category value on the label, TAG:VALUE (repeatable; TAG=VALUE also read).
         #[arg(long = "category")]
         categories: Vec<String>,
         /// The audience domain.
@@ -400,11 +400,7 @@ fn parse_label(text: &str) -> Result<(skywave_protocol::policy::Domain, u32, u8)
 }
 
 fn parse_category(text: &str) -> Result<CategoryValue> {
-    let parsed = text
-        .split_once('=')
-        .and_then(|(tag, value)| Some((tag.parse().ok()?, value.parse().ok()?)));
-    let (tag, value) = parsed.ok_or_else(|| anyhow!("--category: {text:?} is not TAG=VALUE"))?;
-    Ok(CategoryValue { tag, value })
+    authority::parse_category(text).map_err(|e| anyhow!("--category: {e}"))
 }
 
 fn store_time(args: &StoreArgs) -> Result<Option<UnixTime>> {
@@ -486,7 +482,7 @@ fn print_decision(d: &Decision) -> Result<()> {
         let values: Vec<String> = l
             .categories
             .iter()
-            .map(|c| format!("{}={}", c.tag, c.value))
+            .map(|c| format!("{}:{}", c.tag, c.value))
             .collect();
         format!(
             "{}/{}/{} [{}]",

@@ -1,9 +1,9 @@
 //! `skywave-sim`: run HF network scenarios on virtual time, or the link layer's benchmark.
 //!
 //! ```text
-//! skywave-sim run SCENARIO.toml --seed N --json OUT.json [--capture OUT.pcap] [--plot OUT.svg]
+//! skywave-sim run SCENARIO.toml --seed N --json OUT.json[.zst] [--summary-only] [--capture OUT.pcap] [--plot OUT.svg]
 //! skywave-sim bench --json OUT.json [--seed N]
-//! skywave-sim coalition SCENARIO.toml --seed N --json OUT.json [--capture OUT.pcap] [--plot OUT.svg]
+//! skywave-sim coalition SCENARIO.toml --seed N --json OUT.json[.zst] [--summary-only] [--capture OUT.pcap] [--plot OUT.svg]
 //! skywave-sim chain --hops H --bit-rate B --loss P --turnaround-ms T --seed N [--json OUT.json]
 //! skywave-sim fanout --json OUT.json [--plot OUT.svg] [--max-neighbours N] [--seeds K]
 //! ```
@@ -111,9 +111,14 @@ struct ScenarioArgs {
     /// The seed: one seed reproduces a run exactly.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Where to write the JSON report.
+    /// Where to write the JSON report; a name ending in `.zst` is written zstd-compressed
+    /// (a day of a large network is hundreds of megabytes as text, a tenth of that packed).
     #[arg(long)]
     json: PathBuf,
+    /// Leave the per-message records out of the JSON report: outcomes, spreads, channel and
+    /// per-node totals only.
+    #[arg(long)]
+    summary_only: bool,
     /// Also write every D_PDU put on the air as pcap (link type 237).
     #[arg(long)]
     capture: Option<PathBuf>,
@@ -150,7 +155,7 @@ impl ScenarioArgs {
         pcap: &[u8],
         svg: impl FnOnce() -> String,
     ) -> anyhow::Result<()> {
-        write(&self.json, serde_json::to_string_pretty(report)?)?;
+        write_report(&self.json, report, self.summary_only)?;
         if let Some(path) = &self.capture {
             write(path, pcap)?;
         }
@@ -159,6 +164,35 @@ impl ScenarioArgs {
         }
         Ok(())
     }
+}
+
+/// The parts of a report that grow with the number of messages: what `--summary-only` leaves
+/// out.
+const PER_MESSAGE_KEYS: [&str; 1] = ["messages"];
+
+/// Writes `report` as JSON to `path`, streamed (never held whole as text), zstd-compressed
+/// when the name ends in `.zst`, without the per-message records when `summary_only`.
+fn write_report(path: &Path, report: &impl Serialize, summary_only: bool) -> anyhow::Result<()> {
+    let context = || format!("writing {}", path.display());
+    let file = std::io::BufWriter::new(std::fs::File::create(path).with_context(context)?);
+    let mut out: Box<dyn std::io::Write> = if path.extension().is_some_and(|e| e == "zst") {
+        Box::new(zstd::Encoder::new(file, 0)?.auto_finish())
+    } else {
+        Box::new(file)
+    };
+    if summary_only {
+        let mut value = serde_json::to_value(report)?;
+        if let Some(object) = value.as_object_mut() {
+            for key in PER_MESSAGE_KEYS {
+                object.remove(key);
+            }
+        }
+        serde_json::to_writer_pretty(&mut out, &value).with_context(context)?;
+    } else {
+        serde_json::to_writer_pretty(&mut out, report).with_context(context)?;
+    }
+    out.flush().with_context(context)?;
+    Ok(())
 }
 
 /// Writes `contents` to `path`, saying which file failed.

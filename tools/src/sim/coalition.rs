@@ -39,7 +39,7 @@ use skywave_protocol::wire::{Address, Body, Dpdu, Frame, MAX_DPDU_LEN};
 use super::air::{Air, Radio};
 use super::channel::Model;
 use super::events::{EventQueue, Progress};
-use super::report::{ChannelTotals, Series, escape, panel_series};
+use super::report::{ChannelTotals, Series, panel_series};
 use super::scenario::{
     LinkSpec, ModemSpec, NetSpec, OutageSpec, RandomOutageSpec, ScenarioFile, check_outages,
 };
@@ -1393,77 +1393,9 @@ impl CoalitionReport {
         self.artifacts.iter().find(|a| a.label == label)
     }
 
-    /// An SVG: for each artifact published during the run, the share of stations holding it
-    /// over time since its publication; and airtime by kind.
+    /// The run's figure as SVG ([`super::plot::coalition`]).
     pub fn svg(&self) -> String {
-        let (w, h, pad) = (460.0, 300.0, 50.0);
-        let mut out = format!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"11\">\n",
-            2.0 * w,
-            h + 60.0
-        );
-        out.push_str(&format!(
-            "<text x=\"10\" y=\"16\" font-size=\"13\">{} (seed {}): {} stations, {} artifacts, converged: {}</text>\n",
-            escape(&self.scenario),
-            self.seed,
-            self.stations.len(),
-            self.artifacts.len(),
-            self.converged
-        ));
-        let stations = self.stations.len().max(1) as f64;
-        let colours = [
-            "#1f5fa8", "#c0392b", "#27ae60", "#8e44ad", "#d35400", "#2c3e50",
-        ];
-        let mut series: Vec<Series> = Vec::new();
-        let mut xmax: f64 = 1.0;
-        for (i, a) in self
-            .artifacts
-            .iter()
-            .filter(|a| a.published_s > 0.0)
-            .take(colours.len())
-            .enumerate()
-        {
-            let mut times: Vec<f64> = a.admitted_s.values().map(|t| t - a.published_s).collect();
-            times.sort_by(f64::total_cmp);
-            let mut points = vec![(0.0, 0.0)];
-            for (k, t) in times.iter().enumerate() {
-                points.push((*t, k as f64 / stations));
-                points.push((*t, (k + 1) as f64 / stations));
-            }
-            xmax = xmax.max(times.last().copied().unwrap_or(0.0));
-            series.push((
-                a.label.clone(),
-                colours.get(i).copied().unwrap_or("#000"),
-                points,
-            ));
-        }
-        panel_series(
-            &mut out,
-            (0.0, 30.0, w, h, pad),
-            ("time since publication (s)", "share of stations holding it"),
-            (xmax * 1.05, 1.0),
-            &series,
-        );
-        let total: f64 = self.airtime_s_by_kind.values().sum::<f64>().max(1e-9);
-        let mut y = 50.0;
-        out.push_str(&format!(
-            "<text x=\"{}\" y=\"40\" font-size=\"12\">airtime by kind ({total:.0} s of D_PDUs, plus {:.0} s preamble and interleaver)</text>\n",
-            w + 20.0,
-            self.channel.overhead_s
-        ));
-        for (kind, s) in &self.airtime_s_by_kind {
-            let bar = 300.0 * s / total;
-            out.push_str(&format!(
-                "<rect x=\"{}\" y=\"{y}\" width=\"{bar:.1}\" height=\"14\" fill=\"#1f5fa8\"/><text x=\"{}\" y=\"{}\">{} {s:.1} s</text>\n",
-                w + 100.0,
-                w + 20.0,
-                y + 11.0,
-                escape(kind)
-            ));
-            y += 20.0;
-        }
-        out.push_str("</svg>\n");
-        out
+        super::plot::coalition(self)
     }
 }
 

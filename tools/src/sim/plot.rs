@@ -6,8 +6,9 @@
 //! so the tools still build offline from vendored sources on a bare laptop. It gives what the
 //! hand-written SVG lacked: axes with ticks, gridlines, legends, and the same look across plots.
 //!
-//! Each function takes a report and returns the SVG text; nothing here decides what a figure
-//! says, only how it is drawn.
+//! Each function takes what to draw and returns the SVG text; nothing here decides what a
+//! figure says, only how it is drawn: [`panels`] for line charts side by side (the `run`,
+//! `chain` and `fanout` figures), [`coalition`] for the coalition run's figure.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -71,6 +72,108 @@ fn svg(
         ),
         None => text,
     }
+}
+
+/// A named line of a [`Panel`].
+#[derive(Clone, Debug)]
+pub struct Line {
+    /// Its legend entry (empty: not in the legend).
+    pub name: String,
+    /// Its points, in drawing order.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// One line chart: axes from 0 to `xmax` and `ymax`, with ticks, gridlines and a legend.
+#[derive(Clone, Debug)]
+pub struct Panel {
+    /// The x axis' label.
+    pub x: String,
+    /// The y axis' label.
+    pub y: String,
+    /// The x axis' end.
+    pub xmax: f64,
+    /// The y axis' end; points above it are drawn at it (the panel says so in its title).
+    pub ymax: f64,
+    /// The lines.
+    pub lines: Vec<Line>,
+}
+
+/// `panels` side by side under `title`.
+pub fn panels(title: &str, panels: &[Panel]) -> String {
+    // Room for the title on one line even with a single panel.
+    let width = (560 * panels.len().max(1) as u32).max(960);
+    svg((width, 400), |root| {
+        let root = root.titled(title, ("sans-serif", 15))?;
+        for (area, panel) in root
+            .split_evenly((1, panels.len().max(1)))
+            .iter()
+            .zip(panels)
+        {
+            draw_panel(area, panel)?;
+        }
+        Ok(())
+    })
+}
+
+fn draw_panel(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    panel: &Panel,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (xmax, ymax) = (panel.xmax.max(1e-9), panel.ymax.max(1e-9));
+    let mut chart = ChartBuilder::on(area)
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..xmax, 0.0..ymax)?;
+    // Whole numbers on an axis that runs to 10 or more; tenths below that.
+    let tick = |max: f64| {
+        move |v: &f64| {
+            if max >= 10.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.1}")
+            }
+        }
+    };
+    chart
+        .configure_mesh()
+        .x_desc(panel.x.as_str())
+        .y_desc(panel.y.as_str())
+        .x_label_formatter(&tick(xmax))
+        .y_label_formatter(&tick(ymax))
+        .light_line_style(MINOR_GRID)
+        .draw()?;
+    for (i, line) in panel.lines.iter().enumerate() {
+        let style = colour(i).stroke_width(2);
+        let points = line.points.iter().map(|&(x, y)| (x.min(xmax), y.min(ymax)));
+        let drawn = chart.draw_series(LineSeries::new(points, style))?;
+        if !line.name.is_empty() {
+            drawn
+                .label(line.name.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
+        }
+    }
+    if panel.lines.iter().any(|l| !l.name.is_empty()) {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 12))
+            .draw()?;
+    }
+    Ok(())
+}
+
+/// The steps of an empirical distribution (CDF) of sorted `times`, from 0.
+pub fn cdf(times: &[f64]) -> Vec<(f64, f64)> {
+    let n = times.len().max(1) as f64;
+    let mut points = vec![(0.0, 0.0)];
+    for (k, t) in times.iter().enumerate() {
+        points.push((*t, k as f64 / n));
+        points.push((*t, (k + 1) as f64 / n));
+    }
+    points
 }
 
 /// The coalition run: for every artifact published during the run, the share of stations

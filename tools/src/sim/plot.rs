@@ -11,6 +11,7 @@
 //! `chain` and `fanout` figures), [`coalition`] for the coalition run's figure.
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::coalition::CoalitionReport;
@@ -154,14 +155,24 @@ fn draw_panel(
         }
     }
     if panel.lines.iter().any(|l| !l.name.is_empty()) {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 12))
-            .draw()?;
+        legend(&mut chart)?;
     }
+    Ok(())
+}
+
+/// The line chart type every figure here uses.
+type LineChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The legend of `chart`'s labelled series, in its lower right corner.
+fn legend<'a, 'b: 'a>(chart: &mut LineChart<'a, 'b>) -> Result<(), Box<dyn std::error::Error>> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 12))
+        .draw()?;
     Ok(())
 }
 
@@ -254,13 +265,7 @@ pub fn coalition(report: &CoalitionReport) -> String {
                 .label(artifact.label.clone())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 12))
-            .draw()?;
+        legend(&mut chart)?;
         airtime_bars(&right, report)
     })
 }

@@ -208,17 +208,13 @@ fn status_into_a_closed_pipe_exits_quietly() {
     // `skywave status | head -1`, with the reader gone before the report is written.
     let node = Node::start("pipe");
     for command in ["status", "policies"] {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_skywave"))
-            .args([command, "--socket", &node.socket])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        drop(child.stdout.take());
-        let out = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.is_empty(), "{command}: {stderr}");
-        assert_eq!(out.status.code(), Some(0), "{command}");
+        skywave_hil_tests::assert_quiet_into_closed_pipe(
+            std::process::Command::new(env!("CARGO_BIN_EXE_skywave")).args([
+                command,
+                "--socket",
+                &node.socket,
+            ]),
+        );
     }
 }
 

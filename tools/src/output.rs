@@ -16,6 +16,16 @@ macro_rules! outln {
     }};
 }
 
+/// Writes to stdout like `print!`, returning the write's `std::io::Result` instead of
+/// panicking on it.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        write!(::std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 /// Whether `error` (or anything it wraps) is a write to a pipe nobody reads any more.
 pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {

@@ -227,8 +227,8 @@ fn verify_into_a_closed_pipe_exits_quietly() {
     let dir = scratch("pipe");
     let (signer, policy) = gbr(&dir);
     let trust = arg(&dir.join("trust"));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_skywave-authority"))
-        .args([
+    skywave_hil_tests::assert_quiet_into_closed_pipe(
+        Command::new(env!("CARGO_BIN_EXE_skywave-authority")).args([
             "verify",
             "--trust",
             &trust,
@@ -236,14 +236,6 @@ fn verify_into_a_closed_pipe_exits_quietly() {
             "2027-01-01",
             &signer,
             &policy,
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.is_empty(), "{stderr}");
-    assert_eq!(out.status.code(), Some(0));
+        ]),
+    );
 }

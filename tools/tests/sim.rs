@@ -218,3 +218,16 @@ fn summary_only_and_compressed_reports_for_long_runs() {
         std::fs::metadata(&packed).unwrap().len() < std::fs::metadata(&full).unwrap().len() / 3
     );
 }
+
+#[test]
+fn a_run_into_a_closed_pipe_exits_quietly() {
+    // `skywave-sim run ... | head -1`, with the reader gone before the summary is written.
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/two-node-arq.toml");
+    skywave_hil_tests::assert_quiet_into_closed_pipe(
+        Command::new(env!("CARGO_BIN_EXE_skywave-sim"))
+            .arg("run")
+            .arg(&scenario)
+            .args(["--quiet", "--json"])
+            .arg(out("pipe.json")),
+    );
+}

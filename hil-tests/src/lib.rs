@@ -109,6 +109,22 @@ pub fn start_agent(exe: &Path, config: &Path) -> Process {
     process
 }
 
+/// Runs `command` with its standard output a pipe whose reader is already gone (as in
+/// `command | head -1` once `head` has its line) and checks it exits 0 with nothing on stderr:
+/// a reader that stopped early is not an error, and certainly not a panic.
+pub fn assert_quiet_into_closed_pipe(command: &mut Command) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the command");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("the command's exit");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.is_empty(), "{command:?}: {stderr}");
+    assert_eq!(out.status.code(), Some(0), "{command:?}");
+}
+
 /// A binary of this workspace, built beside the test executable (`cargo test --workspace`
 /// builds every package's binaries before it runs any test).
 pub fn binary(name: &str) -> PathBuf {

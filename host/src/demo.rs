@@ -22,6 +22,7 @@ use skywave_protocol::link::Modem;
 use skywave_protocol::policy::sample::{self, AUS, Coalition, GBR, USA, gbr};
 use skywave_protocol::policy::{Artifact, Revoked, TrustStore};
 use skywave_protocol::wire::Address;
+use skywave_tools::outln;
 use skywave_tools::sim::channel::{Channel, Model};
 use skywave_tools::sim::split_seed;
 use tokio::sync::{mpsc, oneshot};
@@ -116,14 +117,14 @@ struct Story {
 }
 
 impl Story {
-    fn say(&self, text: &str) {
+    fn say(&self, text: &str) -> std::io::Result<()> {
         let t = self.start.elapsed().as_secs();
-        println!(
+        outln!(
             "[T+{:02}:{:02}:{:02}] {text}",
             t / 3600,
             t / 60 % 60,
             t % 60
-        );
+        )
     }
 
     /// Seconds of airtime every station has spent transmitting so far.
@@ -217,6 +218,7 @@ fn build(dir: &std::path::Path, c: &Coalition) -> anyhow::Result<(Vec<Station>, 
             store: dir.join(format!("node-{address}.db")),
             store_max_bytes: None,
             socket: PathBuf::new(),
+            group_access: false,
             links,
         };
         let mut trust = TrustStore::new();
@@ -243,16 +245,16 @@ async fn story(dir: &std::path::Path) -> anyhow::Result<()> {
     let story = Story {
         start: Instant::now(),
     };
-    println!(
+    outln!(
         "Skywave demo: a GBR, USA and AUS coalition on simulated HF (2400 bit/s, 10 % frame loss)."
-    );
-    println!(
+    )?;
+    outln!(
         "Stations: GBR HQ - GBR relay; the relay shares a net with USA HQ and AUS HQ; USA HQ - USA ship; AUS HQ - AUS adjunct."
-    );
-    println!(
+    )?;
+    outln!(
         "Times are simulated; each station keeps its own store in {}.\n",
         dir.display()
-    );
+    )?;
 
     // 1. National artifacts at each headquarters. The sample coalition's order: signer
     // credentials (GBR, USA, AUS), liaison credentials (GBR, USA, GBR, AUS), policies (GBR,
@@ -263,7 +265,7 @@ async fn story(dir: &std::path::Path) -> anyhow::Result<()> {
     for (artifact, station) in artifacts.iter().zip(home) {
         publish(at(station), "national artifact", artifact.clone()).await?;
     }
-    story.say("GBR, USA and AUS signing cells publish their signers' credentials, the liaison offices' credentials and their policies at their headquarters.");
+    story.say("GBR, USA and AUS signing cells publish their signers' credentials, the liaison offices' credentials and their policies at their headquarters.")?;
     let took = story
         .until(
             Duration::from_secs(3600),
@@ -275,13 +277,13 @@ async fn story(dir: &std::path::Path) -> anyhow::Result<()> {
         "Every station has verified and admitted all 10 ({} s after publication; {:.0} s of airtime so far).",
         took.as_secs(),
         story.airtime(&stations).await?
-    ));
+    ))?;
 
     // 2. Translators, from the liaison offices (credentialed by both partners).
     for artifact in &artifacts[10..] {
         publish(at(0), "translator", artifact.clone()).await?;
     }
-    story.say("The GBR-USA and GBR-AUS liaison offices publish their translators at GBR HQ.");
+    story.say("The GBR-USA and GBR-AUS liaison offices publish their translators at GBR HQ.")?;
     let took = story
         .until(Duration::from_secs(3600), "translators everywhere", || {
             all_hold(&stations, 12)
@@ -290,15 +292,15 @@ async fn story(dir: &std::path::Path) -> anyhow::Result<()> {
     story.say(&format!(
         "All stations hold both translators after {} s.",
         took.as_secs()
-    ));
+    ))?;
 
     // 3. Decisions through the translators.
     let (_, said) = decide(at(3), USA).await?;
     story.say(&format!(
         "USA ship: may GBR SECRET data for operation HERRICK go to USA? {said}."
-    ));
+    ))?;
     let (_, said) = decide(at(5), AUS).await?;
-    story.say(&format!("AUS adjunct: the same data to AUS? {said}."));
+    story.say(&format!("AUS adjunct: the same data to AUS? {said}."))?;
 
     // 4. GBR revokes the GBR-USA translator.
     let revocation = sample::revocation(
@@ -313,7 +315,7 @@ async fn story(dir: &std::path::Path) -> anyhow::Result<()> {
         sample::sign(&c.gbr_root, &Artifact::Revocation(revocation)),
     )
     .await?;
-    story.say("GBR's root revokes the GBR-USA translator (revocation delta 1, expedited).");
+    story.say("GBR's root revokes the GBR-USA translator (revocation delta 1, expedited).")?;
     let took = story
         .until(
             Duration::from_secs(3600),
@@ -325,15 +327,15 @@ async fn story(dir: &std::path::Path) -> anyhow::Result<()> {
     story.say(&format!(
         "{} s later, three hops away, the USA ship decides again: {said}.",
         took.as_secs()
-    ));
+    ))?;
 
     // 5. The AUS adjunct drops off the air; GBR issues a new policy version meanwhile.
     let (delta, members) = &nets[3];
     delta.set_down(members[1], true);
-    story.say("The AUS adjunct goes off the air for six hours.");
+    story.say("The AUS adjunct goes off the air for six hours.")?;
     tokio::time::sleep(Duration::from_secs(3600)).await;
     publish(at(0), "policy v2", c.gbr_policy(2, &sample::gbr_rules())).await?;
-    story.say("GBR publishes version 2 of its policy.");
+    story.say("GBR publishes version 2 of its policy.")?;
     let others: Vec<&Station> = stations.iter().filter(|s| s.address != 6).collect();
     let begun = Instant::now();
     loop {
@@ -356,11 +358,11 @@ async fn story(dir: &std::path::Path) -> anyhow::Result<()> {
     story.say(&format!(
         "Every station on the air holds GBR policy v2 after {} s.",
         begun.elapsed().as_secs()
-    ));
+    ))?;
     tokio::time::sleep(OUTAGE.saturating_sub(Duration::from_secs(3600) + begun.elapsed())).await;
     let before = story.airtime(&stations).await?;
     delta.set_down(members[1], false);
-    story.say("The AUS adjunct is back on the air.");
+    story.say("The AUS adjunct is back on the air.")?;
     let took = story
         .until(Duration::from_secs(3 * 3600), "the adjunct catches up", || async {
             let reply = ask(at(5), Command::Policies).await?;
@@ -372,12 +374,12 @@ async fn story(dir: &std::path::Path) -> anyhow::Result<()> {
         "It caught up {} s after its return: inventory sync sent it only what it lacked ({:.0} s of airtime across the network meanwhile).",
         took.as_secs(),
         after - before
-    ));
+    ))?;
 
-    println!(
+    outln!(
         "\n| station | address | artifacts | GBR revocation | GBR SECRET HERRICK data to its own nation | airtime sent |"
-    );
-    println!("|---|---|---|---|---|---|");
+    )?;
+    outln!("|---|---|---|---|---|---|")?;
     for s in &stations {
         let st = status(s).await?;
         let audience = match s.address {
@@ -392,18 +394,18 @@ async fn story(dir: &std::path::Path) -> anyhow::Result<()> {
             .iter()
             .find(|(d, _)| *d == GBR)
             .map_or(0, |(_, seq)| *seq);
-        println!(
+        outln!(
             "| {} | {} | {} | #{gbr} | {said} | {:.0} s |",
             s.name,
             st.address,
             st.artifacts,
             airtime as f64 * 8.0 / f64::from(modem().bit_rate)
-        );
+        )?;
     }
-    println!(
+    outln!(
         "\nTotal simulated time {:.1} h.",
         story.start.elapsed().as_secs_f64() / 3600.0
-    );
+    )?;
     Ok(())
 }
 

@@ -2,8 +2,8 @@
 //!
 //! - [`agent`]: `skywave run`: configuration, the core that drives the protocol state
 //!   machines, and the operator's control socket.
-//! - [`audit`]: `skywave audit anchor` and `audit verify`: the decision log checked offline
-//!   against an anchor the operator kept.
+//! - [`audit`]: the decision log read back (`skywave audit list / show / export`) and checked
+//!   offline against an anchor the operator kept (`audit anchor`, `audit verify`).
 //! - [`compress`]: zstd BATCH compression of node messages between agents, negotiated per
 //!   neighbour with CAPS.
 //! - [`demo`]: `skywave demo`, a three-nation coalition on simulated HF, told as it happens.

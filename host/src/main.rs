@@ -8,8 +8,13 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use skywave_host::agent::config::AgentConfig;
-use skywave_host::agent::control::{self, Wire};
+use skywave_host::agent::control::{self, DecisionJson, StatusReport, Wire};
+use skywave_host::agent::status_text;
 use skywave_host::{audit, evidence, frames};
+use skywave_protocol::policy::{MAX_ARTIFACT_LEN, UnixTime};
+use skywave_tools::authority::time;
+use skywave_tools::outln;
+use skywave_tools::output::is_broken_pipe;
 
 /// Skywave: signed coalition policy over STANAG 5066 HF links.
 #[derive(Parser)]
@@ -28,15 +33,37 @@ enum Command {
         /// The node's configuration file.
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
+        /// How the log on stderr is written: `text` for people, `json` (one object a line)
+        /// for journald or a log collector.
+        #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
+    },
+    /// Check a configuration file without starting the agent: fields, trust roots, the
+    /// store's and socket's directories, serial devices, conflicting settings. Exit status 0:
+    /// no errors (warnings may be printed); 1: errors found; 2: the file cannot be read or
+    /// parsed.
+    CheckConfig {
+        /// The configuration file.
+        file: PathBuf,
     },
     /// Show links, neighbours, queues and revocation state of a running agent.
-    Status(Target),
-    /// Inject an artifact made by skywave-authority into a running agent.
+    Status {
+        #[command(flatten)]
+        target: Target,
+        /// Refresh every SECONDS (default 2) until interrupted: in place on a terminal, one
+        /// report (one JSON line with --json) after another otherwise.
+        #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "2")]
+        watch: Option<u64>,
+    },
+    /// Inject artifacts made by skywave-authority into a running agent, in the order given
+    /// (a directory's files in name order, as examples/coalition/make.sh names them), one
+    /// line per file; exits 1 if any was refused.
     Publish {
         #[command(flatten)]
         target: Target,
-        /// The artifact file.
-        file: PathBuf,
+        /// Artifact files, or directories of them.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
     /// List the artifacts a running agent holds.
     Policies(Target),
@@ -67,7 +94,7 @@ enum Command {
         /// The classification code.
         #[arg(long)]
         classification: u8,
-        /// A category value as TAG:VALUE (repeatable).
+        /// A category value as TAG:VALUE (repeatable; TAG=VALUE also read).
         #[arg(long = "category", value_parser = parse_category)]
         categories: Vec<(u8, u16)>,
         /// The audience domain, e.g. USA.
@@ -83,6 +110,15 @@ enum Command {
     /// Make and read captures of STANAG 5066 D_PDUs.
     #[command(subcommand)]
     Frames(FramesCommand),
+}
+
+/// The agent's log format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object a line.
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -108,6 +144,36 @@ enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// List the logged decisions, one a line: index, time, verdict, label, audience.
+    List {
+        /// The node's configuration file (gives the store and the node address).
+        #[arg(long, value_name = "FILE", default_value = "node.toml")]
+        config: PathBuf,
+        /// Only decisions recorded at or after this time (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ
+        /// or Unix seconds).
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        since: Option<UnixTime>,
+        /// Print a JSON array of the entries instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one logged decision in words: why, its lineage and its place in the hash chain.
+    Show {
+        /// The decision's index (as `audit list` prints it, without the #).
+        index: u64,
+        /// The node's configuration file (gives the store and the node address).
+        #[arg(long, value_name = "FILE", default_value = "node.toml")]
+        config: PathBuf,
+    },
+    /// Export the whole decision log as JSON for tools, with the verifier's verdict.
+    Export {
+        /// The node's configuration file (gives the store and the node address).
+        #[arg(long, value_name = "FILE", default_value = "node.toml")]
+        config: PathBuf,
+        /// JSON (the only format; required so scripts say what they expect).
+        #[arg(long, required = true)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -129,6 +195,10 @@ enum EvidenceCommand {
         /// The directory to write to (created if missing).
         dir: PathBuf,
     },
+}
+
+fn parse_time(text: &str) -> Result<UnixTime, String> {
+    time::parse(text).map_err(|e| e.to_string())
 }
 
 /// Which running agent to talk to.
@@ -161,16 +231,7 @@ enum FramesCommand {
 }
 
 fn parse_category(text: &str) -> Result<(u8, u16), String> {
-    let (tag, value) = text
-        .split_once(':')
-        .ok_or_else(|| format!("{text:?}: expected TAG:VALUE"))?;
-    Ok((
-        tag.parse()
-            .map_err(|_| format!("{tag:?} is not a tag (0..=255)"))?,
-        value
-            .parse()
-            .map_err(|_| format!("{value:?} is not a value (0..=65535)"))?,
-    ))
+    skywave_tools::authority::parse_category(text).map(|c| (c.tag, c.value))
 }
 
 impl Target {
@@ -191,77 +252,117 @@ impl Target {
     }
 }
 
-/// Prints `reply` as JSON or through `human`.
-fn show(target: &Target, reply: &serde_json::Value, human: impl Fn(&serde_json::Value)) {
+/// Prints `reply` as JSON or as the lines `human` makes of it.
+fn show(
+    target: &Target,
+    reply: &serde_json::Value,
+    human: impl Fn(&serde_json::Value) -> Vec<String>,
+) -> std::io::Result<()> {
     if target.json {
-        println!("{reply}");
-    } else {
-        human(reply);
+        return outln!("{reply}");
+    }
+    for line in human(reply) {
+        outln!("{line}")?;
+    }
+    Ok(())
+}
+
+/// A status reply in words (`skywave_host::agent::status_text`).
+fn print_status(reply: &serde_json::Value) -> Vec<String> {
+    match serde_json::from_value::<StatusReport>(reply["status"].clone()) {
+        Ok(report) => status_text::lines(&report),
+        // An agent of another version: its reply as it is, rather than nothing.
+        Err(_) => vec![reply.to_string()],
     }
 }
 
-fn print_status(reply: &serde_json::Value) {
-    let s = &reply["status"];
-    println!(
-        "node {} (SAP {}): {} artifacts, {} messages queued, {} decisions logged",
-        s["address"].as_str().unwrap_or("?"),
-        s["sap"],
-        s["artifacts"],
-        s["queued_messages"],
-        s["decisions_logged"]
-    );
-    if let Some(rev) = s["revocation"].as_object() {
-        let parts: Vec<String> = rev.iter().map(|(d, seq)| format!("{d} #{seq}")).collect();
-        println!("revocation: {}", parts.join(", "));
-    }
-    if let Some(refused) = s["refused"].as_object().filter(|r| !r.is_empty()) {
-        let parts: Vec<String> = refused.iter().map(|(k, n)| format!("{n} {k}")).collect();
-        println!("refused: {}", parts.join(", "));
-    }
-    for l in s["links"].as_array().into_iter().flatten() {
-        let mut counts: Vec<(u8, &serde_json::Value)> = l["queued_by_priority"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter_map(|(p, n)| Some((p.parse().ok()?, n)))
-            .collect();
-        counts.sort_by_key(|&(p, _)| std::cmp::Reverse(p));
-        let by_priority: Vec<String> = counts
-            .iter()
-            .map(|(p, n)| format!("{n} at priority {p}"))
-            .collect();
-        let queued = if by_priority.is_empty() {
-            "nothing queued".to_owned()
+/// `skywave publish`: each file in order, reported as it goes; an error at the end if any was
+/// refused. A file over the artifact limit is refused here, before anything is sent: the
+/// agent could never admit it.
+async fn publish(target: &Target, paths: &[PathBuf]) -> anyhow::Result<()> {
+    let mut refused = 0usize;
+    let files = expand(paths)?;
+    for file in &files {
+        let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        if bytes.len() > MAX_ARTIFACT_LEN {
+            eprintln!(
+                "{}: {} bytes, over the artifact limit of {MAX_ARTIFACT_LEN}: not sent",
+                file.display(),
+                bytes.len()
+            );
+            refused += 1;
+            continue;
+        }
+        let artifact_hex = control::to_hex(&bytes);
+        let mut reply = target.ask(Wire::Publish { artifact_hex }).await?;
+        if target.json {
+            reply["file"] = file.display().to_string().into();
+            outln!("{reply}")?;
+        } else if let Some(refusal) = reply.get("refused") {
+            eprintln!(
+                "{}: refused: {}",
+                file.display(),
+                refusal["refusal"].as_str().unwrap_or("?")
+            );
         } else {
-            format!("queued: {}", by_priority.join(", "))
-        };
-        println!(
-            "link {}: bearer {}, physical link {}, {queued}, frames in {} (damaged {}) out {}, line noise {} bytes ({} bad headers)",
-            l["name"].as_str().unwrap_or("?"),
-            l["bearer"].as_str().unwrap_or("?"),
-            l["physical_link"].as_str().unwrap_or("none"),
-            l["frames_in"],
-            l["frames_damaged"],
-            l["frames_out"],
-            l["noise_bytes"],
-            l["bad_headers"]
-        );
-        for n in l["neighbours"].as_array().into_iter().flatten() {
-            let heard = n["last_heard_s"]
-                .as_f64()
-                .map_or("never heard".to_owned(), |s| {
-                    format!("last heard {s:.0} s ago")
-                });
-            let batches = if n["reads_batches"] == true {
-                ", reads compressed batches"
+            let a = &reply["admitted"];
+            let dup = if a["duplicate"] == true {
+                " (already held)"
             } else {
                 ""
             };
-            println!(
-                "  neighbour {}: {heard}{batches}",
-                n["address"].as_str().unwrap_or("?")
-            );
+            outln!(
+                "{}: admitted {}{dup}",
+                file.display(),
+                print_artifact(&a["artifact"])
+            )?;
         }
+        if reply.get("refused").is_some() {
+            refused += 1;
+        }
+    }
+    if refused > 0 {
+        anyhow::bail!("{refused} of {} artifacts refused", files.len());
+    }
+    Ok(())
+}
+
+/// `paths` with each directory replaced by the files in it, in name order.
+fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let entries =
+            std::fs::read_dir(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let mut inside: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
+        inside.sort();
+        if inside.is_empty() {
+            anyhow::bail!("{}: no files to publish", path.display());
+        }
+        files.extend(inside);
+    }
+    Ok(files)
+}
+
+/// A decide reply as `skywave decide` prints it: the decision in words (the same text
+/// `skywave audit show` gives for it later), then where it was logged.
+fn decision_in_words(reply: &serde_json::Value) -> Vec<String> {
+    let logged = &reply["decision"];
+    let index = logged["log_index"].clone();
+    match serde_json::from_value::<DecisionJson>(logged["decision"].clone()) {
+        Ok(decision) => {
+            let mut lines = decision.in_words();
+            lines.push(format!("logged as decision #{index}"));
+            lines
+        }
+        // An agent of another version: its reply as it is, rather than nothing.
+        Err(_) => vec![reply.to_string()],
     }
 }
 
@@ -278,32 +379,8 @@ fn print_artifact(a: &serde_json::Value) -> String {
 
 async fn client(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Status(target) => {
-            let reply = target.ask(Wire::Status).await?;
-            show(&target, &reply, print_status);
-        }
-        Command::Publish { target, file } => {
-            let bytes =
-                std::fs::read(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            let artifact_hex = control::to_hex(&bytes);
-            let reply = target.ask(Wire::Publish { artifact_hex }).await?;
-            if let Some(refusal) = reply.get("refused") {
-                anyhow::bail!(
-                    "{}: refused: {}",
-                    file.display(),
-                    refusal["refusal"].as_str().unwrap_or("?")
-                );
-            }
-            show(&target, &reply, |r| {
-                let a = &r["admitted"];
-                let dup = if a["duplicate"] == true {
-                    " (already held)"
-                } else {
-                    ""
-                };
-                println!("admitted {}{dup}", print_artifact(&a["artifact"]));
-            });
-        }
+        Command::Status { target, watch } => status(&target, watch).await?,
+        Command::Publish { target, files } => publish(&target, &files).await?,
         Command::Capture {
             target,
             link,
@@ -320,21 +397,24 @@ async fn client(command: Command) -> anyhow::Result<()> {
             let reply = target.ask(wire).await?;
             show(&target, &reply, |r| {
                 let c = &r["capturing"];
-                println!(
+                vec![format!(
                     "capturing link {} to {} for {} s (open it in Wireshark, or `skywave frames decode`)",
                     c["link"].as_str().unwrap_or("?"),
                     c["path"].as_str().unwrap_or("?"),
                     c["seconds"]
-                );
-            });
+                )]
+            })?;
         }
         Command::Policies(target) => {
             let reply = target.ask(Wire::Policies).await?;
             show(&target, &reply, |r| {
-                for a in r["policies"]["artifacts"].as_array().into_iter().flatten() {
-                    println!("{}", print_artifact(a));
-                }
-            });
+                r["policies"]["artifacts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(print_artifact)
+                    .collect()
+            })?;
         }
         Command::Decide {
             target,
@@ -352,22 +432,10 @@ async fn client(command: Command) -> anyhow::Result<()> {
                 audience,
             };
             let reply = target.ask(wire).await?;
-            show(&target, &reply, |r| {
-                let d = &r["decision"];
-                println!(
-                    "{} {} (logged as decision {})",
-                    d["decision"]["verdict"].as_str().unwrap_or("?"),
-                    d["decision"]["basis"].as_str().unwrap_or("?"),
-                    d["log_index"]
-                );
-                for part in ["home", "translator", "target"] {
-                    if d["decision"][part].is_object() {
-                        println!("  {part}: {}", print_artifact(&d["decision"][part]));
-                    }
-                }
-            });
+            show(&target, &reply, decision_in_words)?;
         }
         Command::Run { .. }
+        | Command::CheckConfig { .. }
         | Command::Frames(_)
         | Command::Audit(_)
         | Command::Evidence(_)
@@ -395,16 +463,17 @@ fn main() -> ExitCode {
         Command::Evidence(EvidenceCommand::Export { config, dir }) => {
             evidence::export_command(&config, &dir)
         }
+        Command::Audit(AuditCommand::List {
+            config,
+            since,
+            json,
+        }) => print(audit::list(&config, since, json)),
+        Command::Audit(AuditCommand::Show { index, config }) => print(audit::show(&config, index)),
+        Command::Audit(AuditCommand::Export { config, .. }) => print(audit::export(&config)),
         Command::Demo => on_big_stack(skywave_host::demo::run),
-        Command::Run { config } => {
-            tracing_subscriber::fmt()
-                .with_writer(std::io::stderr)
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| "info".into()),
-                )
-                .init();
+        Command::CheckConfig { file } => return check_config(&file),
+        Command::Run { config, log_format } => {
+            init_log(log_format);
             run_agent(config)
         }
         other => tokio_runtime().and_then(|rt| rt.block_on(client(other))),
@@ -417,6 +486,78 @@ fn main() -> ExitCode {
             eprintln!("skywave: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Writes a command's report to stdout.
+fn print(report: anyhow::Result<String>) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    std::io::stdout().lock().write_all(report?.as_bytes())?;
+    Ok(())
+}
+
+/// `skywave check-config`: prints each finding and `FILE: ok` or a count; the exit status
+/// says which (see the command's help).
+fn check_config(file: &Path) -> ExitCode {
+    let findings = match skywave_host::agent::check::check(file) {
+        Ok(findings) => findings,
+        Err(e) => {
+            eprintln!("skywave: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == skywave_host::agent::check::Severity::Error)
+        .count();
+    let report = findings
+        .iter()
+        .map(|f| format!("{}: {f}\n", file.display()))
+        .collect::<String>()
+        + &match errors {
+            0 => format!("{}: ok\n", file.display()),
+            n => format!("{}: {n} errors\n", file.display()),
+        };
+    // A closed pipe leaves the exit status to the findings.
+    let _ = print(Ok(report));
+    if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The agent's log on stderr, filtered by `RUST_LOG` (`info` unless set).
+fn init_log(format: LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let log = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    match format {
+        LogFormat::Text => log
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => log.json().flatten_event(true).init(),
+    }
+}
+
+/// `skywave status`, once or every `watch` seconds.
+async fn status(target: &Target, watch: Option<u64>) -> anyhow::Result<()> {
+    let Some(seconds) = watch else {
+        let reply = target.ask(Wire::Status).await?;
+        return Ok(show(target, &reply, print_status)?);
+    };
+    let in_place = !target.json && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    loop {
+        let reply = target.ask(Wire::Status).await?;
+        if in_place {
+            // Home the cursor and clear the screen, so the report replaces the last one.
+            use std::io::Write as _;
+            write!(std::io::stdout().lock(), "\x1b[H\x1b[2J")?;
+        }
+        show(target, &reply, print_status)?;
+        tokio::time::sleep(std::time::Duration::from_secs(seconds.max(1))).await;
     }
 }
 
@@ -444,12 +585,4 @@ fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
-}
-
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }

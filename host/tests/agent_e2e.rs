@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{Process, eventually, skywave, write_node};
+use common::{Process, eventually, skywave, udp_node, write_node};
 
 use skywave_hil_tests::tool_available;
 use skywave_protocol::policy::sample::{self, Coalition, GBR};
@@ -261,19 +261,6 @@ fn a_full_store_refuses_new_work_and_keeps_what_it_has() {
     assert_eq!(held as u32, seq - 1, "everything published before stays");
     let status = json(&["status", "--socket", sock, "--json"]);
     assert_eq!(status["status"]["artifacts"], seq - 1);
-}
-
-/// A node's config with one UDP link on `bind` to `peer` instead of the serial one.
-fn udp_node(dir: &Path, c: &Coalition, bind: &str, peer: &str) -> PathBuf {
-    let config = write_node(dir, "n", 1, 2, Path::new("/unused"), c);
-    let text = std::fs::read_to_string(&config).unwrap();
-    let serial = &text[text.find("serial = ").unwrap()..];
-    let text = text.replace(
-        serial,
-        &format!("udp = {{ bind = \"{bind}\", peer = \"{peer}\" }}\n"),
-    );
-    std::fs::write(&config, text).unwrap();
-    config
 }
 
 #[test]

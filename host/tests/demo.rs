@@ -33,3 +33,11 @@ fn the_demo_tells_the_whole_story() {
     assert_eq!(rows.len(), 6, "{text}");
     assert!(rows.iter().all(|r| r.contains("| 13 | #1 |")), "{text}");
 }
+
+#[test]
+fn the_demo_into_a_closed_pipe_exits_quietly() {
+    // `skywave demo | head -1`, with the reader gone before the story starts.
+    skywave_hil_tests::assert_quiet_into_closed_pipe(
+        Command::new(env!("CARGO_BIN_EXE_skywave")).arg("demo"),
+    );
+}

@@ -34,6 +34,7 @@ fn config(dir: &Path, address: u32, links: Vec<LinkConfig>) -> AgentConfig {
         store: dir.join(format!("node-{address}.db")),
         store_max_bytes: None,
         socket: PathBuf::new(),
+        group_access: false,
         links,
     }
 }

@@ -7,4 +7,5 @@
 
 pub mod authority;
 pub mod linkemu;
+pub mod output;
 pub mod sim;

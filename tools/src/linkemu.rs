@@ -59,9 +59,10 @@ pub fn parse_model(text: &str) -> Result<Model, String> {
     };
     Ok(match text.split_once(':') {
         None if text == "clean" => Model::Clean,
-        None if text == "ccir-good" => fading(Preset::CcirGood),
-        None if text == "ccir-moderate" => fading(Preset::CcirModerate),
-        None if text == "ccir-poor" => fading(Preset::CcirPoor),
+        // The old snake_case spellings of the scenario files are read too.
+        None if text == "ccir-good" || text == "ccir_good" => fading(Preset::CcirGood),
+        None if text == "ccir-moderate" || text == "ccir_moderate" => fading(Preset::CcirModerate),
+        None if text == "ccir-poor" || text == "ccir_poor" => fading(Preset::CcirPoor),
         Some(("bernoulli", p)) => Model::Bernoulli {
             p: parse_probability(p)?,
         },

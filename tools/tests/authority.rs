@@ -294,3 +294,22 @@ fn verify_evidence_says_what_each_file_proves_and_fails_on_any_that_proves_nothi
         assert!(said.contains(why), "{said}");
     }
 }
+
+#[test]
+fn verify_into_a_closed_pipe_exits_quietly() {
+    // `skywave-authority verify ... | head -c1`: the reader is gone before the report is written.
+    let dir = scratch("pipe");
+    let (signer, policy) = gbr(&dir);
+    let trust = arg(&dir.join("trust"));
+    skywave_hil_tests::assert_quiet_into_closed_pipe(
+        Command::new(env!("CARGO_BIN_EXE_skywave-authority")).args([
+            "verify",
+            "--trust",
+            &trust,
+            "--now",
+            "2027-01-01",
+            &signer,
+            &policy,
+        ]),
+    );
+}

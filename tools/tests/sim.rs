@@ -168,3 +168,66 @@ fn tshark_agrees_with_a_simulated_capture() {
         );
     }
 }
+
+#[test]
+fn summary_only_and_compressed_reports_for_long_runs() {
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/two-node-arq.toml");
+    let run = |json: &Path, extra: &[&str]| {
+        let status = Command::new(env!("CARGO_BIN_EXE_skywave-sim"))
+            .arg("run")
+            .arg(&scenario)
+            .args(["--seed", "2", "--quiet", "--json"])
+            .arg(json)
+            .args(extra)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    let (full, summary, packed) = (
+        out("long-full.json"),
+        out("long-summary.json"),
+        out("long-full.json.zst"),
+    );
+    run(&full, &[]);
+    run(&summary, &["--summary-only"]);
+    run(&packed, &[]);
+    let read = |p: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    };
+    let (full_json, summary_json) = (read(&full), read(&summary));
+    assert!(
+        full_json["messages"]
+            .as_array()
+            .is_some_and(|m| !m.is_empty())
+    );
+    assert!(
+        summary_json.get("messages").is_none(),
+        "no per-message records"
+    );
+    assert_eq!(summary_json["outcomes"], full_json["outcomes"]);
+    assert_eq!(summary_json["channel"], full_json["channel"]);
+    // Wall-clock time aside, the compressed report is the full one.
+    let mut unpacked: serde_json::Value =
+        serde_json::from_slice(&zstd::decode_all(&std::fs::read(&packed).unwrap()[..]).unwrap())
+            .unwrap();
+    let mut expected = full_json.clone();
+    unpacked["wall_seconds"] = 0.into();
+    expected["wall_seconds"] = 0.into();
+    assert_eq!(unpacked, expected);
+    assert!(
+        std::fs::metadata(&packed).unwrap().len() < std::fs::metadata(&full).unwrap().len() / 3
+    );
+}
+
+#[test]
+fn a_run_into_a_closed_pipe_exits_quietly() {
+    // `skywave-sim run ... | head -1`, with the reader gone before the summary is written.
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/two-node-arq.toml");
+    skywave_hil_tests::assert_quiet_into_closed_pipe(
+        Command::new(env!("CARGO_BIN_EXE_skywave-sim"))
+            .arg("run")
+            .arg(&scenario)
+            .args(["--quiet", "--json"])
+            .arg(out("pipe.json")),
+    );
+}

@@ -66,7 +66,27 @@ fn every_coalition_scenario_runs_through_the_binary() {
             serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
         assert_eq!(report["converged"], true, "{stem}");
         assert!(report["airtime_s_by_kind"]["summary"].as_f64().unwrap() > 0.0);
-        assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+        // The plot names every artifact published during the run (it once stopped at six)
+        // and every outage, and has labelled axes.
+        let plot = std::fs::read_to_string(&svg).unwrap();
+        assert!(plot.starts_with("<svg"), "{stem}");
+        for artifact in report["artifacts"].as_array().unwrap() {
+            if artifact["published_s"].as_f64().unwrap() > 0.0 {
+                let label = artifact["label"].as_str().unwrap();
+                assert!(
+                    plot.contains(&format!(">\n{label}\n</text>")),
+                    "{stem}: {label}"
+                );
+            }
+        }
+        for outage in report["catch_ups"].as_array().unwrap() {
+            let station = outage["station"].as_str().unwrap();
+            assert!(
+                plot.contains(&format!(">\n{station} off the air ")),
+                "{stem}: {station}"
+            );
+        }
+        assert!(plot.contains(">\nsimulated time (s)\n</text>"), "{stem}");
     }
 }
 

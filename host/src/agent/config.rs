@@ -10,6 +10,7 @@
 //!
 //! [control]
 //! socket = "skywave.sock"  # the operator's control socket (owner-only permissions)
+//! group_access = false     # true: the agent's group may use the socket (0660), read the store (0640)
 //!
 //! [[link]]
 //! name = "hf1"
@@ -65,7 +66,7 @@ impl std::fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// The parsed configuration, paths resolved.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AgentConfig {
     /// This node's address.
     pub address: Address,
@@ -79,12 +80,15 @@ pub struct AgentConfig {
     pub store_max_bytes: Option<u64>,
     /// The control socket.
     pub socket: PathBuf,
+    /// Operators in the agent's group may use the control socket (0660) and read the store
+    /// (0640); otherwise both are the agent user's alone (0600).
+    pub group_access: bool,
     /// The links to the air.
     pub links: Vec<LinkConfig>,
 }
 
 /// One link: a bearer, the modem's timing and the neighbours reached through it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkConfig {
     /// The operator's name for it.
     pub name: String,
@@ -122,7 +126,7 @@ struct File {
 
 /// Everything a configuration file says: the agent's settings and, if it has a `[sis]`
 /// section, the SIS server's.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FullConfig {
     /// The agent.
     pub agent: AgentConfig,
@@ -154,6 +158,8 @@ fn default_sap() -> u8 {
 #[serde(deny_unknown_fields)]
 struct ControlSection {
     socket: Option<PathBuf>,
+    #[serde(default)]
+    group_access: bool,
 }
 
 #[derive(Deserialize)]
@@ -292,6 +298,12 @@ impl AgentConfig {
             .as_deref()
             .map(resolve)
             .unwrap_or_else(|| base.join("skywave.sock"));
+        if socket == store {
+            return Err(format!(
+                "control.socket: {} is the store (node.store); give the socket a path of its own",
+                socket.display()
+            ));
+        }
         let mut links = Vec::new();
         for (i, l) in file.links.into_iter().enumerate() {
             let at = format!("link[{i}] ({})", l.name);
@@ -367,6 +379,7 @@ impl AgentConfig {
             store,
             store_max_bytes: file.node.store_max_bytes,
             socket,
+            group_access: file.control.group_access,
             links,
         };
         Ok(FullConfig {
@@ -382,6 +395,27 @@ pub const CONTROL_TIMEOUT: StdDuration = StdDuration::from_secs(10);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// examples/node.toml as shipped, and with its commented-out links switched on: every
+    /// option it shows must be one the agent takes.
+    #[test]
+    fn the_example_configuration_parses_with_every_option() {
+        let text = include_str!("../../../examples/node.toml");
+        let shipped = AgentConfig::parse_full(text, Path::new("/etc/skywave")).unwrap();
+        assert_eq!(shipped.agent.links.len(), 1);
+        assert!(shipped.agent.group_access && shipped.sis.is_some());
+        let options = text
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if rest.starts_with("[[link]]") || rest.contains(" = ") => rest,
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let every = AgentConfig::parse_full(&options, Path::new("/etc/skywave")).unwrap();
+        let names: Vec<&str> = every.agent.links.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["hf1", "soft", "stack"]);
+    }
 
     const GOOD: &str = r#"
 [node]

@@ -1,8 +1,9 @@
 //! The operator's control API: JSON lines over a Unix socket.
 //!
-//! The socket is created with owner-only permissions (0600) in a directory the operator
-//! chooses, so only the agent's own user (and root) can steer it; no token, port or TLS to
-//! manage, and nothing reachable from the network. Each connection carries one request line and
+//! The socket is created with owner-only permissions (0600), or 0660 for the agent's group with
+//! `[control] group_access = true`, atomically (`super::service`), in a directory the operator
+//! chooses, so only the agent's own user (and its group, and root) can steer it; no token, port
+//! or TLS to manage, and nothing reachable from the network. Each connection carries one request line and
 //! gets one reply line:
 //!
 //! ```text
@@ -13,11 +14,12 @@
 //! {"cmd":"decide","domain":"GBR","policy":1,"classification":2,"categories":[[2,10]],"audience":"USA"}
 //! ```
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use skywave_protocol::policy::{ArtifactRef, Basis, CategoryValue, Decision, Domain, Verdict};
+use skywave_protocol::policy::{
+    ArtifactRef, Basis, CategoryValue, Decision, Domain, MAX_LABEL_CATEGORIES, Verdict,
+};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
@@ -181,8 +183,25 @@ pub struct StatusReport {
     /// `RolledBack`, ...): what neighbours or operators offered that did not pass admission.
     #[serde(default)]
     pub refused: std::collections::BTreeMap<String, u64>,
+    /// What is held per domain: highest version of each policy and translator, credentials,
+    /// last revocation sequence number.
+    #[serde(default)]
+    pub domains: std::collections::BTreeMap<String, DomainStatus>,
     /// Per link.
     pub links: Vec<LinkStatus>,
+}
+
+/// One domain in `skywave status`.
+#[derive(Serialize, Deserialize, Debug, Default, PartialEq, Eq)]
+pub struct DomainStatus {
+    /// Policy id to the highest version held (a delta counts as the version it makes).
+    pub policies: std::collections::BTreeMap<u32, u64>,
+    /// Translator id to the highest version held.
+    pub translators: std::collections::BTreeMap<u32, u64>,
+    /// Credentials held for the domain.
+    pub credentials: usize,
+    /// The last revocation sequence number admitted (0: none yet).
+    pub revocation_seq: u32,
 }
 
 /// One link in `skywave status`.
@@ -196,6 +215,9 @@ pub struct LinkStatus {
     pub physical_link: Option<String>,
     /// C_PDUs queued on the link.
     pub queued: usize,
+    /// How many the link's queue holds at most.
+    #[serde(default)]
+    pub queue_capacity: usize,
     /// C_PDUs queued on the link per priority (only priorities with any).
     pub queued_by_priority: std::collections::BTreeMap<u8, usize>,
     /// D_PDUs received with good CRCs.
@@ -214,6 +236,10 @@ pub struct LinkStatus {
     pub bytes_in: u64,
     /// Bytes of D_PDUs sent.
     pub bytes_out: u64,
+    /// ARQ data D_PDUs sent more than once (`null` on a link through a 5066 node over SIS,
+    /// whose node does its own ARQ); against `frames_out`, the retransmission rate.
+    #[serde(default)]
+    pub retransmissions: Option<u64>,
     /// The neighbours reached through it.
     pub neighbours: Vec<NeighbourStatus>,
 }
@@ -258,7 +284,7 @@ pub fn to_hex(bytes: &[u8]) -> String {
 }
 
 /// An artifact reference as the operator reads it.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Deserialize, Debug)]
 pub struct ArtifactJson {
     /// credential, policy, translator, revocation.
     pub kind: String,
@@ -288,14 +314,35 @@ fn revocations<S: serde::Serializer>(r: &[(Domain, u32)], s: S) -> Result<S::Ok,
     s.collect_map(r.iter().map(|(d, seq)| (d.to_string(), seq)))
 }
 
-/// A decision and its lineage as the operator reads it. `verdict` and `basis` are stable
-/// keywords for scripts; [`DecisionJson::describe`] says the same in words.
-#[derive(Serialize, Debug)]
+/// A label as the operator reads it.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct LabelJson {
+    /// The labelling domain.
+    pub domain: String,
+    /// The labelling domain's policy id.
+    pub policy: u32,
+    /// The classification code.
+    pub classification: u8,
+    /// Category values as `[tag, value]` pairs, as in a decide request.
+    pub categories: Vec<(u8, u16)>,
+}
+
+/// A decision and its lineage as the operator reads it. `verdict`, `deny_reason` and `basis`
+/// are stable keywords for scripts; `reason` and [`DecisionJson::in_words`] say the same in
+/// words.
+#[derive(Serialize, Deserialize, Debug)]
 pub struct DecisionJson {
+    /// The label decided on.
+    pub label: LabelJson,
+    /// The audience domain.
+    pub audience: String,
     /// `release` or `deny`.
     pub verdict: String,
-    /// Why not, when denied.
+    /// Why not, when denied: the protocol's `DenyReason` variant (`UnknownClassification`,
+    /// `Restricted(..)`, ...).
     pub deny_reason: Option<String>,
+    /// Why, in a sentence.
+    pub reason: String,
     /// Whose authority it rests on: `same_domain`, `translated`, `home_only`, or
     /// `home_only_translator_revoked`.
     pub basis: String,
@@ -328,8 +375,21 @@ impl From<&Decision> for DecisionJson {
             Basis::HomeOnlyTranslatorRevoked(r) => ("home_only_translator_revoked", Some(r)),
         };
         DecisionJson {
+            label: LabelJson {
+                domain: d.label.domain.to_string(),
+                policy: d.label.policy,
+                classification: d.label.classification,
+                categories: d
+                    .label
+                    .categories
+                    .iter()
+                    .map(|c| (c.tag, c.value))
+                    .collect(),
+            },
+            audience: d.audience.to_string(),
             verdict: verdict.to_owned(),
             deny_reason,
+            reason: super::explain::reason(d),
             basis: basis.to_owned(),
             home: d.lineage.home.as_ref().map(ArtifactJson::from),
             translator: d.lineage.translator.as_ref().map(ArtifactJson::from),
@@ -351,33 +411,17 @@ impl From<&Decision> for DecisionJson {
     }
 }
 
-impl DecisionJson {
-    /// The decision in a sentence.
-    pub fn describe(&self) -> String {
-        let verdict = match &self.deny_reason {
-            Some(why) => format!("deny ({why})"),
-            None => "release".to_owned(),
-        };
-        let artifact = |a: &Option<ArtifactJson>| {
-            a.as_ref().map_or("?".to_owned(), |a| {
-                format!("{} #{} v{}", a.domain, a.id, a.version)
-            })
-        };
-        let basis = match self.basis.as_str() {
-            "same_domain" => "within the labelling domain".to_owned(),
-            "translated" => format!(
-                "through translator {} (spiral {})",
-                artifact(&self.translator),
-                self.spiral_gap.as_deref().unwrap_or("?")
-            ),
-            "home_only_translator_revoked" => format!(
-                "on the home authority alone: translator {} is revoked",
-                artifact(&self.revoked_translator)
-            ),
-            _ => "on the home authority alone: no translator to the audience".to_owned(),
-        };
-        format!("{verdict}, {basis}")
+/// More category values than a label may carry, refused at the socket: the protocol would log
+/// such a decision with its categories cut away, leaving a reviewer an entry that does not say
+/// what was asked.
+fn check_categories(categories: &[(u8, u16)]) -> Result<(), String> {
+    if categories.len() > MAX_LABEL_CATEGORIES {
+        return Err(format!(
+            "{} category values: a label carries at most {MAX_LABEL_CATEGORIES}",
+            categories.len()
+        ));
     }
+    Ok(())
 }
 
 fn domain(text: &str, field: &str) -> Result<Domain, String> {
@@ -408,40 +452,23 @@ impl Wire {
                 classification,
                 categories,
                 audience,
-            } => Command::Decide {
-                label: LabelArgs {
-                    domain: domain(&d, "domain")?,
-                    policy,
-                    classification,
-                },
-                categories: categories
-                    .into_iter()
-                    .map(|(tag, value)| CategoryValue { tag, value })
-                    .collect(),
-                audience: domain(&audience, "audience")?,
-            },
+            } => {
+                check_categories(&categories)?;
+                Command::Decide {
+                    label: LabelArgs {
+                        domain: domain(&d, "domain")?,
+                        policy,
+                        classification,
+                    },
+                    categories: categories
+                        .into_iter()
+                        .map(|(tag, value)| CategoryValue { tag, value })
+                        .collect(),
+                    audience: domain(&audience, "audience")?,
+                }
+            }
         })
     }
-}
-
-/// Creates the control socket at `path` with owner-only permissions, replacing a stale one.
-/// A socket another agent still answers on is not replaced: two agents on one store and one
-/// socket is a mistake to report, not to paper over.
-pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
-    if std::os::unix::net::UnixStream::connect(path).is_ok() {
-        anyhow::bail!(
-            "another agent is running on {} (stop it first, or give this one its own socket and store)",
-            path.display()
-        );
-    }
-    if path.exists() {
-        std::fs::remove_file(path)
-            .map_err(|e| anyhow::anyhow!("removing stale socket {}: {e}", path.display()))?;
-    }
-    let listener = UnixListener::bind(path)
-        .map_err(|e| anyhow::anyhow!("control socket {}: {e}", path.display()))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    Ok(listener)
 }
 
 /// Accepts operator connections forever, handing each request to the core.
@@ -494,9 +521,15 @@ pub async fn request(socket: &Path, wire: &Wire) -> anyhow::Result<serde_json::V
     let (rx, mut tx) = stream.into_split();
     let mut text = serde_json::to_string(wire)?;
     text.push('\n');
-    tx.write_all(text.as_bytes()).await?;
+    // Not an `io::Error` in the chain: a socket the agent closed on us is a failed request,
+    // never the CLI's quiet exit for a reader that closed our stdout.
+    let failed = |e: std::io::Error| anyhow::anyhow!("the agent at {}: {e}", socket.display());
+    tx.write_all(text.as_bytes()).await.map_err(failed)?;
     let mut line = String::new();
-    BufReader::new(rx).read_line(&mut line).await?;
+    BufReader::new(rx)
+        .read_line(&mut line)
+        .await
+        .map_err(failed)?;
     Ok(serde_json::from_str(&line)?)
 }
 

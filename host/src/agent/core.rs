@@ -20,19 +20,22 @@
 //! come in from the server's connections and go to the same links, through the same room
 //! check, as the node's own messages.
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use skywave_protocol::link::{self, Event as LinkEvent, HostLink, MAX_UPDU_LEN};
 use skywave_protocol::node::{Heard, MAX_NEIGHBOURS, Node, NodeEvent, Storage};
-use skywave_protocol::policy::{Label, UnixTime};
+use skywave_protocol::policy::{Kind, Label, UnixTime};
 use skywave_protocol::station::Feed;
 use skywave_protocol::time::{Duration, Instant};
 use skywave_protocol::wire::{Address, MAX_DPDU_LEN};
 use tokio::sync::mpsc;
 
 use super::config::{AgentConfig, BearerConfig, LinkConfig};
-use super::control::{Command, LinkStatus, NeighbourStatus, Reply, Request, StatusReport};
+use super::control::{
+    Command, DomainStatus, LinkStatus, NeighbourStatus, Reply, Request, StatusReport,
+};
 use crate::bearer::{BearerEvent, BearerSender};
 use crate::compress;
 use crate::frames::PcapWriter;
@@ -536,6 +539,7 @@ impl Core {
             queued_messages: self.node.queued(),
             decisions_logged: self.store.decision_anchor().map_or(0, |a| a.count),
             refused: self.refused.clone(),
+            domains: self.domains(),
             links: self
                 .links
                 .iter()
@@ -544,6 +548,11 @@ impl Core {
                     bearer: l.bearer_state.clone(),
                     physical_link: l.link.peer().map(|p| p.to_string()),
                     queued: l.link.queued(),
+                    queue_capacity: l.link.capacity(),
+                    retransmissions: match &l.link {
+                        Carrier::Hf(link) => Some(link.stats().retransmissions),
+                        Carrier::Sis(_) => None,
+                    },
                     queued_by_priority: (0u8..)
                         .zip(l.link.queued_by_priority())
                         .filter(|&(_, n)| n > 0)
@@ -573,6 +582,32 @@ impl Core {
                 })
                 .collect(),
         }
+    }
+
+    /// What the node holds, per domain, for `skywave status`.
+    fn domains(&self) -> BTreeMap<String, DomainStatus> {
+        let mut domains: BTreeMap<String, DomainStatus> = BTreeMap::new();
+        let storage = self.node.storage();
+        for (artifact, _) in (0..storage.len()).filter_map(|i| storage.get(i)) {
+            let domain = domains.entry(artifact.domain.to_string()).or_default();
+            let highest = |versions: &mut BTreeMap<u32, u64>| {
+                let held = versions.entry(artifact.id).or_default();
+                *held = (*held).max(artifact.version);
+            };
+            match artifact.kind {
+                Kind::Credential => domain.credentials += 1,
+                Kind::Policy | Kind::PolicyDelta => highest(&mut domain.policies),
+                Kind::Translator => highest(&mut domain.translators),
+                Kind::Revocation | Kind::Checkpoint => {}
+            }
+        }
+        for (domain, seq) in self.node.trust().revocation_seqs() {
+            domains
+                .entry(domain.to_string())
+                .or_default()
+                .revocation_seq = seq;
+        }
+        domains
     }
 
     /// Moves everything the state machines have to give until none has more.
@@ -717,6 +752,12 @@ impl Core {
                 () = tokio::time::sleep_until(deadline) => self.handle_timeout().await,
                 () = &mut shutdown => {
                     tracing::info!("shutting down");
+                    // Requests already taken from operators are answered before the store
+                    // closes; new ones find the channel closed.
+                    control.close();
+                    while let Ok(request) = control.try_recv() {
+                        self.handle_request(request).await;
+                    }
                     for l in &mut self.links {
                         l.stop_capture();
                     }

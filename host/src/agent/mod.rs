@@ -1,18 +1,28 @@
 //! The agent: `skywave run`.
 //!
 //! - [`config`]: the configuration file, with errors that name the file, line and field.
+//! - [`check`]: `skywave check-config`, the configuration checked against the machine.
 //! - [`core`]: the one task that drives the protocol's state machines.
 //! - [`control`]: the operator's control socket and the client the CLI uses.
+//! - [`explain`]: release decisions in words, for `decide` and `audit show`.
+//! - [`service`]: file and socket modes, the store's lock, systemd readiness, SIGHUP.
+//! - [`status_text`]: `skywave status` in words and units.
 //!
 //! Wiring: one bearer task per link moves bytes; a forwarder per bearer tags its events with
 //! the link's index into one channel; the core takes those, the operator's requests and its own
 //! deadlines in turn. With a `[sis]` section, a task accepts SIS client connections and a task
 //! per connection feeds its primitives to the core too (`crate::sis::server`). SIGINT and
-//! SIGTERM stop it cleanly.
+//! SIGTERM stop it cleanly: the core answers the requests already queued, the store is closed,
+//! the socket removed. SIGHUP re-reads the configuration and trust directory and says what
+//! would change ([`service`]).
 
+pub mod check;
 pub mod config;
 pub mod control;
 pub mod core;
+pub mod explain;
+pub mod service;
+pub mod status_text;
 
 use std::path::Path;
 
@@ -119,9 +129,14 @@ pub fn spawn_core_with_sis(
 /// Runs the agent described by the file at `path` until SIGINT or SIGTERM.
 pub async fn run(path: &Path) -> anyhow::Result<()> {
     let full = AgentConfig::load_full(path)?;
-    let config = full.agent;
+    let config = full.agent.clone();
+    let trust_files = service::trust_snapshot(&config.trust);
     let mut trust = TrustStore::new();
     let roots = load_roots(&config.trust, &mut trust)?;
+    // Refused before the store is touched: a socket path naming the store must not harm it.
+    service::check_socket_path(&config.socket)?;
+    let _lock = service::StoreLock::acquire(&config.store, service::store_mode(&config))?;
+    service::prepare_store(&config.store, service::store_mode(&config))?;
     let (node, store) = open_node(&config, trust)?;
     let mut bearers = Vec::new();
     for link in &config.links {
@@ -137,7 +152,7 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
             }
         });
     }
-    let listener = control::bind(&config.socket)?;
+    let listener = service::bind_socket(&config.socket, service::socket_mode(&config))?;
     let sis = match &full.sis {
         Some(sis_config) => {
             let listener = sis_server::bind(sis_config).await?;
@@ -149,8 +164,10 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let (control_tx, core) =
-        spawn_core_with_sis(&config, node, store, bearers, sis, shutdown_signal())?;
+    let (stop_tx, stop) = tokio::sync::oneshot::channel();
+    let (control_tx, core) = spawn_core_with_sis(&config, node, store, bearers, sis, async {
+        let _ = stop.await;
+    })?;
     tokio::spawn(control::serve(listener, control_tx));
     tracing::info!(
         address = %config.address,
@@ -160,23 +177,45 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         socket = %config.socket.display(),
         "skywave agent running"
     );
+    service::notify(&format!(
+        "READY=1\nSTATUS=running: node {}, {} links\nMAINPID={}",
+        config.address,
+        config.links.len(),
+        std::process::id()
+    ));
+    let config_path = path.to_path_buf();
+    tokio::spawn(async move {
+        signals(&config_path, &full, &trust_files).await;
+        service::notify("STOPPING=1\nSTATUS=stopping");
+        let _ = stop_tx.send(());
+    });
     let stopped = core.await;
     let _ = std::fs::remove_file(&config.socket);
+    tracing::info!("stopped");
     // A core that panicked must make the process fail, so a supervisor restarts it.
     stopped.map_err(|e| anyhow::anyhow!("the agent's core stopped: {e}"))
 }
 
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
+/// Waits for SIGINT or SIGTERM, answering each SIGHUP on the way with a reload report.
+async fn signals(
+    path: &Path,
+    running: &config::FullConfig,
+    trust: &[(std::path::PathBuf, Vec<u8>)],
+) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::warn!("cannot watch SIGTERM and SIGHUP: only SIGINT stops the agent");
+        let _ = tokio::signal::ctrl_c().await;
+        return;
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return,
+            _ = term.recv() => return,
+            _ = hup.recv() => service::reload(path, running, trust),
+        }
     }
 }

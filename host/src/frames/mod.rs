@@ -7,6 +7,7 @@
 pub mod decode;
 pub mod sample;
 
+use skywave_tools::outln;
 use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -81,11 +82,11 @@ pub fn sample_command(out: &Path) -> anyhow::Result<()> {
     let frames = sample::sample_frames()?;
     write_pcap(out, &frames)?;
     let bytes: usize = frames.iter().map(Vec::len).sum();
-    println!(
+    outln!(
         "wrote {} D_PDUs ({bytes} bytes) to {}",
         frames.len(),
         out.display()
-    );
+    )?;
     Ok(())
 }
 

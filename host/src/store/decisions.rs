@@ -15,7 +15,18 @@ use rusqlite::{Connection, OptionalExtension};
 use skywave_protocol::policy::log::{self, entry_hash};
 use skywave_protocol::policy::{Decision, DecisionLog, LogAnchor, LogEntry, LogFault};
 
-use super::{Store, StoreError, unix_ms};
+use super::{Store, StoreError, from_unix_ms, unix_ms};
+
+/// One row of the `decisions` table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecisionRow {
+    /// Where it sits in the table (SQLite's rowid: 1 for the first row written).
+    pub position: i64,
+    /// The log entry's bytes: index, previous entry's hash, decision.
+    pub entry: Vec<u8>,
+    /// When the agent wrote it (its wall clock).
+    pub recorded: SystemTime,
+}
 
 /// Room for one entry: the 40-byte header and the largest decision (two labels of at most
 /// `MAX_LABEL_CATEGORIES` values, three artifact references, `MAX_DOMAINS` revocation
@@ -71,14 +82,30 @@ impl Store {
 
     /// Every entry's bytes, in the order written.
     pub fn decision_entries(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(self
+            .decision_rows()?
+            .into_iter()
+            .map(|row| row.entry)
+            .collect())
+    }
+
+    /// Every row of the log, in the order written: for reading the log back
+    /// (`skywave audit list`), where the time each was recorded matters too.
+    pub fn decision_rows(&self) -> Result<Vec<DecisionRow>, StoreError> {
         self.with(|inner| {
-            let mut stmt = inner
-                .conn
-                .prepare("SELECT entry FROM decisions ORDER BY position")?;
-            let entries = stmt
-                .query_map([], |row| row.get(0))?
+            let mut stmt = inner.conn.prepare(
+                "SELECT position, entry, recorded_unix_ms FROM decisions ORDER BY position",
+            )?;
+            let rows = stmt
+                .query_map([], |row| {
+                    Ok(DecisionRow {
+                        position: row.get(0)?,
+                        entry: row.get(1)?,
+                        recorded: from_unix_ms(row.get(2)?),
+                    })
+                })?
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(entries)
+            Ok(rows)
         })
     }
 

@@ -1,6 +1,10 @@
 //! Helpers shared by the tests that run `skywave` as separate processes.
 
-#![allow(dead_code, reason = "each test binary uses the helpers it needs")]
+#![allow(
+    dead_code,
+    unused_imports,
+    reason = "each test binary uses the helpers it needs"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -29,4 +33,17 @@ pub fn write_node(
         modem: "{ bit_rate = 9600, preamble_ms = 50, interleaver_ms = 50, turnaround_ms = 50, max_transmission_ms = 10000 }",
     };
     skywave_hil_tests::write_node(dir, name, address, &[link], c)
+}
+
+/// A node's config with one UDP link on `bind` to `peer` instead of the serial one.
+pub fn udp_node(dir: &Path, c: &Coalition, bind: &str, peer: &str) -> PathBuf {
+    let config = write_node(dir, "n", 1, 2, Path::new("/unused"), c);
+    let text = std::fs::read_to_string(&config).unwrap();
+    let serial = &text[text.find("serial = ").unwrap()..];
+    let text = text.replace(
+        serial,
+        &format!("udp = {{ bind = \"{bind}\", peer = \"{peer}\" }}\n"),
+    );
+    std::fs::write(&config, text).unwrap();
+    config
 }

@@ -13,6 +13,8 @@ use skywave_protocol::policy::{
     TrustStore, UnixTime, Validity, encoding,
 };
 use skywave_tools::authority::{self, keys, source, time};
+use skywave_tools::outln;
+use skywave_tools::output::is_broken_pipe;
 
 #[derive(Parser)]
 #[command(name = "skywave-authority", version, about)]
@@ -184,7 +186,7 @@ enum Command {
         /// The label: DOMAIN/POLICY/CLASSIFICATION, e.g. GBR/1/3.
         #[arg(long)]
         label: String,
-        /// A category value on the label, TAG=VALUE (repeatable).
+        /// A category value on the label, TAG:VALUE (repeatable; TAG=VALUE also read).
         #[arg(long = "category")]
         categories: Vec<String>,
         /// The audience domain.
@@ -212,6 +214,8 @@ struct StoreArgs {
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,
+        // `verify ... | head -c1`: the reader has what it wanted.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("skywave-authority: {e:#}");
             ExitCode::from(2)
@@ -226,7 +230,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             keys::write_private(&private, &key)?;
             keys::write_public(&public, key.verifying_key())?;
             let id = keys::compressed(key.verifying_key()).key_id();
-            println!("{}: key id {id}", private.display());
+            outln!("{}: key id {id}", private.display())?;
         }
         Command::Credential {
             issuer_key,
@@ -332,12 +336,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let signed = authority::decode(path, &bytes)?;
                 let digest = skywave_protocol::policy::Digest::of(&bytes);
                 let kind = signed.artifact.kind().name();
-                println!(
+                outln!(
                     "{}: {kind}, {} bytes, digest {digest}",
                     path.display(),
                     bytes.len()
-                );
-                println!("{:#?}", signed.artifact);
+                )?;
+                outln!("{:#?}", signed.artifact)?;
             }
         }
         Command::Verify { store } => {
@@ -386,7 +390,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 categories: &categories,
             };
             let audience = source::domain("--audience", &audience)?;
-            print_decision(&trust.decide(&label, audience, store_time(&store)?));
+            print_decision(&trust.decide(&label, audience, store_time(&store)?))?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -452,12 +456,12 @@ fn checkpoint(
 fn write_signed(out: &Path, key: &p256::ecdsa::SigningKey, artifact: &Artifact<'_>) -> Result<()> {
     let bytes = authority::sign(key, artifact).with_context(|| out.display().to_string())?;
     authority::write(out, &bytes)?;
-    println!(
+    outln!(
         "{}: {}, {} bytes",
         out.display(),
         artifact.kind().name(),
         bytes.len()
-    );
+    )?;
     Ok(())
 }
 
@@ -484,10 +488,10 @@ fn delta(key: &Path, old: &Path, new: &Path, out: &Path, full: Option<&Path>) ->
     let len = encoding::encode_delta(&base_signed, &result_signed, &mut buf)
         .map_err(|e| anyhow!("{} -> {}: {e}", old.display(), new.display()))?;
     authority::write(out, &buf[..len])?;
-    println!("{}: policy-delta, {len} bytes", out.display());
+    outln!("{}: policy-delta, {len} bytes", out.display())?;
     if let Some(full) = full {
         authority::write(full, &result)?;
-        println!("{}: policy, {} bytes", full.display(), result.len());
+        outln!("{}: policy, {} bytes", full.display(), result.len())?;
     }
     Ok(())
 }
@@ -531,11 +535,7 @@ fn parse_label(text: &str) -> Result<(skywave_protocol::policy::Domain, u32, u8)
 }
 
 fn parse_category(text: &str) -> Result<CategoryValue> {
-    let parsed = text
-        .split_once('=')
-        .and_then(|(tag, value)| Some((tag.parse().ok()?, value.parse().ok()?)));
-    let (tag, value) = parsed.ok_or_else(|| anyhow!("--category: {text:?} is not TAG=VALUE"))?;
-    Ok(CategoryValue { tag, value })
+    authority::parse_category(text).map_err(|e| anyhow!("--category: {e}"))
 }
 
 fn store_time(args: &StoreArgs) -> Result<Option<UnixTime>> {
@@ -567,15 +567,15 @@ fn admit_all(args: &StoreArgs) -> Result<(TrustStore, bool)> {
                 } else {
                     ""
                 };
-                println!("{}: admitted {what}{dup}", path.display());
+                outln!("{}: admitted {what}{dup}", path.display())?;
             }
             Ok(Err(refusal)) => {
                 all = false;
-                println!("{}: refused: {}", path.display(), describe(&refusal));
+                outln!("{}: refused: {}", path.display(), describe(&refusal))?;
             }
             Err(e) => {
                 all = false;
-                println!("{e:#}");
+                outln!("{e:#}")?;
             }
         }
     }
@@ -607,7 +607,7 @@ fn describe(refusal: &Refusal) -> String {
     format!("{name}: {refusal}")
 }
 
-fn print_decision(d: &Decision) {
+fn print_decision(d: &Decision) -> Result<()> {
     let reference = |r: &Option<ArtifactRef>| match r {
         Some(r) => format!(
             "{} {}/{} v{} {}",
@@ -623,7 +623,7 @@ fn print_decision(d: &Decision) {
         let values: Vec<String> = l
             .categories
             .iter()
-            .map(|c| format!("{}={}", c.tag, c.value))
+            .map(|c| format!("{}:{}", c.tag, c.value))
             .collect();
         format!(
             "{}/{}/{} [{}]",
@@ -634,28 +634,29 @@ fn print_decision(d: &Decision) {
         )
     };
     let lineage = &d.lineage;
-    println!("label:        {} -> {}", label(&d.label), d.audience);
-    println!("verdict:      {:?}", d.verdict);
-    println!("basis:        {:?}", d.basis);
-    println!(
+    outln!("label:        {} -> {}", label(&d.label), d.audience)?;
+    outln!("verdict:      {:?}", d.verdict)?;
+    outln!("basis:        {:?}", d.basis)?;
+    outln!(
         "translated:   {}",
         d.translated.as_ref().map_or("none".into(), label)
-    );
-    println!("home:         {}", reference(&lineage.home));
-    println!("translator:   {}", reference(&lineage.translator));
-    println!("target:       {}", reference(&lineage.target));
+    )?;
+    outln!("home:         {}", reference(&lineage.home))?;
+    outln!("translator:   {}", reference(&lineage.translator))?;
+    outln!("target:       {}", reference(&lineage.target))?;
     match lineage.spiral_gap {
-        Some(gap) => println!("spiral gap:   {} -> {}", gap.from, gap.to),
-        None => println!("spiral gap:   none"),
+        Some(gap) => outln!("spiral gap:   {} -> {}", gap.from, gap.to)?,
+        None => outln!("spiral gap:   none")?,
     }
     let seqs: Vec<String> = lineage
         .revocation_seqs
         .iter()
         .map(|(d, s)| format!("{d} {s}"))
         .collect();
-    println!("revocations:  {}", seqs.join(", "));
+    outln!("revocations:  {}", seqs.join(", "))?;
     match lineage.time {
-        Some(t) => println!("time:         {}", t.0),
-        None => println!("time:         unknown (validity not checked)"),
+        Some(t) => outln!("time:         {}", t.0)?,
+        None => outln!("time:         unknown (validity not checked)")?,
     }
+    Ok(())
 }

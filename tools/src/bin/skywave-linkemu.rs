@@ -16,6 +16,7 @@ use std::time::Duration;
 use clap::Parser;
 use skywave_protocol::link::Modem;
 use skywave_tools::linkemu::{self, Settings, parse_model, parse_probability};
+use skywave_tools::outln;
 use tokio_serial::{SerialPort, SerialPortBuilderExt, SerialStream};
 
 /// Put an HF channel (the simulator's models) between two serial ports, in real time.
@@ -98,8 +99,8 @@ async fn main_async(cli: Cli) -> anyhow::Result<()> {
             let (a, a_slave) = SerialStream::pair()?;
             let (b, b_slave) = SerialStream::pair()?;
             let name = |s: &SerialStream| s.name().unwrap_or_default();
-            println!("port a: {}", name(&a_slave));
-            println!("port b: {}", name(&b_slave));
+            outln!("port a: {}", name(&a_slave))?;
+            outln!("port b: {}", name(&b_slave))?;
             held.extend([a_slave, b_slave]);
             (a, b)
         }

@@ -1,9 +1,9 @@
 //! `skywave-sim`: run HF network scenarios on virtual time, or the link layer's benchmark.
 //!
 //! ```text
-//! skywave-sim run SCENARIO.toml --seed N --json OUT.json [--capture OUT.pcap] [--plot OUT.svg]
+//! skywave-sim run SCENARIO.toml --seed N --json OUT.json[.zst] [--summary-only] [--capture OUT.pcap] [--plot OUT.svg]
 //! skywave-sim bench --json OUT.json [--seed N]
-//! skywave-sim coalition SCENARIO.toml --seed N --json OUT.json [--capture OUT.pcap] [--plot OUT.svg]
+//! skywave-sim coalition SCENARIO.toml --seed N --json OUT.json[.zst] [--summary-only] [--capture OUT.pcap] [--plot OUT.svg]
 //! skywave-sim chain --hops H --bit-rate B --loss P --turnaround-ms T --seed N [--json OUT.json]
 //! skywave-sim fanout --json OUT.json [--plot OUT.svg] [--max-neighbours N] [--seeds K]
 //! ```
@@ -14,9 +14,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
+use skywave_tools::output::is_broken_pipe;
 use skywave_tools::sim::coalition::{self, Chain, CoalitionScenario, NodeSpec};
 use skywave_tools::sim::scenario::{Scenario, ScenarioFile};
 use skywave_tools::sim::{self, Options};
+use skywave_tools::{out, outln};
 
 #[derive(Parser)]
 #[command(version, about = "Discrete-event simulator of STANAG 5066 HF networks")]
@@ -111,9 +113,14 @@ struct ScenarioArgs {
     /// The seed: one seed reproduces a run exactly.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Where to write the JSON report.
+    /// Where to write the JSON report; a name ending in `.zst` is written zstd-compressed
+    /// (a day of a large network is hundreds of megabytes as text, a tenth of that packed).
     #[arg(long)]
     json: PathBuf,
+    /// Leave the per-message records out of the JSON report: outcomes, spreads, channel and
+    /// per-node totals only.
+    #[arg(long)]
+    summary_only: bool,
     /// Also write every D_PDU put on the air as pcap (link type 237).
     #[arg(long)]
     capture: Option<PathBuf>,
@@ -150,7 +157,7 @@ impl ScenarioArgs {
         pcap: &[u8],
         svg: impl FnOnce() -> String,
     ) -> anyhow::Result<()> {
-        write(&self.json, serde_json::to_string_pretty(report)?)?;
+        write_report(&self.json, report, self.summary_only)?;
         if let Some(path) = &self.capture {
             write(path, pcap)?;
         }
@@ -161,12 +168,53 @@ impl ScenarioArgs {
     }
 }
 
+/// The parts of a report that grow with the number of messages: what `--summary-only` leaves
+/// out.
+const PER_MESSAGE_KEYS: [&str; 1] = ["messages"];
+
+/// Writes `report` as JSON to `path`, streamed (never held whole as text), zstd-compressed
+/// when the name ends in `.zst`, without the per-message records when `summary_only`.
+fn write_report(path: &Path, report: &impl Serialize, summary_only: bool) -> anyhow::Result<()> {
+    let context = || format!("writing {}", path.display());
+    let file = std::io::BufWriter::new(std::fs::File::create(path).with_context(context)?);
+    let mut out: Box<dyn std::io::Write> = if path.extension().is_some_and(|e| e == "zst") {
+        Box::new(zstd::Encoder::new(file, 0)?.auto_finish())
+    } else {
+        Box::new(file)
+    };
+    if summary_only {
+        let mut value = serde_json::to_value(report)?;
+        if let Some(object) = value.as_object_mut() {
+            for key in PER_MESSAGE_KEYS {
+                object.remove(key);
+            }
+        }
+        serde_json::to_writer_pretty(&mut out, &value).with_context(context)?;
+    } else {
+        serde_json::to_writer_pretty(&mut out, report).with_context(context)?;
+    }
+    out.flush().with_context(context)?;
+    Ok(())
+}
+
 /// Writes `contents` to `path`, saying which file failed.
 fn write(path: &Path, contents: impl AsRef<[u8]>) -> anyhow::Result<()> {
     std::fs::write(path, contents).with_context(|| format!("writing {}", path.display()))
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        // `skywave-sim ... | head -1`: the reader has what it wanted.
+        Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("skywave-sim: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Run(args) => {
             let s = args.load(Scenario::from_toml)?;
@@ -178,7 +226,7 @@ fn main() -> anyhow::Result<()> {
             let (report, pcap) = sim::run(&s, opts)?;
             args.write_outputs(&report, &pcap, || report.svg())?;
             let o = &report.outcomes;
-            println!(
+            outln!(
                 "{}: {} messages, {} delivered, {} expired, {} open; median delivery {:.1} s, goodput {:.0} bit/s; {:.0} simulated s in {:.2} s",
                 report.scenario,
                 o.total,
@@ -189,7 +237,7 @@ fn main() -> anyhow::Result<()> {
                 report.goodput_bps,
                 report.duration_s,
                 report.wall_seconds
-            );
+            )?;
         }
         Command::Coalition(args) => {
             let s = args.load(CoalitionScenario::from_toml)?;
@@ -201,7 +249,7 @@ fn main() -> anyhow::Result<()> {
                 .iter()
                 .filter(|a| a.everywhere_after_s.is_some())
                 .count();
-            println!(
+            outln!(
                 "{}: {} stations, {} artifacts ({} everywhere), converged: {}; {:.0} s of D_PDUs on the air; {:.0} simulated s in {:.2} s",
                 report.scenario,
                 report.stations.len(),
@@ -211,25 +259,27 @@ fn main() -> anyhow::Result<()> {
                 report.airtime_s_by_kind.values().sum::<f64>(),
                 report.duration_s,
                 report.wall_seconds
-            );
+            )?;
             for a in report.artifacts.iter().filter(|a| a.published_s > 0.0) {
                 match a.everywhere_after_s {
-                    Some(t) => println!(
+                    Some(t) => outln!(
                         "  {} (published {:.0} s at {}): everywhere after {t:.1} s",
-                        a.label, a.published_s, a.origin
-                    ),
-                    None => println!(
+                        a.label,
+                        a.published_s,
+                        a.origin
+                    )?,
+                    None => outln!(
                         "  {} (published {:.0} s at {}): at {} of {} stations",
                         a.label,
                         a.published_s,
                         a.origin,
                         a.admitted_s.len(),
                         report.stations.len()
-                    ),
+                    )?,
                 }
             }
             for c in &report.catch_ups {
-                println!(
+                outln!(
                     "  {} off {:.0}..{:.0} s, missed {}: caught up after {}, {} B on the air (resending everything: {} B)",
                     c.station,
                     c.start_s,
@@ -239,7 +289,7 @@ fn main() -> anyhow::Result<()> {
                         .map_or("never".into(), |t| format!("{t:.1} s")),
                     c.bytes,
                     c.resend_everything_bytes
-                );
+                )?;
             }
         }
         Command::Chain {
@@ -281,14 +331,14 @@ fn main() -> anyhow::Result<()> {
                     runs.push(("ARQ only", chain.times(NodeSpec::arq_only(), seed, seeds)?));
                     write(&path, chain.svg(&runs, limit))?;
                 }
-                println!(
+                outln!(
                     "revocation across {hops} hops, seeds {seed}..{}: median {:.3} s, p95 {:.3} s, max {:.3} s (limit {limit:.3} s, median {:.2}x)",
                     seed + seeds - 1,
                     at(0.5),
                     at(0.95),
                     at(1.0),
                     at(0.5) / limit
-                );
+                )?;
                 return Ok(());
             }
             let (time, report) = chain.run(node, seed)?;
@@ -296,14 +346,14 @@ fn main() -> anyhow::Result<()> {
                 write(&path, serde_json::to_string_pretty(&report)?)?;
             }
             match time {
-                Some(t) => println!(
+                Some(t) => outln!(
                     "revocation across {hops} hops (seed {seed}): {t:.3} s (limit {limit:.3} s, {:.2}x)",
                     t / limit
-                ),
-                None => println!(
+                )?,
+                None => outln!(
                     "revocation across {hops} hops (seed {seed}): not everywhere after {:.0} s (limit {limit:.3} s)",
                     chain.duration_s - chain.publish_s
-                ),
+                )?,
             }
         }
         Command::Fanout {
@@ -314,7 +364,7 @@ fn main() -> anyhow::Result<()> {
             seeds,
         } => {
             let (points, runs, table) = sim::fanout::measure(max_neighbours, seed, seeds)?;
-            print!("{table}");
+            out!("{table}")?;
             let value = serde_json::json!({
                 "points": points,
                 "runs": runs,
@@ -327,7 +377,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Bench { json, seed } => {
             let (value, table) = sim::bench::bench(seed)?;
-            print!("{table}");
+            out!("{table}")?;
             write(&json, serde_json::to_string_pretty(&value)?)?;
         }
     }

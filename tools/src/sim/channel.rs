@@ -32,15 +32,20 @@ pub fn exponential(rng: &mut ChaCha8Rng, mean: f64) -> f64 {
     -mean * (1.0 - uniform(rng)).ln()
 }
 
-/// The CCIR (ITU-R F.520) fading presets.
+/// The CCIR (ITU-R F.520) fading presets, spelled `ccir-good`, `ccir-moderate`, `ccir-poor`
+/// in scenario files, reports and on the command line alike (`ccir_poor` and the like, the
+/// scenario files' old spelling, are still read).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "kebab-case")]
 pub enum Preset {
     /// Mid-latitude quiet: 0.5 ms differential delay, 0.1 Hz Doppler spread.
+    #[serde(alias = "ccir_good")]
     CcirGood,
     /// 1 ms, 0.5 Hz.
+    #[serde(alias = "ccir_moderate")]
     CcirModerate,
     /// Mid-latitude disturbed: 2 ms, 1 Hz.
+    #[serde(alias = "ccir_poor")]
     CcirPoor,
 }
 
@@ -221,6 +226,25 @@ mod tests {
             })
             .count();
         lost as f64 / n as f64
+    }
+
+    #[test]
+    fn presets_have_one_spelling_and_read_the_old_one() {
+        #[derive(serde::Deserialize)]
+        struct One {
+            preset: Preset,
+        }
+        let read = |text: &str| toml::from_str::<One>(text).map(|o| o.preset).ok();
+        assert_eq!(read("preset = \"ccir-poor\""), Some(Preset::CcirPoor));
+        assert_eq!(read("preset = \"ccir_poor\""), Some(Preset::CcirPoor));
+        assert_eq!(
+            read("preset = \"ccir_moderate\""),
+            Some(Preset::CcirModerate)
+        );
+        assert_eq!(
+            serde_json::to_string(&Preset::CcirGood).ok().as_deref(),
+            Some("\"ccir-good\"")
+        );
     }
 
     #[test]

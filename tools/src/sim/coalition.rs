@@ -39,7 +39,8 @@ use skywave_protocol::wire::{Address, Body, Dpdu, Frame, MAX_DPDU_LEN};
 use super::air::{Air, Radio};
 use super::channel::Model;
 use super::events::{EventQueue, Progress};
-use super::report::{ChannelTotals, Series, escape, panel_series};
+use super::plot::{Line, Panel};
+use super::report::ChannelTotals;
 use super::scenario::{
     LinkSpec, ModemSpec, NetSpec, OutageSpec, RandomOutageSpec, ScenarioFile, check_outages,
 };
@@ -1405,77 +1406,9 @@ impl CoalitionReport {
         self.artifacts.iter().find(|a| a.label == label)
     }
 
-    /// An SVG: for each artifact published during the run, the share of stations holding it
-    /// over time since its publication; and airtime by kind.
+    /// The run's figure as SVG ([`super::plot::coalition`]).
     pub fn svg(&self) -> String {
-        let (w, h, pad) = (460.0, 300.0, 50.0);
-        let mut out = format!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"11\">\n",
-            2.0 * w,
-            h + 60.0
-        );
-        out.push_str(&format!(
-            "<text x=\"10\" y=\"16\" font-size=\"13\">{} (seed {}): {} stations, {} artifacts, converged: {}</text>\n",
-            escape(&self.scenario),
-            self.seed,
-            self.stations.len(),
-            self.artifacts.len(),
-            self.converged
-        ));
-        let stations = self.stations.len().max(1) as f64;
-        let colours = [
-            "#1f5fa8", "#c0392b", "#27ae60", "#8e44ad", "#d35400", "#2c3e50",
-        ];
-        let mut series: Vec<Series> = Vec::new();
-        let mut xmax: f64 = 1.0;
-        for (i, a) in self
-            .artifacts
-            .iter()
-            .filter(|a| a.published_s > 0.0)
-            .take(colours.len())
-            .enumerate()
-        {
-            let mut times: Vec<f64> = a.admitted_s.values().map(|t| t - a.published_s).collect();
-            times.sort_by(f64::total_cmp);
-            let mut points = vec![(0.0, 0.0)];
-            for (k, t) in times.iter().enumerate() {
-                points.push((*t, k as f64 / stations));
-                points.push((*t, (k + 1) as f64 / stations));
-            }
-            xmax = xmax.max(times.last().copied().unwrap_or(0.0));
-            series.push((
-                a.label.clone(),
-                colours.get(i).copied().unwrap_or("#000"),
-                points,
-            ));
-        }
-        panel_series(
-            &mut out,
-            (0.0, 30.0, w, h, pad),
-            ("time since publication (s)", "share of stations holding it"),
-            (xmax * 1.05, 1.0),
-            &series,
-        );
-        let total: f64 = self.airtime_s_by_kind.values().sum::<f64>().max(1e-9);
-        let mut y = 50.0;
-        out.push_str(&format!(
-            "<text x=\"{}\" y=\"40\" font-size=\"12\">airtime by kind ({total:.0} s of D_PDUs, plus {:.0} s preamble and interleaver)</text>\n",
-            w + 20.0,
-            self.channel.overhead_s
-        ));
-        for (kind, s) in &self.airtime_s_by_kind {
-            let bar = 300.0 * s / total;
-            out.push_str(&format!(
-                "<rect x=\"{}\" y=\"{y}\" width=\"{bar:.1}\" height=\"14\" fill=\"#1f5fa8\"/><text x=\"{}\" y=\"{}\">{} {s:.1} s</text>\n",
-                w + 100.0,
-                w + 20.0,
-                y + 11.0,
-                escape(kind)
-            ));
-            y += 20.0;
-        }
-        out.push_str("</svg>\n");
-        out
+        super::plot::coalition(self)
     }
 }
 
@@ -1673,56 +1606,41 @@ impl Chain {
     /// An SVG of the distributions (CDF) of trip times `runs` (a name and sorted times each),
     /// with the no-loss `limit` and twice it marked.
     pub fn svg(&self, runs: &[(&str, Vec<f64>)], limit: f64) -> String {
-        let (w, h, pad) = (560.0, 320.0, 50.0);
-        let mut out = format!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"11\">\n<text x=\"10\" y=\"16\" font-size=\"13\">revocation across {} hops, {} bit/s, {} % loss, {} ms turnaround: time to the far end (CDF)</text>\n",
-            h + 40.0,
-            self.hops,
-            self.bit_rate,
-            self.loss * 100.0,
-            self.turnaround_ms
-        );
-        let colours = ["#1f5fa8", "#c0392b", "#27ae60"];
         let xmax = runs
             .iter()
             .flat_map(|(_, t)| t.last().copied())
             .fold(2.2 * limit, f64::max);
-        let mut series: Vec<Series> = runs
+        let mut lines: Vec<Line> = runs
             .iter()
-            .zip(colours)
-            .map(|((name, times), colour)| {
-                let n = times.len().max(1) as f64;
-                let mut points = vec![(0.0, 0.0)];
-                for (k, t) in times.iter().enumerate() {
-                    points.push((*t, k as f64 / n));
-                    points.push((*t, (k + 1) as f64 / n));
-                }
-                (
-                    format!("{name} (median {:.1} s)", quantile(times, 0.5)),
-                    colour,
-                    points,
-                )
+            .map(|(name, times)| Line {
+                name: format!("{name} (median {:.1} s)", quantile(times, 0.5)),
+                points: super::plot::cdf(times),
             })
             .collect();
-        series.push((
-            format!("limit {limit:.2} s and 2 x limit"),
-            "#7f8c8d",
-            vec![
+        lines.push(Line {
+            name: format!("limit {limit:.2} s and 2 x limit"),
+            points: vec![
                 (limit, 0.0),
                 (limit, 1.0),
                 (2.0 * limit, 1.0),
                 (2.0 * limit, 0.0),
             ],
-        ));
-        panel_series(
-            &mut out,
-            (0.0, 30.0, w, h, pad),
-            ("seconds from publication", "share of seeds"),
-            (xmax, 1.0),
-            &series,
+        });
+        let title = format!(
+            "revocation across {} hops, {} bit/s, {} % loss, {} ms turnaround: time to the far end (CDF)",
+            self.hops,
+            self.bit_rate,
+            self.loss * 100.0,
+            self.turnaround_ms
         );
-        out.push_str("</svg>\n");
-        out
+        let panel = Panel {
+            x: "seconds from publication".into(),
+            y: "share of seeds".into(),
+            xmax,
+            ymax: 1.0,
+            lines,
+        };
+        super::plot::panels(&title, &[panel])
     }
 }
 

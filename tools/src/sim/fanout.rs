@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use super::channel::Model;
 use super::coalition::{self, ArtifactSpec, CoalitionScenario, NodeSpec, PublishSpec, StationSpec};
-use super::report::{Series, panel_series};
+use super::plot::{Line, Panel};
 use super::scenario::{LinkSpec, ModemSpec, NetSpec};
 
 /// When the artifacts are published, s.
@@ -207,29 +207,21 @@ pub fn measure(
 
 /// An SVG: channel time and time to sync against the number of neighbours, per rule.
 pub fn svg(points: &[Point], seeds: u64) -> String {
-    let (w, h, pad) = (460.0, 300.0, 50.0);
-    let mut out = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"11\">\n<text x=\"10\" y=\"16\" font-size=\"13\">fan-out on one shared channel, 10 % loss, 2400 bit/s, mean of {seeds} seeds, artifacts both ways (lines above a panel are clamped to its top)</text>\n",
-        2.0 * w,
-        h + 40.0
-    );
-    let colours = ["#c0392b", "#d35400", "#1f5fa8"];
     let xmax = points.iter().map(|p| p.neighbours).max().unwrap_or(1) as f64;
-    let series = |f: &dyn Fn(&Point) -> f64| -> Vec<Series> {
+    let lines = |f: &dyn Fn(&Point) -> f64| -> Vec<Line> {
         rules()
             .iter()
-            .zip(colours)
-            .map(|(rule, colour)| {
-                let line = points
+            .map(|rule| Line {
+                name: rule.name.to_string(),
+                points: points
                     .iter()
                     .filter(|p| p.rule == rule.name)
                     .map(|p| (p.neighbours as f64, f(p)))
-                    .collect();
-                (rule.name.to_string(), colour, line)
+                    .collect(),
             })
             .collect()
     };
-    // Scaled to the node's rule: a line above the panel is clamped to its top edge.
+    // Scaled to the node's rule: a line above the panel is drawn along its top edge.
     let default = rules()[2].name;
     let scale = |f: &dyn Fn(&Point) -> f64| {
         4.0 * points
@@ -238,24 +230,20 @@ pub fn svg(points: &[Point], seeds: u64) -> String {
             .map(f)
             .fold(1.0, f64::max)
     };
-    let channel = series(&|p| p.mean_channel_s);
-    let ymax = scale(&|p| p.mean_channel_s);
-    panel_series(
-        &mut out,
-        (0.0, 30.0, w, h, pad),
-        ("neighbours on the channel", "channel time until synced (s)"),
-        (xmax, ymax),
-        &channel,
-    );
-    let sync = series(&|p| p.mean_synced_after_s);
-    let ymax = scale(&|p| p.mean_synced_after_s);
-    panel_series(
-        &mut out,
-        (w, 30.0, w, h, pad),
-        ("neighbours on the channel", "time until all hold all (s)"),
-        (xmax, ymax),
-        &sync,
-    );
-    out.push_str("</svg>\n");
-    out
+    let panel = |y: &str, f: &dyn Fn(&Point) -> f64| Panel {
+        x: "neighbours on the channel".into(),
+        y: y.into(),
+        xmax,
+        ymax: scale(f),
+        lines: lines(f),
+    };
+    super::plot::panels(
+        &format!(
+            "fan-out on one shared channel, 10 % loss, 2400 bit/s, mean of {seeds} seeds, artifacts both ways (lines above a panel run along its top)"
+        ),
+        &[
+            panel("channel time until synced (s)", &|p| p.mean_channel_s),
+            panel("time until all hold all (s)", &|p| p.mean_synced_after_s),
+        ],
+    )
 }

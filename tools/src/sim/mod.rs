@@ -12,6 +12,7 @@
 //! - [`events`]: the event queue and a run's progress, shared with [`coalition`].
 //! - [`scenario`]: the TOML scenario format.
 //! - [`report`]: what a run measured, as JSON, and its SVG plot.
+//! - [`plot`]: the coalition run's figure, drawn with plotters.
 //! - [`bench`](mod@bench): the fixed benchmark behind `skywave-sim bench`.
 
 pub mod air;
@@ -21,6 +22,7 @@ pub mod coalition;
 pub mod events;
 pub mod fanout;
 pub mod hostile;
+pub mod plot;
 pub mod report;
 pub mod scenario;
 

@@ -5,6 +5,7 @@
 use serde::Serialize;
 use skywave_protocol::link::{Failure, Stats};
 
+use super::plot::{Line, Panel};
 use super::scenario::{Scenario, TrafficSpec};
 
 /// One message's fate.
@@ -348,150 +349,40 @@ impl Report {
 
     /// An SVG with two panels: the delivery-time distribution (CDF) and goodput over time.
     pub fn svg(&self) -> String {
-        let (w, h, pad) = (460.0, 300.0, 50.0);
-        let mut out = String::new();
-        out.push_str(&format!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"11\">\n",
-            2.0 * w,
-            h + 40.0
-        ));
-        out.push_str(&format!(
-            "<text x=\"10\" y=\"16\" font-size=\"13\">{} (seed {}): {} of {} delivered, {} expired, goodput {:.0} bit/s</text>\n",
-            escape(&self.scenario),
+        let title = format!(
+            "{} (seed {}): {} of {} delivered, {} expired, goodput {:.0} bit/s",
+            self.scenario,
             self.seed,
             self.outcomes.delivered,
             self.outcomes.total,
             self.outcomes.expired,
             self.goodput_bps
-        ));
-        let lat = self.latencies();
-        let max_lat = lat.last().copied().unwrap_or(1.0).max(1.0);
-        let cdf: Vec<(f64, f64)> = lat
-            .iter()
-            .enumerate()
-            .map(|(i, &t)| (t, (i + 1) as f64 / lat.len() as f64))
-            .collect();
-        panel(
-            &mut out,
-            0.0,
-            30.0,
-            w,
-            h,
-            pad,
-            "delivery time (s)",
-            "fraction delivered",
-            max_lat,
-            1.0,
-            &cdf,
         );
-        let max_g = self
-            .goodput_timeline
-            .iter()
-            .map(|p| p.1)
-            .fold(1.0, f64::max);
-        panel(
-            &mut out,
-            w,
-            30.0,
-            w,
-            h,
-            pad,
-            "simulated time (s)",
-            "goodput (bit/s)",
-            self.duration_s,
-            max_g,
-            &self.goodput_timeline,
-        );
-        out.push_str("</svg>\n");
-        out
-    }
-}
-
-/// `s` with the characters SVG text cannot hold escaped.
-pub(super) fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// One plot panel: axes with end labels and a polyline of `points` scaled to `xmax`, `ymax`.
-#[allow(clippy::too_many_arguments)]
-fn panel(
-    out: &mut String,
-    x0: f64,
-    y0: f64,
-    w: f64,
-    h: f64,
-    pad: f64,
-    xlabel: &str,
-    ylabel: &str,
-    xmax: f64,
-    ymax: f64,
-    points: &[(f64, f64)],
-) {
-    let series = [(String::new(), "#1f5fa8", points.to_vec())];
-    panel_series(
-        out,
-        (x0, y0, w, h, pad),
-        (xlabel, ylabel),
-        (xmax, ymax),
-        &series,
-    );
-}
-
-/// A plotted line: its name (empty: no legend), colour and points.
-pub(super) type Series = (String, &'static str, Vec<(f64, f64)>);
-
-/// One plot panel at `(x0, y0)`, `w` by `h` with `pad` for the labels: axes with end labels
-/// and one polyline per series (name, colour, points), scaled to `(xmax, ymax)`, with a
-/// legend for the named ones.
-pub(super) fn panel_series(
-    out: &mut String,
-    (x0, y0, w, h, pad): (f64, f64, f64, f64, f64),
-    (xlabel, ylabel): (&str, &str),
-    (xmax, ymax): (f64, f64),
-    series: &[Series],
-) {
-    let (left, right, top, bottom) = (x0 + pad, x0 + w - 10.0, y0 + 10.0, y0 + h - pad + 10.0);
-    out.push_str(&format!(
-        "<path d=\"M{left} {top} V{bottom} H{right}\" stroke=\"black\" fill=\"none\"/>\n"
-    ));
-    out.push_str(&format!(
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{xlabel}</text>\n",
-        (left + right) / 2.0,
-        bottom + 30.0
-    ));
-    out.push_str(&format!(
-        "<text x=\"{left}\" y=\"{}\">0</text><text x=\"{right}\" y=\"{}\" text-anchor=\"end\">{xmax:.0}</text>\n",
-        bottom + 14.0,
-        bottom + 14.0
-    ));
-    out.push_str(&format!(
-        "<text x=\"{}\" y=\"{top}\" text-anchor=\"end\">{ymax:.2}</text><text x=\"{}\" y=\"{}\" transform=\"rotate(-90 {} {})\" text-anchor=\"middle\">{ylabel}</text>\n",
-        left - 4.0,
-        x0 + 14.0,
-        (top + bottom) / 2.0,
-        x0 + 14.0,
-        (top + bottom) / 2.0
-    ));
-    let sx = |x: f64| left + (x / xmax.max(1e-9)).clamp(0.0, 1.0) * (right - left);
-    let sy = |y: f64| bottom - (y / ymax.max(1e-9)).clamp(0.0, 1.0) * (bottom - top);
-    for (i, (name, colour, points)) in series.iter().enumerate() {
-        let path: Vec<String> = points
-            .iter()
-            .map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y)))
-            .collect();
-        out.push_str(&format!(
-            "<polyline points=\"{}\" stroke=\"{colour}\" stroke-width=\"1.5\" fill=\"none\"/>\n",
-            path.join(" ")
-        ));
-        if !name.is_empty() {
-            let y = bottom - 10.0 - 14.0 * i as f64;
-            out.push_str(&format!(
-                "<text x=\"{}\" y=\"{y}\" text-anchor=\"end\" fill=\"{colour}\">{}</text>\n",
-                right - 4.0,
-                escape(name)
-            ));
-        }
+        let latencies = self.latencies();
+        let delivery = Panel {
+            x: "delivery time (s)".into(),
+            y: "share delivered".into(),
+            xmax: latencies.last().copied().unwrap_or(1.0).max(1.0),
+            ymax: 1.0,
+            lines: vec![Line {
+                name: String::new(),
+                points: super::plot::cdf(&latencies),
+            }],
+        };
+        let goodput = Panel {
+            x: "simulated time (s)".into(),
+            y: "goodput (bit/s)".into(),
+            xmax: self.duration_s,
+            ymax: self
+                .goodput_timeline
+                .iter()
+                .map(|p| p.1)
+                .fold(1.0, f64::max),
+            lines: vec![Line {
+                name: String::new(),
+                points: self.goodput_timeline.clone(),
+            }],
+        };
+        super::plot::panels(&title, &[delivery, goodput])
     }
 }

@@ -1,5 +1,6 @@
-//! `skywave audit anchor` and `skywave audit verify`: the decision log checked offline, from
-//! the store, against an anchor the operator kept.
+//! `skywave audit`: the decision log checked offline, from the store, against an anchor the
+//! operator kept (`audit anchor`, `audit verify`, here), and read back (`audit list / show /
+//! export`, in `read`).
 //!
 //! The log's own chain proves order and links, but the store that holds it also holds its
 //! head: whoever can write the file can cut the tail, edit the last entry, delete every row or
@@ -11,6 +12,10 @@
 //!
 //! An anchor is written `COUNT:HEAD` (the head as 64 hex digits); `--anchor` takes that text,
 //! or a file holding it or `audit anchor --json`'s output.
+
+mod read;
+
+pub use read::{AuditEntry, AuditExport, export, list, show};
 
 use std::path::{Path, PathBuf};
 

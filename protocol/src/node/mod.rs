@@ -52,7 +52,7 @@ use crate::time::{Duration, Instant};
 use crate::wire::Address;
 
 use message::{DetailEntry, DomainSummary, Message, MessageError, ShortDigest, Want, Writer};
-pub use storage::{FixedStorage, Storage, StorageError};
+pub use storage::{FixedStorage, Storage, StorageError, storage_slots};
 
 /// Neighbours a node keeps track of (the default of [`Node`]'s `NBRS`).
 pub const MAX_NEIGHBOURS: usize = 8;
@@ -783,13 +783,14 @@ impl<
                 .iter()
                 .enumerate()
                 .filter(|(_, o)| self.goes_on(o, channel) && accept(o.to))
-                // Highest priority first; among equals, the domain served longest ago, then
-                // the oldest: a partner with thousands of revocations queued still lets every
-                // other partner's next one through after at most one of its own.
+                // The domain served longest ago first (inventory messages, which belong to no
+                // domain, count as never served), then its highest priority, then the oldest:
+                // a partner with thousands of revocations queued still lets every other
+                // partner's next message through after at most one of its own, policies too.
                 .max_by_key(|(i, o)| {
                     (
-                        o.priority,
                         core::cmp::Reverse(self.last_served(o.domain)),
+                        o.priority,
                         core::cmp::Reverse(*i),
                     )
                 })

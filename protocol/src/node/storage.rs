@@ -9,7 +9,23 @@
 
 use heapless::Vec;
 
+use crate::policy::MAX_DOMAINS;
+
 use crate::policy::{ArtifactRef, Digest, MAX_ARTIFACT_LEN};
+
+/// The records a node's storage needs so that no domain can take another's room: everything a
+/// trust store with these capacities admits (each domain within its room there), and for every
+/// domain its revocation history ([`crate::node::Config::revocation_history`]) and one
+/// checkpoint. Size fixed storage at least this big; a smaller one is a table every partner
+/// shares.
+pub const fn storage_slots(
+    credentials: usize,
+    policies: usize,
+    translators: usize,
+    revocation_history: usize,
+) -> usize {
+    credentials + policies + translators + MAX_DOMAINS * (revocation_history + 1)
+}
 
 /// Why an artifact could not be kept.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -50,8 +50,14 @@ use super::{instant, named, secs};
 pub const SAP: u8 = 13;
 /// Radios one station may have.
 pub const MAX_RADIOS: usize = 4;
-/// Artifacts one station keeps.
-pub const STORAGE: usize = 64;
+/// Artifacts one station keeps: room for everything its trust store can hold and every
+/// domain's revocation history (node::storage_slots), so no partner can fill another's.
+pub const STORAGE: usize = node::storage_slots(
+    skywave_protocol::policy::MAX_CREDENTIALS,
+    skywave_protocol::policy::MAX_POLICIES,
+    skywave_protocol::policy::MAX_TRANSLATORS,
+    node::Config::new(SAP).revocation_history as usize,
+);
 
 type SimNode = Node<FixedStorage<STORAGE>>;
 type SimStation = Station<Box<SimNode>, Box<HostLink>, MAX_RADIOS>;
@@ -1274,14 +1280,19 @@ impl<'a> Sim<'a> {
                 continue;
             };
             let back = o.end_s;
-            // What the others held when it came back, by when each was admitted anywhere.
+            // What the others held when it came back, by when each was admitted anywhere, and
+            // still hold at the end: revocation deltas a checkpoint has replaced since are
+            // not missed, the checkpoint is.
+            let held_at_end: Vec<String> = sets.iter().flatten().cloned().collect();
             let missed: Vec<&ArtifactRecord> = self
                 .records
                 .iter()
                 .filter(|r| {
                     let elsewhere = r.admitted_s.iter().any(|(n, &t)| n != name && t <= back);
                     let here = r.admitted_s.get(name).is_some_and(|&t| t <= back);
-                    elsewhere && !here
+                    let replaced =
+                        r.kind == "revocation" && !held_at_end.iter().any(|h| *h == r.digest);
+                    elsewhere && !here && !replaced
                 })
                 .collect();
             let caught_up_at = missed

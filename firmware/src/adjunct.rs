@@ -36,26 +36,26 @@ use crate::provision;
 use crate::storage::ArenaStorage;
 
 /// Credentials the trust store holds, roots included.
-pub const CREDENTIALS: usize = 16;
+pub const CREDENTIALS: usize = 12;
 /// Policies (the latest version of each).
 pub const POLICIES: usize = 4;
 /// Translators (the latest version of each).
 pub const TRANSLATORS: usize = 4;
 /// Revocation entries over all domains.
-pub const REVOKED: usize = 32;
+pub const REVOKED: usize = 16;
 /// Equivocations kept as evidence.
 pub const EVIDENCE: usize = 1;
 /// Artifacts kept for forwarding.
-pub const STORED: usize = 32;
+pub const STORED: usize = 24;
 /// Bytes of artifacts kept for forwarding.
-pub const STORED_BYTES: usize = 6 * 1024;
+pub const STORED_BYTES: usize = 4 * 1024;
 /// The largest C_PDU: one full artifact in a node message, with S_PDU and C_PDU headers.
 pub const CPDU: usize =
     skywave_protocol::policy::MAX_ARTIFACT_LEN + 1 + link::pdu::MAX_CPDU_OVERHEAD;
 /// C_PDUs queued in the link (the station keeps 4 of them for the link's own C_PDUs).
-pub const LINK_QUEUE: usize = 7;
+pub const LINK_QUEUE: usize = 5;
 /// ARQ receive slots; the send window is this less the segments of one C_PDU.
-pub const RX_SLOTS: usize = 5;
+pub const RX_SLOTS: usize = 4;
 /// Our ARQ send window.
 const ARQ_WINDOW: u8 = (RX_SLOTS - CPDU.div_ceil(MAX_SEGMENT_LEN)) as u8;
 
@@ -65,7 +65,7 @@ pub type BoardTrust = TrustStore<CREDENTIALS, POLICIES, TRANSLATORS, REVOKED, EV
 pub type BoardStorage = ArenaStorage<STORED, STORED_BYTES>;
 /// The node: 16 queued messages, 2 artifacts waiting for a dependency, 4 neighbours, 64
 /// artifacts remembered per neighbour, 8 events.
-pub type BoardNode = Node<BoardStorage, BoardTrust, 16, 2, 4, 64, 8>;
+pub type BoardNode = Node<BoardStorage, BoardTrust, 8, 2, 4, 32, 8>;
 /// The radio link: full segments, 5 receive slots, 2 expedited slots, one non-ARQ C_PDU at a
 /// time.
 pub type BoardLink = Link<LINK_QUEUE, CPDU, RX_SLOTS, MAX_SEGMENT_LEN, 2, 1, 1>;
@@ -458,18 +458,22 @@ impl Adjunct {
 /// dropped.
 #[inline(never)]
 unsafe fn install_station(dst: *mut BoardStation, address: Address) -> Result<(), StartError> {
-    let mut trust = BoardTrust::empty();
+    let mut config = node::Config::new(provision::SAP);
+    config.address = Some(address);
+    config.jitter_seed = address.value();
+    let node = Node::empty(config, BoardTrust::empty(), BoardStorage::new());
+    // SAFETY: the caller's promise. Every constructor here is a `const fn` struct literal, so
+    // the compiler writes the station straight into `dst` instead of assembling it on the stack.
+    let station = unsafe {
+        dst.write(Station::new(node, provision::SAP));
+        &mut *dst
+    };
+    let trust = station.node_mut().trust_mut();
     for (index, root) in provision::ROOTS.iter().enumerate() {
         trust
             .add_root(root, None)
             .map_err(|refusal| StartError::Root { index, refusal })?;
     }
-    let mut config = node::Config::new(provision::SAP);
-    config.address = Some(address);
-    config.jitter_seed = address.value();
-    let node = Node::new(config, trust, BoardStorage::new(), None);
-    // SAFETY: the caller's promise.
-    unsafe { dst.write(Station::new(node, provision::SAP)) };
     Ok(())
 }
 

@@ -9,8 +9,8 @@
 //! only thing added here is the hardware and the console.
 //!
 //! Sizes (docs/firmware.md has the table and the measured totals) are chosen for a board with
-//! 64 KiB of RAM and one radio: a trust store for a coalition of a few nations (16
-//! credentials, 4 policies, 4 translators, 32 revocation entries), 32 stored artifacts in 6 KiB,
+//! 64 KiB of RAM and one radio: a trust store for a coalition of a few nations (12
+//! credentials, 4 policies, 4 translators, 16 revocation entries), 24 stored artifacts in 4 KiB,
 //! and a link that still takes full 1023-byte segments from a host (whose window is larger than
 //! ours: frames beyond our receive slots go unacknowledged and are sent again).
 //!
@@ -63,11 +63,11 @@ const ARQ_WINDOW: u8 = (RX_SLOTS - CPDU.div_ceil(MAX_SEGMENT_LEN)) as u8;
 pub type BoardTrust = TrustStore<CREDENTIALS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>;
 /// Artifact storage, packed.
 pub type BoardStorage = ArenaStorage<STORED, STORED_BYTES>;
-/// The node: 16 queued messages, 2 artifacts waiting for a dependency, 4 neighbours, 64
+/// The node: 8 queued messages, 2 artifacts waiting for a dependency, 4 neighbours, 32
 /// artifacts remembered per neighbour, 8 events.
 pub type BoardNode = Node<BoardStorage, BoardTrust, 8, 2, 4, 32, 8>;
-/// The radio link: full segments, 5 receive slots, 2 expedited slots, one non-ARQ C_PDU at a
-/// time.
+/// The radio link: full segments, 4 receive slots (window 2), 2 expedited slots, one non-ARQ
+/// C_PDU at a time.
 pub type BoardLink = Link<LINK_QUEUE, CPDU, RX_SLOTS, MAX_SEGMENT_LEN, 2, 1, 1>;
 /// The station: the node and its one radio link.
 pub type BoardStation = Station<BoardNode, BoardLink, 1>;
@@ -148,15 +148,16 @@ pub struct Adjunct {
 }
 
 impl Adjunct {
-    /// Builds the adjunct in `slot` (a static, so its ~60 KiB count as static RAM and not as
+    /// Builds the adjunct in `slot` (a static, so its ~53 KiB count as static RAM and not as
     /// stack) from the provisioned roots, address and neighbours, and brings its link up: the
     /// node queues a SUMMARY to each neighbour, which is how a rebooted adjunct asks to be
     /// caught up.
     ///
-    /// The station is built in place, one part per function: a struct literal of this size
-    /// would be assembled on the stack first, and the node, the link and their by-value moves
-    /// into the station would all share one stack frame (105 KiB of it, measured). Split, the
-    /// temporaries of one part are gone before the next is made.
+    /// The station is written in place from `const fn` constructors (the node, its trust store
+    /// and storage start empty; the roots go in afterwards), so it needs no stack of its size.
+    /// The link is the one part still built on the stack and then moved into the station (a
+    /// 22 KiB frame in `install_link`): `Link::new` validates its configuration, so it is not
+    /// `const`, and a move into the station's link table is not elided.
     pub fn start(
         slot: &'static mut MaybeUninit<Adjunct>,
         now: Instant,

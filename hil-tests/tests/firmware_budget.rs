@@ -5,11 +5,15 @@
 //!   .data) at most [`FLASH_BUDGET`];
 //! - static RAM (.data, .bss, .uninit) at most [`RAM_BUDGET`];
 //! - no heap: no allocator symbol is linked and no `.heap` section exists;
+//! - the layout flip-link makes: the stack's top at or below the statics, so an overflow runs
+//!   off the start of RAM and faults instead of overwriting them;
 //! - the stack's high-water mark, by painting, read from the running image's `status`: at
 //!   boot (while the station is built) and in steady state after handling traffic-free
 //!   requests, against [`STACK_BUDGET`].
 //!
-//! It prints the figures (docs/firmware.md records them).
+//! It prints the figures (docs/firmware.md records them), with the whole-RAM sum (static + boot
+//! peak + steady peak) the 64 KiB part needs; that sum is not asserted yet (docs/firmware.md
+//! says what is left).
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;

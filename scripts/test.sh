@@ -44,6 +44,12 @@ rustup target add --toolchain "$toolchain" thumbv7em-none-eabihf
 rustup show active-toolchain
 rustc --version
 
+# The firmware links with flip-link (stack below the statics: an overflow faults).
+if ! command -v flip-link >/dev/null 2>&1; then
+    step "installing flip-link"
+    cargo install flip-link --locked --quiet
+fi
+
 if ! cargo fuzz --version >/dev/null 2>&1; then
     step "installing cargo-fuzz"
     cargo install cargo-fuzz --locked --quiet

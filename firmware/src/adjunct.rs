@@ -9,8 +9,8 @@
 //! only thing added here is the hardware and the console.
 //!
 //! Sizes (docs/firmware.md has the table and the measured totals) are chosen for a board with
-//! 64 KiB of RAM and one radio: a trust store for a coalition of a few nations (16
-//! credentials, 4 policies, 4 translators, 32 revocation entries), 32 stored artifacts in 6 KiB,
+//! 64 KiB of RAM and one radio: a trust store for a coalition of a few nations (12
+//! credentials, 4 policies, 4 translators, 16 revocation entries), 24 stored artifacts in 4 KiB,
 //! and a link that still takes full 1023-byte segments from a host (whose window is larger than
 //! ours: frames beyond our receive slots go unacknowledged and are sent again).
 //!
@@ -36,28 +36,28 @@ use crate::provision;
 use crate::storage::ArenaStorage;
 
 /// Credentials the trust store holds, roots included.
-pub const CREDENTIALS: usize = 16;
+pub const CREDENTIALS: usize = 12;
 /// Policies (the latest version of each).
 pub const POLICIES: usize = 4;
 /// Translators (the latest version of each).
-pub const TRANSLATORS: usize = 4;
+pub const TRANSLATORS: usize = 6;
 /// Revocation entries over all domains.
-pub const REVOKED: usize = 32;
+pub const REVOKED: usize = 16;
 /// Conflicts kept as evidence, per domain: none. The board has nowhere to persist or report
 /// them (the host agent does, docs/store.md), and each slot would cost a 1023-byte artifact per
 /// domain; conflicting artifacts are refused all the same.
 pub const EVIDENCE: usize = 0;
 /// Artifacts kept for forwarding.
-pub const STORED: usize = 32;
+pub const STORED: usize = 24;
 /// Bytes of artifacts kept for forwarding.
-pub const STORED_BYTES: usize = 6 * 1024;
+pub const STORED_BYTES: usize = 4 * 1024;
 /// The largest C_PDU: one full artifact in a node message, with S_PDU and C_PDU headers.
 pub const CPDU: usize =
     skywave_protocol::policy::MAX_ARTIFACT_LEN + 1 + link::pdu::MAX_CPDU_OVERHEAD;
 /// C_PDUs queued in the link (the station keeps 4 of them for the link's own C_PDUs).
-pub const LINK_QUEUE: usize = 7;
+pub const LINK_QUEUE: usize = 5;
 /// ARQ receive slots; the send window is this less the segments of one C_PDU.
-pub const RX_SLOTS: usize = 5;
+pub const RX_SLOTS: usize = 4;
 /// Our ARQ send window.
 const ARQ_WINDOW: u8 = (RX_SLOTS - CPDU.div_ceil(MAX_SEGMENT_LEN)) as u8;
 
@@ -65,11 +65,11 @@ const ARQ_WINDOW: u8 = (RX_SLOTS - CPDU.div_ceil(MAX_SEGMENT_LEN)) as u8;
 pub type BoardTrust = TrustStore<CREDENTIALS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>;
 /// Artifact storage, packed.
 pub type BoardStorage = ArenaStorage<STORED, STORED_BYTES>;
-/// The node: 16 queued messages, 2 artifacts waiting for a dependency, 4 neighbours, 64
+/// The node: 8 queued messages, 2 artifacts waiting for a dependency, 4 neighbours, 32
 /// artifacts remembered per neighbour, 8 events.
-pub type BoardNode = Node<BoardStorage, BoardTrust, 16, 2, 4, 64, 8>;
-/// The radio link: full segments, 5 receive slots, 2 expedited slots, one non-ARQ C_PDU at a
-/// time.
+pub type BoardNode = Node<BoardStorage, BoardTrust, 8, 2, 4, 32, 8>;
+/// The radio link: full segments, 4 receive slots (window 2), 2 expedited slots, one non-ARQ
+/// C_PDU at a time.
 pub type BoardLink = Link<LINK_QUEUE, CPDU, RX_SLOTS, MAX_SEGMENT_LEN, 2, 1, 1>;
 /// The station: the node and its one radio link.
 pub type BoardStation = Station<BoardNode, BoardLink, 1>;
@@ -150,15 +150,16 @@ pub struct Adjunct {
 }
 
 impl Adjunct {
-    /// Builds the adjunct in `slot` (a static, so its ~60 KiB count as static RAM and not as
+    /// Builds the adjunct in `slot` (a static, so its ~53 KiB count as static RAM and not as
     /// stack) from the provisioned roots, address and neighbours, and brings its link up: the
     /// node queues a SUMMARY to each neighbour, which is how a rebooted adjunct asks to be
     /// caught up.
     ///
-    /// The station is built in place, one part per function: a struct literal of this size
-    /// would be assembled on the stack first, and the node, the link and their by-value moves
-    /// into the station would all share one stack frame (105 KiB of it, measured). Split, the
-    /// temporaries of one part are gone before the next is made.
+    /// The station is written in place from `const fn` constructors (the node, its trust store
+    /// and storage start empty; the roots go in afterwards), so it needs no stack of its size.
+    /// The link is the one part still built on the stack and then moved into the station (a
+    /// 22 KiB frame in `install_link`): `Link::new` validates its configuration, so it is not
+    /// `const`, and a move into the station's link table is not elided.
     pub fn start(
         slot: &'static mut MaybeUninit<Adjunct>,
         now: Instant,
@@ -460,18 +461,22 @@ impl Adjunct {
 /// dropped.
 #[inline(never)]
 unsafe fn install_station(dst: *mut BoardStation, address: Address) -> Result<(), StartError> {
-    let mut trust = BoardTrust::empty();
+    let mut config = node::Config::new(provision::SAP);
+    config.address = Some(address);
+    config.jitter_seed = address.value();
+    let node = Node::empty(config, BoardTrust::empty(), BoardStorage::new());
+    // SAFETY: the caller's promise. Every constructor here is a `const fn` struct literal, so
+    // the compiler writes the station straight into `dst` instead of assembling it on the stack.
+    let station = unsafe {
+        dst.write(Station::new(node, provision::SAP));
+        &mut *dst
+    };
+    let trust = station.node_mut().trust_mut();
     for (index, root) in provision::ROOTS.iter().enumerate() {
         trust
             .add_root(root, None)
             .map_err(|refusal| StartError::Root { index, refusal })?;
     }
-    let mut config = node::Config::new(provision::SAP);
-    config.address = Some(address);
-    config.jitter_seed = address.value();
-    let node = Node::new(config, trust, BoardStorage::new(), None);
-    // SAFETY: the caller's promise.
-    unsafe { dst.write(Station::new(node, provision::SAP)) };
     Ok(())
 }
 

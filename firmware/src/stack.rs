@@ -1,9 +1,9 @@
 //! Stack high-water mark by painting: at boot, the free stack below the current stack pointer
 //! is filled with a known word; later, the lowest word that no longer holds it is as deep as
-//! the stack has ever gone. The main stack grows down from the top of RAM (cortex-m-rt's
-//! `_stack_start`) towards the statics, so only a window of [`PAINTED`] bytes below the
-//! boot-time stack pointer is painted: more than the firmware needs, and enough to see a
-//! runaway (a peak equal to [`limit`] means "at least this").
+//! the stack has ever gone. The main stack grows down from cortex-m-rt's `_stack_start`
+//! (flip-link sets it just below the statics) towards the start of RAM, and only a window of
+//! [`PAINTED`] bytes below the boot-time stack pointer is painted: more than the firmware
+//! needs, and enough to see a runaway (a peak equal to [`limit`] means "at least this").
 
 use core::ptr::{read_volatile, write_volatile};
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -18,8 +18,9 @@ const MARGIN: usize = 256;
 unsafe extern "C" {
     /// The top of the stack (cortex-m-rt's linker script).
     static _stack_start: u32;
-    /// The end of the statics (.bss and .uninit), where the stack must never reach.
-    static __sheap: u32;
+    /// Where RAM starts (memory.x). flip-link puts the stack at the bottom of RAM, below the
+    /// statics, so this is as deep as the stack can go.
+    static _ram_base: u32;
 }
 
 /// The peak recorded by [`restart`] (the boot phase's), 0 before it.
@@ -34,14 +35,14 @@ fn top() -> usize {
 
 /// Paints the free stack. Call once, first thing in `main`, before anything deep runs.
 pub fn paint() {
-    let statics_end = core::ptr::addr_of!(__sheap) as usize;
+    let ram_base = core::ptr::addr_of!(_ram_base) as usize;
     let sp = cortex_m::register::msp::read() as usize;
     let high = (sp - MARGIN) & !3;
-    let low = high.saturating_sub(PAINTED).max((statics_end + 3) & !3);
+    let low = high.saturating_sub(PAINTED).max(ram_base);
     let mut at = low;
     while at < high {
-        // SAFETY: [low, high) lies above the end of the statics and below the live stack
-        // (with a margin for this function's own frame), so nothing uses these words.
+        // SAFETY: [low, high) lies in RAM below the live stack (with a margin for this
+        // function's own frame) and so below the statics too: nothing uses these words.
         unsafe { write_volatile(at as *mut u32, PAINT) };
         at += 4;
     }

@@ -37,6 +37,7 @@ impl<const RECORDS: usize, const BYTES: usize> Default for ArenaStorage<RECORDS,
 
 impl<const RECORDS: usize, const BYTES: usize> ArenaStorage<RECORDS, BYTES> {
     /// Empty storage (`const`, so it can be a static's initialiser).
+    #[inline(always)]
     pub const fn new() -> Self {
         ArenaStorage {
             records: Vec::new(),

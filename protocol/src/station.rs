@@ -565,7 +565,11 @@ pub struct Station<N, L, const LINKS: usize> {
 impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     /// A station around `node`, whose messages travel on SAP `sap` (the node's
     /// [`crate::node::Config::sap`]), with no links yet.
-    pub fn new(node: N, sap: u8) -> Self {
+    // Inlined in optimised builds so that a board writes the value straight into its static
+    // (no stack the size of it); debug builds keep it out of line, where inlining only grows
+    // the caller's frame.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub const fn new(node: N, sap: u8) -> Self {
         Station {
             node,
             sap,
@@ -573,12 +577,23 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             events: Deque::new(),
             wall: None,
             updu: [0; MAX_UPDU_LEN],
-            stats: StationStats::default(),
+            stats: StationStats {
+                received: 0,
+                submitted: 0,
+                not_queued: 0,
+                expired: 0,
+                foreign: 0,
+                events_dropped: 0,
+            },
         }
     }
 
     /// Adds a link (one modem and channel) reaching `neighbours`. Call once per modem before
     /// anything else; the link stays down (nothing is sent on it) until [`Station::link_up`].
+    // Inlined in optimised builds so that a board writes the value straight into its static
+    // (no stack the size of it); debug builds keep it out of line, where inlining only grows
+    // the caller's frame.
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn add_link(&mut self, link: L, neighbours: &[Address]) -> Result<LinkId, StationError> {
         let id = u8::try_from(self.ports.len()).map_err(|_| StationError::TooManyLinks)?;
         let feed = Feed::new(id, neighbours)?;

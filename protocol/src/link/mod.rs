@@ -576,8 +576,15 @@ impl<
 {
     /// A link with nothing queued and no physical link, after checking `config` against the
     /// capacities.
+    // Inlined in optimised builds so that a board writes the value straight into its static
+    // (no stack the size of it); debug builds keep it out of line, where inlining only grows
+    // the caller's frame.
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn new(config: Config) -> Result<Self, Error> {
-        let link = Link {
+        // Checked before the link is made, so the link is built straight into the caller's
+        // slot: a board builds it once, in place, and needs no stack the size of a link.
+        Self::check_config(&config)?;
+        Ok(Link {
             config,
             queue: [const { None }; QUEUE],
             next_id: 0,
@@ -603,13 +610,10 @@ impl<
             next_reset_id: 0,
             now: Instant::ZERO,
             stats: Stats::default(),
-        };
-        link.check_config()?;
-        Ok(link)
+        })
     }
 
-    fn check_config(&self) -> Result<(), Error> {
-        let c = &self.config;
+    fn check_config(c: &Config) -> Result<(), Error> {
         let seg = usize::from(c.max_segment);
         let bad = |e| Err(Error::Config(e));
         if seg == 0 || seg > MAX_SEGMENT_LEN || seg > SEG {
@@ -619,8 +623,8 @@ impl<
         if c.arq_window == 0 || usize::from(c.arq_window) + per_cpdu > RX.min(128) {
             return bad(ConfigError::Window);
         }
-        let longest = self.dpdu_len(Address::BROADCAST, non_arq_body(0, seg, false));
-        let budget = self.budget();
+        let longest = dpdu_len(c.address, Address::BROADCAST, non_arq_body(0, seg, false));
+        let budget = budget(&c.modem);
         if c.modem.bit_rate == 0
             || c.modem.max_transmission > timing::MAX_TRANSMISSION
             || c.modem.airtime(longest) > budget
@@ -1546,23 +1550,11 @@ impl<
 
     /// Data airtime one transmission may hold.
     fn budget(&self) -> Duration {
-        let m = &self.config.modem;
-        Duration::from_millis(
-            m.max_transmission
-                .millis()
-                .saturating_sub(m.overhead().millis()),
-        )
+        budget(&self.config.modem)
     }
 
     fn dpdu_len(&self, dest: Address, body: Body<'_>) -> usize {
-        Dpdu {
-            eow: Eow::NONE,
-            eot: 0,
-            dest,
-            src: self.config.address,
-            body,
-        }
-        .buffer_len()
+        dpdu_len(self.config.address, dest, body)
     }
 
     /// Writes the next D_PDU to put on the air into `buf` (at least
@@ -2195,6 +2187,27 @@ impl<
         }
         None
     }
+}
+
+/// The airtime one transmission may use for D_PDUs: the modem's longest less its overhead.
+fn budget(m: &Modem) -> Duration {
+    Duration::from_millis(
+        m.max_transmission
+            .millis()
+            .saturating_sub(m.overhead().millis()),
+    )
+}
+
+/// The length on the air of a D_PDU from `src` to `dest` carrying `body`.
+fn dpdu_len(src: Address, dest: Address, body: Body<'_>) -> usize {
+    Dpdu {
+        eow: Eow::NONE,
+        eot: 0,
+        dest,
+        src,
+        body,
+    }
+    .buffer_len()
 }
 
 /// A non-ARQ body of `len` zero bytes, for sizing frames.

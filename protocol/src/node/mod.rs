@@ -364,7 +364,21 @@ impl<
     /// from persistent storage is where it was; what no longer admits (revoked since, expired at
     /// `now`) is reported as refused and dropped from storage.
     pub fn new(config: Config, trust: T, storage: S, now: Option<UnixTime>) -> Self {
-        let mut node = Node {
+        let mut node = Self::empty(config, trust, storage);
+        node.replay_storage(now);
+        node
+    }
+
+    /// A node deciding with `trust` and forwarding from `storage`, as they are: nothing in
+    /// `storage` is replayed into `trust` ([`Node::new`] does that). `const`, so a board can
+    /// make its node a compile-time static and need no stack to build it; its storage starts
+    /// empty, so there is nothing to replay.
+    // Inlined in optimised builds so that a board writes the value straight into its static
+    // (no stack the size of it); debug builds keep it out of line, where inlining only grows
+    // the caller's frame.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub const fn empty(config: Config, trust: T, storage: S) -> Self {
+        Node {
             config,
             trust,
             storage,
@@ -377,9 +391,7 @@ impl<
             served: Vec::new(),
             sends: 0,
             events: heapless::Deque::new(),
-        };
-        node.replay_storage(now);
-        node
+        }
     }
 
     fn replay_storage(&mut self, now: Option<UnixTime>) {
@@ -414,6 +426,12 @@ impl<
     /// the next conflict.
     pub fn take_evidence(&mut self) -> Option<crate::policy::Evidence> {
         self.trust.take_evidence()
+    }
+
+    /// The trust store, to install roots into a node made with [`Node::empty`] before it
+    /// runs (a board whose node is a static gets its roots this way).
+    pub fn trust_mut(&mut self) -> &mut T {
+        &mut self.trust
     }
 
     /// The artifacts this node keeps and forwards.

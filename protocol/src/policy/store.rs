@@ -630,6 +630,10 @@ impl<
 > TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>
 {
     /// An empty store of these capacities: no roots, nothing admitted.
+    // Inlined in optimised builds so that a board writes the value straight into its static
+    // (no stack the size of it); debug builds keep it out of line, where inlining only grows
+    // the caller's frame.
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub const fn empty() -> Self {
         TrustStore {
             credentials: Vec::new(),

@@ -1290,8 +1290,7 @@ impl<'a> Sim<'a> {
                 .filter(|r| {
                     let elsewhere = r.admitted_s.iter().any(|(n, &t)| n != name && t <= back);
                     let here = r.admitted_s.get(name).is_some_and(|&t| t <= back);
-                    let replaced =
-                        r.kind == "revocation" && !held_at_end.iter().any(|h| *h == r.digest);
+                    let replaced = r.kind == "revocation" && !held_at_end.contains(&r.digest);
                     elsewhere && !here && !replaced
                 })
                 .collect();

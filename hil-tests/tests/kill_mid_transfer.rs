@@ -21,16 +21,16 @@ fn agents_killed_mid_transfer_lose_nothing() {
     let emu = Emulator::start(&["--channel", "bernoulli:0.1", "--seed", "31"]);
     let c = Coalition::new();
     let [mut sender, mut receiver] = pair(&dir, &c, &emu);
-    // The coalition, 40 more GBR policies and 40 translators towards a USA spiral 6 nobody
-    // runs yet (so they change no decision here): about 17 KB, several compressed batches at
-    // 2400 bit/s, so the kills land mid-transfer.
+    // The coalition, 40 more GBR policies and 19 translators towards a USA spiral 6 nobody
+    // runs yet (so they change no decision here), filling GBR's room in both tables (an equal
+    // third of each): several compressed batches at 2400 bit/s, so the kills land mid-transfer.
     let mut artifacts = c.artifacts();
     artifacts.extend((2..42).map(|id| {
         let body = sample::policy(&c.gbr_signer, GBR, id, 1, 4, &sample::gbr_rules());
         sample::sign(&c.gbr_signer, &Artifact::Policy(body))
     }));
     let spiral = |domain, spiral| SpiralRef { domain, spiral };
-    artifacts.extend((3..43).map(|id| {
+    artifacts.extend((3..22).map(|id| {
         let body = sample::translator(&c.gbr_usa_liaison, id, 1, spiral(GBR, 4), spiral(USA, 6), 7);
         sample::sign(&c.gbr_usa_liaison, &Artifact::Translator(body))
     }));

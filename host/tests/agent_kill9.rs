@@ -182,10 +182,12 @@ fn nothing_acknowledged_is_lost_and_nothing_arrives_twice_across_24_kills() {
             "--config",
             agent.config.to_str().unwrap(),
         ]);
+        // These agents decide nothing, so their logs are empty: `audit verify` says so and
+        // fails (an emptied log looks the same), and must not find anything else.
+        let said = String::from_utf8_lossy(&audit.stderr);
         assert!(
-            audit.status.success(),
-            "{}",
-            String::from_utf8_lossy(&audit.stderr)
+            audit.status.success() || said.contains("the decision log is empty"),
+            "{said}"
         );
         let db = rusqlite::Connection::open(agent.config.with_file_name("skywave.db")).unwrap();
         let check: String = db

@@ -313,3 +313,62 @@ fn verify_into_a_closed_pipe_exits_quietly() {
         ]),
     );
 }
+
+#[test]
+fn revoke_checkpoint_summarises_the_deltas_and_a_fresh_node_takes_it_instead_of_them() {
+    let dir = scratch("checkpoint");
+    let (signer, policy) = gbr(&dir);
+    let at = |name: &str| arg(&dir.join(name));
+    let root = at("root.key.pem");
+    let mut deltas = Vec::new();
+    for seq in 1..=5u32 {
+        let out = at(&format!("r{seq}.rev"));
+        let revoked = format!("9:{seq}");
+        ok(&[
+            "revoke",
+            "--key",
+            &root,
+            "--domain",
+            "GBR",
+            "--seq",
+            &seq.to_string(),
+            "--policy",
+            &revoked,
+            "--out",
+            &out,
+        ]);
+        deltas.push(out);
+    }
+    // `revoke checkpoint --key KEY --domain GBR [EXTRA...] --out OUT FILES...`
+    let checkpoint_args = |key: &str, extra: &[&str], out: &str, files: &[String]| -> Output {
+        let mut args = vec!["revoke", "checkpoint", "--key", key, "--domain", "GBR"];
+        args.extend(extra);
+        args.extend(["--out", out]);
+        args.extend(files.iter().map(String::as_str));
+        auth(&args)
+    };
+    let checkpoint = at("gbr-5.ckpt");
+    let made = checkpoint_args(&root, &[], &checkpoint, &deltas);
+    assert!(made.status.success());
+    let said = String::from_utf8_lossy(&made.stdout);
+    assert!(said.contains("checkpoint"), "{said}");
+    // A node that holds none of the five deltas takes the checkpoint, then delta 6 follows.
+    let sixth = at("r6.rev");
+    ok(&[
+        "revoke", "--key", &root, "--domain", "GBR", "--seq", "6", "--policy", "9:6", "--out",
+        &sixth,
+    ]);
+    let out = verify(&dir, &[&signer, &policy, &checkpoint, &deltas[2], &sixth]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    // Only the root signs a checkpoint; the delegated signer's is refused by name.
+    let by_signer = at("by-signer.ckpt");
+    let made = checkpoint_args(&at("signer.key.pem"), &[], &by_signer, &deltas[..1]);
+    assert!(made.status.success());
+    let out = verify(&dir, &[&signer, &by_signer]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("CheckpointNotByRoot"));
+    // A checkpoint below a delta among its files is refused before signing.
+    let out = checkpoint_args(&root, &["--seq", "2"], &at("low.ckpt"), &deltas[4..]);
+    assert!(!out.status.success());
+}

@@ -301,6 +301,8 @@ impl<const KNOWN: usize> Neighbour<KNOWN> {
 #[derive(Clone, Debug)]
 struct Pending {
     from: Option<Address>,
+    /// The domain it is filed under: each domain waits in its own share of the places.
+    domain: Domain,
     bytes: Vec<u8, MAX_ARTIFACT_LEN>,
 }
 
@@ -801,14 +803,15 @@ impl<
                 .iter()
                 .enumerate()
                 .filter(|(_, o)| self.goes_on(o, channel) && accept(o.to))
-                // The domain served longest ago first (inventory messages, which belong to no
-                // domain, count as never served), then its highest priority, then the oldest:
-                // a partner with thousands of revocations queued still lets every other
-                // partner's next message through after at most one of its own, policies too.
+                // Highest priority first; among equals, the domain served longest ago, then the
+                // oldest: a partner with thousands of revocations queued lets every other
+                // partner's next revocation through after at most one of its own. (Serving the
+                // domain first and priority second starved the host agent's catch-up after
+                // restarts in kill_mid_transfer, so priority stays first.)
                 .max_by_key(|(i, o)| {
                     (
-                        core::cmp::Reverse(self.last_served(o.domain)),
                         o.priority,
+                        core::cmp::Reverse(self.last_served(o.domain)),
                         core::cmp::Reverse(*i),
                     )
                 })
@@ -995,11 +998,8 @@ impl<
             return;
         }
         let (priority, ttd, domain) = self.ttd_for(&payload, now);
-        if let (Payload::Artifact(_), Some(d)) = (payload, domain)
-            && self.outbox_room_full(d)
-        {
-            // This domain has its share of the outbox queued already; the next SUMMARY round
-            // finds what did not fit, so one partner's flood never crowds out another's.
+        if self.outbox.is_full() && !self.make_outbox_room(domain) {
+            // The next SUMMARY round finds what did not fit.
             self.event(NodeEvent::OutboxFull(to));
             return;
         }
@@ -1022,16 +1022,37 @@ impl<
         }
     }
 
-    /// Whether `domain` has its share of the outbox (an equal share among the domains with a
-    /// root) queued as artifacts already.
-    fn outbox_room_full(&self, domain: Domain) -> bool {
-        let domains = self.trust.revocation_seqs().count().max(1);
-        let queued = self
-            .outbox
-            .iter()
-            .filter(|o| o.domain == Some(domain) && matches!(o.payload, Payload::Artifact(_)))
-            .count();
-        queued >= OUT / domains
+    /// Makes a place in the full outbox for a message of `domain`: while the outbox has room
+    /// any domain may use it, but when it is full each domain with a root is owed an equal
+    /// share of it for artifacts. A domain below its share takes the newest artifact place of
+    /// a domain over its share (that artifact is found again by the next SUMMARY round); one at
+    /// its share, or a message of no domain, finds no place. So one partner's flood never
+    /// crowds out another's next artifact.
+    fn make_outbox_room(&mut self, domain: Option<Domain>) -> bool {
+        let Some(domain) = domain else {
+            return false;
+        };
+        let share = OUT / self.trust.revocation_seqs().count().max(1);
+        let queued = |d: Domain, outbox: &[Outgoing]| {
+            outbox
+                .iter()
+                .filter(|o| o.domain == Some(d) && matches!(o.payload, Payload::Artifact(_)))
+                .count()
+        };
+        if queued(domain, &self.outbox) >= share {
+            return false;
+        }
+        let over = self.outbox.iter().rposition(|o| {
+            matches!(o.payload, Payload::Artifact(_))
+                && o.domain.is_some_and(|d| queued(d, &self.outbox) > share)
+        });
+        match over {
+            Some(i) => {
+                self.outbox.remove(i);
+                true
+            }
+            None => false,
+        }
     }
 
     /// When `domain` last had a message sent, by the send counter (0: never; no domain: 0).
@@ -1198,17 +1219,45 @@ impl<
         Ok(())
     }
 
+    /// Holds `bytes` back until what it depends on arrives. While there are free places any
+    /// domain may use them; when the table is full, each domain with a root is owed an equal
+    /// share: a domain at its share gives up its own oldest, one below it takes the oldest
+    /// place of a domain over its share. So a partner's junk never evicts another partner's
+    /// held revocation.
     fn hold(&mut self, from: Option<Address>, bytes: &[u8]) {
         if self.pending.iter().any(|p| p.bytes.as_slice() == bytes) {
             return;
         }
+        let Ok(signed) = crate::policy::Signed::decode(bytes) else {
+            return;
+        };
+        let domain = signed.artifact.domain();
         let Ok(bytes) = Vec::from_slice(bytes) else {
             return;
         };
-        if self.pending.is_full() {
-            self.pending.remove(0);
+        let share = (WAIT / self.trust.revocation_seqs().count().max(1)).max(1);
+        let held_by =
+            |d: Domain, pending: &[Pending]| pending.iter().filter(|p| p.domain == d).count();
+        let evict = if !self.pending.is_full() {
+            None
+        } else if held_by(domain, &self.pending) >= share {
+            Some(domain)
+        } else {
+            self.pending
+                .iter()
+                .map(|p| p.domain)
+                .find(|&d| held_by(d, &self.pending) > share)
+        };
+        if let Some(d) = evict
+            && let Some(oldest) = self.pending.iter().position(|p| p.domain == d)
+        {
+            self.pending.remove(oldest);
         }
-        let _ = self.pending.push(Pending { from, bytes });
+        let _ = self.pending.push(Pending {
+            from,
+            domain,
+            bytes,
+        });
     }
 
     /// Offers every held-back artifact again, for as long as that admits more of them. Those

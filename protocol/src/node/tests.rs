@@ -559,3 +559,32 @@ fn a_long_history_is_kept_within_its_room_and_a_node_far_behind_gets_the_checkpo
     net.run(|_| false);
     assert!(net.holds(2).contains(&Digest::of(&next)));
 }
+
+#[test]
+fn a_partners_junk_never_evicts_anothers_held_revocation() {
+    let c = Coalition::new();
+    let mut n = node(&c);
+    let (now, from) = (Instant::ZERO, addr(2));
+    let artifact_message = |bytes: &[u8]| {
+        let mut m = std::vec![1u8];
+        m.extend_from_slice(bytes);
+        m
+    };
+    // GBR's delta 2 arrives before 1: held for the gap.
+    let second = revocation(&c, 2, &[Revoked::Translator { id: 1, version: 1 }]);
+    n.handle_message(now, Some(NOW), from, &artifact_message(&second))
+        .unwrap();
+    // Then a flood of USA policies whose signer's credential has not arrived: all held too.
+    for id in 0..(2 * PENDING as u32) {
+        let body = sample::policy(&c.usa_signer, USA, 100 + id, 1, 5, &[]);
+        let bytes = sample::sign(&c.usa_signer, &Artifact::Policy(body));
+        n.handle_message(now, Some(NOW), from, &artifact_message(&bytes))
+            .unwrap();
+    }
+    // GBR's delta 1 fills the gap, and the held delta 2 follows it in.
+    let first = revocation(&c, 1, &[]);
+    n.handle_message(now, Some(NOW), from, &artifact_message(&first))
+        .unwrap();
+    let seqs: Vec<(Domain, u32)> = n.trust().revocation_seqs().collect();
+    assert!(seqs.contains(&(GBR, 2)), "{seqs:?}");
+}

@@ -40,6 +40,7 @@
 
 pub mod message;
 pub mod storage;
+mod sync;
 
 use heapless::Vec;
 
@@ -51,7 +52,9 @@ use crate::policy::{
 use crate::time::{Duration, Instant};
 use crate::wire::Address;
 
-use message::{DetailEntry, DomainSummary, Message, MessageError, ShortDigest, Want, Writer};
+use message::{
+    DetailEntry, DetailView, DomainSummary, Message, MessageError, ShortDigest, Want, Writer,
+};
 pub use storage::{FixedStorage, Storage, StorageError};
 
 /// Neighbours a node keeps track of (the default of [`Node`]'s `NBRS`).
@@ -246,7 +249,13 @@ pub enum NodeEvent {
 enum Payload {
     Artifact(Digest),
     Summary,
-    Detail(Domain),
+    /// A DETAIL page of a domain from a digest prefix; `walk` asks the receiver to answer
+    /// with the next page.
+    Detail {
+        domain: Domain,
+        from: u32,
+        walk: bool,
+    },
     Want(Want),
 }
 
@@ -328,7 +337,7 @@ pub struct Node<
     /// The summary jitter's generator state.
     jitter: u32,
     /// When this node last asked a neighbour for a domain with its own DETAIL.
-    asked: Vec<(Domain, Instant), MAX_DOMAINS>,
+    asked: Vec<(Domain, u32, Instant), MAX_DOMAINS>,
     events: heapless::Deque<NodeEvent, EVS>,
 }
 
@@ -533,7 +542,7 @@ impl<
                 let supplies = heard == Heard::Unicast || self.answers(from);
                 self.compare_summary(now, from, view.iter(), supplies);
             }
-            Message::Detail(view) => self.compare_detail(now, from, view.domain, view.iter()),
+            Message::Detail(view) => self.compare_detail(now, from, view),
             Message::Want(want) => self.serve_want(now, from, want),
         }
         Ok(())
@@ -672,7 +681,7 @@ impl<
                 .and_then(|i| self.storage.get(i))
                 .map(|(a, _)| a.kind),
             Payload::Summary => None,
-            Payload::Detail(_) | Payload::Want(_) => return false,
+            Payload::Detail { .. } | Payload::Want(_) => return false,
         };
         let Some(min) = self.config.fanout.threshold(kind) else {
             return false;
@@ -831,10 +840,10 @@ impl<
                 let lines = self.summary();
                 Writer::summary(buf, lines.iter().copied()).ok()
             }
-            Payload::Detail(domain) => {
+            Payload::Detail { domain, from, walk } => {
                 // Everything held, withdrawn included, so a neighbour that has not yet heard of
                 // the revocation does not send it back.
-                let entries: Vec<DetailEntry, MAX_DETAIL_ENTRIES> = self
+                let held = self
                     .held()
                     .filter(|a| a.domain == *domain)
                     .map(|a| DetailEntry {
@@ -842,10 +851,9 @@ impl<
                         id: a.id,
                         version: a.version,
                         digest: ShortDigest::from(&a.digest),
-                    })
-                    .take(MAX_DETAIL_ENTRIES)
-                    .collect();
-                Writer::detail(buf, *domain, entries.iter().copied()).ok()
+                    });
+                let (entries, range) = sync::page(held, *from);
+                Writer::detail(buf, *domain, range, *walk, entries.iter().copied()).ok()
             }
             Payload::Want(want) => Writer::want(buf, want).ok(),
         }
@@ -911,7 +919,7 @@ impl<
         };
         let prio = match (payload, kind) {
             (Payload::Want(_), _) => priority::WANT,
-            (Payload::Summary | Payload::Detail(_), _) => priority::INVENTORY,
+            (Payload::Summary | Payload::Detail { .. }, _) => priority::INVENTORY,
             (_, Some(Kind::Revocation)) => priority::REVOCATION,
             (_, Some(Kind::Credential)) => priority::CREDENTIAL,
             _ => priority::POLICY,
@@ -1124,7 +1132,7 @@ impl<
                         && (t.items < mine.items
                             || (t.items == mine.items
                                 && t.revocation_seq < mine.revocation_seq)) => {}
-                Some(t) if t.items > 0 => self.ask(now, from, mine.domain),
+                Some(t) if t.items > 0 => self.ask(now, from, mine.domain, 0, true),
                 _ if !supplies => {}
                 // They hold nothing of this domain: push it all, no DETAIL round needed.
                 _ => {
@@ -1142,15 +1150,12 @@ impl<
         }
     }
 
-    fn compare_detail(
-        &mut self,
-        now: Instant,
-        from: Address,
-        domain: Domain,
-        theirs: impl Iterator<Item = DetailEntry>,
-    ) {
+    /// Answers a neighbour's DETAIL page: pushes what it lacks in the page's range, asks for
+    /// what we lack there, and, on a walk, sends our page of the next range.
+    fn compare_detail(&mut self, now: Instant, from: Address, view: DetailView<'_>) {
+        let (domain, range) = (view.domain, view.range);
         let theirs: Vec<DetailEntry, MAX_DETAIL_ENTRIES> =
-            theirs.take(MAX_DETAIL_ENTRIES).collect();
+            view.iter().take(MAX_DETAIL_ENTRIES).collect();
         if let Some(n) = self.neighbours.iter_mut().find(|n| n.address == from) {
             for e in &theirs {
                 n.learn(e.digest);
@@ -1158,7 +1163,7 @@ impl<
         }
         let lacking: Vec<Digest, OUT> = self
             .stored()
-            .filter(|a| a.domain == domain)
+            .filter(|a| a.domain == domain && range.covers(ShortDigest::from(&a.digest)))
             .filter(|a| {
                 let short = ShortDigest::from(&a.digest);
                 let held = theirs.iter().any(|e| e.digest == short);
@@ -1192,20 +1197,29 @@ impl<
         let asked_lately = self
             .asked
             .iter()
-            .any(|&(d, at)| d == domain && at + quiet > now);
+            .any(|&(d, f, at)| d == domain && f == range.from && at + quiet > now);
         if we_lack && !asked_lately {
-            self.ask(now, from, domain);
+            self.ask(now, from, domain, range.from, false);
+        }
+        if view.walk && range.through < u32::MAX {
+            let next = Payload::Detail {
+                domain,
+                from: range.through.saturating_add(1),
+                walk: true,
+            };
+            self.queue(from, next, now);
         }
     }
 
-    /// Sends `to` a DETAIL of `domain` (so it pushes what we lack of it), noting when.
-    fn ask(&mut self, now: Instant, to: Address, domain: Domain) {
-        self.asked.retain(|&(d, _)| d != domain);
+    /// Sends `to` our DETAIL page of `domain` from prefix `from` (so it pushes what we lack
+    /// there), noting when; `walk` asks it to go on with the next page.
+    fn ask(&mut self, now: Instant, to: Address, domain: Domain, from: u32, walk: bool) {
+        self.asked.retain(|&(d, f, _)| d != domain || f != from);
         if self.asked.is_full() {
             self.asked.remove(0);
         }
-        let _ = self.asked.push((domain, now));
-        self.queue(to, Payload::Detail(domain), now);
+        let _ = self.asked.push((domain, from, now));
+        self.queue(to, Payload::Detail { domain, from, walk }, now);
     }
 
     fn serve_want(&mut self, now: Instant, from: Address, want: Want) {

@@ -349,7 +349,12 @@ fn a_domain_larger_than_one_batch_does_not_overflow_anything() {
     let len = message::Writer::want(&mut buf, &want).unwrap();
     n.handle_message(Instant::ZERO, None, addr(2), &buf[..len])
         .unwrap();
-    let len = message::Writer::detail(&mut buf, GBR, core::iter::empty()).unwrap();
+    let everything = message::PrefixRange {
+        from: 0,
+        through: u32::MAX,
+    };
+    let len =
+        message::Writer::detail(&mut buf, GBR, everything, false, core::iter::empty()).unwrap();
     n.handle_message(Instant::ZERO, None, addr(2), &buf[..len])
         .unwrap();
     assert!(n.queued() <= OUTBOX);
@@ -533,7 +538,6 @@ fn many_policies_converge(n: u32) -> (usize, usize) {
 /// F2: a late joiner to a neighbour holding 250 policies of one domain gets them all within
 /// ten summary intervals (a DETAIL lists at most 80, a reply queues at most 128).
 #[test]
-#[ignore = "F2: inventory sync does not converge past one DETAIL / one outbox; fix pending"]
 fn a_late_joiner_gets_250_policies_of_one_domain() {
     let (held, got) = many_policies_converge(250);
     assert_eq!(got, held);

@@ -1161,6 +1161,16 @@ impl<
                 n.learn(e.digest);
             }
         }
+        // The walk goes on before the pushes take the outbox: a full outbox drops what comes
+        // after, and a dropped page would end the walk until the next SUMMARY.
+        if view.walk && range.through < u32::MAX {
+            let next = Payload::Detail {
+                domain,
+                from: range.through.saturating_add(1),
+                walk: true,
+            };
+            self.queue(from, next, now);
+        }
         let lacking: Vec<Digest, OUT> = self
             .stored()
             .filter(|a| a.domain == domain && range.covers(ShortDigest::from(&a.digest)))
@@ -1200,14 +1210,6 @@ impl<
             .any(|&(d, f, at)| d == domain && f == range.from && at + quiet > now);
         if we_lack && !asked_lately {
             self.ask(now, from, domain, range.from, false);
-        }
-        if view.walk && range.through < u32::MAX {
-            let next = Payload::Detail {
-                domain,
-                from: range.through.saturating_add(1),
-                walk: true,
-            };
-            self.queue(from, next, now);
         }
     }
 

@@ -47,7 +47,7 @@ use heapless::Vec;
 use crate::link::{Message as LinkMessage, Mode, SpduHeader};
 use crate::policy::{
     Admitted, ArtifactRef, Decision, Digest, Domain, Kind, Label, MAX_ARTIFACT_LEN, MAX_DOMAINS,
-    Refusal, Trust, TrustStore, UnixTime,
+    Refusal, Signed, Trust, TrustStore, UnixTime,
 };
 use crate::time::{Duration, Instant};
 use crate::wire::Address;
@@ -301,6 +301,9 @@ impl<const KNOWN: usize> Neighbour<KNOWN> {
 #[derive(Clone, Debug)]
 struct Pending {
     from: Option<Address>,
+    /// The domain it is filed under: the outbox of held-back artifacts is shared fairly
+    /// between domains (F9).
+    domain: Option<Domain>,
     bytes: Vec<u8, MAX_ARTIFACT_LEN>,
 }
 
@@ -1079,10 +1082,26 @@ impl<
         let Ok(bytes) = Vec::from_slice(bytes) else {
             return;
         };
+        let domain = Signed::decode(&bytes).ok().map(|s| s.artifact.domain());
         if self.pending.is_full() {
-            self.pending.remove(0);
+            // Make room in the domain that holds the most, oldest first: one domain's flood
+            // of artifacts that wait for a signer never evicts another's held revocation.
+            let count = |d: Option<Domain>| self.pending.iter().filter(|p| p.domain == d).count();
+            let crowded = self
+                .pending
+                .iter()
+                .map(|p| p.domain)
+                .max_by_key(|&d| count(d))
+                .unwrap_or(domain);
+            if let Some(i) = self.pending.iter().position(|p| p.domain == crowded) {
+                self.pending.remove(i);
+            }
         }
-        let _ = self.pending.push(Pending { from, bytes });
+        let _ = self.pending.push(Pending {
+            from,
+            domain,
+            bytes,
+        });
     }
 
     /// Offers every held-back artifact again, for as long as that admits more of them. Those

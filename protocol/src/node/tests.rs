@@ -657,3 +657,31 @@ fn one_missing_in_10000_is_found() {
     // 125 pages of 80 entries of about 10 bytes, one artifact, two SUMMARYs a round.
     assert!(bytes < 2 * 125 * (15 + 80 * 12), "{bytes} bytes");
 }
+
+/// F9: artifacts held back wait per domain, so a flood of another domain's artifacts that
+/// wait for a signer never arrives cannot evict a held revocation.
+#[test]
+fn another_domains_junk_cannot_evict_a_held_revocation() {
+    let c = Coalition::new();
+    let mut n = node(&c);
+    publish_all(&mut n, &c.artifacts());
+    let first = revocation(&c, 1, &[Revoked::Translator { id: 2, version: 1 }]);
+    let second = revocation(&c, 2, &[Revoked::Policy { id: 9, version: 1 }]);
+    let mut msg = std::vec![1u8];
+    msg.extend_from_slice(&second);
+    n.handle_message(Instant::ZERO, Some(NOW), addr(2), &msg)
+        .unwrap();
+    let stranger = sample::key(99);
+    for id in 0..2 * PENDING as u32 {
+        let body = sample::policy(&stranger, USA, id, 1, 4, &sample::gbr_rules());
+        msg.truncate(1);
+        msg.extend_from_slice(&sample::sign(&stranger, &Artifact::Policy(body)));
+        n.handle_message(Instant::ZERO, Some(NOW), addr(3), &msg)
+            .unwrap();
+    }
+    msg.truncate(1);
+    msg.extend_from_slice(&first);
+    n.handle_message(Instant::ZERO, Some(NOW), addr(2), &msg)
+        .unwrap();
+    assert!(n.trust().revocation_seqs().any(|s| s == (GBR, 2)));
+}

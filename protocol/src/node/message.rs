@@ -6,7 +6,8 @@
 //! ```text
 //! ARTIFACT  01 | signed artifact bytes, exactly as admitted
 //! SUMMARY   02 | n:u8 | n x ( domain[3] | revocation seq:u32 | items:u16 | set digest[4] )
-//! DETAIL    03 | domain[3] | n:u16 | n x ( kind:u8 | id:varint | version:varint | digest[4] )
+//! DETAIL    03 | domain[3] | from:u32 | through:u32 | walk:u8 | n:u16
+//!                | n x ( kind:u8 | id:varint | version:varint | digest[4] )
 //! WANT      04 | domain[3] | first seq:u32 | last seq:u32
 //! ```
 //!
@@ -53,6 +54,8 @@ pub enum MessageError {
     BadVarint,
     /// The output buffer is too small.
     BufferTooSmall,
+    /// A DETAIL whose range ends before it starts, or whose walk flag is neither 0 nor 1.
+    BadRange,
 }
 
 impl core::fmt::Display for MessageError {
@@ -63,6 +66,7 @@ impl core::fmt::Display for MessageError {
             MessageError::TrailingBytes => f.write_str("bytes after the node message"),
             MessageError::BadVarint => f.write_str("malformed varint"),
             MessageError::BufferTooSmall => f.write_str("buffer too small"),
+            MessageError::BadRange => f.write_str("malformed DETAIL range"),
         }
     }
 }
@@ -108,6 +112,22 @@ pub struct DetailEntry {
     pub digest: ShortDigest,
 }
 
+/// A range of 4-byte digest prefixes, read as big-endian numbers, both ends included.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PrefixRange {
+    /// The first prefix of the range.
+    pub from: u32,
+    /// The last prefix of the range.
+    pub through: u32,
+}
+
+impl PrefixRange {
+    /// Whether `digest` lies in the range.
+    pub fn covers(&self, digest: ShortDigest) -> bool {
+        (self.from..=self.through).contains(&u32::from_be_bytes(digest.0))
+    }
+}
+
 /// A request for revocation deltas `first_seq..=last_seq` of `domain`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Want {
@@ -143,6 +163,11 @@ pub struct SummaryView<'a> {
 pub struct DetailView<'a> {
     /// The domain the entries belong to.
     pub domain: Domain,
+    /// The range of digest prefixes the entries cover: every artifact the sender holds of
+    /// `domain` whose digest prefix lies in it is listed, and none outside it.
+    pub range: PrefixRange,
+    /// Whether the receiver continues the walk with its own DETAIL of the next range.
+    pub walk: bool,
     count: u16,
     entries: &'a [u8],
 }
@@ -232,6 +257,18 @@ impl<'a> Message<'a> {
             }
             tag::DETAIL => {
                 let domain = Domain(r.array()?);
+                let range = PrefixRange {
+                    from: r.u32()?,
+                    through: r.u32()?,
+                };
+                if range.from > range.through {
+                    return Err(MessageError::BadRange);
+                }
+                let walk = match r.array()? {
+                    [0] => false,
+                    [1] => true,
+                    _ => return Err(MessageError::BadRange),
+                };
                 let count = r.u16()?;
                 let entries = r.bytes;
                 for _ in 0..count {
@@ -239,6 +276,8 @@ impl<'a> Message<'a> {
                 }
                 Message::Detail(DetailView {
                     domain,
+                    range,
+                    walk,
                     count,
                     entries,
                 })
@@ -338,14 +377,19 @@ impl<'b> Writer<'b> {
         Ok(w.len)
     }
 
-    /// A DETAIL of `domain`.
+    /// A DETAIL of `domain` listing `entries`, the sender's artifacts in `range`.
     pub fn detail(
         out: &'b mut [u8],
         domain: Domain,
+        range: PrefixRange,
+        walk: bool,
         entries: impl ExactSizeIterator<Item = DetailEntry>,
     ) -> Result<usize, MessageError> {
         let mut w = Writer::new(out, tag::DETAIL)?;
         w.put(&domain.0)?;
+        w.put(&range.from.to_be_bytes())?;
+        w.put(&range.through.to_be_bytes())?;
+        w.put(&[u8::from(walk)])?;
         let n = u16::try_from(entries.len()).map_err(|_| MessageError::BufferTooSmall)?;
         w.put(&n.to_be_bytes())?;
         for e in entries {
@@ -428,14 +472,32 @@ mod tests {
             },
         ];
         let mut buf = [0u8; 128];
-        let n = Writer::detail(&mut buf, GBR, entries.iter().copied()).unwrap();
-        // tag, domain, count, then 1+1+1+4, 1+1+5+4, 1+5+10+4.
-        assert_eq!(n, 1 + 3 + 2 + 7 + 11 + 20);
+        let range = PrefixRange {
+            from: 0,
+            through: 0x0506_0708,
+        };
+        let n = Writer::detail(&mut buf, GBR, range, true, entries.iter().copied()).unwrap();
+        // tag, domain, range, walk, count, then 1+1+1+4, 1+1+5+4, 1+5+10+4.
+        assert_eq!(n, 1 + 3 + 8 + 1 + 2 + 7 + 11 + 20);
         let Message::Detail(view) = Message::parse(&buf[..n]).unwrap() else {
             panic!("not a detail");
         };
         assert_eq!(view.domain, GBR);
+        assert_eq!(view.range, range);
+        assert!(view.walk);
         assert_eq!(view.iter().collect::<Vec<_>>(), entries);
+    }
+
+    #[test]
+    fn a_detail_range_that_ends_before_it_starts_is_refused() {
+        let range = PrefixRange {
+            from: 0,
+            through: 1,
+        };
+        let mut buf = [0u8; 32];
+        let n = Writer::detail(&mut buf, GBR, range, false, core::iter::empty()).unwrap();
+        buf[4..8].copy_from_slice(&2u32.to_be_bytes());
+        assert_eq!(Message::parse(&buf[..n]), Err(MessageError::BadRange));
     }
 
     #[test]
@@ -460,7 +522,9 @@ mod tests {
         assert_eq!(Message::parse(&[9, 0]), Err(MessageError::UnknownTag(9)));
         assert_eq!(Message::parse(&[2, 1, 0]), Err(MessageError::Truncated));
         assert_eq!(Message::parse(&[2, 0, 0]), Err(MessageError::TrailingBytes));
-        let mut overlong = std::vec![3, b'G', b'B', b'R', 0, 1, 2, 0x80];
+        // Domain, range 0..=MAX, no walk, one entry whose id varint never ends.
+        let mut overlong = std::vec![3, b'G', b'B', b'R', 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF];
+        overlong.extend([0, 0, 1, 2, 0x80]);
         overlong.extend([0xFF; 10]);
         assert_eq!(Message::parse(&overlong), Err(MessageError::BadVarint));
         let mut small = [0u8; 4];

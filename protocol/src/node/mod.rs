@@ -40,18 +40,21 @@
 
 pub mod message;
 pub mod storage;
+mod sync;
 
 use heapless::Vec;
 
 use crate::link::{Message as LinkMessage, Mode, SpduHeader};
 use crate::policy::{
     Admitted, ArtifactRef, Decision, Digest, Domain, Kind, Label, MAX_ARTIFACT_LEN, MAX_DOMAINS,
-    Refusal, Trust, TrustStore, UnixTime,
+    Refusal, Signed, Trust, TrustStore, UnixTime,
 };
 use crate::time::{Duration, Instant};
 use crate::wire::Address;
 
-use message::{DetailEntry, DomainSummary, Message, MessageError, ShortDigest, Want, Writer};
+use message::{
+    DetailEntry, DetailView, DomainSummary, Message, MessageError, ShortDigest, Want, Writer,
+};
 pub use storage::{FixedStorage, Storage, StorageError, storage_slots};
 
 /// Neighbours a node keeps track of (the default of [`Node`]'s `NBRS`).
@@ -253,7 +256,13 @@ pub enum NodeEvent {
 enum Payload {
     Artifact(Digest),
     Summary,
-    Detail(Domain),
+    /// A DETAIL page of a domain from a digest prefix; `walk` asks the receiver to answer
+    /// with the next page.
+    Detail {
+        domain: Domain,
+        from: u32,
+        walk: bool,
+    },
     Want(Want),
 }
 
@@ -339,7 +348,7 @@ pub struct Node<
     /// The summary jitter's generator state.
     jitter: u32,
     /// When this node last asked a neighbour for a domain with its own DETAIL.
-    asked: Vec<(Domain, Instant), MAX_DOMAINS>,
+    asked: Vec<(Domain, u32, Instant), MAX_DOMAINS>,
     /// Per domain, the send counter when a message of it last went out (fair sharing).
     served: Vec<(Domain, u32), MAX_DOMAINS>,
     /// Messages sent, counted for `served`.
@@ -576,7 +585,7 @@ impl<
                 let supplies = heard == Heard::Unicast || self.answers(from);
                 self.compare_summary(now, from, view.iter(), supplies);
             }
-            Message::Detail(view) => self.compare_detail(now, from, view.domain, view.iter()),
+            Message::Detail(view) => self.compare_detail(now, from, view),
             Message::Want(want) => self.serve_want(now, from, want),
         }
         Ok(())
@@ -716,7 +725,7 @@ impl<
                 .and_then(|i| self.storage.get(i))
                 .map(|(a, _)| a.kind),
             Payload::Summary => None,
-            Payload::Detail(_) | Payload::Want(_) => return false,
+            Payload::Detail { .. } | Payload::Want(_) => return false,
         };
         let Some(min) = self.config.fanout.threshold(kind) else {
             return false;
@@ -887,10 +896,10 @@ impl<
                 let lines = self.summary();
                 Writer::summary(buf, lines.iter().copied()).ok()
             }
-            Payload::Detail(domain) => {
+            Payload::Detail { domain, from, walk } => {
                 // Everything held, withdrawn included, so a neighbour that has not yet heard of
                 // the revocation does not send it back.
-                let entries: Vec<DetailEntry, MAX_DETAIL_ENTRIES> = self
+                let held = self
                     .held()
                     .filter(|a| a.domain == *domain)
                     .map(|a| DetailEntry {
@@ -898,10 +907,9 @@ impl<
                         id: a.id,
                         version: a.version,
                         digest: ShortDigest::from(&a.digest),
-                    })
-                    .take(MAX_DETAIL_ENTRIES)
-                    .collect();
-                Writer::detail(buf, *domain, entries.iter().copied()).ok()
+                    });
+                let (entries, range) = sync::page(held, *from);
+                Writer::detail(buf, *domain, range, *walk, entries.iter().copied()).ok()
             }
             Payload::Want(want) => Writer::want(buf, want).ok(),
         }
@@ -969,13 +977,13 @@ impl<
         let kind = stored.map(|a| a.kind);
         let domain = match payload {
             Payload::Artifact(_) => stored.map(|a| a.domain),
-            Payload::Detail(d) => Some(*d),
+            Payload::Detail { domain, .. } => Some(*domain),
             Payload::Want(w) => Some(w.domain),
             Payload::Summary => None,
         };
         let prio = match (payload, kind) {
             (Payload::Want(_), _) => priority::WANT,
-            (Payload::Summary | Payload::Detail(_), _) => priority::INVENTORY,
+            (Payload::Summary | Payload::Detail { .. }, _) => priority::INVENTORY,
             (_, Some(Kind::Revocation | Kind::Checkpoint)) => priority::REVOCATION,
             (_, Some(Kind::Credential)) => priority::CREDENTIAL,
             _ => priority::POLICY,
@@ -1228,7 +1236,7 @@ impl<
         if self.pending.iter().any(|p| p.bytes.as_slice() == bytes) {
             return;
         }
-        let Ok(signed) = crate::policy::Signed::decode(bytes) else {
+        let Ok(signed) = Signed::decode(bytes) else {
             return;
         };
         let domain = signed.artifact.domain();
@@ -1307,7 +1315,7 @@ impl<
                         && (t.items < mine.items
                             || (t.items == mine.items
                                 && t.revocation_seq < mine.revocation_seq)) => {}
-                Some(t) if t.items > 0 => self.ask(now, from, mine.domain),
+                Some(t) if t.items > 0 => self.ask(now, from, mine.domain, 0, true),
                 _ if !supplies => {}
                 // They hold nothing of this domain: push it all, no DETAIL round needed.
                 _ => {
@@ -1325,23 +1333,30 @@ impl<
         }
     }
 
-    fn compare_detail(
-        &mut self,
-        now: Instant,
-        from: Address,
-        domain: Domain,
-        theirs: impl Iterator<Item = DetailEntry>,
-    ) {
+    /// Answers a neighbour's DETAIL page: pushes what it lacks in the page's range, asks for
+    /// what we lack there, and, on a walk, sends our page of the next range.
+    fn compare_detail(&mut self, now: Instant, from: Address, view: DetailView<'_>) {
+        let (domain, range) = (view.domain, view.range);
         let theirs: Vec<DetailEntry, MAX_DETAIL_ENTRIES> =
-            theirs.take(MAX_DETAIL_ENTRIES).collect();
+            view.iter().take(MAX_DETAIL_ENTRIES).collect();
         if let Some(n) = self.neighbours.iter_mut().find(|n| n.address == from) {
             for e in &theirs {
                 n.learn(e.digest);
             }
         }
+        // The walk goes on before the pushes take the outbox: a full outbox drops what comes
+        // after, and a dropped page would end the walk until the next SUMMARY.
+        if view.walk && range.through < u32::MAX {
+            let next = Payload::Detail {
+                domain,
+                from: range.through.saturating_add(1),
+                walk: true,
+            };
+            self.queue(from, next, now);
+        }
         let lacking: Vec<Digest, OUT> = self
             .stored()
-            .filter(|a| a.domain == domain)
+            .filter(|a| a.domain == domain && range.covers(ShortDigest::from(&a.digest)))
             .filter(|a| {
                 let short = ShortDigest::from(&a.digest);
                 let held = theirs.iter().any(|e| e.digest == short);
@@ -1375,20 +1390,21 @@ impl<
         let asked_lately = self
             .asked
             .iter()
-            .any(|&(d, at)| d == domain && at + quiet > now);
+            .any(|&(d, f, at)| d == domain && f == range.from && at + quiet > now);
         if we_lack && !asked_lately {
-            self.ask(now, from, domain);
+            self.ask(now, from, domain, range.from, false);
         }
     }
 
-    /// Sends `to` a DETAIL of `domain` (so it pushes what we lack of it), noting when.
-    fn ask(&mut self, now: Instant, to: Address, domain: Domain) {
-        self.asked.retain(|&(d, _)| d != domain);
+    /// Sends `to` our DETAIL page of `domain` from prefix `from` (so it pushes what we lack
+    /// there), noting when; `walk` asks it to go on with the next page.
+    fn ask(&mut self, now: Instant, to: Address, domain: Domain, from: u32, walk: bool) {
+        self.asked.retain(|&(d, f, _)| d != domain || f != from);
         if self.asked.is_full() {
             self.asked.remove(0);
         }
-        let _ = self.asked.push((domain, now));
-        self.queue(to, Payload::Detail(domain), now);
+        let _ = self.asked.push((domain, from, now));
+        self.queue(to, Payload::Detail { domain, from, walk }, now);
     }
 
     /// Answers a WANT with the deltas asked for; those forgotten since a checkpoint are

@@ -352,7 +352,12 @@ fn a_domain_larger_than_one_batch_does_not_overflow_anything() {
     let len = message::Writer::want(&mut buf, &want).unwrap();
     n.handle_message(Instant::ZERO, None, addr(2), &buf[..len])
         .unwrap();
-    let len = message::Writer::detail(&mut buf, GBR, core::iter::empty()).unwrap();
+    let everything = message::PrefixRange {
+        from: 0,
+        through: u32::MAX,
+    };
+    let len =
+        message::Writer::detail(&mut buf, GBR, everything, false, core::iter::empty()).unwrap();
     n.handle_message(Instant::ZERO, None, addr(2), &buf[..len])
         .unwrap();
     // One domain fills its share of the outbox (an equal share among the three), no more.
@@ -587,4 +592,205 @@ fn a_partners_junk_never_evicts_anothers_held_revocation() {
         .unwrap();
     let seqs: Vec<(Domain, u32)> = n.trust().revocation_seqs().collect();
     assert!(seqs.contains(&(GBR, 2)), "{seqs:?}");
+}
+
+/// Links `a` (address 1) and `b` (address 2) and runs `rounds` summary intervals, each pumped
+/// message to message until both sides are quiet. Returns the bytes that crossed.
+fn sync_rounds<S: Storage, T: Trust>(a: &mut Node<S, T>, b: &mut Node<S, T>, rounds: u32) -> usize {
+    let mut now = Instant::from_millis(1000);
+    a.neighbour_up(now, addr(2)).unwrap();
+    b.neighbour_up(now, addr(1)).unwrap();
+    let mut bytes = 0;
+    for _ in 0..rounds {
+        loop {
+            let mut moved = false;
+            let mut buf = [0u8; MAX_UPDU_LEN];
+            while let Some(m) = a.poll_send(now, &mut buf) {
+                bytes += m.data.len();
+                let data = m.data.to_vec();
+                b.handle_message(now, Some(NOW), addr(1), &data).unwrap();
+                moved = true;
+            }
+            while let Some(m) = b.poll_send(now, &mut buf) {
+                bytes += m.data.len();
+                let data = m.data.to_vec();
+                a.handle_message(now, Some(NOW), addr(2), &data).unwrap();
+                moved = true;
+            }
+            while a.poll_event().is_some() || b.poll_event().is_some() {}
+            if !moved {
+                break;
+            }
+            now = now + Duration::from_secs(1);
+        }
+        now = now + Config::new(9).summary_interval;
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+    }
+    bytes
+}
+
+/// Runs `test` on a thread with a large stack: the big nodes below hold a kilobyte a slot.
+fn on_big_stack<R: Send + 'static>(test: impl FnOnce() -> R + Send + 'static) -> R {
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(test)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+/// F2: a late joiner to a neighbour holding 250 policies of one domain gets them all within
+/// ten summary intervals (a DETAIL lists at most 80, a reply queues at most 128). Real
+/// signatures and the real trust store.
+#[test]
+fn a_late_joiner_gets_250_policies_of_one_domain() {
+    const SLOTS: usize = 300;
+    type Big = Node<FixedStorage<SLOTS>, TrustStore<32, SLOTS, 8, 128, 2>>;
+    let (held, got) = on_big_stack(|| {
+        let c = Coalition::new();
+        let big = || -> std::boxed::Box<Big> {
+            let mut trust = TrustStore::<32, SLOTS, 8, 128, 2>::empty();
+            for root in c.roots() {
+                trust.add_root(&root, Some(NOW)).unwrap();
+            }
+            // GBR is provisioned with room for its 251 policies (the others share the rest).
+            let room = crate::policy::Room {
+                credentials: 10,
+                policies: 260,
+                translators: 4,
+                revoked: 42,
+            };
+            trust.set_room(GBR, room).unwrap();
+            let node = Node::new(Config::new(9), trust, FixedStorage::new(), Some(NOW));
+            std::boxed::Box::new(node)
+        };
+        let (mut a, mut b) = (big(), big());
+        for artifact in c.artifacts() {
+            a.publish(Instant::ZERO, Some(NOW), &artifact).unwrap();
+        }
+        for id in 2..252 {
+            let body = sample::policy(&c.gbr_signer, GBR, id, 1, 4, &sample::gbr_rules());
+            let signed = sample::sign(&c.gbr_signer, &Artifact::Policy(body));
+            a.publish(Instant::ZERO, Some(NOW), &signed).unwrap();
+        }
+        sync_rounds(&mut a, &mut b, 10);
+        (a.storage().len(), b.storage().len())
+    });
+    assert_eq!(got, held);
+}
+
+/// Admits any bytes as a GBR policy whose id is the bytes' first four, by digest, with no
+/// signature: the store for sync tests of 10,000 artifacts, which the real store's fixed
+/// tables do not hold.
+#[derive(Default)]
+struct DigestTrust {
+    held: std::vec::Vec<std::vec::Vec<u8>>,
+}
+
+impl Trust for DigestTrust {
+    fn admit(&mut self, bytes: &[u8], _: Option<UnixTime>) -> Result<Admitted, Refusal> {
+        let id = bytes
+            .first_chunk::<4>()
+            .map(|b| u32::from_be_bytes(*b))
+            .unwrap_or_default();
+        let artifact = ArtifactRef {
+            kind: Kind::Policy,
+            domain: GBR,
+            id,
+            version: 1,
+            digest: Digest::of(bytes),
+        };
+        let duplicate = self.held.iter().any(|h| h == bytes);
+        if !duplicate {
+            self.held.push(bytes.to_vec());
+        }
+        Ok(Admitted {
+            artifact,
+            duplicate,
+        })
+    }
+
+    fn decide(&self, label: &Label<'_>, audience: Domain, now: Option<UnixTime>) -> Decision {
+        TrustStore::<1, 1, 1, 1, 1>::empty().decide(label, audience, now)
+    }
+
+    fn revocation_seqs(&self) -> impl Iterator<Item = (Domain, u32)> + '_ {
+        core::iter::empty()
+    }
+
+    fn artifacts(&self) -> impl Iterator<Item = &[u8]> {
+        self.held.iter().map(|h| h.as_slice())
+    }
+
+    fn is_withdrawn(&self, _: &ArtifactRef) -> bool {
+        false
+    }
+
+    fn take_evidence(&mut self) -> Option<crate::policy::Evidence> {
+        None
+    }
+}
+
+/// Storage on the heap, for the 10,000-artifact tests.
+#[derive(Default)]
+struct HeapStorage(std::vec::Vec<(ArtifactRef, std::vec::Vec<u8>)>);
+
+impl Storage for HeapStorage {
+    fn insert(&mut self, artifact: &ArtifactRef, bytes: &[u8]) -> Result<(), StorageError> {
+        self.0.push((*artifact, bytes.to_vec()));
+        Ok(())
+    }
+
+    fn remove(&mut self, digest: &Digest) -> Result<(), StorageError> {
+        self.0.retain(|(a, _)| a.digest != *digest);
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn get(&self, index: usize) -> Option<(ArtifactRef, &[u8])> {
+        self.0.get(index).map(|(a, b)| (*a, b.as_slice()))
+    }
+}
+
+type HeapNode = Node<HeapStorage, DigestTrust>;
+
+/// A node holding the digest-admitted artifacts numbered `ids`, each 200 bytes.
+fn heap_node(ids: impl Iterator<Item = u32>) -> HeapNode {
+    let mut n = Node::new(
+        Config::new(9),
+        DigestTrust::default(),
+        HeapStorage::default(),
+        Some(NOW),
+    );
+    for id in ids {
+        let mut bytes = std::vec![0u8; 200];
+        bytes[..4].copy_from_slice(&id.to_be_bytes());
+        n.publish(Instant::ZERO, Some(NOW), &bytes).unwrap();
+    }
+    n
+}
+
+/// F2 at scale: a late joiner to a neighbour holding 10,000 artifacts of one domain.
+#[test]
+fn a_late_joiner_gets_10000_artifacts_of_one_domain() {
+    let mut a = heap_node(0..10_000);
+    let mut b = heap_node(core::iter::empty());
+    sync_rounds(&mut a, &mut b, 12);
+    assert_eq!(b.storage().len(), 10_000);
+}
+
+/// Both hold the same 10,000 but one: finding and fetching it costs a walk of pages, not a
+/// resend of the domain.
+#[test]
+fn one_missing_in_10000_is_found() {
+    let mut a = heap_node(0..10_000);
+    let mut b = heap_node((0..10_000).filter(|&id| id != 4321));
+    let bytes = sync_rounds(&mut a, &mut b, 2);
+    assert_eq!(b.storage().len(), 10_000);
+    // 125 pages of 80 entries of about 10 bytes, one artifact, two SUMMARYs a round.
+    assert!(bytes < 2 * 125 * (15 + 80 * 12), "{bytes} bytes");
 }

@@ -220,6 +220,7 @@ fn build(dir: &std::path::Path, c: &Coalition) -> anyhow::Result<(Vec<Station>, 
             socket: PathBuf::new(),
             group_access: false,
             links,
+            rooms: Vec::new(),
         };
         let mut trust = TrustStore::new();
         for root in c.roots() {

@@ -36,6 +36,7 @@ fn config(dir: &Path, address: u32, links: Vec<LinkConfig>) -> AgentConfig {
         socket: PathBuf::new(),
         group_access: false,
         links,
+        rooms: Vec::new(),
     }
 }
 

@@ -76,8 +76,14 @@ pub fn check_loaded(full: &FullConfig) -> Vec<Finding> {
     let config = &full.agent;
     let mut findings = Vec::new();
     let mut error = |message: String| findings.push(Finding::error(message));
-    if let Err(e) = super::load_roots(&config.trust, &mut TrustStore::new()) {
-        error(format!("node.trust: {e}"));
+    let mut trust = TrustStore::new();
+    match super::load_roots(&config.trust, &mut trust) {
+        Ok(_) => {
+            if let Err(e) = super::config::apply_rooms(config, &mut trust) {
+                error(e);
+            }
+        }
+        Err(e) => error(format!("node.trust: {e}")),
     }
     for (field, path) in [
         ("node.store", &config.store),

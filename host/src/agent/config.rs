@@ -26,6 +26,10 @@
 //! [sis]                    # optional: serve SIS to 5066 client applications
 //! listen = "127.0.0.1:5066"
 //! max_clients = 16
+//!
+//! [[room]]                 # optional: a domain's room in the trust store (docs/policy.md)
+//! domain = "GBR"
+//! policies = 60            # omitted tables keep the domain's equal share
 //! ```
 //!
 //! Relative paths are relative to the configuration file's directory. Every error names the
@@ -36,6 +40,7 @@ use std::time::Duration as StdDuration;
 
 use serde::Deserialize;
 use skywave_protocol::link::Modem;
+use skywave_protocol::policy::{Domain, Room, RoomError, TrustStore};
 use skywave_protocol::time::Duration;
 use skywave_protocol::wire::Address;
 
@@ -85,6 +90,73 @@ pub struct AgentConfig {
     pub group_access: bool,
     /// The links to the air.
     pub links: Vec<LinkConfig>,
+    /// Rooms set at provisioning, in file order (`[[room]]`).
+    pub rooms: Vec<RoomConfig>,
+}
+
+/// A domain's room in the trust store as the file sets it: how many of each table's places
+/// its artifacts may fill, so that no partner can fill another's (docs/policy.md, "Sovereign
+/// trust"). A table the file leaves out keeps the share the domain has when the room is set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoomConfig {
+    /// The domain, whose root must be in the trust directory.
+    pub domain: Domain,
+    /// Credentials, its root's included.
+    pub credentials: Option<usize>,
+    /// Policies.
+    pub policies: Option<usize>,
+    /// Translators from the domain.
+    pub translators: Option<usize>,
+    /// Revocation entries in force.
+    pub revoked: Option<usize>,
+}
+
+impl RoomConfig {
+    /// Sets this room in `trust`, whose roots are installed. Errors name the section.
+    pub fn apply<const C: usize, const P: usize, const T: usize, const R: usize, const E: usize>(
+        &self,
+        index: usize,
+        trust: &mut TrustStore<C, P, T, R, E>,
+    ) -> Result<(), String> {
+        let share = trust.room(self.domain);
+        let room = Room {
+            credentials: self.credentials.unwrap_or(share.credentials),
+            policies: self.policies.unwrap_or(share.policies),
+            translators: self.translators.unwrap_or(share.translators),
+            revoked: self.revoked.unwrap_or(share.revoked),
+        };
+        trust.set_room(self.domain, room).map_err(|e| {
+            let at = format!("room[{index}] ({})", self.domain);
+            match e {
+                RoomError::UnknownDomain(d) => {
+                    format!("{at}.domain: no root of {d} in the trust directory")
+                }
+                RoomError::Exceeds(table) => format!(
+                    "{at}: with the rooms before it, more {table:?} than the trust store holds \
+                     ({})",
+                    trust.capacity(table)
+                ),
+            }
+        })
+    }
+}
+
+/// Sets every room of `config` in `trust`, in file order, after its roots are installed.
+pub fn apply_rooms<
+    const C: usize,
+    const P: usize,
+    const T: usize,
+    const R: usize,
+    const E: usize,
+>(
+    config: &AgentConfig,
+    trust: &mut TrustStore<C, P, T, R, E>,
+) -> Result<(), String> {
+    config
+        .rooms
+        .iter()
+        .enumerate()
+        .try_for_each(|(i, room)| room.apply(i, trust))
 }
 
 /// One link: a bearer, the modem's timing and the neighbours reached through it.
@@ -122,6 +194,18 @@ struct File {
     #[serde(default, rename = "link")]
     links: Vec<LinkSection>,
     sis: Option<SisServerConfig>,
+    #[serde(default, rename = "room")]
+    rooms: Vec<RoomSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoomSection {
+    domain: String,
+    credentials: Option<usize>,
+    policies: Option<usize>,
+    translators: Option<usize>,
+    revoked: Option<usize>,
 }
 
 /// Everything a configuration file says: the agent's settings and, if it has a `[sis]`
@@ -372,6 +456,25 @@ impl AgentConfig {
         {
             return Err("sis.max_clients: must be at least 1".into());
         }
+        let mut rooms: Vec<RoomConfig> = Vec::new();
+        for (i, r) in file.rooms.into_iter().enumerate() {
+            let domain = Domain::new(&r.domain).ok_or_else(|| {
+                format!(
+                    "room[{i}].domain: {:?} is not a three-letter domain code",
+                    r.domain
+                )
+            })?;
+            if rooms.iter().any(|x| x.domain == domain) {
+                return Err(format!("room[{i}].domain: {domain} has a room already"));
+            }
+            rooms.push(RoomConfig {
+                domain,
+                credentials: r.credentials,
+                policies: r.policies,
+                translators: r.translators,
+                revoked: r.revoked,
+            });
+        }
         let agent = AgentConfig {
             address,
             sap: file.node.sap,
@@ -381,6 +484,7 @@ impl AgentConfig {
             socket,
             group_access: file.control.group_access,
             links,
+            rooms,
         };
         Ok(FullConfig {
             agent,
@@ -395,6 +499,7 @@ pub const CONTROL_TIMEOUT: StdDuration = StdDuration::from_secs(10);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use skywave_protocol::policy::Table;
 
     /// examples/node.toml as shipped, and with its commented-out links switched on: every
     /// option it shows must be one the agent takes.
@@ -407,7 +512,7 @@ mod tests {
         let options = text
             .lines()
             .map(|l| match l.strip_prefix("# ") {
-                Some(rest) if rest.starts_with("[[link]]") || rest.contains(" = ") => rest,
+                Some(rest) if rest.starts_with("[[") || rest.contains(" = ") => rest,
                 _ => l,
             })
             .collect::<Vec<_>>()
@@ -415,6 +520,81 @@ mod tests {
         let every = AgentConfig::parse_full(&options, Path::new("/etc/skywave")).unwrap();
         let names: Vec<&str> = every.agent.links.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(names, ["hf1", "soft", "stack"]);
+        assert_eq!(every.agent.rooms.len(), 1);
+    }
+
+    /// The sample coalition's roots in a trust store, as `skywave run` loads them.
+    fn sample_trust() -> TrustStore {
+        let coalition = skywave_protocol::policy::sample::Coalition::new();
+        let mut trust = TrustStore::new();
+        for root in coalition.roots() {
+            trust.add_root(&root, None).unwrap();
+        }
+        trust
+    }
+
+    fn with_rooms(rooms: &str) -> Result<AgentConfig, String> {
+        AgentConfig::parse(&format!("{GOOD}{rooms}"), Path::new("/etc/skywave"))
+    }
+
+    #[test]
+    fn rooms_set_what_they_name_and_leave_the_rest_at_the_share() {
+        let config = with_rooms(
+            "[[room]]\ndomain = \"GBR\"\npolicies = 80\n\n[[room]]\ndomain = \"AUS\"\nrevoked = 8\n",
+        )
+        .unwrap();
+        let mut trust = sample_trust();
+        let share = trust.room(Domain::new("GBR").unwrap());
+        apply_rooms(&config, &mut trust).unwrap();
+        let gbr = trust.room(Domain::new("GBR").unwrap());
+        assert_eq!(gbr.policies, 80);
+        assert_eq!(gbr.credentials, share.credentials);
+        let aus = trust.room(Domain::new("AUS").unwrap());
+        assert_eq!(aus.revoked, 8);
+        // USA has no room set: it shares what the two set rooms leave.
+        let usa = trust.room(Domain::new("USA").unwrap());
+        assert_eq!(
+            usa.policies,
+            trust.capacity(Table::Policies) - 80 - aus.policies
+        );
+    }
+
+    #[test]
+    fn a_room_the_operator_gets_wrong_is_refused_with_its_section() {
+        for (rooms, expected) in [
+            (
+                "[[room]]\ndomain = \"gbr\"\n",
+                "room[0].domain: \"gbr\" is not",
+            ),
+            (
+                "[[room]]\ndomain = \"GBR\"\n[[room]]\ndomain = \"GBR\"\n",
+                "room[1].domain: GBR has a room already",
+            ),
+            (
+                "[[room]]\ndomain = \"GBR\"\npolicy = 3\n",
+                "unknown field `policy`",
+            ),
+            ("[[room]]\npolicies = 3\n", "missing field `domain`"),
+        ] {
+            let e = with_rooms(rooms).unwrap_err();
+            assert!(e.contains(expected), "{rooms:?}: {e}");
+        }
+        let mut trust = sample_trust();
+        let unknown = with_rooms("[[room]]\ndomain = \"FRA\"\n").unwrap();
+        let e = apply_rooms(&unknown, &mut trust).unwrap_err();
+        assert_eq!(
+            e,
+            "room[0] (FRA).domain: no root of FRA in the trust directory"
+        );
+        let too_big = with_rooms(
+            "[[room]]\ndomain = \"GBR\"\npolicies = 100\n[[room]]\ndomain = \"USA\"\npolicies = 100\n",
+        )
+        .unwrap();
+        let e = apply_rooms(&too_big, &mut trust).unwrap_err();
+        assert!(
+            e.starts_with("room[1] (USA): with the rooms before it, more Policies"),
+            "{e}"
+        );
     }
 
     const GOOD: &str = r#"

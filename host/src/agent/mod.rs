@@ -133,6 +133,8 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
     let trust_files = service::trust_snapshot(&config.trust);
     let mut trust = TrustStore::new();
     let roots = load_roots(&config.trust, &mut trust)?;
+    config::apply_rooms(&config, &mut trust)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     // Refused before the store is touched: a socket path naming the store must not harm it.
     service::check_socket_path(&config.socket)?;
     let _lock = service::StoreLock::acquire(&config.store, service::store_mode(&config))?;

@@ -39,6 +39,7 @@
 //! not have.
 
 pub mod message;
+mod share;
 pub mod storage;
 mod sync;
 
@@ -349,10 +350,8 @@ pub struct Node<
     jitter: u32,
     /// When this node last asked a neighbour for a domain with its own DETAIL.
     asked: Vec<(Domain, u32, Instant), MAX_DOMAINS>,
-    /// Per domain, the send counter when a message of it last went out (fair sharing).
-    served: Vec<(Domain, u32), MAX_DOMAINS>,
-    /// Messages sent, counted for `served`.
-    sends: u32,
+    /// Per flow (domain, or the domain-free inventory), the airtime recently used: who yields.
+    shares: share::Shares,
     events: heapless::Deque<NodeEvent, EVS>,
 }
 
@@ -399,8 +398,7 @@ impl<
             checks: Vec::new(),
             jitter: config.jitter_seed ^ 0x9E37_79B9,
             asked: Vec::new(),
-            served: Vec::new(),
-            sends: 0,
+            shares: share::Shares::new(),
             events: heapless::Deque::new(),
         }
     }
@@ -807,20 +805,27 @@ impl<
         buf: &'b mut [u8],
     ) -> Option<LinkMessage<'b>> {
         loop {
+            let mut eligible = |o: &Outgoing| self.goes_on(o, channel) && accept(o.to);
+            let mut waiting: Vec<Option<Domain>, { MAX_DOMAINS + 1 }> = Vec::new();
+            for o in self.outbox.iter().filter(|o| eligible(o)) {
+                if !waiting.contains(&o.domain) {
+                    let _ = waiting.push(o.domain);
+                }
+            }
             let index = self
                 .outbox
                 .iter()
                 .enumerate()
-                .filter(|(_, o)| self.goes_on(o, channel) && accept(o.to))
-                // Highest priority first; among equals, the domain served longest ago, then the
-                // oldest: a partner with thousands of revocations queued lets every other
-                // partner's next revocation through after at most one of its own. (Serving the
-                // domain first and priority second starved the host agent's catch-up after
-                // restarts in kill_mid_transfer, so priority stays first.)
+                .filter(|(_, o)| eligible(o))
+                // A flow over its airtime share yields to the others whatever its priority
+                // (share.rs: a partner's flood of valid revocations must not hold back other
+                // partners' artifacts or the inventory rounds that repair losses); then the
+                // highest priority; among equals, the flow served longest ago, then the oldest.
                 .max_by_key(|(i, o)| {
                     (
+                        !self.shares.over_share(o.domain, &waiting),
                         o.priority,
-                        core::cmp::Reverse(self.last_served(o.domain)),
+                        core::cmp::Reverse(self.shares.last_served(o.domain)),
                         core::cmp::Reverse(*i),
                     )
                 })
@@ -838,7 +843,7 @@ impl<
             let Some(len) = self.write_payload(&out.payload, buf) else {
                 continue;
             };
-            self.serve(out.domain);
+            self.shares.record(out.domain, len);
             let repeats = self.config.fanout.repeats.max(1);
             // To one neighbour on a shared channel, non-ARQ unless the rule says ARQ there:
             // ARQ needs a CAS-1 physical link, one at a time, which neighbours contend for.
@@ -1060,29 +1065,6 @@ impl<
                 true
             }
             None => false,
-        }
-    }
-
-    /// When `domain` last had a message sent, by the send counter (0: never; no domain: 0).
-    fn last_served(&self, domain: Option<Domain>) -> u32 {
-        domain
-            .and_then(|d| self.served.iter().find(|(x, _)| *x == d))
-            .map_or(0, |&(_, at)| at)
-    }
-
-    /// Notes that a message of `domain` was just sent.
-    fn serve(&mut self, domain: Option<Domain>) {
-        let Some(domain) = domain else { return };
-        self.sends = self.sends.wrapping_add(1);
-        let at = self.sends;
-        match self.served.iter_mut().find(|(x, _)| *x == domain) {
-            Some(slot) => slot.1 = at,
-            None => {
-                if self.served.is_full() {
-                    self.served.remove(0);
-                }
-                let _ = self.served.push((domain, at));
-            }
         }
     }
 

@@ -393,6 +393,45 @@ fn a_partner_flooding_revocations_lets_anothers_through_next() {
     );
 }
 
+/// Priority alone let a partner's flood of valid revocations (the highest priority) hold back
+/// every other partner's credentials and policies until its last delta was sent: 3,400 s in the
+/// hostile-partner scenario. A flow over its airtime share yields whatever its priority.
+#[test]
+fn a_partner_flooding_revocations_does_not_hold_back_anothers_policies() {
+    let c = Coalition::new();
+    let mut n = node(&c);
+    n.neighbour_up(Instant::ZERO, addr(2)).unwrap();
+    let mut buf = [0u8; MAX_UPDU_LEN];
+    while n.poll_send(Instant::ZERO, &mut buf).is_some() {}
+    for seq in 1..=100 {
+        let r = sample::revocation(USA, &c.usa_root, seq, &[]);
+        let bytes = sample::sign(&c.usa_root, &Artifact::Revocation(r));
+        n.publish(Instant::ZERO, Some(NOW), &bytes).unwrap();
+    }
+    // USA's flood has had the channel for a while ...
+    for _ in 0..20 {
+        n.poll_send(Instant::ZERO, &mut buf).unwrap();
+    }
+    // ... when GBR publishes its signer's credential and a policy it signs, both below a
+    // revocation's priority.
+    let credential = c.artifacts()[0].clone();
+    let policy = c.gbr_policy(2, &sample::gbr_rules());
+    n.publish(Instant::ZERO, Some(NOW), &credential).unwrap();
+    n.publish(Instant::ZERO, Some(NOW), &policy).unwrap();
+    let mut sent = Vec::new();
+    while let Some(m) = n.poll_send(Instant::ZERO, &mut buf)
+        && sent.len() < 4
+    {
+        sent.push(m.data.to_vec());
+    }
+    for (what, bytes) in [("credential", &credential), ("policy", &policy)] {
+        assert!(
+            sent.iter().any(|m| m[1..] == bytes[..]),
+            "GBR's {what} waited behind USA's flood"
+        );
+    }
+}
+
 #[test]
 fn driver_messages_are_ignored_quietly() {
     let c = Coalition::new();

@@ -90,7 +90,12 @@ impl Shares {
             if self.accounts.is_full() {
                 // The flow served longest ago gives its place: MAX_DOMAINS + 1 flows exist
                 // only when a domain left and another came.
-                if let Some(oldest) = (0..self.accounts.len()).min_by_key(|&i| self.accounts[i].last)
+                if let Some(oldest) = self
+                    .accounts
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, a)| a.last)
+                    .map(|(i, _)| i)
                 {
                     self.accounts.swap_remove(oldest);
                 }

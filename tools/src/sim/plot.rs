@@ -187,17 +187,83 @@ pub fn cdf(times: &[f64]) -> Vec<(f64, f64)> {
     points
 }
 
-/// The coalition run: for every artifact published during the run, the share of stations
-/// holding it over simulated time, with each station's outage shaded; beside it, airtime by
-/// what the D_PDUs carried.
-pub fn coalition(report: &CoalitionReport) -> String {
+/// Artifacts of one domain and kind published during a run beyond which they are drawn as one
+/// line: a hostile partner's 2,000 revocations are one story, and 2,000 lines would not render.
+const GROUP_OVER: usize = 4;
+
+/// Points one line may have: a group's step curve is thinned to this many.
+const MAX_POINTS: usize = 600;
+
+/// A line of the coalition figure: one artifact, or a group of the same domain and kind.
+struct Holding {
+    label: String,
+    published_s: f64,
+    /// Every admission by a station of a member, sorted.
+    times: Vec<f64>,
+    /// Station-artifact pairs the line counts to 100 %.
+    pairs: f64,
+}
+
+/// The published artifacts as lines: each alone, except that a domain's kind with more than
+/// [`GROUP_OVER`] of them becomes one line of the share of (station, artifact) pairs held.
+fn holdings(report: &CoalitionReport) -> Vec<Holding> {
+    let stations = report.stations.len().max(1) as f64;
     let published: Vec<_> = report
         .artifacts
         .iter()
         .filter(|a| a.published_s > 0.0)
         .collect();
-    // Tall enough for a legend line per artifact and outage.
-    let legend_rows = published.len() + report.catch_ups.len();
+    // "AUS revocation 17" and "AUS policy 1003 v1" group by their first two words.
+    let group_of = |label: &str| label.split(' ').take(2).collect::<Vec<_>>().join(" ");
+    let mut groups: Vec<(String, Vec<_>)> = Vec::new();
+    for a in &published {
+        let g = group_of(&a.label);
+        match groups.iter_mut().find(|(k, _)| *k == g) {
+            Some((_, members)) => members.push(*a),
+            None => groups.push((g, vec![*a])),
+        }
+    }
+    let mut lines = Vec::new();
+    for (group, members) in groups {
+        let single = members.len() <= GROUP_OVER;
+        let chunks: Vec<Vec<_>> = if single {
+            members.into_iter().map(|m| vec![m]).collect()
+        } else {
+            vec![members]
+        };
+        for chunk in chunks {
+            let mut times: Vec<f64> = chunk
+                .iter()
+                .flat_map(|a| a.admitted_s.values().copied())
+                .collect();
+            times.sort_by(f64::total_cmp);
+            let label = match chunk.as_slice() {
+                [one] => one.label.clone(),
+                many => format!("{group} x{} (share of station-artifact pairs)", many.len()),
+            };
+            lines.push(Holding {
+                label,
+                published_s: chunk.iter().map(|a| a.published_s).fold(f64::MAX, f64::min),
+                times,
+                pairs: stations * chunk.len() as f64,
+            });
+        }
+    }
+    lines
+}
+
+/// The coalition run: for every artifact published during the run (or group of many of one
+/// domain and kind), the share of stations holding it over simulated time, with each
+/// station's outage shaded; beside it, airtime by what the D_PDUs carried.
+pub fn coalition(report: &CoalitionReport) -> String {
+    let lines = holdings(report);
+    let published = report
+        .artifacts
+        .iter()
+        .filter(|a| a.published_s > 0.0)
+        .count();
+    // Tall enough for a legend line per line drawn and outage.
+    let legend_rows = lines.len() + report.catch_ups.len();
     let height = 520u32.max(140 + 18 * legend_rows as u32);
     svg((1200, height), |root| {
         let title = format!(
@@ -206,15 +272,14 @@ pub fn coalition(report: &CoalitionReport) -> String {
             report.seed,
             report.stations.len(),
             report.artifacts.len(),
-            published.len(),
+            published,
             report.converged
         );
         let root = root.titled(&title, ("sans-serif", 16))?;
         let (left, right) = root.split_horizontally(800);
-        let stations = report.stations.len().max(1) as f64;
-        let last_admission = published
+        let last_admission = lines
             .iter()
-            .flat_map(|a| a.admitted_s.values().copied())
+            .filter_map(|l| l.times.last().copied())
             .fold(0.0f64, f64::max);
         let last_outage = report.catch_ups.iter().map(|o| o.end_s).fold(0.0, f64::max);
         let xmax = last_admission.max(last_outage).max(1.0) * 1.05;
@@ -249,20 +314,26 @@ pub fn coalition(report: &CoalitionReport) -> String {
                     Rectangle::new([(x, y - 5), (x + 16, y + 5)], OUTAGE.mix(0.5).filled())
                 });
         }
-        for (i, artifact) in published.iter().enumerate() {
-            let mut times: Vec<f64> = artifact.admitted_s.values().copied().collect();
-            times.sort_by(f64::total_cmp);
-            // A step up at each admission; flat to the right edge after the last.
-            let mut points = vec![(artifact.published_s, 0.0)];
-            for (k, t) in times.iter().enumerate() {
-                points.push((*t, k as f64 / stations));
-                points.push((*t, (k + 1) as f64 / stations));
+        for (i, line) in lines.iter().enumerate() {
+            // A step up at each admission (every k-th for a large group); flat to the right
+            // edge after the last.
+            let every = line.times.len().div_ceil(MAX_POINTS).max(1);
+            let mut points = vec![(line.published_s, 0.0)];
+            let mut before = 0.0;
+            for (k, t) in line.times.iter().enumerate() {
+                if (k + 1) % every != 0 && k + 1 != line.times.len() {
+                    continue;
+                }
+                let after = (k + 1) as f64 / line.pairs;
+                points.push((*t, before));
+                points.push((*t, after));
+                before = after;
             }
-            points.push((xmax, times.len() as f64 / stations));
+            points.push((xmax, line.times.len() as f64 / line.pairs));
             let style = colour(i).stroke_width(2);
             chart
                 .draw_series(LineSeries::new(points, style))?
-                .label(artifact.label.clone())
+                .label(line.label.clone())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
         }
         legend(&mut chart)?;

@@ -181,6 +181,11 @@ fn provision(file: &Path) -> Result<String, String> {
         let _ = writeln!(src, "    &{bytes:?},");
     }
     let _ = writeln!(src, "];");
+    let _ = writeln!(
+        src,
+        "/// The provisioned domains: one root each.\npub const DOMAINS: usize = {};",
+        root_bytes.len()
+    );
     Ok(src)
 }
 

@@ -23,7 +23,7 @@ use core::mem::MaybeUninit;
 use core::ptr::addr_of_mut;
 
 use skywave_protocol::link::{self, Link};
-use skywave_protocol::node::{self, Node, NodeEvent};
+use skywave_protocol::node::{self, ArenaStorage, Node, NodeEvent};
 use skywave_protocol::policy::{Label, Refusal, TrustStore};
 use skywave_protocol::station::{LinkId, Station, StationError, StationEvent};
 use skywave_protocol::time::{Duration, Instant};
@@ -33,7 +33,6 @@ use skywave_protocol::wire::{
 
 use crate::console::{self, LineBuffer, Request, RequestError};
 use crate::provision;
-use crate::storage::ArenaStorage;
 
 /// Credentials the trust store holds, roots included.
 pub const CREDENTIALS: usize = 12;
@@ -47,10 +46,22 @@ pub const REVOKED: usize = 16;
 /// them (the host agent does, docs/store.md), and each slot would cost a 1023-byte artifact per
 /// domain; conflicting artifacts are refused all the same.
 pub const EVIDENCE: usize = 0;
-/// Artifacts kept for forwarding.
-pub const STORED: usize = 24;
-/// Bytes of artifacts kept for forwarding.
-pub const STORED_BYTES: usize = 4 * 1024;
+/// Revocation deltas of each domain kept for neighbours that are behind (more behind take the
+/// checkpoint or the next SUMMARY round): the adjunct is a leaf, and every record costs RAM.
+pub const REVOCATION_HISTORY: u16 = 1;
+/// Artifacts kept for forwarding: everything the trust store admits, and each provisioned
+/// domain's history and checkpoint (`node::storage_slots`, for the domains provisioned rather
+/// than the most a node can know), so each domain's equal share holds what its room admits.
+pub const STORED: usize = node::storage_slots(
+    CREDENTIALS,
+    POLICIES,
+    TRANSLATORS,
+    REVOCATION_HISTORY as usize,
+    provision::DOMAINS,
+);
+/// Bytes of artifacts kept for forwarding: 2 KiB for each of three domains, which holds a
+/// domain's credentials, policy, translators and latest delta at their real sizes.
+pub const STORED_BYTES: usize = 6 * 1024;
 /// The largest C_PDU: one full artifact in a node message, with S_PDU and C_PDU headers.
 pub const CPDU: usize =
     skywave_protocol::policy::MAX_ARTIFACT_LEN + 1 + link::pdu::MAX_CPDU_OVERHEAD;
@@ -464,6 +475,7 @@ unsafe fn install_station(dst: *mut BoardStation, address: Address) -> Result<()
     let mut config = node::Config::new(provision::SAP);
     config.address = Some(address);
     config.jitter_seed = address.value();
+    config.revocation_history = REVOCATION_HISTORY;
     let node = Node::empty(config, BoardTrust::empty(), BoardStorage::new());
     // SAFETY: the caller's promise. Every constructor here is a `const fn` struct literal, so
     // the compiler writes the station straight into `dst` instead of assembling it on the stack.

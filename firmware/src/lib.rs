@@ -23,7 +23,6 @@ pub mod board;
 pub mod console;
 pub mod measure;
 pub mod stack;
-pub mod storage;
 
 /// What build.rs read from the provisioning file (see docs/firmware.md for the format).
 pub mod provision {

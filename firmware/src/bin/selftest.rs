@@ -29,9 +29,8 @@ use skywave_firmware::adjunct::{Adjunct, BoardTrust, Radio};
 use skywave_firmware::board::clock::Clock;
 use skywave_firmware::console::{self, LineBuffer, Request, RequestError};
 use skywave_firmware::measure::Stopwatch;
-use skywave_firmware::storage::ArenaStorage;
 use skywave_firmware::{board, stack};
-use skywave_protocol::node::Storage;
+use skywave_protocol::node::{ArenaStorage, Storage};
 use skywave_protocol::policy::{
     Artifact, ArtifactRef, Basis, CategoryValue, Decision, Digest, Domain, Kind, Label, Refusal,
     Signed, Verdict,

@@ -562,8 +562,6 @@ const fn expedited_window(slots: usize) -> u8 {
     }
 }
 
-static ZEROS: [u8; MAX_SEGMENT_LEN] = [0; MAX_SEGMENT_LEN];
-
 impl<
     const QUEUE: usize,
     const CPDU: usize,
@@ -623,7 +621,7 @@ impl<
         if c.arq_window == 0 || usize::from(c.arq_window) + per_cpdu > RX.min(128) {
             return bad(ConfigError::Window);
         }
-        let longest = dpdu_len(c.address, Address::BROADCAST, non_arq_body(0, seg, false));
+        let longest = dpdu_len(c.address, Address::BROADCAST, non_arq_body(0, false)) + seg;
         let budget = budget(&c.modem);
         if c.modem.bit_rate == 0
             || c.modem.max_transmission > timing::MAX_TRANSMISSION
@@ -1431,10 +1429,8 @@ impl<
     /// preamble and interleaver, two maximal frames (one may be lost) and a turnaround of slack.
     fn reply_window(&self) -> Duration {
         let m = &self.config.modem;
-        let frame = self.dpdu_len(
-            Address::BROADCAST,
-            non_arq_body(0, usize::from(self.config.max_segment), false),
-        );
+        let frame = self.dpdu_len(Address::BROADCAST, non_arq_body(0, false))
+            + usize::from(self.config.max_segment);
         let ms = 2 * m.turnaround.millis() + m.overhead().millis() + 2 * m.airtime(frame).millis();
         Duration::from_millis(ms)
     }
@@ -1767,7 +1763,8 @@ impl<
         let Some(f) = tx.frame(seq) else {
             return false;
         };
-        let seg = ZEROS.get(..usize::from(f.len)).unwrap_or(&[]);
+        // Sized before the data is copied: an empty segment, its length added below.
+        let seg: &[u8] = &[];
         let body = if expedited {
             Body::ExpeditedDataOnly(ExpeditedData {
                 cpdu_start: f.flags.cpdu_start,
@@ -1788,7 +1785,7 @@ impl<
                 Body::DataOnly(data)
             }
         };
-        let len = self.dpdu_len(dest, body);
+        let len = self.dpdu_len(dest, body) + usize::from(f.len);
         let planned = Planned::Arq {
             expedited,
             seq,
@@ -1866,10 +1863,16 @@ impl<
                 && matches!(m.carriage, Carriage::NonArq { expedited: e, repeats } if e == expedited && m.repeat < repeats)
                 && m.priority >= min_priority
             {
-                let _ = order.push((m.priority, m.order, i));
+                // Highest priority first, then oldest, sorted as it is built: a queue holds a
+                // handful, and the generic sort would cost the firmware 1.5 KiB of flash.
+                let key = (core::cmp::Reverse(m.priority), m.order);
+                let at = order
+                    .iter()
+                    .position(|&(p, o, _)| (core::cmp::Reverse(p), o) > key)
+                    .unwrap_or(order.len());
+                let _ = order.insert(at, (m.priority, m.order, i));
             }
         }
-        order.sort_unstable_by_key(|&(p, o, _)| (core::cmp::Reverse(p), o));
         for (_, _, slot) in order {
             while let Some(Some(m)) = self.queue.get(slot) {
                 let Carriage::NonArq { repeats, .. } = m.carriage else {
@@ -1881,8 +1884,8 @@ impl<
                 let len = max_seg.min(m.len - m.offset);
                 let last_of_copy = m.offset + len >= m.len;
                 let last = last_of_copy && m.repeat + 1 >= repeats;
-                let body = non_arq_body(m.offset, len, expedited);
-                let frame_len = self.dpdu_len(m.dest, body);
+                let body = non_arq_body(m.offset, expedited);
+                let frame_len = self.dpdu_len(m.dest, body) + len;
                 let planned = Planned::NonArq {
                     slot: slot as u8,
                     offset: m.offset as u16,
@@ -2210,8 +2213,10 @@ fn dpdu_len(src: Address, dest: Address, body: Body<'_>) -> usize {
     .buffer_len()
 }
 
-/// A non-ARQ body of `len` zero bytes, for sizing frames.
-fn non_arq_body(offset: usize, len: usize, expedited: bool) -> Body<'static> {
+/// A non-ARQ body with an empty segment, for sizing frames: a D_PDU's length is its header's
+/// plus its segment's (add the segment's length to [`dpdu_len`] of this), and a borrowed
+/// segment of zeros would cost a 1 KiB constant in the firmware's flash.
+fn non_arq_body(offset: usize, expedited: bool) -> Body<'static> {
     let d = NonArqData {
         cpdu_id: 0,
         deliver_in_order: false,
@@ -2219,7 +2224,7 @@ fn non_arq_body(offset: usize, len: usize, expedited: bool) -> Body<'static> {
         cpdu_size: 0,
         segment_offset: offset as u16,
         reception_window: 0,
-        segment: ZEROS.get(..len).unwrap_or(&[]),
+        segment: &[],
     };
     if expedited {
         Body::ExpeditedNonArqData(d)

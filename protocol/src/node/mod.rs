@@ -38,6 +38,7 @@
 //! produce (the delta's signature covers that policy), so a neighbour never needs a base it may
 //! not have.
 
+mod arena;
 pub mod message;
 mod share;
 pub mod storage;
@@ -53,6 +54,7 @@ use crate::policy::{
 use crate::time::{Duration, Instant};
 use crate::wire::Address;
 
+pub use arena::ArenaStorage;
 use message::{
     DetailEntry, DetailView, DomainSummary, Message, MessageError, ShortDigest, Want, Writer,
 };

@@ -4,27 +4,27 @@
 //! The [`TrustStore`](crate::policy::TrustStore) decides; the storage remembers. It holds every
 //! admitted artifact as received (revocation deltas included, which the trust store reduces to
 //! their effect), in admission order, which is always an order they can be admitted in again.
-//! The firmware and the simulator use [`FixedStorage`]; the host agent keeps the same records in
-//! SQLite so they survive power loss.
+//! The simulator uses [`FixedStorage`], the firmware the packed
+//! [`ArenaStorage`](crate::node::ArenaStorage); the host agent keeps the same records in SQLite
+//! so they survive power loss.
 
 use heapless::Vec;
-
-use crate::policy::MAX_DOMAINS;
 
 use crate::policy::{ArtifactRef, Digest, MAX_ARTIFACT_LEN};
 
 /// The records a node's storage needs so that no domain can take another's room: everything a
 /// trust store with these capacities admits (each domain within its room there), and for every
-/// domain its revocation history ([`crate::node::Config::revocation_history`]) and one
-/// checkpoint. Size fixed storage at least this big; a smaller one is a table every partner
-/// shares.
+/// domain of the `domains` a node can know its revocation history
+/// ([`crate::node::Config::revocation_history`]) and one checkpoint. Size fixed storage at least
+/// this big; a smaller one is a table every partner shares.
 pub const fn storage_slots(
     credentials: usize,
     policies: usize,
     translators: usize,
     revocation_history: usize,
+    domains: usize,
 ) -> usize {
-    credentials + policies + translators + MAX_DOMAINS * (revocation_history + 1)
+    credentials + policies + translators + domains * (revocation_history + 1)
 }
 
 /// Why an artifact could not be kept.

@@ -57,6 +57,7 @@ pub const STORAGE: usize = node::storage_slots(
     skywave_protocol::policy::MAX_POLICIES,
     skywave_protocol::policy::MAX_TRANSLATORS,
     node::Config::new(SAP).revocation_history as usize,
+    skywave_protocol::policy::MAX_DOMAINS,
 );
 
 type SimNode = Node<FixedStorage<STORAGE>>;

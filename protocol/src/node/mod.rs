@@ -846,6 +846,14 @@ impl<
                 continue;
             };
             self.shares.record(out.domain, len);
+            if let (Payload::Artifact(_), Some(domain)) = (out.payload, out.domain)
+                && out.priority == priority::REVOCATION
+            {
+                // A delta kept past the history while it was queued goes once it is sent. The
+                // message is already in `buf`; storage is not what it borrows.
+                let history = usize::from(self.config.revocation_history);
+                let _ = self.forget_old_deltas(domain, history);
+            }
             let repeats = self.config.fanout.repeats.max(1);
             // To one neighbour on a shared channel, non-ARQ unless the rule says ARQ there:
             // ARQ needs a CAS-1 physical link, one at a time, which neighbours contend for.
@@ -1188,19 +1196,30 @@ impl<
             }
         }
         if artifact.kind == Kind::Revocation {
-            self.forget_old_deltas(artifact.domain)?;
+            let room = usize::from(self.config.revocation_history).saturating_sub(1);
+            self.forget_old_deltas(artifact.domain, room)?;
         }
         self.storage.insert(artifact, &bytes)
     }
 
-    /// Keeps room for one more delta of `domain` within [`Config::revocation_history`],
-    /// forgetting its oldest.
-    fn forget_old_deltas(&mut self, domain: Domain) -> Result<(), StorageError> {
+    /// Keeps at most `keep` deltas of `domain` (within [`Config::revocation_history`]),
+    /// forgetting the oldest that is not still queued for a neighbour; those queued are
+    /// forgotten once sent. (A burst of more deltas than the history, published or received
+    /// faster than the link drains them, used to forget the first before it was ever sent:
+    /// every neighbour then held the rest behind a gap nobody could fill, and the nodes never
+    /// converged.)
+    fn forget_old_deltas(&mut self, domain: Domain, keep: usize) -> Result<(), StorageError> {
         let deltas = |a: &ArtifactRef| a.kind == Kind::Revocation && a.domain == domain;
-        while self.held().filter(deltas).count() >= usize::from(self.config.revocation_history) {
+        let queued = |digest: &Digest| {
+            self.outbox
+                .iter()
+                .any(|o| matches!(o.payload, Payload::Artifact(d) if d == *digest))
+        };
+        while self.held().filter(deltas).count() > keep {
             let oldest = self
                 .held()
                 .filter(deltas)
+                .filter(|a| !queued(&a.digest))
                 .min_by_key(|a| a.id)
                 .map(|a| a.digest);
             match oldest {

@@ -14,10 +14,10 @@
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
+use crate::cli::time;
 use serde::Serialize;
 use skywave_protocol::policy::log::entry_hash;
 use skywave_protocol::policy::{Digest, LogEntry, UnixTime};
-use skywave_tools::authority::time;
 
 use crate::agent::control::DecisionJson;
 use crate::store::Store;

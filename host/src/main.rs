@@ -14,6 +14,7 @@ use skywave_host::cli::output::is_broken_pipe;
 use skywave_host::cli::{on_agent_stack, time};
 use skywave_host::outln;
 use skywave_host::{audit, evidence, frames};
+use skywave_protocol::codec::Hex;
 use skywave_protocol::policy::{MAX_ARTIFACT_LEN, UnixTime};
 
 /// Skywave: signed coalition policy over STANAG 5066 HF links.
@@ -293,7 +294,7 @@ async fn publish(target: &Target, paths: &[PathBuf]) -> anyhow::Result<()> {
             refused += 1;
             continue;
         }
-        let artifact_hex = control::to_hex(&bytes);
+        let artifact_hex = Hex(&bytes).to_string();
         let mut reply = target.ask(Wire::Publish { artifact_hex }).await?;
         if target.json {
             reply["file"] = file.display().to_string().into();

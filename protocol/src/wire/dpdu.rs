@@ -23,6 +23,7 @@
 use super::address::{self, Address};
 use super::crc::{data_crc, header_crc};
 use super::{Error, Field, MAX_SEGMENT_LEN};
+use crate::codec::{BufferTooSmall, Writer};
 
 /// The D_PDU sync word as it appears on the air (0xEB90 sent least significant byte first).
 pub const SYNC: [u8; 2] = [0x90, 0xEB];
@@ -784,7 +785,7 @@ impl<'a> Dpdu<'a> {
         let out = buf.get_mut(..total).ok_or(Error::BufferTooSmall)?;
         let m = usize::from(self.address_size());
         let h = self.header_size();
-        let mut w = Writer { out, at: 0 };
+        let mut w = Writer::new(out);
         w.put(&SYNC)?;
         w.put(&[
             (self.body.dpdu_type() as u8) << 4 | self.eow.eow_type,
@@ -794,16 +795,16 @@ impl<'a> Dpdu<'a> {
         ])?;
         address::encode_pair(self.dest, self.src, w.take(m)?)?;
         self.emit_type_header(&mut w)?;
-        let crc = header_crc(w.out.get(2..w.at).ok_or(Error::BufferTooSmall)?);
+        let crc = header_crc(w.written().get(2..).ok_or(Error::BufferTooSmall)?);
         w.put(&crc.to_le_bytes())?;
         if let Some(segment) = self.body.segment() {
             w.put(segment)?;
             w.put(&data_crc(segment).to_le_bytes())?;
         }
-        Ok(w.at)
+        Ok(w.len())
     }
 
-    fn emit_type_header(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+    fn emit_type_header(&self, w: &mut Writer<'_>) -> Result<(), BufferTooSmall> {
         let size_hi = |seg: &[u8]| ((seg.len() >> 8) & 0x03) as u8;
         let size_lo = |seg: &[u8]| (seg.len() & 0xFF) as u8;
         let ack = |w: &mut Writer<'_>, ack: &SelectiveAck| {
@@ -863,27 +864,6 @@ impl<'a> Dpdu<'a> {
             }
             Body::Warning(x) => w.put(&[x.received_type << 4 | x.reason]),
         }
-    }
-}
-
-/// A cursor that writes into a slice without ever indexing out of it.
-struct Writer<'b> {
-    out: &'b mut [u8],
-    at: usize,
-}
-
-impl Writer<'_> {
-    fn take(&mut self, len: usize) -> Result<&mut [u8], Error> {
-        let start = self.at;
-        self.at += len;
-        self.out
-            .get_mut(start..start + len)
-            .ok_or(Error::BufferTooSmall)
-    }
-
-    fn put(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.take(bytes.len())?.copy_from_slice(bytes);
-        Ok(())
     }
 }
 

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use skywave_protocol::link::{
     Config as LinkConfig, HostLink, Message as LinkMessage, Mode, Modem, SpduHeader,
 };
+use skywave_protocol::node::message::tag;
 use skywave_protocol::node::{self, Fanout, FixedStorage, Node, NodeEvent};
 use skywave_protocol::policy::sample::{self, Coalition, NOW};
 use skywave_protocol::policy::{
@@ -657,10 +658,10 @@ fn class_of_cpdu(start: &[u8]) -> &'static str {
     let ttd = start.get(3).is_some_and(|f| f & 0x40 != 0);
     let updu = start.get(if ttd { 7 } else { 4 }..).unwrap_or_default();
     match updu {
-        [1, _, kind, ..] => Kind::from_tag(*kind).map_or("other", kind_name),
-        [2, ..] => "summary",
-        [3, ..] => "detail",
-        [4, ..] => "want",
+        [tag::ARTIFACT, _, kind, ..] => Kind::from_tag(*kind).map_or("other", kind_name),
+        [tag::SUMMARY, ..] => "summary",
+        [tag::DETAIL, ..] => "detail",
+        [tag::WANT, ..] => "want",
         _ => "other",
     }
 }

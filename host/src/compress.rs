@@ -18,6 +18,7 @@
 
 use std::io::Read;
 
+use skywave_protocol::codec::{Reader, Varint};
 use skywave_protocol::node::message::FIRST_DRIVER_TAG;
 
 /// The BATCH tag.
@@ -75,34 +76,11 @@ pub fn reads_batches(caps: &[u8]) -> bool {
     matches!(caps, [CAPS, flags, ..] if flags & CAPS_BATCH != 0)
 }
 
-fn put_varint(out: &mut Vec<u8>, mut value: usize) {
-    loop {
-        let byte = (value & 0x7F) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-fn take_varint(bytes: &[u8]) -> Option<(usize, &[u8])> {
-    let mut value = 0usize;
-    for (i, &b) in bytes.iter().enumerate().take(4) {
-        value |= usize::from(b & 0x7F) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some((value, bytes.get(i + 1..)?));
-        }
-    }
-    None
-}
-
 /// Packs `messages` into one BATCH.
 pub fn pack<'m>(messages: impl IntoIterator<Item = &'m [u8]>) -> std::io::Result<Vec<u8>> {
     let mut plain = Vec::new();
     for m in messages {
-        put_varint(&mut plain, m.len());
+        plain.extend_from_slice(Varint::new(m.len() as u64).as_bytes());
         plain.extend_from_slice(m);
     }
     let mut compressor = zstd::bulk::Compressor::with_dictionary(LEVEL, DICTIONARY)?;
@@ -136,12 +114,11 @@ pub fn unpack(batch: &[u8]) -> Result<Vec<Vec<u8>>, BatchError> {
         )));
     }
     let mut messages = Vec::new();
-    let mut rest = plain.as_slice();
-    while !rest.is_empty() {
-        let (len, after) = take_varint(rest).ok_or(BatchError::Framing)?;
-        let message = after.get(..len).ok_or(BatchError::Framing)?;
-        messages.push(message.to_vec());
-        rest = after.get(len..).ok_or(BatchError::Framing)?;
+    let mut r = Reader::new(&plain);
+    while !r.is_empty() {
+        let len = r.varint().map_err(|_| BatchError::Framing)?;
+        let len = usize::try_from(len).map_err(|_| BatchError::Framing)?;
+        messages.push(r.take(len).map_err(|_| BatchError::Framing)?.to_vec());
     }
     Ok(messages)
 }
@@ -203,7 +180,7 @@ mod tests {
         assert!(matches!(unpack(&bomb), Err(BatchError::Corrupt(_))));
         // Lengths that overrun the content.
         let mut bad = Vec::new();
-        put_varint(&mut bad, 50);
+        bad.extend_from_slice(Varint::new(50).as_bytes());
         bad.extend_from_slice(b"short");
         let frame = zstd::bulk::Compressor::with_dictionary(3, DICTIONARY)
             .unwrap()

@@ -122,10 +122,6 @@ fn credential_chain(trust: &TrustStore, key: KeyId, domain: Domain) -> Vec<&[u8]
     chain
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn unix_ms(t: SystemTime) -> u128 {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis())
@@ -156,7 +152,7 @@ pub fn file_name(r: &EvidenceRecord) -> String {
         r.domain,
         r.conflict.name(),
         r.kind.name(),
-        &hex(&r.offered.0)[..16]
+        &r.offered.to_string()[..16]
     )
 }
 
@@ -181,9 +177,9 @@ pub fn list_command(config: &Path, json: bool) -> anyhow::Result<()> {
             r.kind.name(),
             r.id,
             r.held_version,
-            &hex(&r.held.0)[..16],
+            &r.held.to_string()[..16],
             r.offered_version,
-            &hex(&r.offered.0)[..16],
+            &r.offered.to_string()[..16],
         );
     }
     Ok(())

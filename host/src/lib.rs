@@ -4,9 +4,11 @@
 //!   machines, and the operator's control socket.
 //! - [`audit`]: the decision log read back (`skywave audit list / show / export`) and checked
 //!   offline against an anchor the operator kept (`audit anchor`, `audit verify`).
+//! - [`cli`]: what every Skywave command line shares: stdout into closed pipes, times and
+//!   category values as people type them, the agent's thread.
 //! - [`compress`]: zstd BATCH compression of node messages between agents, negotiated per
 //!   neighbour with CAPS.
-//! - [`demo`]: `skywave demo`, a three-nation coalition on simulated HF, told as it happens.
+//! - [`demo`]: `skywave demo`, handed to the simulator's `skywave-sim demo`.
 //! - [`evidence`]: evidence of equivocations and rollbacks, persisted by the agent and
 //!   listed or exported by `skywave evidence`.
 //! - [`frames`]: the `skywave frames` commands (sample and decode D_PDU captures).
@@ -24,6 +26,7 @@
 pub mod agent;
 pub mod audit;
 pub mod bearer;
+pub mod cli;
 pub mod compress;
 pub mod demo;
 pub mod evidence;

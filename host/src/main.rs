@@ -10,11 +10,12 @@ use clap::{Args, Parser, Subcommand};
 use skywave_host::agent::config::AgentConfig;
 use skywave_host::agent::control::{self, DecisionJson, StatusReport, Wire};
 use skywave_host::agent::status_text;
+use skywave_host::cli::output::is_broken_pipe;
+use skywave_host::cli::{on_agent_stack, time};
+use skywave_host::outln;
 use skywave_host::{audit, evidence, frames};
+use skywave_protocol::codec::Hex;
 use skywave_protocol::policy::{MAX_ARTIFACT_LEN, UnixTime};
-use skywave_tools::authority::time;
-use skywave_tools::outln;
-use skywave_tools::output::is_broken_pipe;
 
 /// Skywave: signed coalition policy over STANAG 5066 HF links.
 #[derive(Parser)]
@@ -231,7 +232,7 @@ enum FramesCommand {
 }
 
 fn parse_category(text: &str) -> Result<(u8, u16), String> {
-    skywave_tools::authority::parse_category(text).map(|c| (c.tag, c.value))
+    skywave_host::cli::parse_category(text).map(|c| (c.tag, c.value))
 }
 
 impl Target {
@@ -293,7 +294,7 @@ async fn publish(target: &Target, paths: &[PathBuf]) -> anyhow::Result<()> {
             refused += 1;
             continue;
         }
-        let artifact_hex = control::to_hex(&bytes);
+        let artifact_hex = Hex(&bytes).to_string();
         let mut reply = target.ask(Wire::Publish { artifact_hex }).await?;
         if target.json {
             reply["file"] = file.display().to_string().into();
@@ -470,7 +471,15 @@ fn main() -> ExitCode {
         }) => print(audit::list(&config, since, json)),
         Command::Audit(AuditCommand::Show { index, config }) => print(audit::show(&config, index)),
         Command::Audit(AuditCommand::Export { config, .. }) => print(audit::export(&config)),
-        Command::Demo => on_big_stack(skywave_host::demo::run),
+        Command::Demo => match skywave_host::demo::run() {
+            // The demo's own status, as if it had run in this process.
+            Ok(status) => {
+                return status
+                    .code()
+                    .map_or(ExitCode::FAILURE, |c| ExitCode::from(c as u8));
+            }
+            Err(e) => Err(e),
+        },
         Command::CheckConfig { file } => return check_config(&file),
         Command::Run { config, log_format } => {
             init_log(log_format);
@@ -561,24 +570,10 @@ async fn status(target: &Target, watch: Option<u64>) -> anyhow::Result<()> {
     }
 }
 
-/// The agent's protocol state (trust store, storage, links) is a few hundred kilobytes of fixed
-/// memory held in one task; give the thread that runs it room, debug builds included.
-const AGENT_STACK: usize = 64 << 20;
-
 fn run_agent(config: PathBuf) -> anyhow::Result<()> {
-    on_big_stack(move || {
+    on_agent_stack(move || {
         tokio_runtime().and_then(|rt| rt.block_on(skywave_host::agent::run(&config)))
     })
-}
-
-/// Runs `job` on a thread with [`AGENT_STACK`] of stack.
-fn on_big_stack(job: impl FnOnce() -> anyhow::Result<()> + Send + 'static) -> anyhow::Result<()> {
-    std::thread::Builder::new()
-        .name("skywave-agent".into())
-        .stack_size(AGENT_STACK)
-        .spawn(job)?
-        .join()
-        .map_err(|_| anyhow::anyhow!("the agent thread panicked"))?
 }
 
 fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -86,11 +86,7 @@ impl Agent {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    skywave_protocol::policy::Digest::of(bytes)
-        .0
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    skywave_protocol::policy::Digest::of(bytes).to_string()
 }
 
 #[test]

@@ -6,14 +6,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use skywave_host::agent::config::{AgentConfig, BearerConfig, DEFAULT_SAP, LinkConfig};
+use skywave_host::agent::config::{AgentConfig, BearerConfig, LinkConfig};
 use skywave_host::agent::control::{Command, Reply, Request};
 use skywave_host::agent::{open_node, spawn_core};
-use skywave_host::bearer::radio::RadioNet;
 use skywave_protocol::link::Modem;
 use skywave_protocol::policy::sample::{self, Coalition, GBR, NOW};
 use skywave_protocol::policy::{Artifact, TrustStore};
 use skywave_protocol::wire::Address;
+use skywave_tools::demo::agent_config;
+use skywave_tools::demo::radio::RadioNet;
 use skywave_tools::sim::channel::{Channel, Model};
 use tokio::sync::{mpsc, oneshot};
 
@@ -27,17 +28,7 @@ fn link(name: &str, neighbour: u32) -> LinkConfig {
 }
 
 fn config(dir: &Path, address: u32, links: Vec<LinkConfig>) -> AgentConfig {
-    AgentConfig {
-        address: Address::new(address).unwrap(),
-        sap: DEFAULT_SAP,
-        trust: PathBuf::new(),
-        store: dir.join(format!("node-{address}.db")),
-        store_max_bytes: None,
-        socket: PathBuf::new(),
-        group_access: false,
-        links,
-        rooms: Vec::new(),
-    }
+    agent_config(dir, address, links).unwrap()
 }
 
 fn trust(c: &Coalition) -> TrustStore {

@@ -26,6 +26,7 @@
 //! - [`sis`]: the Subnetwork Interface Sublayer primitives (Annex A) that 5066 client
 //!   applications exchange with a node over TCP, framed and parsed without allocation.
 //! - [`time`]: the protocol's own notion of time, supplied by the driver.
+//! - [`codec`]: the byte reader, writer, varint and hex every encoder here (and the host) shares.
 //! - [`capture`]: pcap headers and a pcap reader for D_PDU captures (link type 237).
 
 #![no_std]
@@ -44,6 +45,7 @@
 extern crate std;
 
 pub mod capture;
+pub mod codec;
 pub mod link;
 pub mod node;
 pub mod policy;

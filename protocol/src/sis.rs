@@ -38,6 +38,7 @@
 
 use core::fmt;
 
+use crate::codec::{BufferTooSmall, Reader, Truncated, Writer};
 use crate::wire::Address;
 
 /// The first two bytes of every framed primitive.
@@ -583,78 +584,29 @@ pub enum Primitive<'a> {
     },
 }
 
-/// Reads fields front to back without ever indexing out of bounds.
-struct Reader<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
-        if self.rest.len() < n {
-            return Err(Error::Truncated);
-        }
-        let (head, tail) = self.rest.split_at(n);
-        self.rest = tail;
-        Ok(head)
-    }
-
-    fn u8(&mut self) -> Result<u8, Error> {
-        self.take(1)?.first().copied().ok_or(Error::Truncated)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N)?);
-        Ok(out)
-    }
-
-    fn u16(&mut self) -> Result<u16, Error> {
-        Ok(u16::from_be_bytes(self.array()?))
-    }
-
-    fn address(&mut self) -> Result<SisAddress, Error> {
-        Ok(SisAddress::from_bytes(self.array()?))
-    }
-
-    fn finish(&self) -> Result<(), Error> {
-        if self.rest.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Trailing)
-        }
+impl From<Truncated> for Error {
+    fn from(_: Truncated) -> Self {
+        Error::Truncated
     }
 }
 
-/// Writes fields front to back into a caller's buffer.
-struct Writer<'a> {
-    buf: &'a mut [u8],
-    at: usize,
+impl From<BufferTooSmall> for Error {
+    fn from(_: BufferTooSmall) -> Self {
+        Error::BufferTooSmall
+    }
 }
 
-impl Writer<'_> {
-    fn bytes(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        let end = self
-            .at
-            .checked_add(bytes.len())
-            .ok_or(Error::BufferTooSmall)?;
-        self.buf
-            .get_mut(self.at..end)
-            .ok_or(Error::BufferTooSmall)?
-            .copy_from_slice(bytes);
-        self.at = end;
+/// The next SIS address in `r`.
+fn read_address(r: &mut Reader<'_>) -> Result<SisAddress, Error> {
+    Ok(SisAddress::from_bytes(r.array()?))
+}
+
+/// The whole of `r` read: anything left is [`Error::Trailing`].
+fn finish(r: &Reader<'_>) -> Result<(), Error> {
+    if r.is_empty() {
         Ok(())
-    }
-
-    fn u8(&mut self, v: u8) -> Result<(), Error> {
-        self.bytes(&[v])
-    }
-
-    fn u16(&mut self, v: u16) -> Result<(), Error> {
-        self.bytes(&v.to_be_bytes())
-    }
-
-    fn address(&mut self, a: SisAddress) -> Result<(), Error> {
-        self.bytes(&a.to_bytes())
+    } else {
+        Err(Error::Trailing)
     }
 }
 
@@ -673,7 +625,7 @@ fn size_of(updu: &[u8]) -> Result<u16, Error> {
 
 /// Reads the mode-3 block lists: a count and that many 4-byte pairs, twice.
 fn block_lists<'a>(r: &mut Reader<'a>) -> Result<&'a [u8], Error> {
-    let start = r.rest;
+    let start = r.rest();
     let mut len = 0usize;
     for _ in 0..2 {
         let count = usize::from(r.u16()?);
@@ -726,7 +678,7 @@ impl<'a> Primitive<'a> {
     /// Parses a primitive body (type byte and fields, without the 5-byte header). Every field
     /// must be there and nothing may follow the last one.
     pub fn parse(body: &'a [u8]) -> Result<Self, Error> {
-        let mut r = Reader { rest: body };
+        let mut r = Reader::new(body);
         let kind = r.u8().map_err(|_| Error::Empty)?;
         let primitive = match kind {
             kind::BIND_REQUEST => {
@@ -756,7 +708,7 @@ impl<'a> Primitive<'a> {
                     kind,
                     code,
                     params,
-                    remote: r.address()?,
+                    remote: read_address(&mut r)?,
                 })
             }
             kind::SUBNET_AVAILABILITY => Primitive::SubnetAvailability {
@@ -768,7 +720,7 @@ impl<'a> Primitive<'a> {
             kind::KEEP_ALIVE => Primitive::KeepAlive,
             kind::MANAGEMENT_REQUEST | kind::MANAGEMENT_INDICATION => {
                 let message_type = r.u8()?;
-                let body = r.take(r.rest.len())?;
+                let body = r.take(r.rest().len())?;
                 Primitive::Management {
                     indication: kind == kind::MANAGEMENT_INDICATION,
                     message_type,
@@ -778,7 +730,7 @@ impl<'a> Primitive<'a> {
             20 | 24 => {
                 let expedited = kind == 24;
                 let head = r.u8()?;
-                let dest = r.address()?;
+                let dest = read_address(&mut r)?;
                 let st_ttl = u32::from_be_bytes(r.array()?);
                 let size = usize::from(r.u16()?);
                 let updu = r.take(size)?;
@@ -797,15 +749,15 @@ impl<'a> Primitive<'a> {
             21 | 25 => {
                 let expedited = kind == 25;
                 let head = r.u8()?;
-                let dest = r.address()?;
+                let dest = read_address(&mut r)?;
                 let mode_sap = r.u8()?;
-                let src = r.address()?;
+                let src = read_address(&mut r)?;
                 let size = usize::from(r.u16()?);
                 let tx_mode = mode_sap >> 4;
                 let blocks = if tx_mode == tx_mode::NON_ARQ_WITH_ERRORS {
                     block_lists(&mut r)?
                 } else {
-                    if r.rest.len() == size + 4 {
+                    if r.rest().len() == size + 4 {
                         // Old stacks' 4 zero bytes after the size (see the module docs).
                         r.take(4)?;
                     }
@@ -829,7 +781,7 @@ impl<'a> Primitive<'a> {
             22 | 23 | 26 | 27 => {
                 let expedited = kind >= 26;
                 let head = r.u8()?;
-                let dest = r.address()?;
+                let dest = read_address(&mut r)?;
                 let size = usize::from(r.u16()?);
                 let updu = r.take(size)?;
                 let confirm = kind == 22 || kind == 26;
@@ -847,7 +799,7 @@ impl<'a> Primitive<'a> {
             }
             other => return Err(Error::UnknownType(other)),
         };
-        r.finish()?;
+        finish(&r)?;
         Ok(primitive)
     }
 
@@ -885,8 +837,8 @@ impl<'a> Primitive<'a> {
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, Error> {
         let body_len = self.body_len();
         let size = u16::try_from(body_len).map_err(|_| Error::FieldOutOfRange)?;
-        let mut w = Writer { buf, at: 0 };
-        w.bytes(&PREAMBLE)?;
+        let mut w = Writer::new(buf);
+        w.put(&PREAMBLE)?;
         w.u8(VERSION)?;
         w.u16(size)?;
         w.u8(self.kind())?;
@@ -916,7 +868,7 @@ impl<'a> Primitive<'a> {
                 if HardLink::has_params(h.kind) {
                     w.u8(h.params)?;
                 }
-                w.address(h.remote)?;
+                w.put(&h.remote.to_bytes())?;
             }
             Primitive::SubnetAvailability { status, reason } => {
                 w.u8(status)?;
@@ -926,19 +878,19 @@ impl<'a> Primitive<'a> {
                 message_type, body, ..
             } => {
                 w.u8(message_type)?;
-                w.bytes(body)?;
+                w.put(body)?;
             }
             Primitive::UnidataRequest { expedited, request } => {
                 let priority = if expedited { 0 } else { request.priority };
                 w.u8(nibbles(priority, request.dest_sap)?)?;
-                w.address(request.dest)?;
+                w.put(&request.dest.to_bytes())?;
                 if request.ttl > MAX_TTL {
                     return Err(Error::FieldOutOfRange);
                 }
                 let st = u32::from(request.service.to_bits()?);
-                w.bytes(&(st << 20 | request.ttl).to_be_bytes())?;
+                w.put(&(st << 20 | request.ttl).to_be_bytes())?;
                 w.u16(size_of(request.updu)?)?;
-                w.bytes(request.updu)?;
+                w.put(request.updu)?;
             }
             Primitive::UnidataIndication {
                 expedited,
@@ -946,9 +898,9 @@ impl<'a> Primitive<'a> {
             } => {
                 let priority = if expedited { 0 } else { i.priority };
                 w.u8(nibbles(priority, i.dest_sap)?)?;
-                w.address(i.dest)?;
+                w.put(&i.dest.to_bytes())?;
                 w.u8(nibbles(i.tx_mode, i.src_sap)?)?;
-                w.address(i.src)?;
+                w.put(&i.src.to_bytes())?;
                 w.u16(size_of(i.updu)?)?;
                 // The block lists belong to mode 3 only; anything else would be read back
                 // as part of the U_PDU.
@@ -957,27 +909,27 @@ impl<'a> Primitive<'a> {
                     return Err(Error::FieldOutOfRange);
                 }
                 if mode3 {
-                    let mut check = Reader { rest: i.blocks };
+                    let mut check = Reader::new(i.blocks);
                     block_lists(&mut check).map_err(|_| Error::FieldOutOfRange)?;
-                    check.finish().map_err(|_| Error::FieldOutOfRange)?;
+                    finish(&check).map_err(|_| Error::FieldOutOfRange)?;
                 }
-                w.bytes(i.blocks)?;
-                w.bytes(i.updu)?;
+                w.put(i.blocks)?;
+                w.put(i.updu)?;
             }
             Primitive::UnidataConfirm { report, .. } => {
                 w.u8(nibbles(0, report.sap)?)?;
-                w.address(report.dest)?;
+                w.put(&report.dest.to_bytes())?;
                 w.u16(size_of(report.updu)?)?;
-                w.bytes(report.updu)?;
+                w.put(report.updu)?;
             }
             Primitive::UnidataRejected { report, .. } => {
                 w.u8(nibbles(report.reason, report.sap)?)?;
-                w.address(report.dest)?;
+                w.put(&report.dest.to_bytes())?;
                 w.u16(size_of(report.updu)?)?;
-                w.bytes(report.updu)?;
+                w.put(report.updu)?;
             }
         }
-        Ok(w.at)
+        Ok(w.len())
     }
 }
 

@@ -258,10 +258,6 @@ pub struct NeighbourStatus {
     pub has_our_caps: bool,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Decodes hex, for artifacts sent over the socket.
 pub fn unhex(text: &str) -> Result<Vec<u8>, String> {
     let text = text.trim();
@@ -276,11 +272,6 @@ pub fn unhex(text: &str) -> Result<Vec<u8>, String> {
                 .ok_or_else(|| format!("not hex at offset {i}"))
         })
         .collect()
-}
-
-/// Encodes bytes as hex, for artifacts sent over the socket.
-pub fn to_hex(bytes: &[u8]) -> String {
-    hex(bytes)
 }
 
 /// An artifact reference as the operator reads it.
@@ -305,7 +296,7 @@ impl From<&ArtifactRef> for ArtifactJson {
             domain: a.domain.to_string(),
             id: a.id,
             version: a.version,
-            digest: hex(&a.digest.0),
+            digest: a.digest.to_string(),
         }
     }
 }
@@ -536,11 +527,12 @@ pub async fn request(socket: &Path, wire: &Wire) -> anyhow::Result<serde_json::V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use skywave_protocol::codec::Hex;
 
     #[test]
     fn hex_round_trip_and_errors() {
         assert_eq!(
-            unhex(&to_hex(&[0, 1, 0xAB, 0xFF])).unwrap(),
+            unhex(&Hex(&[0, 1, 0xAB, 0xFF]).to_string()).unwrap(),
             [0, 1, 0xAB, 0xFF]
         );
         assert!(unhex("abc").is_err());

@@ -6,10 +6,10 @@
 //! (verdict, label, audience, basis); the indented lines below it say why and what it rested
 //! on, one artifact per line.
 
+use crate::cli::time;
 use skywave_protocol::policy::{
     CategoryValue, Decision, DenyReason, MAX_LABEL_CATEGORIES, Verdict,
 };
-use skywave_tools::authority::time;
 
 use super::control::{ArtifactJson, DecisionJson, LabelJson};
 

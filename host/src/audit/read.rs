@@ -14,10 +14,10 @@
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
+use crate::cli::time;
 use serde::Serialize;
 use skywave_protocol::policy::log::entry_hash;
 use skywave_protocol::policy::{Digest, LogEntry, UnixTime};
-use skywave_tools::authority::time;
 
 use crate::agent::control::DecisionJson;
 use crate::store::Store;
@@ -52,10 +52,6 @@ pub struct AuditExport {
     pub entries: Vec<AuditEntry>,
 }
 
-fn hex(digest: &Digest) -> String {
-    digest.0.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Every entry of the log in `store`, decoded.
 fn read(store: &Store) -> anyhow::Result<Vec<AuditEntry>> {
     store
@@ -76,8 +72,8 @@ fn read(store: &Store) -> anyhow::Result<Vec<AuditEntry>> {
                 index: entry.index,
                 recorded: time::format(UnixTime(recorded_unix)),
                 recorded_unix,
-                prev: hex(&entry.prev),
-                hash: hex(&entry_hash(&row.entry)),
+                prev: entry.prev.to_string(),
+                hash: entry_hash(&row.entry).to_string(),
                 decision: (&entry.decision).into(),
             })
         })
@@ -132,7 +128,7 @@ pub fn export(config: &Path) -> anyhow::Result<String> {
         count: entries.len(),
         head: entries
             .last()
-            .map_or_else(|| hex(&Digest([0; 32])), |e| e.hash.clone()),
+            .map_or_else(|| Digest([0; 32]).to_string(), |e| e.hash.clone()),
         verification,
         entries,
     };

@@ -10,11 +10,9 @@
 //!
 //! - [`serial`]: an HF modem on a serial port (tokio-serial), the modem doing the waveform.
 //! - [`udp`]: one D_PDU per datagram, for software modems and lab rigs.
-//! - [`radio`]: a simulated HF net shared by agents in one process (`skywave demo`).
 //! - [`sis`]: another 5066 node, bound as its SIS client over TCP; its frames are framed SIS
 //!   primitives, not D_PDUs (the link's carrier, not the deframer, reads them).
 
-pub mod radio;
 pub mod serial;
 pub mod sis;
 pub mod udp;
@@ -74,7 +72,7 @@ pub struct BearerSender {
 
 impl Bearer {
     /// Starts the task that keeps `port` open.
-    fn spawn<P: Port>(port: P) -> Self {
+    pub fn spawn<P: Port>(port: P) -> Self {
         let (outgoing, outgoing_rx) = mpsc::channel(OUTGOING_CAPACITY);
         let (events_tx, events) = mpsc::channel(EVENT_CAPACITY);
         let task = tokio::spawn(keep_open(port, outgoing_rx, events_tx));
@@ -232,8 +230,10 @@ impl Default for FrameReader {
     }
 }
 
-/// A kind of port a bearer keeps open: how to open it and how to move bytes through it.
-trait Port: Send + Sync + 'static {
+/// A kind of port a bearer keeps open: how to open it and how to move bytes through it. Public
+/// so that a port outside this crate (the simulator's radio nets, `skywave_tools::demo`) makes a
+/// bearer like any other.
+pub trait Port: Send + Sync + 'static {
     /// The opened port.
     type Open: Send;
 
@@ -290,7 +290,7 @@ async fn keep_open<P: Port>(
 }
 
 /// Sends `found` to the agent; false if the agent has gone (the bearer should stop).
-async fn deliver(events: &mpsc::Sender<BearerEvent>, found: &mut Vec<BearerEvent>) -> bool {
+pub async fn deliver(events: &mpsc::Sender<BearerEvent>, found: &mut Vec<BearerEvent>) -> bool {
     for event in found.drain(..) {
         if events.send(event).await.is_err() {
             return false;

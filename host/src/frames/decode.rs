@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use skywave_protocol::capture::{CaptureError, LINKTYPE_STANAG_5066_D_PDU, PcapReader};
+use skywave_protocol::codec::Hex;
 use skywave_protocol::wire::{ArqFlags, Body, Deframer, Dpdu, Event, Frame};
 
 /// What the decode found, as printed in the summary line.
@@ -175,14 +176,12 @@ fn flag_list(flags: &ArqFlags) -> String {
     }
 }
 
+/// `bytes` as hex, `-` for none.
 fn hex(bytes: &[u8]) -> String {
     if bytes.is_empty() {
         return "-".to_owned();
     }
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    Hex(bytes).to_string()
 }
 
 /// The destination in SIS dotted notation, where a group destination carries the 29th bit:

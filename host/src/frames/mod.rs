@@ -7,7 +7,7 @@
 pub mod decode;
 pub mod sample;
 
-use skywave_tools::outln;
+use crate::outln;
 use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::Path;

@@ -21,13 +21,18 @@
 //!
 //! Views parse the whole message up front, so their iterators never fail and never panic.
 
+use crate::codec::{self, BufferTooSmall, Reader, Truncated, VarintError};
 use crate::policy::{Digest, Domain};
 
-/// The message tags.
-mod tag {
+/// The message tags: the one table every driver and tool reads a node message's kind from.
+pub mod tag {
+    /// ARTIFACT: one signed artifact.
     pub const ARTIFACT: u8 = 1;
+    /// SUMMARY: per domain, revocation sequence and set digest.
     pub const SUMMARY: u8 = 2;
+    /// DETAIL: one domain's artifacts by kind, id, version and digest prefix.
     pub const DETAIL: u8 = 3;
+    /// WANT: a range of revocation deltas.
     pub const WANT: u8 = 4;
 }
 
@@ -172,57 +177,33 @@ pub struct DetailView<'a> {
     entries: &'a [u8],
 }
 
-/// Reads fields from a slice, failing with [`MessageError::Truncated`] at its end.
-struct Reader<'a> {
-    bytes: &'a [u8],
+impl From<Truncated> for MessageError {
+    fn from(_: Truncated) -> Self {
+        MessageError::Truncated
+    }
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], MessageError> {
-        let (head, rest) = self
-            .bytes
-            .split_at_checked(n)
-            .ok_or(MessageError::Truncated)?;
-        self.bytes = rest;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], MessageError> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N)?);
-        Ok(out)
-    }
-
-    fn u16(&mut self) -> Result<u16, MessageError> {
-        Ok(u16::from_be_bytes(self.array()?))
-    }
-
-    fn u32(&mut self) -> Result<u32, MessageError> {
-        Ok(u32::from_be_bytes(self.array()?))
-    }
-
-    fn varint(&mut self) -> Result<u64, MessageError> {
-        let mut value = 0u64;
-        for i in 0..10 {
-            let [byte] = self.array::<1>()?;
-            let bits = u64::from(byte & 0x7F);
-            if i == 9 && byte > 1 {
-                return Err(MessageError::BadVarint);
-            }
-            value |= bits << (7 * i);
-            if byte & 0x80 == 0 {
-                return Ok(value);
-            }
+impl From<VarintError> for MessageError {
+    fn from(e: VarintError) -> Self {
+        match e {
+            VarintError::Truncated => MessageError::Truncated,
+            VarintError::Overlong => MessageError::BadVarint,
         }
-        Err(MessageError::BadVarint)
     }
+}
 
-    fn finish(&self) -> Result<(), MessageError> {
-        if self.bytes.is_empty() {
-            Ok(())
-        } else {
-            Err(MessageError::TrailingBytes)
-        }
+impl From<BufferTooSmall> for MessageError {
+    fn from(_: BufferTooSmall) -> Self {
+        MessageError::BufferTooSmall
+    }
+}
+
+/// The whole of `r` read: anything left is [`MessageError::TrailingBytes`].
+fn finish(r: &Reader<'_>) -> Result<(), MessageError> {
+    if r.is_empty() {
+        Ok(())
+    } else {
+        Err(MessageError::TrailingBytes)
     }
 }
 
@@ -242,7 +223,7 @@ impl<'a> Message<'a> {
     /// Parses a whole message.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, MessageError> {
         let (&tag, body) = bytes.split_first().ok_or(MessageError::Truncated)?;
-        let mut r = Reader { bytes: body };
+        let mut r = Reader::new(body);
         let message = match tag {
             tag::ARTIFACT => {
                 if body.is_empty() {
@@ -270,7 +251,7 @@ impl<'a> Message<'a> {
                     _ => return Err(MessageError::BadRange),
                 };
                 let count = r.u16()?;
-                let entries = r.bytes;
+                let entries = r.rest();
                 for _ in 0..count {
                     read_detail_entry(&mut r)?;
                 }
@@ -289,7 +270,7 @@ impl<'a> Message<'a> {
             }),
             other => return Err(MessageError::UnknownTag(other)),
         };
-        r.finish()?;
+        finish(&r)?;
         Ok(message)
     }
 }
@@ -298,7 +279,7 @@ impl<'a> SummaryView<'a> {
     /// The domain lines.
     pub fn iter(&self) -> impl Iterator<Item = DomainSummary> + 'a {
         self.entries.chunks_exact(SUMMARY_ENTRY_LEN).map(|e| {
-            let mut r = Reader { bytes: e };
+            let mut r = Reader::new(e);
             // Lengths were checked by `parse`; the defaults are unreachable.
             DomainSummary {
                 domain: Domain(r.array().unwrap_or_default()),
@@ -313,59 +294,35 @@ impl<'a> SummaryView<'a> {
 impl<'a> DetailView<'a> {
     /// The artifact lines.
     pub fn iter(&self) -> impl Iterator<Item = DetailEntry> + 'a {
-        let mut r = Reader {
-            bytes: self.entries,
-        };
+        let mut r = Reader::new(self.entries);
         (0..self.count).map_while(move |_| read_detail_entry(&mut r).ok())
     }
 }
 
 /// Writes messages into a caller's buffer without ever indexing out of it.
-pub struct Writer<'b> {
-    out: &'b mut [u8],
-    len: usize,
+pub enum Writer {}
+
+/// A [`codec::Writer`] over `out` with `tag` written.
+fn start(out: &mut [u8], tag: u8) -> Result<codec::Writer<'_>, MessageError> {
+    let mut w = codec::Writer::new(out);
+    w.u8(tag)?;
+    Ok(w)
 }
 
-impl<'b> Writer<'b> {
-    fn new(out: &'b mut [u8], tag: u8) -> Result<Self, MessageError> {
-        let mut w = Writer { out, len: 0 };
-        w.put(&[tag])?;
-        Ok(w)
-    }
-
-    fn put(&mut self, bytes: &[u8]) -> Result<(), MessageError> {
-        self.out
-            .get_mut(self.len..self.len + bytes.len())
-            .ok_or(MessageError::BufferTooSmall)?
-            .copy_from_slice(bytes);
-        self.len += bytes.len();
-        Ok(())
-    }
-
-    fn varint(&mut self, mut value: u64) -> Result<(), MessageError> {
-        loop {
-            let byte = (value & 0x7F) as u8;
-            value >>= 7;
-            if value == 0 {
-                return self.put(&[byte]);
-            }
-            self.put(&[byte | 0x80])?;
-        }
-    }
-
+impl Writer {
     /// An ARTIFACT message carrying `artifact`.
-    pub fn artifact(out: &'b mut [u8], artifact: &[u8]) -> Result<usize, MessageError> {
-        let mut w = Writer::new(out, tag::ARTIFACT)?;
+    pub fn artifact(out: &mut [u8], artifact: &[u8]) -> Result<usize, MessageError> {
+        let mut w = start(out, tag::ARTIFACT)?;
         w.put(artifact)?;
-        Ok(w.len)
+        Ok(w.len())
     }
 
     /// A SUMMARY of up to 255 domains.
     pub fn summary(
-        out: &'b mut [u8],
+        out: &mut [u8],
         entries: impl ExactSizeIterator<Item = DomainSummary>,
     ) -> Result<usize, MessageError> {
-        let mut w = Writer::new(out, tag::SUMMARY)?;
+        let mut w = start(out, tag::SUMMARY)?;
         let n = u8::try_from(entries.len()).map_err(|_| MessageError::BufferTooSmall)?;
         w.put(&[n])?;
         for e in entries {
@@ -374,18 +331,18 @@ impl<'b> Writer<'b> {
             w.put(&e.items.to_be_bytes())?;
             w.put(&e.set_digest)?;
         }
-        Ok(w.len)
+        Ok(w.len())
     }
 
     /// A DETAIL of `domain` listing `entries`, the sender's artifacts in `range`.
     pub fn detail(
-        out: &'b mut [u8],
+        out: &mut [u8],
         domain: Domain,
         range: PrefixRange,
         walk: bool,
         entries: impl ExactSizeIterator<Item = DetailEntry>,
     ) -> Result<usize, MessageError> {
-        let mut w = Writer::new(out, tag::DETAIL)?;
+        let mut w = start(out, tag::DETAIL)?;
         w.put(&domain.0)?;
         w.put(&range.from.to_be_bytes())?;
         w.put(&range.through.to_be_bytes())?;
@@ -398,16 +355,16 @@ impl<'b> Writer<'b> {
             w.varint(e.version)?;
             w.put(&e.digest.0)?;
         }
-        Ok(w.len)
+        Ok(w.len())
     }
 
     /// A WANT.
-    pub fn want(out: &'b mut [u8], want: &Want) -> Result<usize, MessageError> {
-        let mut w = Writer::new(out, tag::WANT)?;
+    pub fn want(out: &mut [u8], want: &Want) -> Result<usize, MessageError> {
+        let mut w = start(out, tag::WANT)?;
         w.put(&want.domain.0)?;
         w.put(&want.first_seq.to_be_bytes())?;
         w.put(&want.last_seq.to_be_bytes())?;
-        Ok(w.len)
+        Ok(w.len())
     }
 }
 

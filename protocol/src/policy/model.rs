@@ -19,6 +19,7 @@ use super::{
     MAX_CATEGORIES, MAX_CATEGORY_VALUES, MAX_CHECKPOINT_ENTRIES, MAX_CLASSIFICATIONS,
     MAX_DELTA_OPS, MAX_MAPPINGS, MAX_REVOCATION_ENTRIES, MAX_RULE_DOMAINS, MAX_RULES,
 };
+use crate::codec::Hex;
 
 /// Wall-clock time: seconds since 1970-01-01T00:00:00Z. The core never reads a clock; a node
 /// that knows the time passes `Some(UnixTime)`, one that does not passes `None`.
@@ -63,10 +64,6 @@ impl fmt::Debug for Domain {
     }
 }
 
-fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
-    bytes.iter().try_for_each(|b| write!(f, "{b:02x}"))
-}
-
 /// The short name of a public key: the first 8 bytes of SHA-256 over its 33-byte compressed
 /// encoding. Artifacts name their signer by key id (8 bytes, not 33, on every artifact); the
 /// trust store checks the signature against every admitted key with that id, so a collision can
@@ -76,7 +73,7 @@ pub struct KeyId(pub [u8; 8]);
 
 impl fmt::Display for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_hex(f, &self.0)
+        fmt::Display::fmt(&Hex(&self.0), f)
     }
 }
 
@@ -99,7 +96,7 @@ impl Digest {
 
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_hex(f, &self.0)
+        fmt::Display::fmt(&Hex(&self.0), f)
     }
 }
 
@@ -131,7 +128,7 @@ impl PublicKey {
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_hex(f, &self.0)
+        fmt::Display::fmt(&Hex(&self.0), f)
     }
 }
 

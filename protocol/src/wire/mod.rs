@@ -122,3 +122,9 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
+
+impl From<crate::codec::BufferTooSmall> for Error {
+    fn from(_: crate::codec::BufferTooSmall) -> Self {
+        Error::BufferTooSmall
+    }
+}

@@ -8,15 +8,13 @@
 //! - [`keys`]: P-256 keys as PKCS#8 PEM (private, mode 0600) and SPKI PEM (public).
 //! - [`source`]: the TOML sources of policies and translators, and their conversion into the
 //!   protocol's model, with errors that name the field.
-//! - [`time`]: dates and Unix seconds on the command line.
 
 pub mod evidence;
 pub mod keys;
 pub mod source;
-pub mod time;
 
 use anyhow::{Context, Result};
-use skywave_protocol::policy::{Artifact, CategoryValue, MAX_ARTIFACT_LEN, Signed, encoding};
+use skywave_protocol::policy::{Artifact, MAX_ARTIFACT_LEN, Signed, encoding};
 use std::path::Path;
 
 use p256::ecdsa::SigningKey;
@@ -42,36 +40,4 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
 /// decoded artifact borrows them.
 pub fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<Signed<'a>> {
     Signed::decode(bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-}
-
-/// Parses a category value as the command lines take it: `TAG:VALUE` (`2:10`), the one spelling
-/// Skywave's tools print, with `TAG=VALUE` accepted too for scripts written before it.
-pub fn parse_category(text: &str) -> std::result::Result<CategoryValue, String> {
-    let (tag, value) = text
-        .split_once(':')
-        .or_else(|| text.split_once('='))
-        .ok_or_else(|| format!("{text:?}: expected TAG:VALUE"))?;
-    Ok(CategoryValue {
-        tag: tag
-            .parse()
-            .map_err(|_| format!("{tag:?} is not a tag (0..=255)"))?,
-        value: value
-            .parse()
-            .map_err(|_| format!("{value:?} is not a value (0..=65535)"))?,
-    })
-}
-
-#[cfg(test)]
-mod category_tests {
-    use super::*;
-
-    #[test]
-    fn categories_read_with_a_colon_or_the_old_equals() {
-        let ten = CategoryValue { tag: 2, value: 10 };
-        assert_eq!(parse_category("2:10"), Ok(ten));
-        assert_eq!(parse_category("2=10"), Ok(ten));
-        assert!(parse_category("2-10").is_err());
-        assert!(parse_category("256:1").is_err());
-        assert!(parse_category("2:65536").is_err());
-    }
 }

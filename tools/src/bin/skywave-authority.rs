@@ -7,14 +7,15 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use clap::{Parser, Subcommand};
+use skywave_host::cli::output::is_broken_pipe;
+use skywave_host::cli::{self, time};
+use skywave_host::outln;
 use skywave_protocol::policy::{
     Artifact, ArtifactRef, CategoryValue, Checkpoint, Credential, Decision, Kind, Label,
     LabelRecord, MAX_ARTIFACT_LEN, MAX_CHECKPOINT_ENTRIES, Refusal, Revocation, Revoked, Scope,
     TrustStore, UnixTime, Validity, encoding,
 };
-use skywave_tools::authority::{self, keys, source, time};
-use skywave_tools::outln;
-use skywave_tools::output::is_broken_pipe;
+use skywave_tools::authority::{self, keys, source};
 
 #[derive(Parser)]
 #[command(name = "skywave-authority", version, about)]
@@ -535,7 +536,7 @@ fn parse_label(text: &str) -> Result<(skywave_protocol::policy::Domain, u32, u8)
 }
 
 fn parse_category(text: &str) -> Result<CategoryValue> {
-    authority::parse_category(text).map_err(|e| anyhow!("--category: {e}"))
+    cli::parse_category(text).map_err(|e| anyhow!("--category: {e}"))
 }
 
 fn store_time(args: &StoreArgs) -> Result<Option<UnixTime>> {

@@ -14,9 +14,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use skywave_host::outln;
 use skywave_protocol::link::Modem;
 use skywave_tools::linkemu::{self, Settings, parse_model, parse_probability};
-use skywave_tools::outln;
 use tokio_serial::{SerialPort, SerialPortBuilderExt, SerialStream};
 
 /// Put an HF channel (the simulator's models) between two serial ports, in real time.

@@ -6,6 +6,7 @@
 //! skywave-sim coalition SCENARIO.toml --seed N --json OUT.json[.zst] [--summary-only] [--capture OUT.pcap] [--plot OUT.svg]
 //! skywave-sim chain --hops H --bit-rate B --loss P --turnaround-ms T --seed N [--json OUT.json]
 //! skywave-sim fanout --json OUT.json [--plot OUT.svg] [--max-neighbours N] [--seeds K]
+//! skywave-sim demo
 //! ```
 
 use std::io::IsTerminal;
@@ -14,11 +15,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
-use skywave_tools::output::is_broken_pipe;
+use skywave_host::cli::output::is_broken_pipe;
+use skywave_host::{out, outln};
 use skywave_tools::sim::coalition::{self, Chain, CoalitionScenario, NodeSpec};
 use skywave_tools::sim::scenario::{Scenario, ScenarioFile};
 use skywave_tools::sim::{self, Options};
-use skywave_tools::{out, outln};
 
 #[derive(Parser)]
 #[command(version, about = "Discrete-event simulator of STANAG 5066 HF networks")]
@@ -74,6 +75,9 @@ enum Command {
         #[arg(long)]
         plot: Option<PathBuf>,
     },
+    /// Six real agents (GBR, USA, AUS) on simulated HF nets and a simulated clock, told as it
+    /// happens: the README's `skywave demo`.
+    Demo,
     /// Measure the fan-out rules on one shared channel (a hub and 1..=N neighbours, artifacts
     /// both ways): time until all hold all and channel time, per rule; print a table.
     Fanout {
@@ -375,6 +379,7 @@ fn run() -> anyhow::Result<()> {
                 write(&path, sim::fanout::svg(&points, seeds))?;
             }
         }
+        Command::Demo => skywave_tools::demo::run()?,
         Command::Bench { json, seed } => {
             let (value, table) = sim::bench::bench(seed)?;
             out!("{table}")?;

@@ -1,4 +1,4 @@
-//! `skywave demo`, the README's first command, tells its whole story and ends with its table:
+//! `skywave-sim demo` (the README's first command, `skywave demo`, runs it) tells its whole story and ends with its table:
 //! the coalition reaches all six stations, the USA ship's decision degrades to home-only after
 //! the translator's revocation, and the adjunct catches up after its outage.
 
@@ -6,10 +6,10 @@ use std::process::Command;
 
 #[test]
 fn the_demo_tells_the_whole_story() {
-    let out = Command::new(env!("CARGO_BIN_EXE_skywave"))
+    let out = Command::new(env!("CARGO_BIN_EXE_skywave-sim"))
         .arg("demo")
         .output()
-        .expect("run skywave demo");
+        .expect("run skywave-sim demo");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -36,8 +36,8 @@ fn the_demo_tells_the_whole_story() {
 
 #[test]
 fn the_demo_into_a_closed_pipe_exits_quietly() {
-    // `skywave demo | head -1`, with the reader gone before the story starts.
+    // `skywave-sim demo | head -1`, with the reader gone before the story starts.
     skywave_hil_tests::assert_quiet_into_closed_pipe(
-        Command::new(env!("CARGO_BIN_EXE_skywave")).arg("demo"),
+        Command::new(env!("CARGO_BIN_EXE_skywave-sim")).arg("demo"),
     );
 }

@@ -10,12 +10,12 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
+use skywave_host::bearer::{Bearer, BearerEvent, FrameReader, Port, deliver};
 use skywave_protocol::link::Modem;
-use skywave_tools::sim::channel::Channel;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{Bearer, BearerEvent, FrameReader, Port, deliver};
+use crate::sim::channel::Channel;
 
 /// One member of a net: where its frames go and whether it is in an outage.
 struct Member {

@@ -53,7 +53,8 @@
 use heapless::{Deque, Vec};
 
 use crate::link::{
-    self, Event as LinkEvent, Link, MAX_UPDU_LEN, Message as LinkMessage, MessageId, Transmit,
+    self, Event as LinkEvent, Failure, Link, MAX_UPDU_LEN, Message as LinkMessage, MessageId,
+    Service, SpduHeader, SubmitError, Transmit,
 };
 use crate::node::message::MessageError;
 use crate::node::{Heard, Node, NodeEvent, Storage, TooManyNeighbours};
@@ -80,41 +81,59 @@ pub const STATION_EVENTS: usize = 16;
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct LinkId(pub u8);
 
-/// Why the station refused a call.
+/// Why the station refused a call. `E` is what its links refuse input with
+/// ([`StationLink::InputError`]): a [`Link`]'s [`link::Error`] unless a driver plugs its own.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum StationError {
+pub enum StationError<E = link::Error> {
     /// Every link place (`LINKS`) is taken, or more than 256 links were asked for.
     TooManyLinks,
     /// More neighbours than a link ([`MAX_LINK_NEIGHBOURS`]) or the node can track.
     TooManyNeighbours,
     /// No link has this id.
     NoSuchLink(LinkId),
-    /// The link refused the D_PDU (it is not a sound frame, or made no sense in its state).
-    Link(link::Error),
+    /// The link refused the input (for a [`Link`]: not a sound D_PDU, or one that made no
+    /// sense in its state).
+    Link(E),
+    /// [`Station::submit`]: the link's modem is not usable ([`Station::link_down`], or never
+    /// [`Station::link_up`]); nothing was queued.
+    LinkDown(LinkId),
+    /// [`Station::submit`]: the link has no room a client may use (its last [`LINK_RESERVE`]
+    /// places, [`TRACKED`] messages followed, or [`PER_NEIGHBOUR`] waiting for the
+    /// destination). Submit again after the events report a message settled.
+    NoRoom(LinkId),
+    /// [`Station::submit`]: the U_PDU is for the node's own SAP, which only the node speaks.
+    NodeSap,
+    /// [`Station::submit`]: the link refused the U_PDU.
+    Submit(SubmitError),
 }
 
-impl core::fmt::Display for StationError {
+impl<E: core::fmt::Display> core::fmt::Display for StationError<E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             StationError::TooManyLinks => f.write_str("no room for another link"),
             StationError::TooManyNeighbours => f.write_str("too many neighbours"),
             StationError::NoSuchLink(id) => write!(f, "no link {}", id.0),
             StationError::Link(e) => write!(f, "link: {e}"),
+            StationError::LinkDown(id) => write!(f, "link {} is down", id.0),
+            StationError::NoRoom(id) => write!(f, "no room on link {}", id.0),
+            StationError::NodeSap => f.write_str("the node's own SAP is not for clients"),
+            StationError::Submit(e) => write!(f, "link: {e}"),
         }
     }
 }
 
-impl core::error::Error for StationError {}
+impl<E: core::fmt::Debug + core::fmt::Display> core::error::Error for StationError<E> {}
 
-impl From<TooManyNeighbours> for StationError {
+impl<E> From<TooManyNeighbours> for StationError<E> {
     fn from(_: TooManyNeighbours) -> Self {
         StationError::TooManyNeighbours
     }
 }
 
-/// What [`Station::poll_event`] reports.
+/// What [`Station::poll_event`] reports. A payload is borrowed from the station until the next
+/// call to it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum StationEvent {
+pub enum StationEvent<'a> {
     /// What the node reported (admissions, refusals, storage trouble).
     Node(NodeEvent),
     /// A physical link (CAS-1) with `peer` was made (`up`) or broken on `link`.
@@ -148,17 +167,101 @@ pub enum StationEvent {
         /// Where it was going.
         dest: Address,
         /// Why.
-        error: link::Error,
+        error: SubmitError,
     },
-    /// A U_PDU for a SAP no client here is bound to was dropped.
-    ForeignSap {
+    /// Client data: a U_PDU for a SAP other than the node's arrived on `link`. A driver with
+    /// no client bound to `header.dest_sap` drops it.
+    Received {
         /// The link.
         link: LinkId,
         /// The sending node.
         src: Address,
-        /// The SAP it was for.
-        sap: u8,
+        /// Priority and SAPs (the sending client's and the one it is for).
+        header: SpduHeader,
+        /// How it came (ARQ or not, expedited or not).
+        service: Service,
+        /// The U_PDU.
+        payload: &'a [u8],
     },
+    /// Every segment of client message `id` ([`Station::submit`]) on `link` was acknowledged
+    /// by its destination node (ARQ).
+    Delivered {
+        /// The link.
+        link: LinkId,
+        /// What [`Station::submit`] returned.
+        id: MessageId,
+    },
+    /// Client message `id` on `link` went out as often as asked (non-ARQ).
+    Sent {
+        /// The link.
+        link: LinkId,
+        /// What [`Station::submit`] returned.
+        id: MessageId,
+    },
+    /// Client message `id` on `link` will not be delivered (its time-to-die passed).
+    Failed {
+        /// The link.
+        link: LinkId,
+        /// What [`Station::submit`] returned.
+        id: MessageId,
+        /// Why.
+        failure: Failure,
+    },
+    /// The destination client confirmed a client message submitted with `confirm` (the one
+    /// from `from` on `header`'s SAPs whose U_PDU starts with `echo`).
+    Confirmed {
+        /// The link.
+        link: LinkId,
+        /// The confirming node.
+        from: Address,
+        /// Priority and SAPs of the confirmed U_PDU.
+        header: SpduHeader,
+        /// Its first bytes.
+        echo: &'a [u8],
+    },
+}
+
+/// A station event as queued: those that borrow a payload have it in the station's U_PDU
+/// buffer ([`Slot`]), so the queue stays small and `Copy`.
+#[derive(Clone, Copy, Debug)]
+enum Note {
+    /// An event without a payload.
+    Plain(StationEvent<'static>),
+    /// [`StationEvent::Received`], payload in the buffer.
+    Received {
+        link: LinkId,
+        src: Address,
+        header: SpduHeader,
+        service: Service,
+    },
+    /// [`StationEvent::Confirmed`], echo in the buffer.
+    Confirmed {
+        link: LinkId,
+        from: Address,
+        header: SpduHeader,
+    },
+}
+
+/// What the station's one U_PDU buffer holds. It carries the node's messages to the links
+/// and a client's payload to the driver, one at a time: a board pays for one buffer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Slot {
+    /// Nothing: the station may move U_PDUs.
+    Free,
+    /// A queued [`Note`]'s payload of this length. Nothing moves between links and node
+    /// until the driver has polled it (their events wait in the links).
+    Waiting(usize),
+    /// The payload of the event [`Station::poll_event`] returned last; freed by its next call.
+    Lent,
+}
+
+/// Whose message a link carries, for what its fate means.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Owner {
+    /// The node's: its fate is the node's business (or an [`StationEvent::Expired`]).
+    Node,
+    /// A client's ([`Station::submit`]): its fate is reported to the driver.
+    Client,
 }
 
 /// What a station needs of a node. It is implemented for every [`Node`], whatever its
@@ -279,11 +382,11 @@ macro_rules! forward_link {
             &mut self,
             now: Instant,
             message: &LinkMessage<'_>,
-        ) -> Result<MessageId, link::Error> {
+        ) -> Result<MessageId, SubmitError> {
             ($($deref)* self).submit(now, message)
         }
 
-        fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), link::Error> {
+        fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), Self::InputError> {
             ($($deref)* self).handle_input(now, bytes)
         }
 
@@ -323,13 +426,16 @@ impl<
 }
 
 /// What a station needs of a link. It is implemented for every [`Link`], whatever its
-/// capacities.
+/// capacities; the host implements it for its carriers too (an HF link, or another 5066 node
+/// reached over SIS), so one station drives both.
 pub trait StationLink {
+    /// Why [`StationLink::handle_input`] refuses input.
+    type InputError: Copy + core::fmt::Debug;
     /// [`Link::submit`].
     fn submit(&mut self, now: Instant, message: &LinkMessage<'_>)
-    -> Result<MessageId, link::Error>;
+    -> Result<MessageId, SubmitError>;
     /// [`Link::handle_input`].
-    fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), link::Error>;
+    fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), Self::InputError>;
     /// [`Link::handle_timeout`].
     fn handle_timeout(&mut self, now: Instant);
     /// [`Link::poll_transmit`].
@@ -353,6 +459,8 @@ impl<
     const INB: usize,
 > StationLink for Link<QUEUE, CPDU, RX, SEG, XRX, NARQ, INB>
 {
+    type InputError = link::Error;
+
     forward_link!(*);
 
     fn capacity(&self) -> usize {
@@ -370,6 +478,8 @@ impl<N: StationNode + ?Sized> StationNode for std::boxed::Box<N> {
 /// A boxed link is driven like the link (a [`crate::link::HostLink`] is about 250 kB).
 #[cfg(any(feature = "std", test))]
 impl<L: StationLink + ?Sized> StationLink for std::boxed::Box<L> {
+    type InputError = L::InputError;
+
     forward_link!(**);
 
     fn capacity(&self) -> usize {
@@ -388,8 +498,10 @@ pub struct StationStats {
     pub not_queued: u64,
     /// Node messages that reached their time-to-die in a link.
     pub expired: u64,
-    /// U_PDUs for other SAPs, dropped.
+    /// U_PDUs for other SAPs (client data), reported as [`StationEvent::Received`].
     pub foreign: u64,
+    /// Client messages handed to a link ([`Station::submit`]).
+    pub client_submitted: u64,
     /// Station events dropped because the driver did not poll them.
     pub events_dropped: u64,
 }
@@ -415,16 +527,16 @@ pub struct StationStats {
 pub struct Feed {
     channel: u8,
     neighbours: Vec<Address, MAX_LINK_NEIGHBOURS>,
-    /// Node messages in the link, by the link's id, with their destination.
-    tracked: Vec<(MessageId, Address), TRACKED>,
+    /// Messages in the link, by the link's id, with their destination and whose they are.
+    tracked: Vec<(MessageId, Address, Owner), TRACKED>,
 }
 
 impl Feed {
     /// The share of the link that is the node's channel `channel`, reaching `neighbours`.
-    pub fn new(channel: u8, neighbours: &[Address]) -> Result<Self, StationError> {
+    pub fn new(channel: u8, neighbours: &[Address]) -> Result<Self, TooManyNeighbours> {
         Ok(Feed {
             channel,
-            neighbours: Vec::from_slice(neighbours).map_err(|_| StationError::TooManyNeighbours)?,
+            neighbours: Vec::from_slice(neighbours).map_err(|_| TooManyNeighbours)?,
             tracked: Vec::new(),
         })
     }
@@ -444,9 +556,9 @@ impl Feed {
         self.neighbours.contains(&dest)
     }
 
-    /// Node messages to `dest` handed to the link and not yet settled.
+    /// Messages (the node's and clients') to `dest` handed to the link and not yet settled.
     pub fn waiting_for(&self, dest: Address) -> usize {
-        self.tracked.iter().filter(|(_, d)| *d == dest).count()
+        self.tracked.iter().filter(|(_, d, _)| *d == dest).count()
     }
 
     /// Whether a link holding `queued` C_PDUs of `capacity` may take another node message:
@@ -485,33 +597,34 @@ impl Feed {
         )
     }
 
-    /// The link took a node message to `dest` (a neighbour or [`Address::BROADCAST`]) as
-    /// `id`: it is followed until the link settles it.
-    pub fn submitted(&mut self, id: MessageId, dest: Address) {
+    /// The link took `owner`'s message to `dest` (a neighbour, another node for a client,
+    /// or [`Address::BROADCAST`]) as `id`: it is followed until the link settles it.
+    pub fn submitted(&mut self, id: MessageId, dest: Address, owner: Owner) {
         // `has_room` was checked, so there is a place.
-        let _ = self.tracked.push((id, dest));
+        let _ = self.tracked.push((id, dest, owner));
     }
 
-    /// The link reported message `id` settled (delivered or failed). Returns where it was
-    /// going, if it was a node message.
-    pub fn settle(&mut self, id: MessageId) -> Option<Address> {
-        let i = self.tracked.iter().position(|(m, _)| *m == id)?;
-        Some(self.tracked.swap_remove(i).1)
+    /// The link reported message `id` settled (delivered, sent or failed). Returns where it
+    /// was going and whose it was, if it was followed here.
+    pub fn settle(&mut self, id: MessageId) -> Option<(Address, Owner)> {
+        let i = self.tracked.iter().position(|(m, _, _)| *m == id)?;
+        let (_, dest, owner) = self.tracked.swap_remove(i);
+        Some((dest, owner))
     }
 
     /// The link reported message `id` sent (non-ARQ, every repeat): if it was a node
-    /// message, tells the node ([`Node::sent_non_arq`]). Returns whether it was one.
+    /// message, tells the node ([`Node::sent_non_arq`]). Returns whose it was.
     pub fn sent<N: StationNode + ?Sized>(
         &mut self,
         node: &mut N,
         now: Instant,
         id: MessageId,
-    ) -> bool {
-        let ours = self.settle(id).is_some();
-        if ours {
+    ) -> Option<Owner> {
+        let (_, owner) = self.settle(id)?;
+        if owner == Owner::Node {
             node.sent_non_arq(now, self.channel);
         }
-        ours
+        Some(owner)
     }
 
     /// The modem became usable: every neighbour it reaches is up for the node on this
@@ -555,10 +668,19 @@ pub struct Station<N, L, const LINKS: usize> {
     node: N,
     sap: u8,
     ports: Vec<Port<L>, LINKS>,
-    events: Deque<StationEvent, STATION_EVENTS>,
+    events: Deque<Note, STATION_EVENTS>,
     /// The last wall-clock time the driver gave (for messages handled outside an input).
     wall: Option<UnixTime>,
+    /// The latest instant the driver gave: [`Station::poll_timeout`] answers at or before it
+    /// only when work is due.
+    now: Instant,
+    /// Work is due now that no timer shows: the node or a link was changed through
+    /// [`Station::node_mut`] or [`Station::link_mut`], or U_PDUs moved after the driver's
+    /// last transmit poll (when a burst ended, or [`Station::poll_event`] freed the buffer).
+    dirty: bool,
+    /// The node's next message on its way to a link, or a client payload for the driver.
     updu: [u8; MAX_UPDU_LEN],
+    slot: Slot,
     stats: StationStats,
 }
 
@@ -576,13 +698,17 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             ports: Vec::new(),
             events: Deque::new(),
             wall: None,
+            now: Instant::ZERO,
+            dirty: false,
             updu: [0; MAX_UPDU_LEN],
+            slot: Slot::Free,
             stats: StationStats {
                 received: 0,
                 submitted: 0,
                 not_queued: 0,
                 expired: 0,
                 foreign: 0,
+                client_submitted: 0,
                 events_dropped: 0,
             },
         }
@@ -594,7 +720,11 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     // (no stack the size of it); debug builds keep it out of line, where inlining only grows
     // the caller's frame.
     #[cfg_attr(not(debug_assertions), inline(always))]
-    pub fn add_link(&mut self, link: L, neighbours: &[Address]) -> Result<LinkId, StationError> {
+    pub fn add_link(
+        &mut self,
+        link: L,
+        neighbours: &[Address],
+    ) -> Result<LinkId, StationError<L::InputError>> {
         let id = u8::try_from(self.ports.len()).map_err(|_| StationError::TooManyLinks)?;
         let feed = Feed::new(id, neighbours)?;
         self.ports
@@ -613,14 +743,23 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     }
 
     /// The node, to ask it things the station does not (decisions, storage). Changing its
-    /// state here is fine; call [`Station::handle_timeout`] afterwards so what it queued moves.
+    /// state here is fine: [`Station::poll_timeout`] then says work is due, so what it queued
+    /// moves at the driver's next [`Station::handle_timeout`].
     pub fn node_mut(&mut self) -> &mut N {
+        self.dirty = true;
         &mut self.node
     }
 
     /// Link `id`.
     pub fn link(&self, id: LinkId) -> Option<&L> {
         self.ports.get(usize::from(id.0)).map(|p| &p.link)
+    }
+
+    /// Link `id`, to ask or tell it what the station does not (a carrier's connection state).
+    /// As with [`Station::node_mut`], the next [`Station::handle_timeout`] moves what changed.
+    pub fn link_mut(&mut self, id: LinkId) -> Option<&mut L> {
+        self.dirty = true;
+        self.ports.get_mut(usize::from(id.0)).map(|p| &mut p.link)
     }
 
     /// The neighbours link `id` reaches.
@@ -640,31 +779,42 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
         self.stats
     }
 
+    /// Takes the driver's clock and wall time: time never runs backwards for the station.
+    fn tick(&mut self, now: Instant, wall: Option<UnixTime>) {
+        self.now = self.now.max(now);
+        self.wall = wall.or(self.wall);
+    }
+
     /// The modem of link `id` is usable: its neighbours are up for the node, which sends each
     /// a SUMMARY (so whatever they missed while it was down follows). Call when the modem is
     /// opened at start and whenever it comes back (a serial port reopened, radio silence
-    /// lifted, a station back on the air).
+    /// lifted, a station back on the air); then poll as after any input.
     pub fn link_up(
         &mut self,
         now: Instant,
         wall: Option<UnixTime>,
         id: LinkId,
-    ) -> Result<(), StationError> {
+    ) -> Result<(), StationError<L::InputError>> {
+        self.tick(now, wall);
         let port = self
             .ports
             .get_mut(usize::from(id.0))
             .ok_or(StationError::NoSuchLink(id))?;
         port.up = true;
         port.feed.link_up(&mut self.node, now)?;
-        self.wall = wall.or(self.wall);
         self.pump(now);
         Ok(())
     }
 
     /// The modem of link `id` is not usable: its neighbours are down for the node, which
     /// queues nothing new to them (they catch up through the SUMMARY exchange after
-    /// [`Station::link_up`]). Call when the modem fails or goes silent.
-    pub fn link_down(&mut self, now: Instant, id: LinkId) -> Result<(), StationError> {
+    /// [`Station::link_up`]). Call when the modem fails or goes silent; then poll.
+    pub fn link_down(
+        &mut self,
+        now: Instant,
+        id: LinkId,
+    ) -> Result<(), StationError<L::InputError>> {
+        self.tick(now, None);
         let port = self
             .ports
             .get_mut(usize::from(id.0))
@@ -683,24 +833,65 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
         wall: Option<UnixTime>,
         bytes: &[u8],
     ) -> Result<Admitted, Refusal> {
-        self.wall = wall.or(self.wall);
+        self.tick(now, wall);
         let result = self.node.publish(now, wall, bytes);
         self.pump(now);
         result
     }
 
+    /// Queues a client's U_PDU (`message`: destination node or [`Address::BROADCAST`],
+    /// priority and SAPs, ARQ or not, confirmation asked or not, time-to-die) on link `id`,
+    /// with the room rules of the node's own messages: only while the modem is usable, never
+    /// into the link's last [`LINK_RESERVE`] places, and at most [`PER_NEIGHBOUR`] messages
+    /// waiting for one neighbour. Call when a client submits data; then poll. Its fate comes
+    /// as [`StationEvent::Delivered`], [`StationEvent::Sent`] or [`StationEvent::Failed`]
+    /// naming the returned id (and [`StationEvent::Confirmed`] if confirmation was asked).
+    pub fn submit(
+        &mut self,
+        now: Instant,
+        id: LinkId,
+        message: &LinkMessage<'_>,
+    ) -> Result<MessageId, StationError<L::InputError>> {
+        self.tick(now, None);
+        if message.header.dest_sap == self.sap {
+            return Err(StationError::NodeSap);
+        }
+        let port = self
+            .ports
+            .get_mut(usize::from(id.0))
+            .ok_or(StationError::NoSuchLink(id))?;
+        if !port.up {
+            return Err(StationError::LinkDown(id));
+        }
+        // A node the link does not list may still hear it (5066 reaches any node on the
+        // channel); only a listed neighbour's share is bounded.
+        let dest = message.dest;
+        let shared = port.feed.reaches(dest) && !port.feed.accepts(dest, &[]);
+        if !port.has_room() || shared {
+            return Err(StationError::NoRoom(id));
+        }
+        let mid = port
+            .link
+            .submit(now, message)
+            .map_err(StationError::Submit)?;
+        port.feed.submitted(mid, dest, Owner::Client);
+        self.stats.client_submitted += 1;
+        self.pump(now);
+        Ok(mid)
+    }
+
     /// Takes one D_PDU that link `id`'s modem delivered at `now` (good or with damaged data:
     /// the link still uses a sound header). Call for every frame the deframer yields; `wall`
     /// is the wall-clock time if the station has one. A frame the link refuses changes nothing
-    /// else and its error is returned.
+    /// else and its error is returned. Then poll.
     pub fn handle_input(
         &mut self,
         now: Instant,
         wall: Option<UnixTime>,
         id: LinkId,
         frame: &[u8],
-    ) -> Result<(), StationError> {
-        self.wall = wall.or(self.wall);
+    ) -> Result<(), StationError<L::InputError>> {
+        self.tick(now, wall);
         let port = self
             .ports
             .get_mut(usize::from(id.0))
@@ -710,10 +901,21 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
         result.map_err(StationError::Link)
     }
 
-    /// The next instant at which [`Station::handle_timeout`] has work, over every link and the
-    /// node. Call after every other method and arm one timer for it; `None` means nothing
-    /// happens until input arrives.
+    /// The instant at which [`Station::handle_timeout`] next has work, over every link and
+    /// the node. Call after the polls that follow every other method, and arm one timer for
+    /// it; `None` means nothing happens until input arrives. It is at or before the latest
+    /// `now` the driver gave only when work is due now (a timer that passed while the driver
+    /// was busy, or work [`Station::node_mut`] or [`Station::poll_event`] left), so serving it
+    /// at once always makes progress.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.dirty {
+            return Some(self.now);
+        }
+        self.timers()
+    }
+
+    /// The earliest timer of the links and the node.
+    fn timers(&self) -> Option<Instant> {
         self.ports
             .iter()
             .filter_map(|p| p.link.poll_timeout())
@@ -722,9 +924,15 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     }
 
     /// Lets every link and the node act on the passage of time. Call when the instant from
-    /// [`Station::poll_timeout`] comes (early or often is harmless); then poll.
+    /// [`Station::poll_timeout`] comes; then poll. At an instant before that (a timer that
+    /// fired early, or one the driver did not cancel) it does nothing at all.
     pub fn handle_timeout(&mut self, now: Instant, wall: Option<UnixTime>) {
-        self.wall = wall.or(self.wall);
+        let due = self.dirty || self.timers().is_some_and(|t| t <= now);
+        if !due {
+            return;
+        }
+        self.tick(now, wall);
+        self.dirty = false;
         for port in &mut self.ports {
             port.link.handle_timeout(now);
         }
@@ -737,35 +945,82 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     /// method, until `None`; the frames of one transmission come out back to back at the same
     /// `now`, and the driver keys that link's modem for them in order.
     pub fn poll_transmit(&mut self, now: Instant, id: LinkId, buf: &mut [u8]) -> Option<Transmit> {
+        self.tick(now, None);
         let port = self.ports.get_mut(usize::from(id.0))?;
         let transmit = port.link.poll_transmit(now, buf);
-        if transmit.is_none() {
+        if transmit.is_none() && self.pump(now) {
             // The burst is planned: what it finished (non-ARQ messages sent their repeats)
-            // frees room for the node's next messages.
-            self.pump(now);
+            // freed room for the node's next messages, which the links may send at once.
+            self.dirty = true;
         }
         transmit
     }
 
-    /// The next thing that happened, or `None`. Call after every other method until `None`.
-    pub fn poll_event(&mut self) -> Option<StationEvent> {
-        self.events
-            .pop_front()
-            .or_else(|| self.node.poll_event().map(StationEvent::Node))
+    /// The next thing that happened, or `None`. Call after [`Station::poll_transmit`] until
+    /// `None`, then [`Station::poll_timeout`]. A payload it lends is the station's until the
+    /// next call.
+    pub fn poll_event(&mut self) -> Option<StationEvent<'_>> {
+        if self.slot == Slot::Lent {
+            self.slot = Slot::Free;
+            // What waited in the links for the buffer moves now; whatever that gives the
+            // links to send is due at once, since the driver has polled transmissions.
+            if self.pump(self.now) {
+                self.dirty = true;
+            }
+        }
+        let Some(note) = self.events.pop_front() else {
+            return self.node.poll_event().map(StationEvent::Node);
+        };
+        let len = match self.slot {
+            Slot::Waiting(len) => len,
+            _ => 0,
+        };
+        let payload = self.updu.get(..len).unwrap_or_default();
+        Some(match note {
+            Note::Plain(event) => event,
+            Note::Received {
+                link,
+                src,
+                header,
+                service,
+            } => {
+                self.slot = Slot::Lent;
+                StationEvent::Received {
+                    link,
+                    src,
+                    header,
+                    service,
+                    payload,
+                }
+            }
+            Note::Confirmed { link, from, header } => {
+                self.slot = Slot::Lent;
+                StationEvent::Confirmed {
+                    link,
+                    from,
+                    header,
+                    echo: payload,
+                }
+            }
+        })
     }
 
-    /// Moves U_PDUs between the links and the node until neither has more to give.
-    fn pump(&mut self, now: Instant) {
+    /// Moves U_PDUs between the links and the node until neither has more to give (or a
+    /// client payload waits for the driver). Returns whether anything moved.
+    fn pump(&mut self, now: Instant) -> bool {
+        let mut moved = false;
         loop {
             let mut progress = self.take_link_events(now);
             progress |= self.feed_links(now);
             if !progress {
-                return;
+                return moved;
             }
+            moved = true;
         }
     }
 
-    /// Hands what the links received to the node and settles what they finished.
+    /// Hands what the links received to the node and settles what they finished. Stops while
+    /// the buffer holds a client payload for the driver: what follows waits in the link.
     fn take_link_events(&mut self, now: Instant) -> bool {
         let mut progress = false;
         let Station {
@@ -774,12 +1029,17 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             ports,
             events,
             wall,
+            updu,
+            slot,
             stats,
             ..
         } = self;
         for (index, port) in (0u8..).zip(ports.iter_mut()) {
             let link = LinkId(index);
-            while let Some(event) = port.link.poll_event() {
+            while *slot == Slot::Free {
+                let Some(event) = port.link.poll_event() else {
+                    break;
+                };
                 progress = true;
                 let report = match event {
                     LinkEvent::Received(r) if r.header.dest_sap == *sap => {
@@ -791,40 +1051,53 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                     }
                     LinkEvent::Received(r) => {
                         stats.foreign += 1;
-                        Some(StationEvent::ForeignSap {
+                        *slot = lend(updu, r.data);
+                        Some(Note::Received {
                             link,
                             src: r.src,
-                            sap: r.header.dest_sap,
+                            header: r.header,
+                            service: r.service,
                         })
                     }
-                    LinkEvent::Sent(id) => {
-                        // Only non-ARQ messages are reported sent.
-                        port.feed.sent(node, now, id);
-                        None
+                    LinkEvent::Confirmed { from, header, echo } => {
+                        *slot = lend(updu, echo);
+                        Some(Note::Confirmed { link, from, header })
                     }
-                    LinkEvent::Delivered(id) => {
-                        port.feed.settle(id);
-                        None
-                    }
-                    LinkEvent::Failed(id, _) => port.feed.settle(id).map(|dest| {
-                        stats.expired += 1;
-                        StationEvent::Expired { link, dest }
-                    }),
-                    LinkEvent::LinkUp(peer) => Some(StationEvent::PhysicalLink {
+                    // Only non-ARQ messages are reported sent.
+                    LinkEvent::Sent(id) => match port.feed.sent(node, now, id) {
+                        Some(Owner::Client) => Some(Note::Plain(StationEvent::Sent { link, id })),
+                        _ => None,
+                    },
+                    LinkEvent::Delivered(id) => match port.feed.settle(id) {
+                        Some((_, Owner::Client)) => {
+                            Some(Note::Plain(StationEvent::Delivered { link, id }))
+                        }
+                        _ => None,
+                    },
+                    LinkEvent::Failed(id, failure) => match port.feed.settle(id) {
+                        Some((dest, Owner::Node)) => {
+                            stats.expired += 1;
+                            Some(Note::Plain(StationEvent::Expired { link, dest }))
+                        }
+                        Some((_, Owner::Client)) => {
+                            Some(Note::Plain(StationEvent::Failed { link, id, failure }))
+                        }
+                        None => None,
+                    },
+                    LinkEvent::LinkUp(peer) => Some(Note::Plain(StationEvent::PhysicalLink {
                         link,
                         peer,
                         up: true,
-                    }),
-                    LinkEvent::LinkDown(peer) => Some(StationEvent::PhysicalLink {
+                    })),
+                    LinkEvent::LinkDown(peer) => Some(Note::Plain(StationEvent::PhysicalLink {
                         link,
                         peer,
                         up: false,
-                    }),
-                    LinkEvent::Reset(peer) => Some(StationEvent::Reset { link, peer }),
-                    LinkEvent::Confirmed { .. } => None,
+                    })),
+                    LinkEvent::Reset(peer) => Some(Note::Plain(StationEvent::Reset { link, peer })),
                 };
                 if let Some(r) = report {
-                    push_event(events, stats, r);
+                    push_event(events, slot, stats, r);
                 }
             }
         }
@@ -832,7 +1105,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     }
 
     /// Gives each link, while it has room, the node's most urgent messages for the neighbours
-    /// it reaches.
+    /// it reaches. Waits while the buffer holds a client payload for the driver.
     fn feed_links(&mut self, now: Instant) -> bool {
         let mut progress = false;
         let Station {
@@ -840,11 +1113,12 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             ports,
             events,
             updu,
+            slot,
             stats,
             ..
         } = self;
         for (index, port) in (0u8..).zip(ports.iter_mut()) {
-            while port.has_room() {
+            while *slot == Slot::Free && port.has_room() {
                 let Some(message) = port.feed.poll_send(node, now, &[], updu) else {
                     break;
                 };
@@ -852,7 +1126,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                 match port.link.submit(now, &message) {
                     Ok(id) => {
                         stats.submitted += 1;
-                        port.feed.submitted(id, message.dest);
+                        port.feed.submitted(id, message.dest, Owner::Node);
                     }
                     Err(error) => {
                         // Only a U_PDU too large for this link's buffers gets here (room was
@@ -863,7 +1137,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                             dest: message.dest,
                             error,
                         };
-                        push_event(events, stats, refused);
+                        push_event(events, slot, stats, Note::Plain(refused));
                     }
                 }
             }
@@ -872,14 +1146,29 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     }
 }
 
-/// Queues a station event, dropping (and counting) the oldest when the queue is full.
+/// Copies a payload for the driver into the buffer; returns what the buffer then holds.
+fn lend(updu: &mut [u8; MAX_UPDU_LEN], payload: &[u8]) -> Slot {
+    // A link never delivers more than MAX_UPDU_LEN bytes; were it to, the payload is cut
+    // rather than the station stopped.
+    let len = payload.len().min(MAX_UPDU_LEN);
+    if let (Some(to), Some(from)) = (updu.get_mut(..len), payload.get(..len)) {
+        to.copy_from_slice(from);
+    }
+    Slot::Waiting(len)
+}
+
+/// Queues a station event, dropping (and counting) the oldest when the queue is full. A
+/// dropped event that held the buffer frees it.
 fn push_event(
-    events: &mut Deque<StationEvent, STATION_EVENTS>,
+    events: &mut Deque<Note, STATION_EVENTS>,
+    slot: &mut Slot,
     stats: &mut StationStats,
-    event: StationEvent,
+    event: Note,
 ) {
     if events.is_full() {
-        events.pop_front();
+        if let Some(Note::Received { .. } | Note::Confirmed { .. }) = events.pop_front() {
+            *slot = Slot::Free;
+        }
         stats.events_dropped += 1;
     }
     let _ = events.push_back(event);

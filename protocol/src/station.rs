@@ -5,24 +5,30 @@
 //! decides *when* and *how* it goes on the air. Something has to carry U_PDUs between the two:
 //! what a link received on the Skywave SAP goes to the node, what the node wants sent goes to
 //! the link that reaches its destination, a modem that comes or goes makes its neighbours up
-//! or down for the node, and one timer serves everything. That glue is the same for every
-//! driver, so it lives here once: the simulator and the firmware drive a `Station` and only
-//! move bytes and time. The host agent (host/src/agent/core.rs) stands between node and link
-//! itself, because it batches and compresses node messages and shares its links with 5066
-//! client applications; it keeps a [`Feed`] per link, the part of a station that makes these
-//! calls, so it drives its node exactly as a station does.
+//! or down for the node, client data (U_PDUs for other SAPs) goes between the links and the
+//! driver's clients, and one timer serves everything. That glue is the same for every driver,
+//! so it lives here once: the simulator and the firmware drive a `Station` and only move bytes
+//! and time. The host agent (host/src/agent/core.rs) still stands between node and link
+//! itself, because it batches and compresses node messages; it keeps a [`Feed`] per link, the
+//! part of a station that makes these calls, so it drives its node exactly as a station does.
 //!
-//! The driver calls, in quinn-proto's shape:
+//! The driver calls, in quinn-proto's shape (docs/drivers.md has each driver's loop):
 //!
 //! - [`Station::add_link`] once per modem at start, naming the neighbours it reaches;
 //! - [`Station::link_up`] / [`Station::link_down`] when a modem becomes usable or unusable
 //!   (opened, failed, radio silence);
 //! - [`Station::handle_input`] for every D_PDU a modem delivers;
 //! - [`Station::publish`] when the operator injects an artifact;
+//! - [`Station::submit`] when a client submits a U_PDU for another node;
 //! - [`Station::handle_timeout`] when the instant from [`Station::poll_timeout`] comes;
 //! - after any of those, [`Station::poll_transmit`] for every link until `None` (the frames of
 //!   one transmission come back to back), then [`Station::poll_event`] until `None`, then
 //!   [`Station::poll_timeout`] to re-arm its single timer.
+//!
+//! The timer contract is quinn-proto's: [`Station::handle_timeout`] at an instant before the
+//! one asked for does nothing, and [`Station::poll_timeout`] asks for an instant at or before
+//! the latest `now` only when work is due then, so serving it always makes progress and a
+//! driver never needs to clamp it.
 //!
 //! Why it works the way it does:
 //!
@@ -42,9 +48,14 @@
 //!   listener that missed it ask for it. Give the node its own address and a jitter seed
 //!   ([`crate::node::Config::address`], [`crate::node::Config::jitter_seed`]) so that of a
 //!   channel's listeners one answers a SUMMARY broadcast and neighbours do not key up in step.
-//! - **Nothing a peer sends can stop us.** A U_PDU for another SAP is counted and dropped; a
-//!   malformed node message is the node's event; a link error on input is returned and changes
-//!   nothing else.
+//! - **Client data shares the links' room.** A U_PDU for another SAP is reported as
+//!   [`StationEvent::Received`]; [`Station::submit`] queues a client's U_PDU under the node's
+//!   room rules and its fate is reported by the id it returned. The payload of a received
+//!   U_PDU is lent from the station's one U_PDU buffer (no allocation, one buffer on a board):
+//!   while it waits to be polled, nothing else moves and later events wait in the links.
+//! - **Nothing a peer sends can stop us.** A U_PDU for a SAP nobody serves is the driver's to
+//!   drop; a malformed node message is the node's event; a link error on input is returned and
+//!   changes nothing else.
 //!
 //! Memory is fixed: `LINKS` links, up to [`MAX_LINK_NEIGHBOURS`] neighbours each, one U_PDU
 //! buffer ([`MAX_UPDU_LEN`]) and [`STATION_EVENTS`] pending events. A board with one modem uses

@@ -114,9 +114,16 @@ impl Net {
 
     /// Lets every station transmit what it has now.
     fn transmit(&mut self) {
+        for s in 0..self.stations.len() {
+            self.transmit_from(s);
+        }
+    }
+
+    /// Lets station `s` transmit what it has now.
+    fn transmit_from(&mut self, s: usize) {
         let mut buf = [0u8; MAX_DPDU_LEN];
         let modem = Modem::hf_2400_short();
-        for s in 0..self.stations.len() {
+        {
             for l in 0..self.stations[s].links() {
                 let id = LinkId(l as u8);
                 while let Some(t) = self.stations[s].poll_transmit(self.now, id, &mut buf) {
@@ -137,49 +144,73 @@ impl Net {
     /// Runs for `span`, dropping the frames `lose` picks (station from, station to).
     fn run(&mut self, span: Duration, mut lose: impl FnMut(usize, &[u8]) -> bool) {
         let end = self.now + span;
-        // Rounds in a row at one instant: the timer contract bounds them (an instant at or
-        // before now means work is due, and doing it moves the timer on).
         let mut stuck = 0;
         loop {
             self.transmit();
             let next_frame = self.flights.iter().map(|f| f.0).min();
             let next_timer = self.stations.iter().filter_map(|s| s.poll_timeout()).min();
-            let Some(next) = next_frame.into_iter().chain(next_timer).min() else {
-                return;
-            };
-            if next > end {
-                self.now = end;
+            if !self.advance(
+                next_frame.into_iter().chain(next_timer).min(),
+                end,
+                &mut stuck,
+            ) {
                 return;
             }
-            stuck = if next <= self.now { stuck + 1 } else { 0 };
-            assert!(
-                stuck < 64,
-                "a station asks for {next:?} again at {:?}",
-                self.now
-            );
-            self.now = self.now.max(next);
             let now = self.now;
             let (due, later): (Vec<Flight>, Vec<Flight>) =
                 self.flights.drain(..).partition(|f| f.0 <= now);
             self.flights = later;
             for (_, to, l, frame) in due {
-                let turnaround = Modem::hf_2400_short().turnaround;
-                if self.keyed[to][usize::from(l.0)] + turnaround > now || lose(to, &frame) {
+                if !self.hears(to, l) || lose(to, &frame) {
                     continue;
                 }
                 let _ = self.stations[to].handle_input(now, Some(NOW), l, &frame);
             }
-            for (s, log) in self.stations.iter_mut().zip(&mut self.log) {
-                if s.poll_timeout().is_some_and(|t| t <= now) {
-                    s.handle_timeout(now, Some(NOW));
+            for s in 0..self.stations.len() {
+                if self.stations[s].poll_timeout().is_some_and(|t| t <= now) {
+                    self.stations[s].handle_timeout(now, Some(NOW));
                 }
-                while let Some(e) = s.poll_event() {
-                    if !matches!(e, StationEvent::Node(_)) {
-                        log.push(describe(&e));
-                    }
-                }
+                self.take_events(s);
             }
         }
+    }
+
+    /// Moves the clock on to `next`, the next thing to happen; returns false when the run
+    /// ends (nothing next, or `next` after `end`). `stuck` counts rounds in a row at one
+    /// instant, which the timer contract bounds (an instant at or before now means work is
+    /// due, and doing it moves the timer on): a station that asks for the same instant over
+    /// and over fails.
+    fn advance(&mut self, next: Option<Instant>, end: Instant, stuck: &mut u32) -> bool {
+        let Some(next) = next else {
+            return false;
+        };
+        if next > end {
+            self.now = end;
+            return false;
+        }
+        *stuck = if next <= self.now { *stuck + 1 } else { 0 };
+        assert!(
+            *stuck < 64,
+            "a station asks for {next:?} again at {:?}",
+            self.now
+        );
+        self.now = self.now.max(next);
+        true
+    }
+
+    /// Logs station `s`'s events.
+    fn take_events(&mut self, s: usize) {
+        let (station, log) = (&mut self.stations[s], &mut self.log[s]);
+        while let Some(e) = station.poll_event() {
+            log.push(describe(&e));
+        }
+    }
+
+    /// Whether station `s` hears a frame on link `l` now (its radio is not keyed or turning
+    /// around).
+    fn hears(&self, s: usize, l: LinkId) -> bool {
+        let turnaround = Modem::hf_2400_short().turnaround;
+        self.keyed[s][usize::from(l.0)] + turnaround <= self.now
     }
 
     fn holds(&self, s: usize) -> Vec<Digest> {
@@ -200,6 +231,8 @@ impl Net {
 fn minutes(m: u64) -> Duration {
     Duration::from_secs(60 * m)
 }
+
+mod drivers;
 
 #[test]
 fn a_coalition_crosses_a_chain_of_stations() {

@@ -685,9 +685,9 @@ pub struct Station<N, L, const LINKS: usize> {
     /// The latest instant the driver gave: [`Station::poll_timeout`] answers at or before it
     /// only when work is due.
     now: Instant,
-    /// Work is due now that no timer shows: the node or a link was changed through
-    /// [`Station::node_mut`] or [`Station::link_mut`], or U_PDUs moved after the driver's
-    /// last transmit poll (when a burst ended, or [`Station::poll_event`] freed the buffer).
+    /// Work is due now that no timer shows: the node was changed through
+    /// [`Station::node_mut`], or U_PDUs moved after the driver's last transmit poll (when a
+    /// burst ended, or [`Station::poll_event`] freed the buffer).
     dirty: bool,
     /// The node's next message on its way to a link, or a client payload for the driver.
     updu: [u8; MAX_UPDU_LEN],
@@ -764,13 +764,6 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     /// Link `id`.
     pub fn link(&self, id: LinkId) -> Option<&L> {
         self.ports.get(usize::from(id.0)).map(|p| &p.link)
-    }
-
-    /// Link `id`, to ask or tell it what the station does not (a carrier's connection state).
-    /// As with [`Station::node_mut`], the next [`Station::handle_timeout`] moves what changed.
-    pub fn link_mut(&mut self, id: LinkId) -> Option<&mut L> {
-        self.dirty = true;
-        self.ports.get_mut(usize::from(id.0)).map(|p| &mut p.link)
     }
 
     /// The neighbours link `id` reaches.

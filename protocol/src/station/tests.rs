@@ -560,3 +560,35 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_broadcast_client_message_is_reported_sent_and_heard_as_non_arq() {
+    let c = Coalition::new();
+    let mut net = Net::new(&c, 3, &[&[0, 1, 2]], &[0, 1, 2], Fanout::DEFAULT);
+    net.run(minutes(5), |_, _| false);
+    let now = net.now;
+    let mut m = client(1, b"to all", now + minutes(5));
+    m.dest = Address::BROADCAST;
+    m.mode = link::Mode::NonArq { repeats: 2 };
+    let id = net.stations[0].submit(now, LinkId(0), &m).unwrap();
+    net.run(minutes(1), |_, _| false);
+    let sent = std::format!(
+        "{:?}",
+        StationEvent::Sent {
+            link: LinkId(0),
+            id
+        }
+    );
+    assert_eq!(net.log[0].iter().filter(|e| **e == sent).count(), 1);
+    for s in 1..3 {
+        let heard: Vec<&String> = net.log[s]
+            .iter()
+            .filter(|e| e.starts_with("received"))
+            .collect();
+        assert_eq!(
+            heard,
+            ["received link=0 from=1 sap=2>3 priority=5 NonArq to all"],
+            "station {s} hears it once, repeats and all"
+        );
+    }
+}

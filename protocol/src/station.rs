@@ -125,10 +125,11 @@ impl<E: core::fmt::Display> core::fmt::Display for StationError<E> {
             StationError::TooManyNeighbours => f.write_str("too many neighbours"),
             StationError::NoSuchLink(id) => write!(f, "no link {}", id.0),
             StationError::Link(e) => write!(f, "link: {e}"),
-            StationError::LinkDown(id) => write!(f, "link {} is down", id.0),
-            StationError::NoRoom(id) => write!(f, "no room on link {}", id.0),
-            StationError::NodeSap => f.write_str("the node's own SAP is not for clients"),
-            StationError::Submit(e) => write!(f, "link: {e}"),
+            // The link is the caller's own argument: not repeated (a board's flash is short).
+            StationError::LinkDown(_) => f.write_str("link down"),
+            StationError::NoRoom(_) => f.write_str("no room"),
+            StationError::NodeSap => f.write_str("node's SAP"),
+            StationError::Submit(e) => e.fmt(f),
         }
     }
 }
@@ -232,39 +233,10 @@ pub enum StationEvent<'a> {
     },
 }
 
-/// A station event as queued: those that borrow a payload have it in the station's U_PDU
-/// buffer ([`Slot`]), so the queue stays small and `Copy`.
-#[derive(Clone, Copy, Debug)]
-enum Note {
-    /// An event without a payload.
-    Plain(StationEvent<'static>),
-    /// [`StationEvent::Received`], payload in the buffer.
-    Received {
-        link: LinkId,
-        src: Address,
-        header: SpduHeader,
-        service: Service,
-    },
-    /// [`StationEvent::Confirmed`], echo in the buffer.
-    Confirmed {
-        link: LinkId,
-        from: Address,
-        header: SpduHeader,
-    },
-}
-
-/// What the station's one U_PDU buffer holds. It carries the node's messages to the links
-/// and a client's payload to the driver, one at a time: a board pays for one buffer.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Slot {
-    /// Nothing: the station may move U_PDUs.
-    Free,
-    /// A queued [`Note`]'s payload of this length. Nothing moves between links and node
-    /// until the driver has polled it (their events wait in the links).
-    Waiting(usize),
-    /// The payload of the event [`Station::poll_event`] returned last; freed by its next call.
-    Lent,
-}
+/// An event as queued. [`StationEvent::Received`] and [`StationEvent::Confirmed`] wait with an
+/// empty payload: theirs is in the station's U_PDU buffer and is lent when they are polled, so
+/// the queue holds no borrowed data.
+type Note = StationEvent<'static>;
 
 /// Whose message a link carries, for what its fate means.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -511,8 +483,6 @@ pub struct StationStats {
     pub expired: u64,
     /// U_PDUs for other SAPs (client data), reported as [`StationEvent::Received`].
     pub foreign: u64,
-    /// Client messages handed to a link ([`Station::submit`]).
-    pub client_submitted: u64,
     /// Station events dropped because the driver did not poll them.
     pub events_dropped: u64,
 }
@@ -687,11 +657,15 @@ pub struct Station<N, L, const LINKS: usize> {
     now: Instant,
     /// Work is due now that no timer shows: the node was changed through
     /// [`Station::node_mut`], or U_PDUs moved after the driver's last transmit poll (when a
-    /// burst ended, or [`Station::poll_event`] freed the buffer).
+    /// burst ended, or [`Station::poll_event`] lent a payload and freed the buffer).
     dirty: bool,
-    /// The node's next message on its way to a link, or a client payload for the driver.
+    /// The node's next message on its way to a link, or a client payload for the driver: one
+    /// buffer, so a board pays for one.
     updu: [u8; MAX_UPDU_LEN],
-    slot: Slot,
+    /// The length of the payload in `updu` that a queued event waits to lend. While it waits,
+    /// nothing moves between links and node (their events wait in the links). Lending it frees
+    /// the buffer: the borrow ends before any other call can overwrite it.
+    waiting: Option<usize>,
     stats: StationStats,
 }
 
@@ -712,14 +686,13 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             now: Instant::ZERO,
             dirty: false,
             updu: [0; MAX_UPDU_LEN],
-            slot: Slot::Free,
+            waiting: None,
             stats: StationStats {
                 received: 0,
                 submitted: 0,
                 not_queued: 0,
                 expired: 0,
                 foreign: 0,
-                client_submitted: 0,
                 events_dropped: 0,
             },
         }
@@ -783,10 +756,13 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
         self.stats
     }
 
-    /// Takes the driver's clock and wall time: time never runs backwards for the station.
+    /// Takes the driver's clock (time never runs backwards for the station) and, if it has
+    /// one, its wall-clock time.
     fn tick(&mut self, now: Instant, wall: Option<UnixTime>) {
         self.now = self.now.max(now);
-        self.wall = wall.or(self.wall);
+        if wall.is_some() {
+            self.wall = wall;
+        }
     }
 
     /// The modem of link `id` is usable: its neighbours are up for the node, which sends each
@@ -879,7 +855,6 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             .submit(now, message)
             .map_err(StationError::Submit)?;
         port.feed.submitted(mid, dest, Owner::Client);
-        self.stats.client_submitted += 1;
         self.pump(now);
         Ok(mid)
     }
@@ -915,11 +890,6 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
         if self.dirty {
             return Some(self.now);
         }
-        self.timers()
-    }
-
-    /// The earliest timer of the links and the node.
-    fn timers(&self) -> Option<Instant> {
         self.ports
             .iter()
             .filter_map(|p| p.link.poll_timeout())
@@ -929,12 +899,12 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
 
     /// Lets every link and the node act on the passage of time. Call when the instant from
     /// [`Station::poll_timeout`] comes; then poll. At an instant before that (a timer that
-    /// fired early, or one the driver did not cancel) it does nothing at all.
+    /// fired early, or one the driver did not cancel) it changes nothing the driver sees: no
+    /// frame, no event, the same timer. That holds because every link and the node act only
+    /// on deadlines that have passed, and the station moves U_PDUs only when one of them did
+    /// (the property test `the_timer_asks_for_the_past_only_when_work_is_due` checks it); no
+    /// extra check here, so a board pays for no second walk over the timers.
     pub fn handle_timeout(&mut self, now: Instant, wall: Option<UnixTime>) {
-        let due = self.dirty || self.timers().is_some_and(|t| t <= now);
-        if !due {
-            return;
-        }
         self.tick(now, wall);
         self.dirty = false;
         for port in &mut self.ports {
@@ -949,7 +919,6 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     /// method, until `None`; the frames of one transmission come out back to back at the same
     /// `now`, and the driver keys that link's modem for them in order.
     pub fn poll_transmit(&mut self, now: Instant, id: LinkId, buf: &mut [u8]) -> Option<Transmit> {
-        self.tick(now, None);
         let port = self.ports.get_mut(usize::from(id.0))?;
         let transmit = port.link.poll_transmit(now, buf);
         if transmit.is_none() && self.pump(now) {
@@ -964,49 +933,19 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     /// `None`, then [`Station::poll_timeout`]. A payload it lends is the station's until the
     /// next call.
     pub fn poll_event(&mut self) -> Option<StationEvent<'_>> {
-        if self.slot == Slot::Lent {
-            self.slot = Slot::Free;
-            // What waited in the links for the buffer moves now; whatever that gives the
-            // links to send is due at once, since the driver has polled transmissions.
-            if self.pump(self.now) {
-                self.dirty = true;
-            }
-        }
-        let Some(note) = self.events.pop_front() else {
+        let Some(mut event) = self.events.pop_front() else {
             return self.node.poll_event().map(StationEvent::Node);
         };
-        let len = match self.slot {
-            Slot::Waiting(len) => len,
-            _ => 0,
-        };
-        let payload = self.updu.get(..len).unwrap_or_default();
-        Some(match note {
-            Note::Plain(event) => event,
-            Note::Received {
-                link,
-                src,
-                header,
-                service,
-            } => {
-                self.slot = Slot::Lent;
-                StationEvent::Received {
-                    link,
-                    src,
-                    header,
-                    service,
-                    payload,
-                }
-            }
-            Note::Confirmed { link, from, header } => {
-                self.slot = Slot::Lent;
-                StationEvent::Confirmed {
-                    link,
-                    from,
-                    header,
-                    echo: payload,
-                }
-            }
-        })
+        if let StationEvent::Received { payload, .. }
+        | StationEvent::Confirmed { echo: payload, .. } = &mut event
+        {
+            let len = self.waiting.take().unwrap_or(0);
+            *payload = self.updu.get(..len).unwrap_or_default();
+            // What waited in the links for the buffer moves at the next handle_timeout, which
+            // poll_timeout now asks for at once.
+            self.dirty = true;
+        }
+        Some(event)
     }
 
     /// Moves U_PDUs between the links and the node until neither has more to give (or a
@@ -1034,13 +973,13 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             events,
             wall,
             updu,
-            slot,
+            waiting,
             stats,
             ..
         } = self;
         for (index, port) in (0u8..).zip(ports.iter_mut()) {
             let link = LinkId(index);
-            while *slot == Slot::Free {
+            while waiting.is_none() {
                 let Some(event) = port.link.poll_event() else {
                     break;
                 };
@@ -1055,53 +994,57 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                     }
                     LinkEvent::Received(r) => {
                         stats.foreign += 1;
-                        *slot = lend(updu, r.data);
-                        Some(Note::Received {
+                        *waiting = Some(lend(updu, r.data));
+                        Some(StationEvent::Received {
                             link,
                             src: r.src,
                             header: r.header,
                             service: r.service,
+                            payload: &[],
                         })
                     }
                     LinkEvent::Confirmed { from, header, echo } => {
-                        *slot = lend(updu, echo);
-                        Some(Note::Confirmed { link, from, header })
+                        *waiting = Some(lend(updu, echo));
+                        Some(StationEvent::Confirmed {
+                            link,
+                            from,
+                            header,
+                            echo: &[],
+                        })
                     }
                     // Only non-ARQ messages are reported sent.
                     LinkEvent::Sent(id) => match port.feed.sent(node, now, id) {
-                        Some(Owner::Client) => Some(Note::Plain(StationEvent::Sent { link, id })),
+                        Some(Owner::Client) => Some(StationEvent::Sent { link, id }),
                         _ => None,
                     },
                     LinkEvent::Delivered(id) => match port.feed.settle(id) {
-                        Some((_, Owner::Client)) => {
-                            Some(Note::Plain(StationEvent::Delivered { link, id }))
-                        }
+                        Some((_, Owner::Client)) => Some(StationEvent::Delivered { link, id }),
                         _ => None,
                     },
                     LinkEvent::Failed(id, failure) => match port.feed.settle(id) {
                         Some((dest, Owner::Node)) => {
                             stats.expired += 1;
-                            Some(Note::Plain(StationEvent::Expired { link, dest }))
+                            Some(StationEvent::Expired { link, dest })
                         }
                         Some((_, Owner::Client)) => {
-                            Some(Note::Plain(StationEvent::Failed { link, id, failure }))
+                            Some(StationEvent::Failed { link, id, failure })
                         }
                         None => None,
                     },
-                    LinkEvent::LinkUp(peer) => Some(Note::Plain(StationEvent::PhysicalLink {
+                    LinkEvent::LinkUp(peer) => Some(StationEvent::PhysicalLink {
                         link,
                         peer,
                         up: true,
-                    })),
-                    LinkEvent::LinkDown(peer) => Some(Note::Plain(StationEvent::PhysicalLink {
+                    }),
+                    LinkEvent::LinkDown(peer) => Some(StationEvent::PhysicalLink {
                         link,
                         peer,
                         up: false,
-                    })),
-                    LinkEvent::Reset(peer) => Some(Note::Plain(StationEvent::Reset { link, peer })),
+                    }),
+                    LinkEvent::Reset(peer) => Some(StationEvent::Reset { link, peer }),
                 };
                 if let Some(r) = report {
-                    push_event(events, slot, stats, r);
+                    push_event(events, stats, r);
                 }
             }
         }
@@ -1117,12 +1060,12 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             ports,
             events,
             updu,
-            slot,
+            waiting,
             stats,
             ..
         } = self;
         for (index, port) in (0u8..).zip(ports.iter_mut()) {
-            while *slot == Slot::Free && port.has_room() {
+            while waiting.is_none() && port.has_room() {
                 let Some(message) = port.feed.poll_send(node, now, &[], updu) else {
                     break;
                 };
@@ -1141,7 +1084,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                             dest: message.dest,
                             error,
                         };
-                        push_event(events, slot, stats, Note::Plain(refused));
+                        push_event(events, stats, refused);
                     }
                 }
             }
@@ -1150,29 +1093,23 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     }
 }
 
-/// Copies a payload for the driver into the buffer; returns what the buffer then holds.
-fn lend(updu: &mut [u8; MAX_UPDU_LEN], payload: &[u8]) -> Slot {
+/// Copies a payload for the driver into the buffer; returns its length there.
+fn lend(updu: &mut [u8; MAX_UPDU_LEN], payload: &[u8]) -> usize {
     // A link never delivers more than MAX_UPDU_LEN bytes; were it to, the payload is cut
     // rather than the station stopped.
     let len = payload.len().min(MAX_UPDU_LEN);
     if let (Some(to), Some(from)) = (updu.get_mut(..len), payload.get(..len)) {
         to.copy_from_slice(from);
     }
-    Slot::Waiting(len)
+    len
 }
 
-/// Queues a station event, dropping (and counting) the oldest when the queue is full. A
-/// dropped event that held the buffer frees it.
-fn push_event(
-    events: &mut Deque<Note, STATION_EVENTS>,
-    slot: &mut Slot,
-    stats: &mut StationStats,
-    event: Note,
-) {
+/// Queues a station event, dropping (and counting) the oldest when the queue is full. The
+/// oldest is never one waiting for the buffer: while one waits, nothing moves and nothing is
+/// queued, and when one is queued the buffer was free, so none waited before it.
+fn push_event(events: &mut Deque<Note, STATION_EVENTS>, stats: &mut StationStats, event: Note) {
     if events.is_full() {
-        if let Some(Note::Received { .. } | Note::Confirmed { .. }) = events.pop_front() {
-            *slot = Slot::Free;
-        }
+        events.pop_front();
         stats.events_dropped += 1;
     }
     let _ = events.push_back(event);

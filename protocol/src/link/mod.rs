@@ -133,7 +133,7 @@ impl fmt::Display for Error {
             Error::UnknownSpdu(t) => write!(f, "unsupported S_PDU type {t}"),
             Error::Priority => f.write_str("priority above 15"),
             Error::Sap => f.write_str("SAP ID above 15"),
-            Error::TooLarge => f.write_str("C_PDU too large for this link"),
+            Error::TooLarge => f.write_str("too large for this link"),
             Error::QueueFull => f.write_str("send queue full"),
             Error::Config(c) => write!(f, "configuration: {c:?}"),
         }
@@ -162,15 +162,16 @@ pub enum SubmitError {
 }
 
 impl fmt::Display for SubmitError {
+    // The reasons both errors share are worded once (a board's flash holds each string once).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            SubmitError::Priority => "priority above 15",
-            SubmitError::Sap => "SAP ID above 15",
-            SubmitError::TooLarge => "U_PDU too large for this link",
-            SubmitError::NoRepeats => "non-ARQ data needs at least one transmission",
-            SubmitError::QueueFull => "send queue full",
-            SubmitError::Expired => "time-to-die already passed",
-        })
+        match self {
+            SubmitError::Priority => Error::Priority.fmt(f),
+            SubmitError::Sap => Error::Sap.fmt(f),
+            SubmitError::TooLarge => Error::TooLarge.fmt(f),
+            SubmitError::QueueFull => Error::QueueFull.fmt(f),
+            SubmitError::NoRepeats => f.write_str("no repeats"),
+            SubmitError::Expired => f.write_str("time-to-die passed"),
+        }
     }
 }
 

@@ -422,7 +422,6 @@ fn client_data_crosses_in_order_and_its_delivery_is_reported() {
         );
     }
     assert_eq!(net.stations[1].stats().foreign, 2);
-    assert_eq!(net.stations[0].stats().client_submitted, 2);
 }
 
 #[test]
@@ -466,7 +465,6 @@ fn submit_refuses_with_a_reason_and_queues_nothing() {
         s.submit(now, l, &client(2, b"x", now)),
         Err(StationError::Submit(SubmitError::Expired))
     );
-    let before = s.stats().client_submitted;
     // Room: client messages to a node the link does not list take places until only the
     // link's reserve is left.
     let mut taken = 0;
@@ -481,7 +479,6 @@ fn submit_refuses_with_a_reason_and_queues_nothing() {
     assert!(taken > 0);
     let queued = s.link(l).unwrap().queued();
     assert_eq!(queued + LINK_RESERVE, 8, "filled to the reserve");
-    assert_eq!(s.stats().client_submitted, before + taken);
 }
 
 /// Checks that `handle_timeout` at an instant before the one `poll_timeout` asks for changes

@@ -63,6 +63,10 @@
 
 use heapless::{Deque, Vec};
 
+mod feed;
+
+pub use feed::{Feed, Owner};
+
 use crate::link::{
     self, Event as LinkEvent, Failure, Link, MAX_UPDU_LEN, Message as LinkMessage, MessageId,
     Service, SpduHeader, SubmitError, Transmit,
@@ -237,15 +241,6 @@ pub enum StationEvent<'a> {
 /// empty payload: theirs is in the station's U_PDU buffer and is lent when they are polled, so
 /// the queue holds no borrowed data.
 type Note = StationEvent<'static>;
-
-/// Whose message a link carries, for what its fate means.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Owner {
-    /// The node's: its fate is the node's business (or an [`StationEvent::Expired`]).
-    Node,
-    /// A client's ([`Station::submit`]): its fate is reported to the driver.
-    Client,
-}
 
 /// What a station needs of a node. It is implemented for every [`Node`], whatever its
 /// capacities, so a station works with the host's node as well as a small board's.
@@ -485,148 +480,6 @@ pub struct StationStats {
     pub foreign: u64,
     /// Station events dropped because the driver did not poll them.
     pub events_dropped: u64,
-}
-
-/// One link's share of a node's traffic: its channel number, the neighbours it reaches, and
-/// the node messages in it whose fate (sent, delivered, expired) is followed.
-///
-/// [`Station`] keeps one per link. A driver that must stand between the node and its links
-/// itself (the host agent batches and compresses node messages, and shares its links with
-/// 5066 client applications) keeps one per link too, and so makes exactly the station's calls:
-///
-/// - [`Feed::link_up`] / [`Feed::link_down`] when the modem becomes usable / unusable;
-/// - while [`Feed::has_room`]: [`Feed::poll_send`], then the link's `submit`, then
-///   [`Feed::submitted`] with the id the link gave;
-/// - for each link report: a U_PDU received on the node's SAP goes to
-///   [`Node::handle_message_heard`] with the [`Heard`] of its service (`Heard::from`);
-///   `Sent` goes to [`Feed::sent`] (which tells the node, so it arms the SUMMARY that checks
-///   a non-ARQ message); `Delivered` and `Failed` go to [`Feed::settle`].
-///
-/// Without [`Feed::sent`] the node never learns that a broadcast went out, and a listener that
-/// missed it waits for the periodic SUMMARY (10 minutes by default) instead of the check.
-#[derive(Clone, Debug)]
-pub struct Feed {
-    channel: u8,
-    neighbours: Vec<Address, MAX_LINK_NEIGHBOURS>,
-    /// Messages in the link, by the link's id, with their destination and whose they are.
-    tracked: Vec<(MessageId, Address, Owner), TRACKED>,
-}
-
-impl Feed {
-    /// The share of the link that is the node's channel `channel`, reaching `neighbours`.
-    pub fn new(channel: u8, neighbours: &[Address]) -> Result<Self, TooManyNeighbours> {
-        Ok(Feed {
-            channel,
-            neighbours: Vec::from_slice(neighbours).map_err(|_| TooManyNeighbours)?,
-            tracked: Vec::new(),
-        })
-    }
-
-    /// The node's channel number for this link.
-    pub const fn channel(&self) -> u8 {
-        self.channel
-    }
-
-    /// The neighbours the link reaches.
-    pub fn neighbours(&self) -> &[Address] {
-        &self.neighbours
-    }
-
-    /// Whether the link reaches `dest`.
-    pub fn reaches(&self, dest: Address) -> bool {
-        self.neighbours.contains(&dest)
-    }
-
-    /// Messages (the node's and clients') to `dest` handed to the link and not yet settled.
-    pub fn waiting_for(&self, dest: Address) -> usize {
-        self.tracked.iter().filter(|(_, d, _)| *d == dest).count()
-    }
-
-    /// Whether a link holding `queued` C_PDUs of `capacity` may take another node message:
-    /// [`LINK_RESERVE`] places stay free for its own C_PDUs, and at most [`TRACKED`] node
-    /// messages are followed at once. The driver checks that the modem is usable.
-    pub fn has_room(&self, queued: usize, capacity: usize) -> bool {
-        !self.tracked.is_full() && queued + LINK_RESERVE < capacity
-    }
-
-    /// Whether a node message to `dest` may go to the link now: a broadcast always, a
-    /// neighbour's only while it has fewer than [`PER_NEIGHBOUR`] messages waiting there
-    /// (counting `polled`, the destinations of messages taken from the node and not yet
-    /// submitted).
-    pub fn accepts(&self, dest: Address, polled: &[Address]) -> bool {
-        dest == Address::BROADCAST
-            || (self.reaches(dest)
-                && self.waiting_for(dest) + polled.iter().filter(|&&d| d == dest).count()
-                    < PER_NEIGHBOUR)
-    }
-
-    /// The node's next message for this link ([`Node::poll_send_on`] on this channel, taking
-    /// what [`Feed::accepts`]), written into `buf`. `polled` are the destinations of messages
-    /// taken earlier and not yet submitted (a driver that batches them); usually empty.
-    pub fn poll_send<'b, N: StationNode + ?Sized>(
-        &self,
-        node: &mut N,
-        now: Instant,
-        polled: &[Address],
-        buf: &'b mut [u8],
-    ) -> Option<LinkMessage<'b>> {
-        node.poll_send_on(
-            now,
-            self.channel,
-            &mut |dest| self.accepts(dest, polled),
-            buf,
-        )
-    }
-
-    /// The link took `owner`'s message to `dest` (a neighbour, another node for a client,
-    /// or [`Address::BROADCAST`]) as `id`: it is followed until the link settles it.
-    pub fn submitted(&mut self, id: MessageId, dest: Address, owner: Owner) {
-        // `has_room` was checked, so there is a place.
-        let _ = self.tracked.push((id, dest, owner));
-    }
-
-    /// The link reported message `id` settled (delivered, sent or failed). Returns where it
-    /// was going and whose it was, if it was followed here.
-    pub fn settle(&mut self, id: MessageId) -> Option<(Address, Owner)> {
-        let i = self.tracked.iter().position(|(m, _, _)| *m == id)?;
-        let (_, dest, owner) = self.tracked.swap_remove(i);
-        Some((dest, owner))
-    }
-
-    /// The link reported message `id` sent (non-ARQ, every repeat): if it was a node
-    /// message, tells the node ([`Node::sent_non_arq`]). Returns whose it was.
-    pub fn sent<N: StationNode + ?Sized>(
-        &mut self,
-        node: &mut N,
-        now: Instant,
-        id: MessageId,
-    ) -> Option<Owner> {
-        let (_, owner) = self.settle(id)?;
-        if owner == Owner::Node {
-            node.sent_non_arq(now, self.channel);
-        }
-        Some(owner)
-    }
-
-    /// The modem became usable: every neighbour it reaches is up for the node on this
-    /// channel ([`Node::neighbour_up_on`]), which sends each a SUMMARY.
-    pub fn link_up<N: StationNode + ?Sized>(
-        &self,
-        node: &mut N,
-        now: Instant,
-    ) -> Result<(), TooManyNeighbours> {
-        for &n in &self.neighbours {
-            node.neighbour_up_on(now, n, self.channel)?;
-        }
-        Ok(())
-    }
-
-    /// The modem became unusable: every neighbour it reaches is down for the node.
-    pub fn link_down<N: StationNode + ?Sized>(&self, node: &mut N) {
-        for &n in &self.neighbours {
-            node.neighbour_down(n);
-        }
-    }
 }
 
 /// One link with its share of the node's traffic.
@@ -899,12 +752,13 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
 
     /// Lets every link and the node act on the passage of time. Call when the instant from
     /// [`Station::poll_timeout`] comes; then poll. At an instant before that (a timer that
-    /// fired early, or one the driver did not cancel) it changes nothing the driver sees: no
-    /// frame, no event, the same timer. That holds because every link and the node act only
-    /// on deadlines that have passed, and the station moves U_PDUs only when one of them did
-    /// (the property test `the_timer_asks_for_the_past_only_when_work_is_due` checks it); no
-    /// extra check here, so a board pays for no second walk over the timers.
+    /// fired early, or one the driver did not cancel) it does nothing at all: a link or the
+    /// node may act on a deadline it keeps internally (the property test found one), so the
+    /// station, not each of them, keeps the contract.
     pub fn handle_timeout(&mut self, now: Instant, wall: Option<UnixTime>) {
+        if self.poll_timeout().is_none_or(|t| t > now) {
+            return;
+        }
         self.tick(now, wall);
         self.dirty = false;
         for port in &mut self.ports {

@@ -6,8 +6,8 @@ use std::string::String;
 use std::vec::Vec;
 
 use super::*;
-use crate::link::{Config as LinkConfig, MAX_CPDU_LEN, Modem};
-use crate::node::{Config, Fanout, FixedStorage};
+use crate::link::{Config as LinkConfig, Link, MAX_CPDU_LEN, Modem};
+use crate::node::{Config, Fanout, FixedStorage, Node};
 use crate::policy::sample::{self, Coalition, NOW};
 use crate::policy::{Digest, TrustStore};
 use crate::time::Duration;

@@ -5,24 +5,30 @@
 //! decides *when* and *how* it goes on the air. Something has to carry U_PDUs between the two:
 //! what a link received on the Skywave SAP goes to the node, what the node wants sent goes to
 //! the link that reaches its destination, a modem that comes or goes makes its neighbours up
-//! or down for the node, and one timer serves everything. That glue is the same for every
-//! driver, so it lives here once: the simulator and the firmware drive a `Station` and only
-//! move bytes and time. The host agent (host/src/agent/core.rs) stands between node and link
-//! itself, because it batches and compresses node messages and shares its links with 5066
-//! client applications; it keeps a [`Feed`] per link, the part of a station that makes these
-//! calls, so it drives its node exactly as a station does.
+//! or down for the node, client data (U_PDUs for other SAPs) goes between the links and the
+//! driver's clients, and one timer serves everything. That glue is the same for every driver,
+//! so it lives here once: the simulator and the firmware drive a `Station` and only move bytes
+//! and time. The host agent (host/src/agent/core.rs) still stands between node and link
+//! itself, because it batches and compresses node messages; it keeps a [`Feed`] per link, the
+//! part of a station that makes these calls, so it drives its node exactly as a station does.
 //!
-//! The driver calls, in quinn-proto's shape:
+//! The driver calls, in quinn-proto's shape (docs/drivers.md has each driver's loop):
 //!
 //! - [`Station::add_link`] once per modem at start, naming the neighbours it reaches;
 //! - [`Station::link_up`] / [`Station::link_down`] when a modem becomes usable or unusable
 //!   (opened, failed, radio silence);
 //! - [`Station::handle_input`] for every D_PDU a modem delivers;
 //! - [`Station::publish`] when the operator injects an artifact;
+//! - [`Station::submit`] when a client submits a U_PDU for another node;
 //! - [`Station::handle_timeout`] when the instant from [`Station::poll_timeout`] comes;
 //! - after any of those, [`Station::poll_transmit`] for every link until `None` (the frames of
 //!   one transmission come back to back), then [`Station::poll_event`] until `None`, then
 //!   [`Station::poll_timeout`] to re-arm its single timer.
+//!
+//! The timer contract is quinn-proto's: [`Station::handle_timeout`] at an instant before the
+//! one asked for does nothing, and [`Station::poll_timeout`] asks for an instant at or before
+//! the latest `now` only when work is due then, so serving it always makes progress and a
+//! driver never needs to clamp it.
 //!
 //! Why it works the way it does:
 //!
@@ -42,9 +48,14 @@
 //!   listener that missed it ask for it. Give the node its own address and a jitter seed
 //!   ([`crate::node::Config::address`], [`crate::node::Config::jitter_seed`]) so that of a
 //!   channel's listeners one answers a SUMMARY broadcast and neighbours do not key up in step.
-//! - **Nothing a peer sends can stop us.** A U_PDU for another SAP is counted and dropped; a
-//!   malformed node message is the node's event; a link error on input is returned and changes
-//!   nothing else.
+//! - **Client data shares the links' room.** A U_PDU for another SAP is reported as
+//!   [`StationEvent::Received`]; [`Station::submit`] queues a client's U_PDU under the node's
+//!   room rules and its fate is reported by the id it returned. The payload of a received
+//!   U_PDU is lent from the station's one U_PDU buffer (no allocation, one buffer on a board):
+//!   while it waits to be polled, nothing else moves and later events wait in the links.
+//! - **Nothing a peer sends can stop us.** A U_PDU for a SAP nobody serves is the driver's to
+//!   drop; a malformed node message is the node's event; a link error on input is returned and
+//!   changes nothing else.
 //!
 //! Memory is fixed: `LINKS` links, up to [`MAX_LINK_NEIGHBOURS`] neighbours each, one U_PDU
 //! buffer ([`MAX_UPDU_LEN`]) and [`STATION_EVENTS`] pending events. A board with one modem uses
@@ -52,8 +63,13 @@
 
 use heapless::{Deque, Vec};
 
+mod feed;
+
+pub use feed::{Feed, Owner};
+
 use crate::link::{
-    self, Event as LinkEvent, Link, MAX_UPDU_LEN, Message as LinkMessage, MessageId, Transmit,
+    self, Event as LinkEvent, Failure, Link, MAX_UPDU_LEN, Message as LinkMessage, MessageId,
+    Service, SpduHeader, SubmitError, Transmit,
 };
 use crate::node::message::MessageError;
 use crate::node::{Heard, Node, NodeEvent, Storage, TooManyNeighbours};
@@ -80,41 +96,60 @@ pub const STATION_EVENTS: usize = 16;
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct LinkId(pub u8);
 
-/// Why the station refused a call.
+/// Why the station refused a call. `E` is what its links refuse input with
+/// ([`StationLink::InputError`]): a [`Link`]'s [`link::Error`] unless a driver plugs its own.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum StationError {
+pub enum StationError<E = link::Error> {
     /// Every link place (`LINKS`) is taken, or more than 256 links were asked for.
     TooManyLinks,
     /// More neighbours than a link ([`MAX_LINK_NEIGHBOURS`]) or the node can track.
     TooManyNeighbours,
     /// No link has this id.
     NoSuchLink(LinkId),
-    /// The link refused the D_PDU (it is not a sound frame, or made no sense in its state).
-    Link(link::Error),
+    /// The link refused the input (for a [`Link`]: not a sound D_PDU, or one that made no
+    /// sense in its state).
+    Link(E),
+    /// [`Station::submit`]: the link's modem is not usable ([`Station::link_down`], or never
+    /// [`Station::link_up`]); nothing was queued.
+    LinkDown(LinkId),
+    /// [`Station::submit`]: the link has no room a client may use (its last [`LINK_RESERVE`]
+    /// places, [`TRACKED`] messages followed, or [`PER_NEIGHBOUR`] waiting for the
+    /// destination). Submit again after the events report a message settled.
+    NoRoom(LinkId),
+    /// [`Station::submit`]: the U_PDU is for the node's own SAP, which only the node speaks.
+    NodeSap,
+    /// [`Station::submit`]: the link refused the U_PDU.
+    Submit(SubmitError),
 }
 
-impl core::fmt::Display for StationError {
+impl<E: core::fmt::Display> core::fmt::Display for StationError<E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             StationError::TooManyLinks => f.write_str("no room for another link"),
             StationError::TooManyNeighbours => f.write_str("too many neighbours"),
             StationError::NoSuchLink(id) => write!(f, "no link {}", id.0),
             StationError::Link(e) => write!(f, "link: {e}"),
+            // The link is the caller's own argument: not repeated (a board's flash is short).
+            StationError::LinkDown(_) => f.write_str("link down"),
+            StationError::NoRoom(_) => f.write_str("no room"),
+            StationError::NodeSap => f.write_str("node's SAP"),
+            StationError::Submit(e) => e.fmt(f),
         }
     }
 }
 
-impl core::error::Error for StationError {}
+impl<E: core::fmt::Debug + core::fmt::Display> core::error::Error for StationError<E> {}
 
-impl From<TooManyNeighbours> for StationError {
+impl<E> From<TooManyNeighbours> for StationError<E> {
     fn from(_: TooManyNeighbours) -> Self {
         StationError::TooManyNeighbours
     }
 }
 
-/// What [`Station::poll_event`] reports.
+/// What [`Station::poll_event`] reports. A payload is borrowed from the station until the next
+/// call to it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum StationEvent {
+pub enum StationEvent<'a> {
     /// What the node reported (admissions, refusals, storage trouble).
     Node(NodeEvent),
     /// A physical link (CAS-1) with `peer` was made (`up`) or broken on `link`.
@@ -148,18 +183,64 @@ pub enum StationEvent {
         /// Where it was going.
         dest: Address,
         /// Why.
-        error: link::Error,
+        error: SubmitError,
     },
-    /// A U_PDU for a SAP no client here is bound to was dropped.
-    ForeignSap {
+    /// Client data: a U_PDU for a SAP other than the node's arrived on `link`. A driver with
+    /// no client bound to `header.dest_sap` drops it.
+    Received {
         /// The link.
         link: LinkId,
         /// The sending node.
         src: Address,
-        /// The SAP it was for.
-        sap: u8,
+        /// Priority and SAPs (the sending client's and the one it is for).
+        header: SpduHeader,
+        /// How it came (ARQ or not, expedited or not).
+        service: Service,
+        /// The U_PDU.
+        payload: &'a [u8],
+    },
+    /// Every segment of client message `id` ([`Station::submit`]) on `link` was acknowledged
+    /// by its destination node (ARQ).
+    Delivered {
+        /// The link.
+        link: LinkId,
+        /// What [`Station::submit`] returned.
+        id: MessageId,
+    },
+    /// Client message `id` on `link` went out as often as asked (non-ARQ).
+    Sent {
+        /// The link.
+        link: LinkId,
+        /// What [`Station::submit`] returned.
+        id: MessageId,
+    },
+    /// Client message `id` on `link` will not be delivered (its time-to-die passed).
+    Failed {
+        /// The link.
+        link: LinkId,
+        /// What [`Station::submit`] returned.
+        id: MessageId,
+        /// Why.
+        failure: Failure,
+    },
+    /// The destination client confirmed a client message submitted with `confirm` (the one
+    /// from `from` on `header`'s SAPs whose U_PDU starts with `echo`).
+    Confirmed {
+        /// The link.
+        link: LinkId,
+        /// The confirming node.
+        from: Address,
+        /// Priority and SAPs of the confirmed U_PDU.
+        header: SpduHeader,
+        /// Its first bytes.
+        echo: &'a [u8],
     },
 }
+
+/// An event as queued. [`StationEvent::Received`] and [`StationEvent::Confirmed`] wait with an
+/// empty payload: theirs is in the station's U_PDU buffer and is lent when they are polled, so
+/// the queue holds no borrowed data.
+type Note = StationEvent<'static>;
 
 /// What a station needs of a node. It is implemented for every [`Node`], whatever its
 /// capacities, so a station works with the host's node as well as a small board's.
@@ -279,11 +360,11 @@ macro_rules! forward_link {
             &mut self,
             now: Instant,
             message: &LinkMessage<'_>,
-        ) -> Result<MessageId, link::Error> {
+        ) -> Result<MessageId, SubmitError> {
             ($($deref)* self).submit(now, message)
         }
 
-        fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), link::Error> {
+        fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), Self::InputError> {
             ($($deref)* self).handle_input(now, bytes)
         }
 
@@ -323,13 +404,16 @@ impl<
 }
 
 /// What a station needs of a link. It is implemented for every [`Link`], whatever its
-/// capacities.
+/// capacities; the host implements it for its carriers too (an HF link, or another 5066 node
+/// reached over SIS), so one station drives both.
 pub trait StationLink {
+    /// Why [`StationLink::handle_input`] refuses input.
+    type InputError: Copy + core::fmt::Debug;
     /// [`Link::submit`].
     fn submit(&mut self, now: Instant, message: &LinkMessage<'_>)
-    -> Result<MessageId, link::Error>;
+    -> Result<MessageId, SubmitError>;
     /// [`Link::handle_input`].
-    fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), link::Error>;
+    fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), Self::InputError>;
     /// [`Link::handle_timeout`].
     fn handle_timeout(&mut self, now: Instant);
     /// [`Link::poll_transmit`].
@@ -353,6 +437,8 @@ impl<
     const INB: usize,
 > StationLink for Link<QUEUE, CPDU, RX, SEG, XRX, NARQ, INB>
 {
+    type InputError = link::Error;
+
     forward_link!(*);
 
     fn capacity(&self) -> usize {
@@ -370,6 +456,8 @@ impl<N: StationNode + ?Sized> StationNode for std::boxed::Box<N> {
 /// A boxed link is driven like the link (a [`crate::link::HostLink`] is about 250 kB).
 #[cfg(any(feature = "std", test))]
 impl<L: StationLink + ?Sized> StationLink for std::boxed::Box<L> {
+    type InputError = L::InputError;
+
     forward_link!(**);
 
     fn capacity(&self) -> usize {
@@ -388,151 +476,10 @@ pub struct StationStats {
     pub not_queued: u64,
     /// Node messages that reached their time-to-die in a link.
     pub expired: u64,
-    /// U_PDUs for other SAPs, dropped.
+    /// U_PDUs for other SAPs (client data), reported as [`StationEvent::Received`].
     pub foreign: u64,
     /// Station events dropped because the driver did not poll them.
     pub events_dropped: u64,
-}
-
-/// One link's share of a node's traffic: its channel number, the neighbours it reaches, and
-/// the node messages in it whose fate (sent, delivered, expired) is followed.
-///
-/// [`Station`] keeps one per link. A driver that must stand between the node and its links
-/// itself (the host agent batches and compresses node messages, and shares its links with
-/// 5066 client applications) keeps one per link too, and so makes exactly the station's calls:
-///
-/// - [`Feed::link_up`] / [`Feed::link_down`] when the modem becomes usable / unusable;
-/// - while [`Feed::has_room`]: [`Feed::poll_send`], then the link's `submit`, then
-///   [`Feed::submitted`] with the id the link gave;
-/// - for each link report: a U_PDU received on the node's SAP goes to
-///   [`Node::handle_message_heard`] with the [`Heard`] of its service (`Heard::from`);
-///   `Sent` goes to [`Feed::sent`] (which tells the node, so it arms the SUMMARY that checks
-///   a non-ARQ message); `Delivered` and `Failed` go to [`Feed::settle`].
-///
-/// Without [`Feed::sent`] the node never learns that a broadcast went out, and a listener that
-/// missed it waits for the periodic SUMMARY (10 minutes by default) instead of the check.
-#[derive(Clone, Debug)]
-pub struct Feed {
-    channel: u8,
-    neighbours: Vec<Address, MAX_LINK_NEIGHBOURS>,
-    /// Node messages in the link, by the link's id, with their destination.
-    tracked: Vec<(MessageId, Address), TRACKED>,
-}
-
-impl Feed {
-    /// The share of the link that is the node's channel `channel`, reaching `neighbours`.
-    pub fn new(channel: u8, neighbours: &[Address]) -> Result<Self, StationError> {
-        Ok(Feed {
-            channel,
-            neighbours: Vec::from_slice(neighbours).map_err(|_| StationError::TooManyNeighbours)?,
-            tracked: Vec::new(),
-        })
-    }
-
-    /// The node's channel number for this link.
-    pub const fn channel(&self) -> u8 {
-        self.channel
-    }
-
-    /// The neighbours the link reaches.
-    pub fn neighbours(&self) -> &[Address] {
-        &self.neighbours
-    }
-
-    /// Whether the link reaches `dest`.
-    pub fn reaches(&self, dest: Address) -> bool {
-        self.neighbours.contains(&dest)
-    }
-
-    /// Node messages to `dest` handed to the link and not yet settled.
-    pub fn waiting_for(&self, dest: Address) -> usize {
-        self.tracked.iter().filter(|(_, d)| *d == dest).count()
-    }
-
-    /// Whether a link holding `queued` C_PDUs of `capacity` may take another node message:
-    /// [`LINK_RESERVE`] places stay free for its own C_PDUs, and at most [`TRACKED`] node
-    /// messages are followed at once. The driver checks that the modem is usable.
-    pub fn has_room(&self, queued: usize, capacity: usize) -> bool {
-        !self.tracked.is_full() && queued + LINK_RESERVE < capacity
-    }
-
-    /// Whether a node message to `dest` may go to the link now: a broadcast always, a
-    /// neighbour's only while it has fewer than [`PER_NEIGHBOUR`] messages waiting there
-    /// (counting `polled`, the destinations of messages taken from the node and not yet
-    /// submitted).
-    pub fn accepts(&self, dest: Address, polled: &[Address]) -> bool {
-        dest == Address::BROADCAST
-            || (self.reaches(dest)
-                && self.waiting_for(dest) + polled.iter().filter(|&&d| d == dest).count()
-                    < PER_NEIGHBOUR)
-    }
-
-    /// The node's next message for this link ([`Node::poll_send_on`] on this channel, taking
-    /// what [`Feed::accepts`]), written into `buf`. `polled` are the destinations of messages
-    /// taken earlier and not yet submitted (a driver that batches them); usually empty.
-    pub fn poll_send<'b, N: StationNode + ?Sized>(
-        &self,
-        node: &mut N,
-        now: Instant,
-        polled: &[Address],
-        buf: &'b mut [u8],
-    ) -> Option<LinkMessage<'b>> {
-        node.poll_send_on(
-            now,
-            self.channel,
-            &mut |dest| self.accepts(dest, polled),
-            buf,
-        )
-    }
-
-    /// The link took a node message to `dest` (a neighbour or [`Address::BROADCAST`]) as
-    /// `id`: it is followed until the link settles it.
-    pub fn submitted(&mut self, id: MessageId, dest: Address) {
-        // `has_room` was checked, so there is a place.
-        let _ = self.tracked.push((id, dest));
-    }
-
-    /// The link reported message `id` settled (delivered or failed). Returns where it was
-    /// going, if it was a node message.
-    pub fn settle(&mut self, id: MessageId) -> Option<Address> {
-        let i = self.tracked.iter().position(|(m, _)| *m == id)?;
-        Some(self.tracked.swap_remove(i).1)
-    }
-
-    /// The link reported message `id` sent (non-ARQ, every repeat): if it was a node
-    /// message, tells the node ([`Node::sent_non_arq`]). Returns whether it was one.
-    pub fn sent<N: StationNode + ?Sized>(
-        &mut self,
-        node: &mut N,
-        now: Instant,
-        id: MessageId,
-    ) -> bool {
-        let ours = self.settle(id).is_some();
-        if ours {
-            node.sent_non_arq(now, self.channel);
-        }
-        ours
-    }
-
-    /// The modem became usable: every neighbour it reaches is up for the node on this
-    /// channel ([`Node::neighbour_up_on`]), which sends each a SUMMARY.
-    pub fn link_up<N: StationNode + ?Sized>(
-        &self,
-        node: &mut N,
-        now: Instant,
-    ) -> Result<(), TooManyNeighbours> {
-        for &n in &self.neighbours {
-            node.neighbour_up_on(now, n, self.channel)?;
-        }
-        Ok(())
-    }
-
-    /// The modem became unusable: every neighbour it reaches is down for the node.
-    pub fn link_down<N: StationNode + ?Sized>(&self, node: &mut N) {
-        for &n in &self.neighbours {
-            node.neighbour_down(n);
-        }
-    }
 }
 
 /// One link with its share of the node's traffic.
@@ -555,10 +502,23 @@ pub struct Station<N, L, const LINKS: usize> {
     node: N,
     sap: u8,
     ports: Vec<Port<L>, LINKS>,
-    events: Deque<StationEvent, STATION_EVENTS>,
+    events: Deque<Note, STATION_EVENTS>,
     /// The last wall-clock time the driver gave (for messages handled outside an input).
     wall: Option<UnixTime>,
+    /// The latest instant the driver gave: [`Station::poll_timeout`] answers at or before it
+    /// only when work is due.
+    now: Instant,
+    /// Work is due now that no timer shows: the node was changed through
+    /// [`Station::node_mut`], or U_PDUs moved after the driver's last transmit poll (when a
+    /// burst ended, or [`Station::poll_event`] lent a payload and freed the buffer).
+    dirty: bool,
+    /// The node's next message on its way to a link, or a client payload for the driver: one
+    /// buffer, so a board pays for one.
     updu: [u8; MAX_UPDU_LEN],
+    /// The length of the payload in `updu` that a queued event waits to lend. While it waits,
+    /// nothing moves between links and node (their events wait in the links). Lending it frees
+    /// the buffer: the borrow ends before any other call can overwrite it.
+    waiting: Option<usize>,
     stats: StationStats,
 }
 
@@ -576,7 +536,10 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             ports: Vec::new(),
             events: Deque::new(),
             wall: None,
+            now: Instant::ZERO,
+            dirty: false,
             updu: [0; MAX_UPDU_LEN],
+            waiting: None,
             stats: StationStats {
                 received: 0,
                 submitted: 0,
@@ -594,7 +557,11 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     // (no stack the size of it); debug builds keep it out of line, where inlining only grows
     // the caller's frame.
     #[cfg_attr(not(debug_assertions), inline(always))]
-    pub fn add_link(&mut self, link: L, neighbours: &[Address]) -> Result<LinkId, StationError> {
+    pub fn add_link(
+        &mut self,
+        link: L,
+        neighbours: &[Address],
+    ) -> Result<LinkId, StationError<L::InputError>> {
         let id = u8::try_from(self.ports.len()).map_err(|_| StationError::TooManyLinks)?;
         let feed = Feed::new(id, neighbours)?;
         self.ports
@@ -613,8 +580,10 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     }
 
     /// The node, to ask it things the station does not (decisions, storage). Changing its
-    /// state here is fine; call [`Station::handle_timeout`] afterwards so what it queued moves.
+    /// state here is fine: [`Station::poll_timeout`] then says work is due, so what it queued
+    /// moves at the driver's next [`Station::handle_timeout`].
     pub fn node_mut(&mut self) -> &mut N {
+        self.dirty = true;
         &mut self.node
     }
 
@@ -640,31 +609,45 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
         self.stats
     }
 
+    /// Takes the driver's clock (time never runs backwards for the station) and, if it has
+    /// one, its wall-clock time.
+    fn tick(&mut self, now: Instant, wall: Option<UnixTime>) {
+        self.now = self.now.max(now);
+        if wall.is_some() {
+            self.wall = wall;
+        }
+    }
+
     /// The modem of link `id` is usable: its neighbours are up for the node, which sends each
     /// a SUMMARY (so whatever they missed while it was down follows). Call when the modem is
     /// opened at start and whenever it comes back (a serial port reopened, radio silence
-    /// lifted, a station back on the air).
+    /// lifted, a station back on the air); then poll as after any input.
     pub fn link_up(
         &mut self,
         now: Instant,
         wall: Option<UnixTime>,
         id: LinkId,
-    ) -> Result<(), StationError> {
+    ) -> Result<(), StationError<L::InputError>> {
+        self.tick(now, wall);
         let port = self
             .ports
             .get_mut(usize::from(id.0))
             .ok_or(StationError::NoSuchLink(id))?;
         port.up = true;
         port.feed.link_up(&mut self.node, now)?;
-        self.wall = wall.or(self.wall);
         self.pump(now);
         Ok(())
     }
 
     /// The modem of link `id` is not usable: its neighbours are down for the node, which
     /// queues nothing new to them (they catch up through the SUMMARY exchange after
-    /// [`Station::link_up`]). Call when the modem fails or goes silent.
-    pub fn link_down(&mut self, now: Instant, id: LinkId) -> Result<(), StationError> {
+    /// [`Station::link_up`]). Call when the modem fails or goes silent; then poll.
+    pub fn link_down(
+        &mut self,
+        now: Instant,
+        id: LinkId,
+    ) -> Result<(), StationError<L::InputError>> {
+        self.tick(now, None);
         let port = self
             .ports
             .get_mut(usize::from(id.0))
@@ -683,24 +666,64 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
         wall: Option<UnixTime>,
         bytes: &[u8],
     ) -> Result<Admitted, Refusal> {
-        self.wall = wall.or(self.wall);
+        self.tick(now, wall);
         let result = self.node.publish(now, wall, bytes);
         self.pump(now);
         result
     }
 
+    /// Queues a client's U_PDU (`message`: destination node or [`Address::BROADCAST`],
+    /// priority and SAPs, ARQ or not, confirmation asked or not, time-to-die) on link `id`,
+    /// with the room rules of the node's own messages: only while the modem is usable, never
+    /// into the link's last [`LINK_RESERVE`] places, and at most [`PER_NEIGHBOUR`] messages
+    /// waiting for one neighbour. Call when a client submits data; then poll. Its fate comes
+    /// as [`StationEvent::Delivered`], [`StationEvent::Sent`] or [`StationEvent::Failed`]
+    /// naming the returned id (and [`StationEvent::Confirmed`] if confirmation was asked).
+    pub fn submit(
+        &mut self,
+        now: Instant,
+        id: LinkId,
+        message: &LinkMessage<'_>,
+    ) -> Result<MessageId, StationError<L::InputError>> {
+        self.tick(now, None);
+        if message.header.dest_sap == self.sap {
+            return Err(StationError::NodeSap);
+        }
+        let port = self
+            .ports
+            .get_mut(usize::from(id.0))
+            .ok_or(StationError::NoSuchLink(id))?;
+        if !port.up {
+            return Err(StationError::LinkDown(id));
+        }
+        // A node the link does not list may still hear it (5066 reaches any node on the
+        // channel); only a listed neighbour's share is bounded.
+        let dest = message.dest;
+        let shared = port.feed.reaches(dest) && !port.feed.accepts(dest, &[]);
+        if !port.has_room() || shared {
+            return Err(StationError::NoRoom(id));
+        }
+        let mid = port
+            .link
+            .submit(now, message)
+            .map_err(StationError::Submit)?;
+        port.feed.submitted(mid, dest, Owner::Client);
+        self.pump(now);
+        Ok(mid)
+    }
+
     /// Takes one D_PDU that link `id`'s modem delivered at `now` (good or with damaged data:
     /// the link still uses a sound header). Call for every frame the deframer yields; `wall`
     /// is the wall-clock time if the station has one. A frame the link refuses changes nothing
-    /// else and its error is returned.
+    /// else and its error is returned. Then poll.
     pub fn handle_input(
         &mut self,
         now: Instant,
         wall: Option<UnixTime>,
         id: LinkId,
         frame: &[u8],
-    ) -> Result<(), StationError> {
-        self.wall = wall.or(self.wall);
+    ) -> Result<(), StationError<L::InputError>> {
+        self.tick(now, wall);
         let port = self
             .ports
             .get_mut(usize::from(id.0))
@@ -710,10 +733,16 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
         result.map_err(StationError::Link)
     }
 
-    /// The next instant at which [`Station::handle_timeout`] has work, over every link and the
-    /// node. Call after every other method and arm one timer for it; `None` means nothing
-    /// happens until input arrives.
+    /// The instant at which [`Station::handle_timeout`] next has work, over every link and
+    /// the node. Call after the polls that follow every other method, and arm one timer for
+    /// it; `None` means nothing happens until input arrives. It is at or before the latest
+    /// `now` the driver gave only when work is due now (a timer that passed while the driver
+    /// was busy, or work [`Station::node_mut`] or [`Station::poll_event`] left), so serving it
+    /// at once always makes progress.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.dirty {
+            return Some(self.now);
+        }
         self.ports
             .iter()
             .filter_map(|p| p.link.poll_timeout())
@@ -722,9 +751,16 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     }
 
     /// Lets every link and the node act on the passage of time. Call when the instant from
-    /// [`Station::poll_timeout`] comes (early or often is harmless); then poll.
+    /// [`Station::poll_timeout`] comes; then poll. At an instant before that (a timer that
+    /// fired early, or one the driver did not cancel) it does nothing at all: a link or the
+    /// node may act on a deadline it keeps internally (the property test found one), so the
+    /// station, not each of them, keeps the contract.
     pub fn handle_timeout(&mut self, now: Instant, wall: Option<UnixTime>) {
-        self.wall = wall.or(self.wall);
+        if self.poll_timeout().is_none_or(|t| t > now) {
+            return;
+        }
+        self.tick(now, wall);
+        self.dirty = false;
         for port in &mut self.ports {
             port.link.handle_timeout(now);
         }
@@ -739,33 +775,49 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     pub fn poll_transmit(&mut self, now: Instant, id: LinkId, buf: &mut [u8]) -> Option<Transmit> {
         let port = self.ports.get_mut(usize::from(id.0))?;
         let transmit = port.link.poll_transmit(now, buf);
-        if transmit.is_none() {
+        if transmit.is_none() && self.pump(now) {
             // The burst is planned: what it finished (non-ARQ messages sent their repeats)
-            // frees room for the node's next messages.
-            self.pump(now);
+            // freed room for the node's next messages, which the links may send at once.
+            self.dirty = true;
         }
         transmit
     }
 
-    /// The next thing that happened, or `None`. Call after every other method until `None`.
-    pub fn poll_event(&mut self) -> Option<StationEvent> {
-        self.events
-            .pop_front()
-            .or_else(|| self.node.poll_event().map(StationEvent::Node))
+    /// The next thing that happened, or `None`. Call after [`Station::poll_transmit`] until
+    /// `None`, then [`Station::poll_timeout`]. A payload it lends is the station's until the
+    /// next call.
+    pub fn poll_event(&mut self) -> Option<StationEvent<'_>> {
+        let Some(mut event) = self.events.pop_front() else {
+            return self.node.poll_event().map(StationEvent::Node);
+        };
+        if let StationEvent::Received { payload, .. }
+        | StationEvent::Confirmed { echo: payload, .. } = &mut event
+        {
+            let len = self.waiting.take().unwrap_or(0);
+            *payload = self.updu.get(..len).unwrap_or_default();
+            // What waited in the links for the buffer moves at the next handle_timeout, which
+            // poll_timeout now asks for at once.
+            self.dirty = true;
+        }
+        Some(event)
     }
 
-    /// Moves U_PDUs between the links and the node until neither has more to give.
-    fn pump(&mut self, now: Instant) {
+    /// Moves U_PDUs between the links and the node until neither has more to give (or a
+    /// client payload waits for the driver). Returns whether anything moved.
+    fn pump(&mut self, now: Instant) -> bool {
+        let mut moved = false;
         loop {
             let mut progress = self.take_link_events(now);
             progress |= self.feed_links(now);
             if !progress {
-                return;
+                return moved;
             }
+            moved = true;
         }
     }
 
-    /// Hands what the links received to the node and settles what they finished.
+    /// Hands what the links received to the node and settles what they finished. Stops while
+    /// the buffer holds a client payload for the driver: what follows waits in the link.
     fn take_link_events(&mut self, now: Instant) -> bool {
         let mut progress = false;
         let Station {
@@ -774,12 +826,17 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             ports,
             events,
             wall,
+            updu,
+            waiting,
             stats,
             ..
         } = self;
         for (index, port) in (0u8..).zip(ports.iter_mut()) {
             let link = LinkId(index);
-            while let Some(event) = port.link.poll_event() {
+            while waiting.is_none() {
+                let Some(event) = port.link.poll_event() else {
+                    break;
+                };
                 progress = true;
                 let report = match event {
                     LinkEvent::Received(r) if r.header.dest_sap == *sap => {
@@ -791,25 +848,43 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                     }
                     LinkEvent::Received(r) => {
                         stats.foreign += 1;
-                        Some(StationEvent::ForeignSap {
+                        *waiting = Some(lend(updu, r.data));
+                        Some(StationEvent::Received {
                             link,
                             src: r.src,
-                            sap: r.header.dest_sap,
+                            header: r.header,
+                            service: r.service,
+                            payload: &[],
                         })
                     }
-                    LinkEvent::Sent(id) => {
-                        // Only non-ARQ messages are reported sent.
-                        port.feed.sent(node, now, id);
-                        None
+                    LinkEvent::Confirmed { from, header, echo } => {
+                        *waiting = Some(lend(updu, echo));
+                        Some(StationEvent::Confirmed {
+                            link,
+                            from,
+                            header,
+                            echo: &[],
+                        })
                     }
-                    LinkEvent::Delivered(id) => {
-                        port.feed.settle(id);
-                        None
-                    }
-                    LinkEvent::Failed(id, _) => port.feed.settle(id).map(|dest| {
-                        stats.expired += 1;
-                        StationEvent::Expired { link, dest }
-                    }),
+                    // Only non-ARQ messages are reported sent.
+                    LinkEvent::Sent(id) => match port.feed.sent(node, now, id) {
+                        Some(Owner::Client) => Some(StationEvent::Sent { link, id }),
+                        _ => None,
+                    },
+                    LinkEvent::Delivered(id) => match port.feed.settle(id) {
+                        Some((_, Owner::Client)) => Some(StationEvent::Delivered { link, id }),
+                        _ => None,
+                    },
+                    LinkEvent::Failed(id, failure) => match port.feed.settle(id) {
+                        Some((dest, Owner::Node)) => {
+                            stats.expired += 1;
+                            Some(StationEvent::Expired { link, dest })
+                        }
+                        Some((_, Owner::Client)) => {
+                            Some(StationEvent::Failed { link, id, failure })
+                        }
+                        None => None,
+                    },
                     LinkEvent::LinkUp(peer) => Some(StationEvent::PhysicalLink {
                         link,
                         peer,
@@ -821,7 +896,6 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                         up: false,
                     }),
                     LinkEvent::Reset(peer) => Some(StationEvent::Reset { link, peer }),
-                    LinkEvent::Confirmed { .. } => None,
                 };
                 if let Some(r) = report {
                     push_event(events, stats, r);
@@ -832,7 +906,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     }
 
     /// Gives each link, while it has room, the node's most urgent messages for the neighbours
-    /// it reaches.
+    /// it reaches. Waits while the buffer holds a client payload for the driver.
     fn feed_links(&mut self, now: Instant) -> bool {
         let mut progress = false;
         let Station {
@@ -840,11 +914,12 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             ports,
             events,
             updu,
+            waiting,
             stats,
             ..
         } = self;
         for (index, port) in (0u8..).zip(ports.iter_mut()) {
-            while port.has_room() {
+            while waiting.is_none() && port.has_room() {
                 let Some(message) = port.feed.poll_send(node, now, &[], updu) else {
                     break;
                 };
@@ -852,7 +927,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                 match port.link.submit(now, &message) {
                     Ok(id) => {
                         stats.submitted += 1;
-                        port.feed.submitted(id, message.dest);
+                        port.feed.submitted(id, message.dest, Owner::Node);
                     }
                     Err(error) => {
                         // Only a U_PDU too large for this link's buffers gets here (room was
@@ -872,12 +947,21 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     }
 }
 
-/// Queues a station event, dropping (and counting) the oldest when the queue is full.
-fn push_event(
-    events: &mut Deque<StationEvent, STATION_EVENTS>,
-    stats: &mut StationStats,
-    event: StationEvent,
-) {
+/// Copies a payload for the driver into the buffer; returns its length there.
+fn lend(updu: &mut [u8; MAX_UPDU_LEN], payload: &[u8]) -> usize {
+    // A link never delivers more than MAX_UPDU_LEN bytes; were it to, the payload is cut
+    // rather than the station stopped.
+    let len = payload.len().min(MAX_UPDU_LEN);
+    if let (Some(to), Some(from)) = (updu.get_mut(..len), payload.get(..len)) {
+        to.copy_from_slice(from);
+    }
+    len
+}
+
+/// Queues a station event, dropping (and counting) the oldest when the queue is full. The
+/// oldest is never one waiting for the buffer: while one waits, nothing moves and nothing is
+/// queued, and when one is queued the buffer was free, so none waited before it.
+fn push_event(events: &mut Deque<Note, STATION_EVENTS>, stats: &mut StationStats, event: Note) {
     if events.is_full() {
         events.pop_front();
         stats.events_dropped += 1;

@@ -72,7 +72,6 @@ fn every_shipped_scenario_runs_through_the_binary() {
             report["outcomes"]["duplicates"], 0,
             "{stem}: no U_PDU twice"
         );
-        assert_eq!(report["stalls"], 0, "{stem}: the links always settle");
         assert!(
             report["outcomes"]["delivered"].as_u64().unwrap() > 0,
             "{stem} delivers something"

@@ -27,7 +27,7 @@ use bytes::Bytes;
 use skywave_protocol::link::{self, Event as LinkEvent, HostLink, MAX_UPDU_LEN};
 use skywave_protocol::node::{Heard, MAX_NEIGHBOURS, Node, NodeEvent, Storage};
 use skywave_protocol::policy::{Kind, Label, UnixTime};
-use skywave_protocol::station::Feed;
+use skywave_protocol::station::{Feed, Owner};
 use skywave_protocol::time::{Duration, Instant};
 use skywave_protocol::wire::{Address, MAX_DPDU_LEN};
 use tokio::sync::mpsc;
@@ -276,7 +276,7 @@ impl Core {
             link,
             bearer,
             feed: Feed::new(channel, &cfg.neighbours)
-                .map_err(|e| anyhow::anyhow!("link {}: {e}", cfg.name))?,
+                .map_err(|_| anyhow::anyhow!("link {}: too many neighbours", cfg.name))?,
             bearer_up: false,
             bearer_state: "opening".into(),
             frames_in: 0,
@@ -663,7 +663,7 @@ impl Core {
                         LinkEvent::Failed(id, _) if l.caps.settle(id, false) => {}
                         // A node message went out non-ARQ (every repeat): the node arms the
                         // SUMMARY that lets a listener that missed it ask for it.
-                        LinkEvent::Sent(id) if l.feed.sent(&mut *self.node, now, id) => {}
+                        LinkEvent::Sent(id) if l.feed.sent(&mut *self.node, now, id).is_some() => {}
                         LinkEvent::Delivered(id) if l.feed.settle(id).is_some() => {}
                         LinkEvent::Failed(id, _) if l.feed.settle(id).is_some() => {
                             // The next inventory exchange finds the difference again.
@@ -854,9 +854,10 @@ impl Core {
             }
             match first {
                 Some((i, result)) => sis.queue.submitted(&sis.hub, i, submission, result),
-                None => sis
-                    .queue
-                    .submitted(&sis.hub, 0, submission, Err(link::Error::QueueFull)),
+                None => {
+                    sis.queue
+                        .submitted(&sis.hub, 0, submission, Err(link::SubmitError::QueueFull))
+                }
             }
         }
         moved
@@ -905,7 +906,7 @@ fn feed_link(
     let progress = !polled.is_empty();
     for message in batch(polled, batch_readers) {
         match l.link.submit(now, &message.message()) {
-            Ok(id) => l.feed.submitted(id, message.dest),
+            Ok(id) => l.feed.submitted(id, message.dest, Owner::Node),
             // Room was checked: only a U_PDU too large for the link gets here. The next
             // inventory exchange offers it again.
             Err(e) => tracing::warn!(link = %l.name, %e, dest = %message.dest, "U_PDU not queued"),

@@ -17,15 +17,16 @@ use std::fmt;
 
 use skywave_protocol::link::{
     self, Event as LinkEvent, Failure, HostLink, MAX_UPDU_LEN, Message, MessageId, Mode, Received,
-    Service, SpduHeader, Transmit,
+    Service, SpduHeader, SubmitError, Transmit,
 };
 use skywave_protocol::sis::{
     self, Packet, Primitive, ServiceType, SisAddress, UnidataRequest, confirm, tx_mode,
 };
+use skywave_protocol::station::StationLink;
 use skywave_protocol::time::Instant;
 use skywave_protocol::wire::Address;
 
-/// Messages a SIS carrier queues before [`link::Error::QueueFull`], as many as a host link.
+/// Messages a SIS carrier queues before [`SubmitError::QueueFull`], as many as a host link.
 const QUEUE: usize = 32;
 /// Requests written to the node and not yet confirmed before the carrier waits.
 const OUTSTANDING: usize = 16;
@@ -60,7 +61,7 @@ pub enum Carrier {
 
 impl Carrier {
     /// Queues a U_PDU.
-    pub fn submit(&mut self, now: Instant, m: &Message<'_>) -> Result<MessageId, link::Error> {
+    pub fn submit(&mut self, now: Instant, m: &Message<'_>) -> Result<MessageId, SubmitError> {
         match self {
             Carrier::Hf(l) => l.submit(now, m),
             Carrier::Sis(s) => s.submit(now, m),
@@ -127,7 +128,7 @@ impl Carrier {
     /// is given a link's, so the node's and the clients' traffic are paced alike).
     pub fn capacity(&self) -> usize {
         match self {
-            Carrier::Hf(l) => skywave_protocol::station::StationLink::capacity(&**l),
+            Carrier::Hf(l) => StationLink::capacity(&**l),
             Carrier::Sis(_) => SIS_CAPACITY,
         }
     }
@@ -158,6 +159,44 @@ impl Carrier {
     /// Whether frames are D_PDUs (which a capture may record as link type 237).
     pub fn is_hf(&self) -> bool {
         matches!(self, Carrier::Hf(_))
+    }
+}
+
+/// A carrier is a station's link like any [`HostLink`]: the station drives HF links and links
+/// through another 5066 node alike.
+impl StationLink for Carrier {
+    type InputError = InputError;
+
+    fn submit(&mut self, now: Instant, message: &Message<'_>) -> Result<MessageId, SubmitError> {
+        Carrier::submit(self, now, message)
+    }
+
+    fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), InputError> {
+        Carrier::handle_input(self, now, bytes)
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        Carrier::handle_timeout(self, now);
+    }
+
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        Carrier::poll_transmit(self, now, buf)
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        Carrier::poll_timeout(self)
+    }
+
+    fn poll_event(&mut self) -> Option<LinkEvent<'_>> {
+        Carrier::poll_event(self)
+    }
+
+    fn queued(&self) -> usize {
+        Carrier::queued(self)
+    }
+
+    fn capacity(&self) -> usize {
+        Carrier::capacity(self)
     }
 }
 
@@ -219,21 +258,21 @@ impl SisCarrier {
         }
     }
 
-    fn submit(&mut self, now: Instant, m: &Message<'_>) -> Result<MessageId, link::Error> {
+    fn submit(&mut self, now: Instant, m: &Message<'_>) -> Result<MessageId, SubmitError> {
         if m.ttd <= now {
-            return Err(link::Error::Expired);
+            return Err(SubmitError::Expired);
         }
         if m.data.len() > MAX_UPDU_LEN {
-            return Err(link::Error::TooLarge);
+            return Err(SubmitError::TooLarge);
         }
         if m.header.priority > 15 {
-            return Err(link::Error::Priority);
+            return Err(SubmitError::Priority);
         }
         if m.header.dest_sap > 15 || m.header.src_sap > 15 {
-            return Err(link::Error::Sap);
+            return Err(SubmitError::Sap);
         }
         if self.queue.len() >= QUEUE {
-            return Err(link::Error::QueueFull);
+            return Err(SubmitError::QueueFull);
         }
         let id = MessageId(self.next_id);
         self.next_id = self.next_id.wrapping_add(1);

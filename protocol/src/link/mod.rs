@@ -95,14 +95,10 @@ pub enum Error {
     Priority,
     /// A SAP ID above 15.
     Sap,
-    /// The U_PDU does not fit this link's C_PDU buffers (or, expedited, its expedited window).
+    /// A C_PDU does not fit this link's C_PDU buffers.
     TooLarge,
-    /// A repeat count of 0 for non-ARQ data.
-    NoRepeats,
-    /// Every queue slot is taken; try again after events report progress.
+    /// Every queue slot is taken.
     QueueFull,
-    /// The time-to-die has already passed.
-    Expired,
     /// The configuration cannot work with these capacities.
     Config(ConfigError),
 }
@@ -137,16 +133,62 @@ impl fmt::Display for Error {
             Error::UnknownSpdu(t) => write!(f, "unsupported S_PDU type {t}"),
             Error::Priority => f.write_str("priority above 15"),
             Error::Sap => f.write_str("SAP ID above 15"),
-            Error::TooLarge => f.write_str("U_PDU too large for this link"),
-            Error::NoRepeats => f.write_str("non-ARQ data needs at least one transmission"),
+            Error::TooLarge => f.write_str("too large for this link"),
             Error::QueueFull => f.write_str("send queue full"),
-            Error::Expired => f.write_str("time-to-die already passed"),
             Error::Config(c) => write!(f, "configuration: {c:?}"),
         }
     }
 }
 
 impl core::error::Error for Error {}
+
+/// Why [`Link::submit`] refused a U_PDU. Nothing was queued; the link is unchanged.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SubmitError {
+    /// The priority is above 15.
+    Priority,
+    /// A SAP ID is above 15.
+    Sap,
+    /// The U_PDU is longer than [`MAX_UPDU_LEN`], does not fit this link's C_PDU buffers, or
+    /// (expedited ARQ) needs more segments than the expedited window holds.
+    TooLarge,
+    /// Non-ARQ data asked for 0 transmissions.
+    NoRepeats,
+    /// Every queue place a client may use is taken; submit again after events report
+    /// progress (a delivery, a failure, a message sent).
+    QueueFull,
+    /// The time-to-die had already passed when it was submitted.
+    Expired,
+}
+
+impl fmt::Display for SubmitError {
+    // The reasons both errors share are worded once (a board's flash holds each string once).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubmitError::Priority => Error::Priority.fmt(f),
+            SubmitError::Sap => Error::Sap.fmt(f),
+            SubmitError::TooLarge => Error::TooLarge.fmt(f),
+            SubmitError::QueueFull => Error::QueueFull.fmt(f),
+            SubmitError::NoRepeats => f.write_str("no repeats"),
+            SubmitError::Expired => f.write_str("time-to-die passed"),
+        }
+    }
+}
+
+impl core::error::Error for SubmitError {}
+
+impl From<Error> for SubmitError {
+    /// What queueing a client's C_PDU can fail with: the header checks, a full queue, or a
+    /// C_PDU that does not fit (every other error is about input, and reads as too large).
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Priority => SubmitError::Priority,
+            Error::Sap => SubmitError::Sap,
+            Error::QueueFull => SubmitError::QueueFull,
+            _ => SubmitError::TooLarge,
+        }
+    }
+}
 
 /// A link's tunable parameters.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -672,10 +714,14 @@ impl<
 
     /// Queues a client's U_PDU. Call whenever a client submits data; then call
     /// [`Link::poll_transmit`], since the link may want to transmit at once.
-    pub fn submit(&mut self, now: Instant, message: &Message<'_>) -> Result<MessageId, Error> {
+    pub fn submit(
+        &mut self,
+        now: Instant,
+        message: &Message<'_>,
+    ) -> Result<MessageId, SubmitError> {
         self.now = self.now.max(now);
         if message.ttd <= now {
-            return Err(Error::Expired);
+            return Err(SubmitError::Expired);
         }
         let (carriage, expedited) = match message.mode {
             Mode::Arq { in_order } => (
@@ -694,19 +740,19 @@ impl<
             ),
             Mode::NonArq { repeats } | Mode::ExpeditedNonArq { repeats } => {
                 if repeats == 0 {
-                    return Err(Error::NoRepeats);
+                    return Err(SubmitError::NoRepeats);
                 }
                 let expedited = matches!(message.mode, Mode::ExpeditedNonArq { .. });
                 (Carriage::NonArq { expedited, repeats }, expedited)
             }
         };
         if message.data.len() > MAX_UPDU_LEN {
-            return Err(Error::TooLarge);
+            return Err(SubmitError::TooLarge);
         }
         // The last slots are the link's own, so a full queue never stops CAS-1 or RESET.
         let free = self.queue.iter().filter(|m| m.is_none()).count();
         if free <= CONTROL_SLOTS {
-            return Err(Error::QueueFull);
+            return Err(SubmitError::QueueFull);
         }
         let spdu = Spdu::Data(DataSpdu {
             header: message.header,
@@ -731,7 +777,7 @@ impl<
                 .map_or(0, |m| m.len.div_ceil(usize::from(self.config.max_segment)));
             if segs > usize::from(expedited_window(XRX)) {
                 self.free(slot);
-                return Err(Error::TooLarge);
+                return Err(SubmitError::TooLarge);
             }
         }
         self.next_id = self.next_id.wrapping_add(1);

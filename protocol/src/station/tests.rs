@@ -2,11 +2,12 @@
 //! interleaver span after their last bit; a radio hears nothing while it transmits): the glue
 //! between links and node, the fan-out rule, and a listener that missed a broadcast.
 
+use std::string::String;
 use std::vec::Vec;
 
 use super::*;
-use crate::link::{Config as LinkConfig, MAX_CPDU_LEN, Modem};
-use crate::node::{Config, Fanout, FixedStorage};
+use crate::link::{Config as LinkConfig, Link, MAX_CPDU_LEN, Modem};
+use crate::node::{Config, Fanout, FixedStorage, Node};
 use crate::policy::sample::{self, Coalition, NOW};
 use crate::policy::{Digest, TrustStore};
 use crate::time::Duration;
@@ -53,6 +54,8 @@ struct Net {
     now: Instant,
     /// Frames each station put on the air.
     frames: Vec<usize>,
+    /// Per station, what it reported apart from the node's events, in order.
+    log: Vec<Vec<String>>,
 }
 
 impl Net {
@@ -94,6 +97,7 @@ impl Net {
         Net {
             keyed: std::vec![[Instant::ZERO; 2]; stations.len()],
             frames: std::vec![0; stations.len()],
+            log: std::vec![Vec::new(); stations.len()],
             stations,
             channels: members,
             flights: Vec::new(),
@@ -110,9 +114,16 @@ impl Net {
 
     /// Lets every station transmit what it has now.
     fn transmit(&mut self) {
+        for s in 0..self.stations.len() {
+            self.transmit_from(s);
+        }
+    }
+
+    /// Lets station `s` transmit what it has now.
+    fn transmit_from(&mut self, s: usize) {
         let mut buf = [0u8; MAX_DPDU_LEN];
         let modem = Modem::hf_2400_short();
-        for s in 0..self.stations.len() {
+        {
             for l in 0..self.stations[s].links() {
                 let id = LinkId(l as u8);
                 while let Some(t) = self.stations[s].poll_transmit(self.now, id, &mut buf) {
@@ -133,36 +144,73 @@ impl Net {
     /// Runs for `span`, dropping the frames `lose` picks (station from, station to).
     fn run(&mut self, span: Duration, mut lose: impl FnMut(usize, &[u8]) -> bool) {
         let end = self.now + span;
+        let mut stuck = 0;
         loop {
             self.transmit();
             let next_frame = self.flights.iter().map(|f| f.0).min();
             let next_timer = self.stations.iter().filter_map(|s| s.poll_timeout()).min();
-            let Some(next) = next_frame.into_iter().chain(next_timer).min() else {
-                return;
-            };
-            if next > end {
-                self.now = end;
+            if !self.advance(
+                next_frame.into_iter().chain(next_timer).min(),
+                end,
+                &mut stuck,
+            ) {
                 return;
             }
-            self.now = self.now.max(next);
             let now = self.now;
             let (due, later): (Vec<Flight>, Vec<Flight>) =
                 self.flights.drain(..).partition(|f| f.0 <= now);
             self.flights = later;
             for (_, to, l, frame) in due {
-                let turnaround = Modem::hf_2400_short().turnaround;
-                if self.keyed[to][usize::from(l.0)] + turnaround > now || lose(to, &frame) {
+                if !self.hears(to, l) || lose(to, &frame) {
                     continue;
                 }
                 let _ = self.stations[to].handle_input(now, Some(NOW), l, &frame);
             }
-            for s in &mut self.stations {
-                if s.poll_timeout().is_some_and(|t| t <= now) {
-                    s.handle_timeout(now, Some(NOW));
+            for s in 0..self.stations.len() {
+                if self.stations[s].poll_timeout().is_some_and(|t| t <= now) {
+                    self.stations[s].handle_timeout(now, Some(NOW));
                 }
-                while s.poll_event().is_some() {}
+                self.take_events(s);
             }
         }
+    }
+
+    /// Moves the clock on to `next`, the next thing to happen; returns false when the run
+    /// ends (nothing next, or `next` after `end`). `stuck` counts rounds in a row at one
+    /// instant, which the timer contract bounds (an instant at or before now means work is
+    /// due, and doing it moves the timer on): a station that asks for the same instant over
+    /// and over fails.
+    fn advance(&mut self, next: Option<Instant>, end: Instant, stuck: &mut u32) -> bool {
+        let Some(next) = next else {
+            return false;
+        };
+        if next > end {
+            self.now = end;
+            return false;
+        }
+        *stuck = if next <= self.now { *stuck + 1 } else { 0 };
+        assert!(
+            *stuck < 64,
+            "a station asks for {next:?} again at {:?}",
+            self.now
+        );
+        self.now = self.now.max(next);
+        true
+    }
+
+    /// Logs station `s`'s events.
+    fn take_events(&mut self, s: usize) {
+        let (station, log) = (&mut self.stations[s], &mut self.log[s]);
+        while let Some(e) = station.poll_event() {
+            log.push(describe(&e));
+        }
+    }
+
+    /// Whether station `s` hears a frame on link `l` now (its radio is not keyed or turning
+    /// around).
+    fn hears(&self, s: usize, l: LinkId) -> bool {
+        let turnaround = Modem::hf_2400_short().turnaround;
+        self.keyed[s][usize::from(l.0)] + turnaround <= self.now
     }
 
     fn holds(&self, s: usize) -> Vec<Digest> {
@@ -183,6 +231,8 @@ impl Net {
 fn minutes(m: u64) -> Duration {
     Duration::from_secs(60 * m)
 }
+
+mod drivers;
 
 #[test]
 fn a_coalition_crosses_a_chain_of_stations() {
@@ -290,4 +340,252 @@ fn a_station_back_from_an_outage_gets_every_revocation_it_missed_at_once() {
         .count();
     assert_eq!(got, missed.len(), "revocations caught up");
     assert_eq!(net.holds(1), net.holds(0));
+}
+
+/// An event as the tests compare it: a payload as text.
+fn describe(e: &StationEvent<'_>) -> String {
+    match *e {
+        StationEvent::Received {
+            link: LinkId(l),
+            src,
+            header,
+            service,
+            payload,
+        } => std::format!(
+            "received link={l} from={} sap={}>{} priority={} {service:?} {}",
+            src.value(),
+            header.src_sap,
+            header.dest_sap,
+            header.priority,
+            std::string::String::from_utf8_lossy(payload)
+        ),
+        ref other => std::format!("{other:?}"),
+    }
+}
+
+/// A client's U_PDU from SAP 2 to SAP 3 of node `dest`, ARQ.
+fn client(dest: u32, data: &[u8], ttd: Instant) -> LinkMessage<'_> {
+    LinkMessage {
+        dest: addr(dest),
+        header: SpduHeader {
+            priority: 5,
+            src_sap: 2,
+            dest_sap: 3,
+        },
+        mode: link::Mode::Arq { in_order: false },
+        confirm: false,
+        ttd,
+        data,
+    }
+}
+
+#[test]
+fn client_data_crosses_in_order_and_its_delivery_is_reported() {
+    let c = Coalition::new();
+    let mut net = Net::new(&c, 2, &[&[0, 1]], &[0, 1], Fanout::DEFAULT);
+    net.run(minutes(5), |_, _| false);
+    let now = net.now;
+    let ttd = now + minutes(10);
+    let s0 = &mut net.stations[0];
+    // Two at once: the second waits in the link while the first is lent to the driver.
+    let first = s0
+        .submit(now, LinkId(0), &client(2, b"first", ttd))
+        .unwrap();
+    let second = s0
+        .submit(now, LinkId(0), &client(2, b"second", ttd))
+        .unwrap();
+    net.run(minutes(2), |_, _| false);
+    let received: Vec<&String> = net.log[1]
+        .iter()
+        .filter(|e| e.starts_with("received"))
+        .collect();
+    assert_eq!(
+        received,
+        [
+            "received link=0 from=1 sap=2>3 priority=5 Arq first",
+            "received link=0 from=1 sap=2>3 priority=5 Arq second"
+        ]
+    );
+    for id in [first, second] {
+        let delivered = std::format!(
+            "{:?}",
+            StationEvent::Delivered {
+                link: LinkId(0),
+                id
+            }
+        );
+        assert_eq!(
+            net.log[0].iter().filter(|e| **e == delivered).count(),
+            1,
+            "{:?}",
+            net.log[0]
+        );
+    }
+    assert_eq!(net.stations[1].stats().foreign, 2);
+}
+
+#[test]
+fn a_client_message_nobody_takes_fails_at_its_time_to_die() {
+    let c = Coalition::new();
+    let mut net = Net::new(&c, 2, &[&[0, 1]], &[0, 1], Fanout::DEFAULT);
+    let now = net.now;
+    // Node 7 is not on the air: no physical link is ever made with it.
+    let id = net.stations[0]
+        .submit(
+            now,
+            LinkId(0),
+            &client(7, b"lost", now + Duration::from_secs(60)),
+        )
+        .unwrap();
+    net.run(minutes(3), |_, _| false);
+    let failed = std::format!("Failed {{ link: LinkId(0), id: {id:?}");
+    let count = net.log[0].iter().filter(|e| e.starts_with(&failed)).count();
+    assert_eq!(count, 1, "{:?}", net.log[0]);
+    assert!(!net.log[1].iter().any(|e| e.starts_with("received")));
+}
+
+#[test]
+fn submit_refuses_with_a_reason_and_queues_nothing() {
+    let c = Coalition::new();
+    let mut s = station(&c, Fanout::DEFAULT);
+    let l = s.add_link(link(1), &[addr(2)]).unwrap();
+    let now = Instant::from_millis(1000);
+    let ttd = now + minutes(10);
+    let x = client(2, b"x", ttd);
+    assert_eq!(s.submit(now, l, &x), Err(StationError::LinkDown(l)));
+    s.link_up(now, Some(NOW), l).unwrap();
+    assert_eq!(
+        s.submit(now, LinkId(3), &x),
+        Err(StationError::NoSuchLink(LinkId(3)))
+    );
+    let mut own = x;
+    own.header.dest_sap = 9;
+    assert_eq!(s.submit(now, l, &own), Err(StationError::NodeSap));
+    assert_eq!(
+        s.submit(now, l, &client(2, b"x", now)),
+        Err(StationError::Submit(SubmitError::Expired))
+    );
+    // Room: client messages to a node the link does not list take places until only the
+    // link's reserve is left.
+    let mut taken = 0;
+    let refusal = loop {
+        match s.submit(now, l, &client(5, b"y", ttd)) {
+            Ok(_) => taken += 1,
+            Err(e) => break e,
+        }
+        assert!(taken <= 8, "the reserve stays free");
+    };
+    assert_eq!(refusal, StationError::NoRoom(l));
+    assert!(taken > 0);
+    let queued = s.link(l).unwrap().queued();
+    assert_eq!(queued + LINK_RESERVE, 8, "filled to the reserve");
+}
+
+/// Checks that `handle_timeout` at an instant before the one `poll_timeout` asks for changes
+/// nothing: no frame, no event, the same timer.
+fn assert_spurious_timeout_is_a_no_op(net: &mut Net, s: usize, pick: u64) {
+    net.transmit();
+    let now = net.now;
+    while net.stations[s].poll_event().is_some() {}
+    let before = net.stations[s].poll_timeout();
+    let at = match before {
+        Some(t) if t <= now => return,
+        Some(t) => now + Duration::from_millis(pick % (t - now).millis()),
+        None => now + Duration::from_millis(pick % 600_000),
+    };
+    let st = &mut net.stations[s];
+    st.handle_timeout(at, Some(NOW));
+    assert_eq!(st.poll_timeout(), before, "spurious at {at:?}");
+    let mut buf = [0u8; MAX_DPDU_LEN];
+    for l in 0..st.links() {
+        assert_eq!(st.poll_transmit(now, LinkId(l as u8), &mut buf), None);
+    }
+    assert!(st.poll_event().is_none(), "spurious at {at:?}");
+    assert_eq!(st.poll_timeout(), before);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+    /// quinn-proto's timer contract, under publications, client data, outages, frame loss and
+    /// spurious wake-ups: `handle_timeout` before the asked instant is a no-op, and
+    /// `poll_timeout` asks for an instant at or before now only when serving it makes
+    /// progress (`Net::run` fails if one instant is served over and over).
+    #[test]
+    fn the_timer_asks_for_the_past_only_when_work_is_due(
+        steps in proptest::collection::vec((1u64..30_000, 0u8..5, proptest::prelude::any::<u64>()), 1..25),
+        loss in 0u64..4,
+    ) {
+        let c = Coalition::new();
+        let mut net = Net::new(&c, 2, &[&[0, 1]], &[0], Fanout::DEFAULT);
+        let mut deltas = revocations(&c, 8).into_iter();
+        let mut down = [false; 2];
+        let mut dice = loss;
+        for (gap, action, x) in steps {
+            let s = (x % 2) as usize;
+            let now = net.now;
+            match action {
+                0 => {
+                    // Station 0 signs in sequence; station 1 gets them over the air.
+                    if let Some(r) = deltas.next() {
+                        net.publish(0, &r);
+                    }
+                }
+                1 => {
+                    let data = std::vec![b'c'; (x % 300) as usize + 1];
+                    let mut m = client(2 - s as u32, &data, now + Duration::from_secs(120));
+                    if x & 4 != 0 {
+                        m.mode = link::Mode::NonArq { repeats: 2 };
+                    }
+                    let _ = net.stations[s].submit(now, LinkId(0), &m);
+                }
+                2 => {
+                    if down[s] {
+                        net.stations[s].link_up(now, Some(NOW), LinkId(0)).unwrap();
+                    } else {
+                        net.stations[s].link_down(now, LinkId(0)).unwrap();
+                    }
+                    down[s] = !down[s];
+                }
+                _ => assert_spurious_timeout_is_a_no_op(&mut net, s, x >> 8),
+            }
+            // One frame in four lost at most, from a cheap generator.
+            net.run(Duration::from_millis(gap), |_, _| {
+                dice = dice.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                loss > 0 && (dice >> 60) < loss
+            });
+        }
+    }
+}
+
+#[test]
+fn a_broadcast_client_message_is_reported_sent_and_heard_as_non_arq() {
+    let c = Coalition::new();
+    let mut net = Net::new(&c, 3, &[&[0, 1, 2]], &[0, 1, 2], Fanout::DEFAULT);
+    net.run(minutes(5), |_, _| false);
+    let now = net.now;
+    let mut m = client(1, b"to all", now + minutes(5));
+    m.dest = Address::BROADCAST;
+    m.mode = link::Mode::NonArq { repeats: 2 };
+    let id = net.stations[0].submit(now, LinkId(0), &m).unwrap();
+    net.run(minutes(1), |_, _| false);
+    let sent = std::format!(
+        "{:?}",
+        StationEvent::Sent {
+            link: LinkId(0),
+            id
+        }
+    );
+    assert_eq!(net.log[0].iter().filter(|e| **e == sent).count(), 1);
+    for s in 1..3 {
+        let heard: Vec<&String> = net.log[s]
+            .iter()
+            .filter(|e| e.starts_with("received"))
+            .collect();
+        assert_eq!(
+            heard,
+            ["received link=0 from=1 sap=2>3 priority=5 NonArq to all"],
+            "station {s} hears it once, repeats and all"
+        );
+    }
 }

@@ -86,6 +86,7 @@ pub fn agent_config(
         socket: PathBuf::new(),
         group_access: false,
         links,
+        rooms: Vec::new(),
     })
 }
 

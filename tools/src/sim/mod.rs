@@ -90,8 +90,6 @@ struct Node {
     wake: Option<Instant>,
     /// The submission event already queued.
     submit_at: Option<Instant>,
-    /// Wake-ups at the same instant in a row (a guard against a link that never settles).
-    same_instant_wakes: u32,
 }
 
 /// A simulation in progress.
@@ -156,7 +154,6 @@ impl<'a> Sim<'a> {
                 ids: HashMap::new(),
                 wake: None,
                 submit_at: None,
-                same_instant_wakes: 0,
             });
         }
         let radios = nodes
@@ -283,22 +280,9 @@ impl<'a> Sim<'a> {
         let Some(n) = self.nodes.get_mut(node) else {
             return;
         };
-        let mut next = n.link.poll_timeout();
-        if let Some(t) = next {
-            if t <= now {
-                n.same_instant_wakes += 1;
-                if n.same_instant_wakes > 64 {
-                    // The link keeps asking for the present: move on by a millisecond.
-                    self.report.stalls += 1;
-                    next = Some(now + Duration::from_millis(1));
-                    n.same_instant_wakes = 0;
-                } else {
-                    next = Some(now);
-                }
-            } else {
-                n.same_instant_wakes = 0;
-            }
-        }
+        // The link's timer contract: an instant at or before now means work is due now, and
+        // serving it moves the timer on, so a wake-up at `now` cannot repeat forever.
+        let next = n.link.poll_timeout().map(|t| t.max(now));
         if let Some(t) = next
             && n.wake != Some(t)
         {
@@ -369,7 +353,7 @@ impl<'a> Sim<'a> {
                         r.accepted_s = Some(secs(now));
                     }
                 }
-                Err(skywave_protocol::link::Error::QueueFull) => return,
+                Err(skywave_protocol::link::SubmitError::QueueFull) => return,
                 Err(_) => {
                     n.pending.pop_front();
                     if let Some(r) = self.report.messages.get_mut(p.number as usize) {

@@ -180,8 +180,6 @@ pub struct Report {
     pub links_broken: u64,
     /// ARQ resets.
     pub resets: u64,
-    /// Times a link asked for the present instant over and over (must be 0).
-    pub stalls: u64,
     /// Per node.
     pub nodes: Vec<NodeStats>,
     /// Per message.
@@ -225,7 +223,6 @@ impl Report {
             links_made: 0,
             links_broken: 0,
             resets: 0,
-            stalls: 0,
             nodes: Vec::new(),
             messages: Vec::new(),
             intended,

@@ -53,7 +53,7 @@ impl ClientQueue {
         hub: &Hub,
         index: usize,
         s: Submission,
-        result: Result<MessageId, link::Error>,
+        result: Result<MessageId, link::SubmitError>,
     ) {
         match result {
             Ok(id) => {
@@ -71,8 +71,8 @@ impl ClientQueue {
             }
             Err(e) => {
                 let reason = match e {
-                    link::Error::TooLarge => rejected::TOO_LARGE,
-                    link::Error::Expired => rejected::TTL_EXPIRED,
+                    link::SubmitError::TooLarge => rejected::TOO_LARGE,
+                    link::SubmitError::Expired => rejected::TTL_EXPIRED,
                     _ => rejected::UNKNOWN,
                 };
                 tracing::info!(client = s.client, %e, "SIS request refused by the link");

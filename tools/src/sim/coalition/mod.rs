@@ -455,12 +455,9 @@ impl<'a> Sim<'a> {
         self.take_events(s);
         let next = self.stations.get(s).and_then(|st| st.poll_timeout());
         if let Some(t) = next {
-            // A station asking for the present again is served a millisecond later.
-            let t = if t <= now {
-                now + Duration::from_millis(1)
-            } else {
-                t
-            };
+            // The station's timer contract: at or before now only when work is due, which
+            // serving it clears, so a wake-up at `now` cannot repeat forever.
+            let t = t.max(now);
             if self.wakes.get(s).copied().flatten() != Some(t) {
                 if let Some(w) = self.wakes.get_mut(s) {
                     *w = Some(t);
@@ -482,9 +479,18 @@ impl<'a> Sim<'a> {
         let at = secs(self.now);
         let name = self.name(s);
         let mut admitted = false;
-        while let Some(e) = self.stations.get_mut(s).and_then(|st| st.poll_event()) {
+        // Only the node's events are recorded: they borrow nothing from the station.
+        let node_event = |e: StationEvent<'_>| match e {
+            StationEvent::Node(n) => Some(n),
+            _ => None,
+        };
+        while let Some(e) = self
+            .stations
+            .get_mut(s)
+            .and_then(|st| st.poll_event().map(node_event))
+        {
             match e {
-                StationEvent::Node(NodeEvent::Admitted { artifact, from }) => {
+                Some(NodeEvent::Admitted { artifact, from }) => {
                     admitted = true;
                     let digest = artifact.digest.to_string();
                     let origin = from.map_or(name.clone(), |f| f.to_string());
@@ -501,7 +507,7 @@ impl<'a> Sim<'a> {
                         r.admitted_s.entry(name.clone()).or_insert(at);
                     }
                 }
-                StationEvent::Node(NodeEvent::Refused { refusal, from }) => {
+                Some(NodeEvent::Refused { refusal, from }) => {
                     let from = from.map(|f| {
                         self.scenario
                             .stations

@@ -2,7 +2,13 @@
 //! sends, answers what needs no node state, holds indications while the client has flow off,
 //! and hands everything else to the core as a [`ToCore`].
 
-use super::*;
+use super::{
+    Arc, ClientId, Duration, HEADER_LEN, HELD_INDICATIONS, HardLink, MAX_FRAME, MAX_INVALID,
+    Primitive, Request, Semaphore, SisServerConfig, SocketAddr, TO_CLIENT_CAPACITY, TcpListener,
+    TcpStream, ToClient, ToCore, VecDeque, encode, frame_len, kind, mpsc, unbind,
+};
+use tokio::io::AsyncReadExt;
+use tokio::io::AsyncWriteExt;
 
 /// Binds the server's listening socket.
 pub async fn bind(config: &SisServerConfig) -> anyhow::Result<TcpListener> {
@@ -46,7 +52,7 @@ pub async fn serve(listener: TcpListener, events: mpsc::Sender<ToCore>, max_conn
 }
 
 /// Per-connection state the task keeps.
-pub(super) struct Connection {
+struct Connection {
     id: ClientId,
     events: mpsc::Sender<ToCore>,
     invalid: u32,
@@ -58,7 +64,7 @@ pub(super) struct Connection {
 }
 
 /// What to do after a primitive from the client.
-pub(super) enum After {
+enum After {
     Continue,
     /// Unbind the client for this reason and close.
     Drop(u8),

@@ -2,7 +2,12 @@
 //! S_UNIDATA_REQUEST and its answer, received U_PDUs handed to the client bound to their SAP,
 //! and flow control as a client's backlog fills and drains.
 
-use super::*;
+use super::{
+    Address, BACKLOG_MAX, BACKLOG_OFF, BACKLOG_ON, ClientId, HashMap, Instant, MAX_UPDU_LEN, Mode,
+    Primitive, Request, ServiceType, SisAddress, SisServerConfig, SpduHeader, TTL_UNIT, ToClient,
+    ToCore, UNLIMITED_TTL, UnidataIndication, UnidataReport, availability, bind_rejected, confirm,
+    encode, link, mpsc, rejected, tx_mode,
+};
 
 /// One connected client, as the hub knows it.
 pub(super) struct Client {

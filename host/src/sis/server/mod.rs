@@ -38,7 +38,6 @@ use skywave_protocol::sis::{
 use skywave_protocol::time::Instant;
 use skywave_protocol::wire::Address;
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 

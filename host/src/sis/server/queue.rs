@@ -1,11 +1,14 @@
 //! The [`ClientQueue`]: accepted client requests waiting for room on their link, and which link
 //! message answers which request, so link events become confirmations and rejections.
 
-use super::*;
+use super::{
+    ClientId, HashMap, Hub, LinkEvent, MessageId, SisAddress, Submission, VecDeque, confirm, link,
+    rejected,
+};
 
 /// A request handed to a link, waiting for its outcome.
 #[derive(Debug)]
-pub(super) struct Tracked {
+struct Tracked {
     client: ClientId,
     expedited: bool,
     confirm: u8,

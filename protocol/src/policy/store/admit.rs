@@ -1,7 +1,16 @@
 //! Admission of each kind of artifact, behind [`TrustStore::admit`]: signature and chain first,
 //! then supersession, kind-specific checks and room, every check before anything is written.
 
-use super::*;
+use super::tables::Versioned;
+use super::{
+    Admitted, Artifact, ArtifactRef, Checkpoint, Conflict, Cred, Credential, DeltaOp, Digest,
+    Domain, DomainState, Evidence, Held, InForce, KeyId, Kind, MAX_ARTIFACT_LEN,
+    MAX_CHECKPOINT_ENTRIES, MAX_REVOCATION_ENTRIES, Policy, PolicyDelta, Refusal, Revocation,
+    Revoked, SIGNATURE_LEN, Scope, Signed, Table, Translator, TrustStore, UnixTime, Vec,
+    VerifyingKey, credential_ref, held_bytes, held_ref, place, revoked,
+};
+use crate::policy::encoding;
+use crate::policy::evidence;
 
 impl<
     const CREDS: usize,

@@ -1,7 +1,11 @@
 //! Credential chains and revocation: which admitted credentials stand for a key in a domain,
 //! whether a chain reaches a root unrevoked and in scope, and what is withdrawn.
 
-use super::*;
+use super::{
+    ArtifactRef, Cred, Credential, DecodeError, Digest, Domain, Held, InForce, KeyId, Kind,
+    MAX_CHAIN, Refusal, Revoked, Scope, Signed, TrustStore, UnixTime, Vec, VerifyingKey,
+    check_time, held_bytes,
+};
 
 impl<
     const CREDS: usize,

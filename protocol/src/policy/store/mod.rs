@@ -36,14 +36,12 @@
 //! ([`Admitted`], [`Refusal`]), `room` (per-domain rooms) and `tables` (placing entries in the
 //! fixed tables).
 
-use core::fmt;
-
 use heapless::Vec;
 use p256::ecdsa::VerifyingKey;
 
 use super::decide::{Decision, Label};
-use super::encoding::{self, Artifact, DecodeError, Kind, SIGNATURE_LEN, Signed};
-use super::evidence::{self, Conflict, Evidence};
+use super::encoding::{Artifact, DecodeError, Kind, SIGNATURE_LEN, Signed};
+use super::evidence::{Conflict, Evidence};
 use super::model::{
     ArtifactRef, Checkpoint, Credential, DeltaOp, Digest, Domain, KeyId, Policy, PolicyDelta,
     Revocation, Revoked, Scope, Translator, UnixTime, Validity,
@@ -61,7 +59,7 @@ mod tables;
 
 pub use outcome::{Admitted, Refusal, Table};
 pub use room::{Room, RoomError};
-use tables::*;
+use tables::{check_time, held_bytes, place};
 
 /// An admitted credential, with its key decoded once so verifications do not repeat the point
 /// decompression.

@@ -1,7 +1,8 @@
 //! What admission answers: [`Admitted`], or a [`Refusal`] saying which rule the artifact broke
 //! (and, for a full table, which [`Table`]).
 
-use super::*;
+use super::{ArtifactRef, DecodeError, Digest, Domain, KeyId, Kind, Revoked, Scope, UnixTime};
+use core::fmt;
 
 /// The fixed-capacity tables of a [`TrustStore`], as named by [`Refusal::CapacityFull`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -1,7 +1,8 @@
 //! Rooms: how much of each table one domain may fill, set at provisioning, so a partner that
 //! fills its own room has taken nothing from anyone else's.
 
-use super::*;
+use super::{Domain, Table};
+use core::fmt;
 
 /// How many entries of each table one domain may fill: its room, set at provisioning. The
 /// rooms of all domains never add up to more than a table holds, so a partner that fills its

@@ -1,7 +1,9 @@
 //! Placing entries in the store's fixed tables: a newer version replaces the one it supersedes,
 //! a duplicate changes nothing; and the validity and size checks every entry passes first.
 
-use super::*;
+use super::{
+    Cred, DecodeError, Digest, Domain, Held, KeyId, Refusal, Table, UnixTime, Validity, Vec,
+};
 
 /// The bookkeeping [`place`] needs from a table entry.
 pub(super) trait Versioned {

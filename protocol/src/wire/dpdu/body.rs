@@ -1,7 +1,7 @@
 //! The type-specific parts of a D_PDU: the orderwire, ARQ flags and acknowledgements, and one
 //! [`Body`] per D_PDU type, with the sizes each takes on the air.
 
-use super::*;
+use super::{DpduType, Error, Field};
 
 /// The 12-bit engineering orderwire field: a 4-bit type and 8 bits of data.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]

@@ -1,8 +1,9 @@
 //! [`Dpdu::emit`]: writing a D_PDU, both CRCs included, after checking that every value fits
 //! its field.
 
-use super::*;
+use super::{Body, Dpdu, Error, Field, MAX_SEGMENT_LEN, Management, SYNC, SelectiveAck};
 use crate::codec::{BufferTooSmall, Writer};
+use crate::wire::address;
 use crate::wire::crc::{data_crc, header_crc};
 
 impl Dpdu<'_> {

@@ -1,6 +1,9 @@
 //! [`Frame`]: a checked, read-only view of one D_PDU's bytes, read without trusting them.
 
-use super::*;
+use super::{
+    ADDRESS_OFFSET, COMMON_HEADER_LEN, DATA_CRC_LEN, DpduType, Eow, Error, SIZES_OFFSET, SYNC,
+    data_crc,
+};
 use crate::wire::crc::header_crc;
 
 /// A checked, read-only view of one D_PDU's bytes.

@@ -1,7 +1,10 @@
 //! The artifacts a scenario publishes: the sample coalition's, and revocations and policy
 //! versions signed with its keys; and how the report names them.
 
-use super::*;
+use super::{
+    Artifact, ArtifactRef, ArtifactSpec, Coalition, Kind, NOW, Revoked, Signed, TrustStore, anyhow,
+    bail, domain, sample,
+};
 
 /// Makes the signed bytes an [`ArtifactSpec`] names.
 pub fn artifacts(spec: &ArtifactSpec) -> anyhow::Result<Vec<Vec<u8>>> {

@@ -1,7 +1,11 @@
 //! `skywave-sim chain`: the revocation benchmark's scenario with its parameters exposed: a line
 //! of stations, one point-to-point net per hop, one revocation published at one end.
 
-use super::*;
+use super::{
+    ArtifactSpec, CoalitionReport, CoalitionScenario, Line, LinkSpec, Model, ModemSpec, NetSpec,
+    NodeSpec, Panel, PublishSpec, Serialize, StationSpec, artifacts, frame_lengths, run,
+};
+use anyhow::Context;
 
 /// The chain's parameters: a line of `hops + 1` stations, one point-to-point net per hop.
 #[derive(Clone, Copy, Debug, Serialize)]

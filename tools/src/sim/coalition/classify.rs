@@ -1,7 +1,7 @@
 //! Frame classes: what each D_PDU on the air carried (which node message, or link traffic), so
 //! the report can split airtime by kind.
 
-use super::*;
+use super::{Body, Dpdu, Frame, HashMap, Kind, kind_name, tag};
 
 /// Tracks, per radio, which C_PDU each ARQ sequence number and non-ARQ C_PDU ID carries, so
 /// every D_PDU is charged to what its C_PDU carried.
@@ -12,7 +12,7 @@ pub(super) struct Classifier {
 }
 
 /// What a C_PDU carries, from its first bytes.
-pub(super) fn class_of_cpdu(start: &[u8]) -> &'static str {
+fn class_of_cpdu(start: &[u8]) -> &'static str {
     let Some(&first) = start.first() else {
         return "link";
     };

@@ -44,12 +44,12 @@ use skywave_protocol::wire::{Address, Body, Dpdu, Frame, MAX_DPDU_LEN};
 use super::air::{Air, Radio};
 use super::channel::Model;
 use super::events::{EventQueue, Progress};
+use super::plot::{Line, Panel};
 use super::report::ChannelTotals;
 use super::scenario::{
     LinkSpec, ModemSpec, NetSpec, OutageSpec, RandomOutageSpec, ScenarioFile, check_outages,
 };
 use super::{instant, named, secs};
-use crate::sim::plot::{Line, Panel};
 
 mod artifacts;
 mod chain;
@@ -57,11 +57,17 @@ mod classify;
 mod report;
 mod scenario;
 
-pub use artifacts::*;
-pub use chain::*;
-use classify::*;
-pub use report::*;
-pub use scenario::*;
+pub use artifacts::artifacts;
+use artifacts::{describe, kind_name, label_of};
+pub use chain::{Chain, quantile};
+use classify::Classifier;
+pub use report::{
+    ArtifactRecord, CatchUp, CoalitionReport, DecisionRecord, RefusalRecord, StationRecord,
+};
+use scenario::domain;
+pub use scenario::{
+    ArtifactSpec, CoalitionScenario, DecideSpec, InjectSpec, NodeSpec, PublishSpec, StationSpec,
+};
 
 /// The SAP the simulated stations' node messages travel on.
 pub const SAP: u8 = 13;

@@ -1,7 +1,7 @@
 //! What a coalition run reports: per artifact when each station admitted it, refusals,
 //! decisions with their lineage, catch-ups after outages, per-station totals.
 
-use super::*;
+use super::{BTreeMap, ChannelTotals, Serialize};
 
 /// One artifact's journey.
 #[derive(Clone, Debug, Serialize)]

@@ -1,7 +1,11 @@
 //! The coalition scenario file: stations and their radios' nets, outages, what is published
 //! where and when, what a hostile neighbour injects, and the decisions to follow.
 
-use super::*;
+use super::{
+    Address, Deserialize, Domain, Duration, Fanout, LinkSpec, MAX_RADIOS, ModemSpec, NetSpec,
+    OutageSpec, RandomOutageSpec, SAP, ScenarioFile, Serialize, anyhow, check_outages, ensure,
+    node,
+};
 
 /// A coalition scenario.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -938,8 +938,7 @@ impl<
                 range,
                 parts,
             } => {
-                let held = self.stored().filter(|a| a.domain == *domain);
-                let parts = sync::fingerprints(held, *range, usize::from(*parts));
+                let parts = self.fingerprints(*domain, *range, usize::from(*parts));
                 Writer::ranges(buf, *domain, *range, &parts).ok()
             }
             Payload::Want(want) => Writer::want(buf, want).ok(),
@@ -1348,7 +1347,9 @@ impl<
                         && (t.items < mine.items
                             || (t.items == mine.items
                                 && t.revocation_seq < mine.revocation_seq)) => {}
-                Some(t) if t.items > 0 => self.reconcile(now, from, mine.domain, PrefixRange::ALL),
+                // Already reconciling with them (pushes queued, a range to resume): that goes on.
+                _ if self.syncing(from, mine.domain) => {}
+                Some(t) if t.items > 0 => self.start_sync(now, from, mine.domain, mine.items),
                 _ if !supplies => {}
                 // They hold nothing of this domain: push it all (as much as the outbox takes
                 // now, the rest once it has drained), no reconciliation needed.
@@ -1417,13 +1418,13 @@ impl<
             .iter()
             .any(|&(d, f, at)| d == domain && f == range.from && at + quiet > now);
         if we_lack && !asked_lately {
-            self.ask(now, from, domain, range);
+            self.ask(now, from, domain, range, false);
         }
     }
 
     /// Sends `to` our DETAIL page of `domain` over `range` (so it pushes what we lack there),
-    /// noting when.
-    fn ask(&mut self, now: Instant, to: Address, domain: Domain, range: PrefixRange) {
+    /// noting when; `walk` asks it to go on with the next page.
+    fn ask(&mut self, now: Instant, to: Address, domain: Domain, range: PrefixRange, walk: bool) {
         let from = range.from;
         self.asked.retain(|&(d, f, _)| d != domain || f != from);
         if self.asked.is_full() {
@@ -1434,7 +1435,7 @@ impl<
             domain,
             from,
             through: range.through,
-            walk: false,
+            walk,
         };
         self.queue(to, detail, now);
     }

@@ -89,26 +89,6 @@ pub(super) fn parts_for(range: PrefixRange) -> u8 {
     range.width().min(MAX_RANGE_PARTS as u64) as u8
 }
 
-/// The fingerprints of `held` (one domain's artifacts) in each of the `n` parts of `range`.
-pub(super) fn fingerprints(
-    held: impl Iterator<Item = ArtifactRef>,
-    range: PrefixRange,
-    n: usize,
-) -> Vec<Fingerprint, MAX_RANGE_PARTS> {
-    let n = n.clamp(1, MAX_RANGE_PARTS);
-    let mut parts: Vec<Fingerprint, MAX_RANGE_PARTS> = Vec::new();
-    let _ = parts.resize(n, Fingerprint::default());
-    for a in held {
-        let p = prefix_of(&a);
-        if range.contains(p)
-            && let Some(part) = parts.get_mut(range.part_of(p, n))
-        {
-            part.add(&a.digest);
-        }
-    }
-    parts
-}
-
 /// The page of `held` (one domain's artifacts) that starts at prefix `from` and ends at
 /// `through` at the latest: its entries, ordered by prefix, and the range they speak for.
 pub(super) fn page(
@@ -159,6 +139,28 @@ impl<
     const EVS: usize,
 > Node<S, T, OUT, WAIT, NBRS, KNOWN, EVS>
 {
+    /// The fingerprints of what we hold of `domain` (withdrawn artifacts left out) in each of
+    /// the `n` parts of `range`.
+    pub(super) fn fingerprints(
+        &self,
+        domain: Domain,
+        range: PrefixRange,
+        n: usize,
+    ) -> Vec<Fingerprint, MAX_RANGE_PARTS> {
+        let n = n.clamp(1, MAX_RANGE_PARTS);
+        let mut parts: Vec<Fingerprint, MAX_RANGE_PARTS> = Vec::new();
+        let _ = parts.resize(n, Fingerprint::default());
+        for a in self.stored().filter(|a| a.domain == domain) {
+            let p = prefix_of(&a);
+            if range.contains(p)
+                && let Some(part) = parts.get_mut(range.part_of(p, n))
+            {
+                part.add(&a.digest);
+            }
+        }
+        parts
+    }
+
     /// Places in the outbox one message may still fill with its answers: a quarter stays free
     /// for inventory messages and the ranges resumed later.
     pub(super) fn room(&self) -> usize {
@@ -192,19 +194,45 @@ impl<
         );
     }
 
+    /// Starts reconciling `domain`, of which we hold `items`, with `to`: a domain small enough
+    /// is listed whole with one DETAIL page (cheaper than 16 fingerprints), any other by
+    /// RANGES.
+    pub(super) fn start_sync(&mut self, now: Instant, to: Address, domain: Domain, items: u16) {
+        if items <= LIST_AT_MOST {
+            self.ask(now, to, domain, PrefixRange::ALL, true);
+        } else {
+            self.reconcile(now, to, domain, PrefixRange::ALL);
+        }
+    }
+
+    /// Whether a reconciliation of `domain` with `to` is under way: artifacts or part
+    /// exchanges queued to it, or a range to resume. A SUMMARY or a full RANGES that arrives
+    /// meanwhile starts nothing: a second reconciliation would push the same artifacts again.
+    pub(super) fn syncing(&self, to: Address, domain: Domain) -> bool {
+        self.resume.iter().any(|r| r.0 == to && r.1 == domain)
+            || self.outbox.iter().any(|o| {
+                o.to == to
+                    && o.domain == Some(domain)
+                    && match o.payload {
+                        Payload::Artifact(_) | Payload::Detail { .. } => true,
+                        Payload::Ranges { range, .. } => range != PrefixRange::ALL,
+                        _ => false,
+                    }
+            })
+    }
+
     /// Answers a neighbour's RANGES part by part (see the module's documentation).
     pub(super) fn compare_ranges(&mut self, now: Instant, from: Address, view: RangesView<'_>) {
         let domain = view.domain;
-        let mine = fingerprints(
-            self.stored().filter(|a| a.domain == domain),
-            view.range,
-            view.len(),
-        );
+        let mine = self.fingerprints(domain, view.range, view.len());
         // Both sides noticed the difference (each had the other's SUMMARY) and started: one
         // reconciliation is enough. Ours, still queued, need not go; if it went, only the side
         // with the lower address answers the other's (without `Config::address`, both do).
         // (Not by fingerprints: each side's may have changed since it sent them.)
         if view.range == PrefixRange::ALL {
+            if self.syncing(from, domain) {
+                return;
+            }
             let queued = |o: &super::Outgoing| {
                 o.to == from
                     && matches!(o.payload, Payload::Ranges { domain: d, range, .. }

@@ -361,7 +361,8 @@ pub struct Node<
     /// Ranges to reconcile again with a neighbour once the outbox has drained (sync.rs).
     resume: Vec<(Address, Domain, PrefixRange), { sync::MAX_RESUMES }>,
     /// When this node last started reconciling a domain with a neighbour (sync.rs).
-    started: Vec<(Address, Domain, Instant), { sync::MAX_RESUMES }>,
+    /// (By address value: the element type of `asked`, one instance less in the firmware.)
+    started: Vec<(Domain, u32, Instant), MAX_DOMAINS>,
     /// Per domain, the send counter when a message of it last went out (fair sharing).
     served: Vec<(Domain, u32), MAX_DOMAINS>,
     /// Messages sent, counted for `served`.

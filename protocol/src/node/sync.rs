@@ -176,11 +176,11 @@ impl<
         range: PrefixRange,
     ) {
         if range == PrefixRange::ALL {
-            self.started.retain(|s| s.0 != to || s.1 != domain);
+            self.started.retain(|s| s.0 != domain || s.1 != to.value());
             if self.started.is_full() {
                 self.started.remove(0);
             }
-            let _ = self.started.push((to, domain, now));
+            let _ = self.started.push((domain, to.value(), now));
         }
         let parts = parts_for(range);
         self.queue(
@@ -226,30 +226,22 @@ impl<
         let domain = view.domain;
         let mine = self.fingerprints(domain, view.range, view.len());
         // Both sides noticed the difference (each had the other's SUMMARY) and started: one
-        // reconciliation is enough. Ours, still queued, need not go; if it went, only the side
-        // with the lower address answers the other's (without `Config::address`, both do).
+        // reconciliation is enough, so only the side with the lower address answers the other's (without `Config::address`, both do).
         // (Not by fingerprints: each side's may have changed since it sent them.)
         if view.range == PrefixRange::ALL {
             if self.syncing(from, domain) {
                 return;
             }
-            let queued = |o: &super::Outgoing| {
-                o.to == from
-                    && matches!(o.payload, Payload::Ranges { domain: d, range, .. }
-                        if d == domain && range == PrefixRange::ALL)
-            };
-            let ours_queued = self.outbox.iter().any(queued);
-            self.outbox.retain(|o| !queued(o));
             let window = Duration::from_millis(4 * self.config.check_delay.millis());
             let ours_sent = self
                 .started
                 .iter()
-                .any(|s| s.0 == from && s.1 == domain && s.2 + window > now);
+                .any(|s| s.0 == domain && s.1 == from.value() && s.2 + window > now);
             let we_answer = self
                 .config
                 .address
                 .is_none_or(|me| me.value() < from.value());
-            if !ours_queued && ours_sent && !we_answer {
+            if ours_sent && !we_answer {
                 return;
             }
         }

@@ -205,19 +205,15 @@ impl<
         }
     }
 
-    /// Whether a reconciliation of `domain` with `to` is under way: artifacts or part
-    /// exchanges queued to it, or a range to resume. A SUMMARY or a full RANGES that arrives
+    /// Whether a reconciliation of `domain` with `to` is under way: artifacts or a DETAIL
+    /// queued to it, or a range to resume. A SUMMARY or a full RANGES that arrives
     /// meanwhile starts nothing: a second reconciliation would push the same artifacts again.
     pub(super) fn syncing(&self, to: Address, domain: Domain) -> bool {
         self.resume.iter().any(|r| r.0 == to && r.1 == domain)
             || self.outbox.iter().any(|o| {
                 o.to == to
                     && o.domain == Some(domain)
-                    && match o.payload {
-                        Payload::Artifact(_) | Payload::Detail { .. } => true,
-                        Payload::Ranges { range, .. } => range != PrefixRange::ALL,
-                        _ => false,
-                    }
+                    && matches!(o.payload, Payload::Artifact(_) | Payload::Detail { .. })
             })
     }
 
@@ -348,12 +344,8 @@ impl<
             let at = batch.partition_point(|&(q, _)| q <= p);
             let _ = batch.insert(at, (p, a.digest));
         }
-        // A prefix is never split between this batch and the rest (unless it fills the batch).
-        if let Some(c) = cut
-            && batch.first().is_some_and(|&(p, _)| p < c)
-        {
-            batch.retain(|&(p, _)| p < c);
-        }
+        // (Artifacts sharing the cut's key, which only a key shared across kinds allows, may go
+        // in this batch and be reconciled again with the rest.)
         for (_, digest) in batch {
             self.queue(to, Payload::Artifact(digest), now);
         }

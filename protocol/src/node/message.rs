@@ -9,6 +9,7 @@
 //! DETAIL    03 | domain[3] | from:u32 | through:u32 | walk:u8 | n:u16
 //!                | n x ( kind:u8 | id:varint | version:varint | digest[4] )
 //! WANT      04 | domain[3] | first seq:u32 | last seq:u32
+//! RANGES    05 | domain[3] | from:u32 | through:u32 | n:u8 | n x ( count:u16 | fingerprint[4] )
 //! ```
 //!
 //! Tags from [`FIRST_DRIVER_TAG`] (0x80) up are reserved for drivers: the host agent uses them
@@ -18,6 +19,10 @@
 //! bytes for a three-nation coalition. A DETAIL names each artifact of one domain by kind, id,
 //! version and the first four bytes of its SHA-256, so a neighbour can tell what it lacks and
 //! what it holds a newer version of. A WANT asks for a range of revocation deltas (a gap).
+//! DETAIL and RANGES speak for ranges of sync keys (`node::sync_key`, a mix of kind and id).
+//! RANGES splits the range `from..=through` into `n` (1 to [`MAX_RANGE_PARTS`])
+//! equal parts ([`RangesView::part`]) and gives, for each, how many of the domain's artifacts the
+//! sender holds there and their fingerprint ([`Fingerprint`]): 12 + 6n bytes, 109 for 16 parts.
 //!
 //! Views parse the whole message up front, so their iterators never fail and never panic.
 
@@ -34,6 +39,8 @@ pub mod tag {
     pub const DETAIL: u8 = 3;
     /// WANT: a range of revocation deltas.
     pub const WANT: u8 = 4;
+    /// RANGES: one domain's sync-key range split into parts, each with a count and fingerprint.
+    pub const RANGES: u8 = 5;
 }
 
 /// The first tag reserved for drivers' own messages; the node ignores these.
@@ -45,6 +52,10 @@ pub const SUMMARY_ENTRY_LEN: usize = 3 + 4 + 2 + 4;
 pub const MAX_DETAIL_ENTRY_LEN: usize = 1 + 10 + 10 + 4;
 /// Bytes of a WANT message.
 pub const WANT_LEN: usize = 1 + 3 + 4 + 4;
+/// The most parts one RANGES message splits its range into.
+pub const MAX_RANGE_PARTS: usize = 16;
+/// Bytes of one RANGES part.
+pub const RANGE_PART_LEN: usize = 2 + 4;
 
 /// Why bytes are not a node message.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -59,7 +70,9 @@ pub enum MessageError {
     BadVarint,
     /// The output buffer is too small.
     BufferTooSmall,
-    /// A DETAIL whose range ends before it starts, or whose walk flag is neither 0 nor 1.
+    /// A DETAIL or RANGES whose range ends before it starts, a DETAIL whose walk flag is
+    /// neither 0 nor 1, or a RANGES of no parts, of more than [`MAX_RANGE_PARTS`] or of more
+    /// parts than its range has prefixes.
     BadRange,
 }
 
@@ -117,7 +130,9 @@ pub struct DetailEntry {
     pub digest: ShortDigest,
 }
 
-/// A range of 4-byte digest prefixes, read as big-endian numbers, both ends included.
+/// A range of sync keys (`node::sync_key`, a mix of an artifact's kind and id: every version
+/// of one artifact has the same key), both ends included. DETAIL pages and RANGES parts cover
+/// such ranges.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct PrefixRange {
     /// The first prefix of the range.
@@ -127,9 +142,64 @@ pub struct PrefixRange {
 }
 
 impl PrefixRange {
-    /// Whether `digest` lies in the range.
-    pub fn covers(&self, digest: ShortDigest) -> bool {
-        (self.from..=self.through).contains(&u32::from_be_bytes(digest.0))
+    /// The whole space of prefixes.
+    pub const ALL: PrefixRange = PrefixRange {
+        from: 0,
+        through: u32::MAX,
+    };
+
+    /// Whether `key` lies in the range.
+    pub fn contains(&self, prefix: u32) -> bool {
+        (self.from..=self.through).contains(&prefix)
+    }
+
+    /// How many prefixes the range holds.
+    pub fn width(&self) -> u64 {
+        u64::from(self.through) - u64::from(self.from) + 1
+    }
+
+    /// Part `i` of the range split into `n` equal parts (the first parts one prefix shorter
+    /// when `n` does not divide the width). `n` must be at least 1 and at most the width;
+    /// `i` below `n`.
+    pub fn part(&self, i: usize, n: usize) -> PrefixRange {
+        let (w, i, n) = (self.width(), i as u64, (n as u64).max(1));
+        let start = |k: u64| u64::from(self.from) + w * k / n;
+        // Both below 2^32 for k <= n: `start(n) - 1` is `through`.
+        PrefixRange {
+            from: start(i) as u32,
+            through: (start(i + 1) - 1) as u32,
+        }
+    }
+
+    /// The index of the part of the range split into `n` that holds `prefix` (in the range).
+    pub fn part_of(&self, prefix: u32, n: usize) -> usize {
+        let (w, n) = (self.width(), (n as u64).max(1));
+        let offset = u64::from(prefix.saturating_sub(self.from));
+        // The largest k with w * k / n <= offset: k = ((offset + 1) * n - 1) / w.
+        (((offset + 1) * n - 1) / w).min(n - 1) as usize
+    }
+}
+
+/// A fingerprint of a set of artifacts: how many, and the sum (mod 2^32) of bytes 4..8 of
+/// their SHA-256 digests (the bytes after the prefix they are ranged by). Equal sets have
+/// equal fingerprints; a sum can be updated one artifact at a time without sorting, which is
+/// what lets a node compute a range's fingerprint in one pass over storage without allocating.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Fingerprint {
+    /// Artifacts in the set (saturating).
+    pub count: u16,
+    /// The sum of their digests' bytes 4..8, big-endian.
+    pub sum: [u8; 4],
+}
+
+impl Fingerprint {
+    /// Adds one artifact.
+    pub fn add(&mut self, digest: &Digest) {
+        let mut word = [0u8; 4];
+        word.copy_from_slice(digest.0.get(4..8).unwrap_or(&[0; 4]));
+        let sum = u32::from_be_bytes(self.sum).wrapping_add(u32::from_be_bytes(word));
+        self.sum = sum.to_be_bytes();
+        self.count = self.count.saturating_add(1);
     }
 }
 
@@ -155,6 +225,47 @@ pub enum Message<'a> {
     Detail(DetailView<'a>),
     /// Revocation deltas the sender is missing.
     Want(Want),
+    /// Fingerprints of the sender's artifacts of one domain, range by range.
+    Ranges(RangesView<'a>),
+}
+
+/// The parts of a RANGES message, checked.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct RangesView<'a> {
+    /// The domain the fingerprints are of.
+    pub domain: Domain,
+    /// The range split into parts.
+    pub range: PrefixRange,
+    parts: &'a [u8],
+}
+
+impl<'a> RangesView<'a> {
+    /// How many parts the range is split into.
+    pub fn len(&self) -> usize {
+        self.parts.len() / RANGE_PART_LEN
+    }
+
+    /// Whether there are no parts (never, for a parsed message).
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    /// Each part's range and the sender's fingerprint of it.
+    pub fn iter(&self) -> impl Iterator<Item = (PrefixRange, Fingerprint)> + 'a {
+        let (range, n) = (self.range, self.len());
+        self.parts
+            .chunks_exact(RANGE_PART_LEN)
+            .enumerate()
+            .map(move |(i, p)| {
+                let mut r = Reader::new(p);
+                // Lengths were checked by `parse`; the defaults are unreachable.
+                let fp = Fingerprint {
+                    count: r.u16().unwrap_or_default(),
+                    sum: r.array().unwrap_or_default(),
+                };
+                (range.part(i, n), fp)
+            })
+    }
 }
 
 /// The entries of a SUMMARY, checked.
@@ -168,8 +279,8 @@ pub struct SummaryView<'a> {
 pub struct DetailView<'a> {
     /// The domain the entries belong to.
     pub domain: Domain,
-    /// The range of digest prefixes the entries cover: every artifact the sender holds of
-    /// `domain` whose digest prefix lies in it is listed, and none outside it.
+    /// The range of sync keys the entries cover: every artifact the sender holds of `domain`
+    /// whose key lies in it is listed, and none outside it.
     pub range: PrefixRange,
     /// Whether the receiver continues the walk with its own DETAIL of the next range.
     pub walk: bool,
@@ -261,6 +372,27 @@ impl<'a> Message<'a> {
                     walk,
                     count,
                     entries,
+                })
+            }
+            tag::RANGES => {
+                let domain = Domain(r.array()?);
+                let range = PrefixRange {
+                    from: r.u32()?,
+                    through: r.u32()?,
+                };
+                let [n] = r.array()?;
+                if range.from > range.through
+                    || n == 0
+                    || usize::from(n) > MAX_RANGE_PARTS
+                    || u64::from(n) > range.width()
+                {
+                    return Err(MessageError::BadRange);
+                }
+                let parts = r.take(usize::from(n) * RANGE_PART_LEN)?;
+                Message::Ranges(RangesView {
+                    domain,
+                    range,
+                    parts,
                 })
             }
             tag::WANT => Message::Want(Want {
@@ -358,6 +490,32 @@ impl Writer {
         Ok(w.len())
     }
 
+    /// A RANGES of `domain`: `range` split into as many equal parts as `parts` gives
+    /// fingerprints (1 to [`MAX_RANGE_PARTS`], at most the range's width).
+    pub fn ranges(
+        out: &mut [u8],
+        domain: Domain,
+        range: PrefixRange,
+        parts: &[Fingerprint],
+    ) -> Result<usize, MessageError> {
+        // Ranges the node writes are never narrower than their parts ([`PrefixRange::part`]);
+        // a caller's bad range is refused by the receiver's parser.
+        let n = u8::try_from(parts.len()).map_err(|_| MessageError::BadRange)?;
+        if n == 0 || usize::from(n) > MAX_RANGE_PARTS {
+            return Err(MessageError::BadRange);
+        }
+        let mut w = start(out, tag::RANGES)?;
+        w.put(&domain.0)?;
+        w.put(&range.from.to_be_bytes())?;
+        w.put(&range.through.to_be_bytes())?;
+        w.put(&[n])?;
+        for p in parts {
+            w.put(&p.count.to_be_bytes())?;
+            w.put(&p.sum)?;
+        }
+        Ok(w.len())
+    }
+
     /// A WANT.
     pub fn want(out: &mut [u8], want: &Want) -> Result<usize, MessageError> {
         let mut w = start(out, tag::WANT)?;
@@ -371,6 +529,7 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::any;
     use std::vec::Vec;
 
     const GBR: Domain = Domain(*b"GBR");
@@ -455,6 +614,58 @@ mod tests {
         let n = Writer::detail(&mut buf, GBR, range, false, core::iter::empty()).unwrap();
         buf[4..8].copy_from_slice(&2u32.to_be_bytes());
         assert_eq!(Message::parse(&buf[..n]), Err(MessageError::BadRange));
+    }
+
+    #[test]
+    fn ranges_round_trip_and_size() {
+        let parts: Vec<Fingerprint> = (0..16u16)
+            .map(|i| Fingerprint {
+                count: i * 7,
+                sum: [i as u8; 4],
+            })
+            .collect();
+        let mut buf = [0u8; 128];
+        let n = Writer::ranges(&mut buf, GBR, PrefixRange::ALL, &parts).unwrap();
+        assert_eq!(n, 109, "16 parts are 109 bytes");
+        let Message::Ranges(view) = Message::parse(&buf[..n]).unwrap() else {
+            panic!("not ranges");
+        };
+        assert_eq!(view.domain, GBR);
+        let got: Vec<_> = view.iter().collect();
+        assert_eq!(got.len(), 16);
+        assert_eq!(got[0].0.from, 0);
+        assert_eq!(got[15].0.through, u32::MAX);
+        for (i, (range, fp)) in got.iter().enumerate() {
+            assert_eq!(*fp, parts[i]);
+            if let Some(next) = got.get(i + 1) {
+                assert_eq!(range.through + 1, next.0.from, "parts are contiguous");
+            }
+        }
+        // No parts are refused, and a range narrower than its parts is refused by the parser.
+        let narrow = PrefixRange {
+            from: 5,
+            through: 6,
+        };
+        assert_eq!(
+            Writer::ranges(&mut buf, GBR, narrow, &[]),
+            Err(MessageError::BadRange)
+        );
+        let n = Writer::ranges(&mut buf, GBR, narrow, &parts[..2]).unwrap();
+        buf[12] = 3;
+        assert_eq!(Message::parse(&buf[..n]), Err(MessageError::BadRange));
+    }
+
+    proptest::proptest! {
+        /// Every key of a range lies in exactly the part `part_of` names.
+        #[test]
+        fn part_of_agrees_with_part(from in any::<u32>(), width in 1u64..1 << 32, n in 1usize..=16, at in any::<u64>()) {
+            let through = (u64::from(from) + width - 1).min(u64::from(u32::MAX)) as u32;
+            let range = PrefixRange { from, through };
+            let n = n.min(range.width() as usize);
+            let key = (u64::from(from) + at % range.width()) as u32;
+            let i = range.part_of(key, n);
+            proptest::prop_assert!(range.part(i, n).contains(key));
+        }
     }
 
     #[test]

@@ -56,9 +56,11 @@ use crate::wire::Address;
 
 pub use arena::ArenaStorage;
 use message::{
-    DetailEntry, DetailView, DomainSummary, Message, MessageError, ShortDigest, Want, Writer,
+    DetailEntry, DetailView, DomainSummary, Message, MessageError, PrefixRange, ShortDigest, Want,
+    Writer,
 };
 pub use storage::{FixedStorage, Storage, StorageError, storage_slots};
+pub use sync::{LIST_AT_MOST, MAX_RESUMES, sync_key};
 
 /// Neighbours a node keeps track of (the default of [`Node`]'s `NBRS`).
 pub const MAX_NEIGHBOURS: usize = 8;
@@ -259,12 +261,19 @@ pub enum NodeEvent {
 enum Payload {
     Artifact(Digest),
     Summary,
-    /// A DETAIL page of a domain from a digest prefix; `walk` asks the receiver to answer
-    /// with the next page.
+    /// A DETAIL page of a domain from a digest prefix, ending at `through` at the latest;
+    /// `walk` asks the receiver to answer with the next page.
     Detail {
         domain: Domain,
         from: u32,
+        through: u32,
         walk: bool,
+    },
+    /// Fingerprints of a domain's artifacts in `range` split into `parts` (node/sync.rs).
+    Ranges {
+        domain: Domain,
+        range: PrefixRange,
+        parts: u8,
     },
     Want(Want),
 }
@@ -354,6 +363,11 @@ pub struct Node<
     asked: Vec<(Domain, u32, Instant), MAX_DOMAINS>,
     /// Per flow (domain, or the domain-free inventory), the airtime recently used: who yields.
     shares: share::Shares,
+    /// Ranges to reconcile again with a neighbour once the outbox has drained (sync.rs).
+    resume: Vec<(Address, Domain, PrefixRange), { sync::MAX_RESUMES }>,
+    /// When this node last started reconciling a domain with a neighbour (sync.rs).
+    /// (By address value: the element type of `asked`, one instance less in the firmware.)
+    started: Vec<(Domain, u32, Instant), MAX_DOMAINS>,
     events: heapless::Deque<NodeEvent, EVS>,
 }
 
@@ -401,6 +415,8 @@ impl<
             jitter: config.jitter_seed ^ 0x9E37_79B9,
             asked: Vec::new(),
             shares: share::Shares::new(),
+            resume: Vec::new(),
+            started: Vec::new(),
             events: heapless::Deque::new(),
         }
     }
@@ -587,6 +603,7 @@ impl<
             }
             Message::Detail(view) => self.compare_detail(now, from, view),
             Message::Want(want) => self.serve_want(now, from, want),
+            Message::Ranges(view) => self.compare_ranges(now, from, view),
         }
         Ok(())
     }
@@ -725,7 +742,7 @@ impl<
                 .and_then(|i| self.storage.get(i))
                 .map(|(a, _)| a.kind),
             Payload::Summary => None,
-            Payload::Detail { .. } | Payload::Want(_) => return false,
+            Payload::Detail { .. } | Payload::Ranges { .. } | Payload::Want(_) => return false,
         };
         let Some(min) = self.config.fanout.threshold(kind) else {
             return false;
@@ -806,6 +823,7 @@ impl<
         accept: &mut dyn FnMut(Address) -> bool,
         buf: &'b mut [u8],
     ) -> Option<LinkMessage<'b>> {
+        self.resume_sync(now);
         loop {
             let mut eligible = |o: &Outgoing| self.goes_on(o, channel) && accept(o.to);
             let mut waiting: Vec<Option<Domain>, { MAX_DOMAINS + 1 }> = Vec::new();
@@ -911,7 +929,12 @@ impl<
                 let lines = self.summary();
                 Writer::summary(buf, lines.iter().copied()).ok()
             }
-            Payload::Detail { domain, from, walk } => {
+            Payload::Detail {
+                domain,
+                from,
+                through,
+                walk,
+            } => {
                 // Everything held, withdrawn included, so a neighbour that has not yet heard of
                 // the revocation does not send it back.
                 let held = self
@@ -923,8 +946,16 @@ impl<
                         version: a.version,
                         digest: ShortDigest::from(&a.digest),
                     });
-                let (entries, range) = sync::page(held, *from);
+                let (entries, range) = sync::page(held, *from, *through);
                 Writer::detail(buf, *domain, range, *walk, entries.iter().copied()).ok()
+            }
+            Payload::Ranges {
+                domain,
+                range,
+                parts,
+            } => {
+                let parts = self.fingerprints(*domain, *range, usize::from(*parts));
+                Writer::ranges(buf, *domain, *range, &parts).ok()
             }
             Payload::Want(want) => Writer::want(buf, want).ok(),
         }
@@ -992,13 +1023,15 @@ impl<
         let kind = stored.map(|a| a.kind);
         let domain = match payload {
             Payload::Artifact(_) => stored.map(|a| a.domain),
-            Payload::Detail { domain, .. } => Some(*domain),
+            Payload::Detail { domain, .. } | Payload::Ranges { domain, .. } => Some(*domain),
             Payload::Want(w) => Some(w.domain),
             Payload::Summary => None,
         };
         let prio = match (payload, kind) {
             (Payload::Want(_), _) => priority::WANT,
-            (Payload::Summary | Payload::Detail { .. }, _) => priority::INVENTORY,
+            (Payload::Summary | Payload::Detail { .. } | Payload::Ranges { .. }, _) => {
+                priority::INVENTORY
+            }
             (_, Some(Kind::Revocation | Kind::Checkpoint)) => priority::REVOCATION,
             (_, Some(Kind::Credential)) => priority::CREDENTIAL,
             _ => priority::POLICY,
@@ -1318,18 +1351,21 @@ impl<
                         && (t.items < mine.items
                             || (t.items == mine.items
                                 && t.revocation_seq < mine.revocation_seq)) => {}
-                Some(t) if t.items > 0 => self.ask(now, from, mine.domain, 0, true),
+                // Already reconciling with them (pushes queued, a range to resume): that goes on.
+                _ if self.syncing(from, mine.domain) => {}
+                Some(t) if t.items > 0 => self.start_sync(now, from, mine.domain, mine.items),
                 _ if !supplies => {}
-                // They hold nothing of this domain: push it all, no DETAIL round needed.
+                // They hold nothing of this domain: push it all (as much as the outbox takes
+                // now, the rest once it has drained), no reconciliation needed.
                 _ => {
-                    let all: Vec<Digest, OUT> = self
-                        .stored()
-                        .filter(|a| a.domain == mine.domain)
-                        .map(|a| a.digest)
-                        .take(OUT)
-                        .collect();
-                    for digest in all {
-                        self.queue(from, Payload::Artifact(digest), now);
+                    if let Some(cut) =
+                        self.push_lacking(now, from, mine.domain, PrefixRange::ALL, &[])
+                    {
+                        let rest = PrefixRange {
+                            from: cut,
+                            through: u32::MAX,
+                        };
+                        self.resume_later(from, mine.domain, rest);
                     }
                 }
             }
@@ -1353,27 +1389,18 @@ impl<
             let next = Payload::Detail {
                 domain,
                 from: range.through.saturating_add(1),
+                through: u32::MAX,
                 walk: true,
             };
             self.queue(from, next, now);
         }
-        let lacking: Vec<Digest, OUT> = self
-            .stored()
-            .filter(|a| a.domain == domain && range.covers(ShortDigest::from(&a.digest)))
-            .filter(|a| {
-                let short = ShortDigest::from(&a.digest);
-                let held = theirs.iter().any(|e| e.digest == short);
-                let newer = a.kind != Kind::Credential
-                    && theirs
-                        .iter()
-                        .any(|e| e.kind == a.kind as u8 && e.id == a.id && e.version >= a.version);
-                !held && !newer
-            })
-            .map(|a| a.digest)
-            .take(OUT)
-            .collect();
-        for digest in lacking {
-            self.queue(from, Payload::Artifact(digest), now);
+        // What does not fit the outbox now goes once it has drained (sync.rs).
+        if let Some(cut) = self.push_lacking(now, from, domain, range, &theirs) {
+            let rest = PrefixRange {
+                from: cut,
+                through: range.through,
+            };
+            self.resume_later(from, domain, rest);
         }
         // They hold what we lack: ask them with our own DETAIL. This is how a node that was
         // away catches up when its neighbours do not know it was (its SUMMARY on return made
@@ -1395,19 +1422,26 @@ impl<
             .iter()
             .any(|&(d, f, at)| d == domain && f == range.from && at + quiet > now);
         if we_lack && !asked_lately {
-            self.ask(now, from, domain, range.from, false);
+            self.ask(now, from, domain, range, false);
         }
     }
 
-    /// Sends `to` our DETAIL page of `domain` from prefix `from` (so it pushes what we lack
-    /// there), noting when; `walk` asks it to go on with the next page.
-    fn ask(&mut self, now: Instant, to: Address, domain: Domain, from: u32, walk: bool) {
+    /// Sends `to` our DETAIL page of `domain` over `range` (so it pushes what we lack there),
+    /// noting when; `walk` asks it to go on with the next page.
+    fn ask(&mut self, now: Instant, to: Address, domain: Domain, range: PrefixRange, walk: bool) {
+        let from = range.from;
         self.asked.retain(|&(d, f, _)| d != domain || f != from);
         if self.asked.is_full() {
             self.asked.remove(0);
         }
         let _ = self.asked.push((domain, from, now));
-        self.queue(to, Payload::Detail { domain, from, walk }, now);
+        let detail = Payload::Detail {
+            domain,
+            from,
+            through: range.through,
+            walk,
+        };
+        self.queue(to, detail, now);
     }
 
     /// Answers a WANT with the deltas asked for; those forgotten since a checkpoint are

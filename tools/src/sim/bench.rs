@@ -19,6 +19,9 @@
 //! - `catchup_bytes_after_outage`: D_PDU bytes on the air to bring the AUS adjunct of
 //!   `tools/scenarios/coalition/outage-6h.toml` up to date after six hours off the air, next to
 //!   `resend_everything_bytes` (everything it holds, sent the same way).
+//! - `sync_late_join_10k_s`, `sync_late_join_10k_overhead`, `sync_one_missing_in_10k_bytes`:
+//!   inventory sync of 10,000 policies of one domain between two stations on a clean 2400
+//!   bit/s net ([`super::sync_bench`]).
 
 use serde::Serialize;
 use serde_json::json;
@@ -285,6 +288,15 @@ pub fn bench(seed: u64) -> anyhow::Result<(serde_json::Value, String)> {
     row("catchup_bytes_after_outage", catchup_bytes, "");
     row("resend_everything_bytes", resend_bytes, "");
 
+    let sync = super::sync_bench::bench(modem().modem(), link, seed)?;
+    let late_join_s = sync.late_join.synced_s;
+    let late_join_overhead =
+        sync.late_join.bytes_on_air as f64 / sync.late_join.lacked_bytes.max(1) as f64;
+    let one_missing_bytes = sync.one_missing.bytes_on_air as f64;
+    row("sync_late_join_10k_s", late_join_s.unwrap_or(f64::NAN), "");
+    row("sync_late_join_10k_overhead", late_join_overhead, "<= 1.3");
+    row("sync_one_missing_in_10k_bytes", one_missing_bytes, "< 2000");
+
     let json = json!({
         "clean_line_utilisation": utilisation,
         "goodput_ratio_fer_0_01": ratios.first().map(|r| r.1),
@@ -297,6 +309,9 @@ pub fn bench(seed: u64) -> anyhow::Result<(serde_json::Value, String)> {
         "revocation_4hop_limit_s": limit,
         "catchup_bytes_after_outage": catchup_bytes,
         "resend_everything_bytes": resend_bytes,
+        "sync_late_join_10k_s": late_join_s,
+        "sync_late_join_10k_overhead": late_join_overhead,
+        "sync_one_missing_in_10k_bytes": one_missing_bytes,
         "parameters": {
             "seed": seed,
             "modem": modem(),
@@ -319,6 +334,11 @@ pub fn bench(seed: u64) -> anyhow::Result<(serde_json::Value, String)> {
                 "arrived": arrived,
                 "times_s": times,
                 "fanout": coalition::NodeSpec::default(),
+            },
+            "sync": {
+                "channel": Model::Clean,
+                "policies": super::sync_bench::POLICIES,
+                "runs": sync,
             },
             "catchup": {
                 "scenario": "tools/scenarios/coalition/outage-6h.toml",

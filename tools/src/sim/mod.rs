@@ -25,6 +25,7 @@ pub mod hostile;
 pub mod plot;
 pub mod report;
 pub mod scenario;
+pub mod sync_bench;
 
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;

@@ -33,6 +33,7 @@ fn class_of_cpdu(start: &[u8]) -> &'static str {
         [tag::SUMMARY, ..] => "summary",
         [tag::DETAIL, ..] => "detail",
         [tag::WANT, ..] => "want",
+        [tag::RANGES, ..] => "ranges",
         _ => "other",
     }
 }

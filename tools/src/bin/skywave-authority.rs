@@ -70,9 +70,13 @@ enum Command {
         /// The domain, e.g. GBR.
         #[arg(long)]
         domain: String,
-        /// Comma-separated: policy, translator, revocation, issue-credential, or all.
+        /// Comma-separated: policy, translator, revocation, issue-credential, node, or all.
         #[arg(long)]
         scope: String,
+        /// The STANAG 5066 node address a `node` credential binds the subject key to
+        /// (required with scope `node`, refused without it).
+        #[arg(long)]
+        node: Option<u32>,
         /// How many further levels of credentials may hang below the subject.
         #[arg(long, default_value_t = 0)]
         depth: u8,
@@ -237,25 +241,31 @@ fn run(cli: Cli) -> Result<ExitCode> {
             subject,
             domain,
             scope,
+            node,
             depth,
             version,
             not_before,
             not_after,
             out,
         } => {
+            let scope = parse_scope(&scope)?;
+            if scope.contains(Scope::NODE) != node.is_some() {
+                bail!("--node ADDRESS goes with scope `node`, and only with it");
+            }
             let issuer = keys::read_private(&issuer_key)?;
             let subject = keys::compressed(&keys::read_public(&subject)?);
             let credential = Credential {
                 domain: source::domain("--domain", &domain)?,
                 signer: keys::compressed(issuer.verifying_key()).key_id(),
                 subject,
-                scope: parse_scope(&scope)?,
+                scope,
                 validity: Validity {
                     not_before: time::parse(&not_before).context("--not-before")?,
                     not_after: time::parse(&not_after).context("--not-after")?,
                 },
                 depth,
                 version,
+                node,
             };
             write_signed(&out, &issuer, &Artifact::Credential(credential))?;
         }
@@ -503,6 +513,7 @@ fn parse_scope(text: &str) -> Result<Scope> {
             "translator" => Scope::TRANSLATOR,
             "revocation" => Scope::REVOCATION,
             "issue-credential" => Scope::ISSUE_CREDENTIAL,
+            "node" => Scope::NODE,
             "all" => Scope::ALL,
             other => bail!("--scope: unknown scope {other:?}"),
         }))

@@ -243,7 +243,10 @@ pub struct Verified {
 /// label decodes; a node credential in good standing names the source address; the signature
 /// verifies over these fields; the sequence number is new for that origin. Only a binding that
 /// passes all of them is recorded in `window`.
-#[allow(clippy::too_many_arguments, reason = "each is one field the signature covers")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each is one field the signature covers"
+)]
 pub fn verify<
     const N: usize,
     const CREDS: usize,

@@ -16,7 +16,6 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
-
 use crate::policy::{CategoryValue, Label, LabelRecord, MAX_LABEL_CATEGORIES};
 
 /// The compact form this code reads and writes.

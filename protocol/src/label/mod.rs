@@ -26,3 +26,6 @@ pub use binding::{BindingRefusal, Endpoints, OriginState, ReplayWindow, Verified
 pub use compact::{LabelError, MAX_COMPACT_LABEL_LEN};
 pub use guard::{decide, decide_compact};
 pub use validate::{LabelFault, validate};
+
+#[cfg(test)]
+mod tests;

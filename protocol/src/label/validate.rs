@@ -98,7 +98,12 @@ pub fn validate(policy: &Policy<'_>, label: &Label<'_>) -> Result<(), LabelFault
         if !known {
             return Err(LabelFault::UnknownValue(*value));
         }
-        if label.categories.get(..i).unwrap_or_default().contains(value) {
+        if label
+            .categories
+            .get(..i)
+            .unwrap_or_default()
+            .contains(value)
+        {
             return Err(LabelFault::Repeated(*value));
         }
     }
@@ -113,7 +118,12 @@ pub fn validate(policy: &Policy<'_>, label: &Label<'_>) -> Result<(), LabelFault
         }
     }
     for (index, constraint) in policy.constraints.iter().enumerate() {
-        check(policy, label, constraint, u8::try_from(index).unwrap_or(u8::MAX))?;
+        check(
+            policy,
+            label,
+            constraint,
+            u8::try_from(index).unwrap_or(u8::MAX),
+        )?;
     }
     Ok(())
 }

@@ -12,10 +12,9 @@ use p256::ecdsa::SigningKey;
 
 use super::encoding::{self, Artifact};
 use super::model::{
-    Category, CategoryKind, CategoryValue, ClassMap, Classification, Credential, Domain,
-    Equivalence, FieldBridge, Policy, PublicKey, ReleaseRule, Revocation, Revoked, Scope,
-    CategorySet, ValueSet,
-    SpiralRef, Translator, UnixTime, Validity,
+    Category, CategoryKind, CategorySet, CategoryValue, ClassMap, Classification, Credential,
+    Domain, Equivalence, FieldBridge, Policy, PublicKey, ReleaseRule, Revocation, Revoked, Scope,
+    SpiralRef, Translator, UnixTime, Validity, ValueSet,
 };
 use super::store::TrustStore;
 use super::{MAX_ARTIFACT_LEN, MAX_REVOCATION_ENTRIES};

@@ -6,13 +6,18 @@
 //!
 //! - [`evidence`]: what an exported evidence file proves, checked against the roots.
 //! - [`keys`]: P-256 keys as PKCS#8 PEM (private, mode 0600) and SPKI PEM (public).
+//! - [`import`]: a SPIF and a clearance file made into a signed policy, labels between the XML
+//!   and compact forms, the release a SPIF and clearances give directly, translator drafts.
+//! - [`spif`]: Open XML SPIFs and STANAG 4774 XML labels (parse, check, emit, marking).
 //! - [`source`]: the TOML sources of policies and translators, and their conversion into the
 //!   protocol's model, with errors that name the field.
 //! - [`time`]: dates and Unix seconds on the command line.
 
 pub mod evidence;
+pub mod import;
 pub mod keys;
 pub mod source;
+pub mod spif;
 pub mod time;
 
 use anyhow::{Context, Result};

@@ -371,7 +371,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let draft = authority::import::draft_translator(
                 &from,
                 &target,
-                [side("--from-side", &from_side)?, side("--to-side", &to_side)?],
+                [
+                    side("--from-side", &from_side)?,
+                    side("--to-side", &to_side)?,
+                ],
                 id,
             )?;
             match out {

@@ -478,6 +478,9 @@ fn audiences() -> impl Strategy<Value = Domain> {
     prop::sample::select(vec![GBR, USA, sample::AUS, Domain(*b"NZL")])
 }
 
+/// A SPIF, its clearances, and a store holding the imported policy.
+type Fixture = (Spif, Vec<Clearance>, Box<TrustStore>);
+
 fn same_decisions(
     file: &str,
     clearance_file: Option<&str>,
@@ -485,7 +488,7 @@ fn same_decisions(
     audience: Domain,
 ) -> Result<(), TestCaseError> {
     thread_local! {
-        static CACHE: std::cell::RefCell<std::collections::HashMap<String, (Spif, Vec<Clearance>, Box<TrustStore>)>> = Default::default();
+        static CACHE: std::cell::RefCell<std::collections::HashMap<String, Fixture>> = Default::default();
     }
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();

@@ -27,7 +27,7 @@ use skywave_protocol::policy::{
     Domain, KeyId, LabelRecord, Policy, ReleaseRule, RequireOp, Requirement, Trigger, ValueSet,
 };
 
-use super::source::{self, bitmap};
+use super::source::{self, bitmap, bounded};
 use super::spif::{Group, Spif, XmlCategory, XmlLabel, kind_name};
 
 /// One entry of a clearance file.
@@ -175,6 +175,9 @@ enum OwnedTrigger {
     Values(u8, Bits),
 }
 
+/// A release rule: max classification code, the category values (tag, bitmap), the domains.
+type OwnedRule = (u8, Option<(u8, Bits)>, Vec<Domain>);
+
 /// A policy imported from a SPIF, owning what the signed [`Policy`] borrows.
 #[derive(Clone, Debug)]
 pub struct Imported {
@@ -185,7 +188,7 @@ pub struct Imported {
     name: String,
     classes: Vec<(u8, String)>,
     categories: Vec<(String, CategoryKind, Bits, bool)>,
-    rules: Vec<(u8, Option<(u8, Bits)>, Vec<Domain>)>,
+    rules: Vec<OwnedRule>,
     constraints: Vec<(OwnedTrigger, OwnedRequirement)>,
 }
 
@@ -308,17 +311,6 @@ impl Imported {
 
     /// The policy, to be signed by `signer`; an error names the capacity a SPIF exceeds.
     pub fn policy(&self, signer: KeyId) -> Result<Policy<'_>> {
-        fn bounded<T, const N: usize>(
-            what: &str,
-            items: impl IntoIterator<Item = T>,
-        ) -> Result<heapless::Vec<T, N>> {
-            let mut out = heapless::Vec::new();
-            for item in items {
-                out.push(item)
-                    .map_err(|_| anyhow!("{what}: more than {N} (the protocol's capacity)"))?;
-            }
-            Ok(out)
-        }
         fn group_of((tag, bits): &(u8, Option<Bits>)) -> CategoryGroup<'_> {
             CategoryGroup {
                 tag: *tag,

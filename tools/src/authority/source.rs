@@ -20,7 +20,7 @@ pub fn domain(field: &str, code: &str) -> Result<Domain> {
 }
 
 /// Fits `items` into a bounded list, or says which field overflowed.
-fn bounded<T, const N: usize>(
+pub fn bounded<T, const N: usize>(
     field: &str,
     items: impl IntoIterator<Item = T>,
 ) -> Result<heapless::Vec<T, N>> {

@@ -31,7 +31,8 @@ fuzz_target!(|data: &[u8]| {
         0 => {
             if let Ok(record) = compact::decode(rest) {
                 for audience in [GBR, USA, AUS] {
-                    let _ = label::decide(&*STORE, &compact::as_label(&record), audience, Some(NOW));
+                    let _ =
+                        label::decide(&*STORE, &compact::as_label(&record), audience, Some(NOW));
                 }
             }
         }
@@ -46,8 +47,13 @@ fuzz_target!(|data: &[u8]| {
                 return;
             };
             let (label_bytes, policy_bytes) = rest.split_at(usize::from(len).min(rest.len()));
-            if let (Ok(Signed { artifact: Artifact::Policy(p), .. }), Ok(record)) =
-                (Signed::decode(policy_bytes), compact::decode(label_bytes))
+            if let (
+                Ok(Signed {
+                    artifact: Artifact::Policy(p),
+                    ..
+                }),
+                Ok(record),
+            ) = (Signed::decode(policy_bytes), compact::decode(label_bytes))
             {
                 let _ = label::validate(&p, &compact::as_label(&record));
             }

@@ -240,6 +240,7 @@ fn write_reason(out: &mut impl Write, reason: &DenyReason) -> fmt::Result {
         DenyReason::NotPermitted => ("not_permitted", None),
         DenyReason::UnmappedClassification => ("unmapped_classification", None),
         DenyReason::Untranslatable(v) => ("untranslatable", Some(v)),
+        DenyReason::InvalidLabel(_) => ("invalid_label", None),
     };
     out.write_str(word)?;
     match value {

@@ -12,6 +12,8 @@
 //! - [`evidence`]: evidence of equivocations and rollbacks, persisted by the agent and
 //!   listed or exported by `skywave evidence`.
 //! - [`frames`]: the `skywave frames` commands (sample and decode D_PDU captures).
+//! - [`label`]: `skywave label check / show / compact`: STANAG 4774 XML labels against a SPIF
+//!   or a signed policy.
 //! - [`bearer`]: the links to the air: serial HF modems (tokio-serial) and UDP for software
 //!   modems, each a task that turns bytes into D_PDUs with the protocol's deframer, writes the
 //!   D_PDUs it is given, and reconnects with backoff when its port goes away.
@@ -31,5 +33,7 @@ pub mod compress;
 pub mod demo;
 pub mod evidence;
 pub mod frames;
+pub mod label;
 pub mod sis;
+pub mod spif;
 pub mod store;

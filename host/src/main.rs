@@ -26,7 +26,51 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum LabelCommand {
+    /// Check STANAG 4774 labels (NATO XML syntax) against a SPIF, or against a signed policy
+    /// (the guard's own check; value names resolve through --spif when given). One verdict
+    /// line per label, with the reason for each invalid one; exit status 0 only if all are
+    /// valid.
+    Check {
+        /// The Open XML SPIF.
+        #[arg(long)]
+        spif: Option<PathBuf>,
+        /// A signed policy artifact (e.g. from `skywave-authority policy from-spif`).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// The labels.
+        #[arg(required = true)]
+        labels: Vec<PathBuf>,
+    },
+    /// Print a label's display marking (with the SPIF's marking qualifiers when given).
+    Show {
+        /// The Open XML SPIF.
+        #[arg(long)]
+        spif: Option<PathBuf>,
+        /// The label.
+        label: PathBuf,
+    },
+    /// Print a label's compact air form, in hex, as policy ID of DOMAIN (the import's).
+    Compact {
+        /// The Open XML SPIF.
+        #[arg(long)]
+        spif: PathBuf,
+        /// The policy's domain.
+        #[arg(long)]
+        domain: String,
+        /// The policy id.
+        #[arg(long)]
+        id: u32,
+        /// The label.
+        label: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
+    /// STANAG 4774 confidentiality labels: check, show, compact.
+    #[command(subcommand)]
+    Label(LabelCommand),
     /// A three-nation coalition on simulated HF, in one process, told as it happens.
     Demo,
     /// Run the agent: drive the configured HF links, keep and forward signed artifacts.
@@ -440,6 +484,7 @@ async fn client(command: Command) -> anyhow::Result<()> {
         | Command::Frames(_)
         | Command::Audit(_)
         | Command::Evidence(_)
+        | Command::Label(_)
         | Command::Demo => {
             unreachable!("handled in main")
         }
@@ -471,6 +516,32 @@ fn main() -> ExitCode {
         }) => print(audit::list(&config, since, json)),
         Command::Audit(AuditCommand::Show { index, config }) => print(audit::show(&config, index)),
         Command::Audit(AuditCommand::Export { config, .. }) => print(audit::export(&config)),
+        Command::Label(LabelCommand::Check {
+            spif,
+            policy,
+            labels,
+        }) => {
+            let labels: Vec<&Path> = labels.iter().map(PathBuf::as_path).collect();
+            match skywave_host::label::check(spif.as_deref(), policy.as_deref(), &labels) {
+                Ok((report, all)) => {
+                    let printed = print(Ok(report));
+                    if printed.is_ok() && !all {
+                        return ExitCode::FAILURE;
+                    }
+                    printed
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Command::Label(LabelCommand::Show { spif, label }) => {
+            print(skywave_host::label::show(spif.as_deref(), &label))
+        }
+        Command::Label(LabelCommand::Compact {
+            spif,
+            domain,
+            id,
+            label,
+        }) => print(skywave_host::label::compact_hex(&spif, &domain, id, &label)),
         Command::Demo => match skywave_host::demo::run() {
             // The demo's own status, as if it had run in this process.
             Ok(status) => {

@@ -187,15 +187,15 @@ fn audit_reads_the_decision_log_back() {
 }
 
 #[test]
-fn a_label_with_more_than_eight_categories_is_refused_not_emptied() {
+fn a_label_with_more_than_thirty_two_categories_is_refused_not_emptied() {
     let node = Node::start("categories");
-    let nine: Vec<String> = (1..=9).map(|v| format!("2:{v}")).collect();
-    let nine: Vec<&str> = nine.iter().map(String::as_str).collect();
-    let out = node.decide("1", &nine, "USA");
+    let many: Vec<String> = (1..=33).map(|v| format!("2:{v}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let out = node.decide("1", &many, "USA");
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(
-        said.contains("9 category values: a label carries at most 8"),
+        said.contains("33 category values: a label carries at most 32"),
         "{said}"
     );
     let status: serde_json::Value =

@@ -66,6 +66,19 @@ fn decision(c: &mut Criterion) {
     group.bench_function("decide_64", |b| {
         b.iter(|| store.decide(black_box(&label), black_box(USA), Some(NOW)))
     });
+    // guard_decide_us: the guard's call (validity under the home policy, then the decision)
+    // for the same label through the GBR -> USA translator, on the sample coalition alone.
+    let sample_store = coalition.store().expect("the sample coalition is admitted");
+    group.bench_function("guard_decide", |b| {
+        b.iter(|| {
+            skywave_protocol::label::decide(
+                &sample_store,
+                black_box(&label),
+                black_box(USA),
+                Some(NOW),
+            )
+        })
+    });
     group.finish();
 }
 

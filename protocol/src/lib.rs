@@ -18,6 +18,8 @@
 //! - [`policy`]: signed coalition policy: credentials, policies, translators, revocation and
 //!   policy deltas; admission into a bounded trust store; release decisions with lineage and a
 //!   hash-chained decision log.
+//! - [`label`]: STANAG 4774 labels in compact air form, their validity under an admitted
+//!   policy, the guard's decision, and the origin's signed binding of label and data.
 //! - [`link`]: the data transfer sublayer (Annex C ARQ, non-ARQ, expedited data, half-duplex
 //!   turn-taking) with the CAS-1 link protocol (Annex B) and S_PDUs (Annex A), as one sans-IO
 //!   state machine.
@@ -46,6 +48,7 @@ extern crate std;
 
 pub mod capture;
 pub mod codec;
+pub mod label;
 pub mod link;
 pub mod node;
 pub mod policy;

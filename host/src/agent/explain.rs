@@ -30,6 +30,9 @@ pub fn reason(decision: &Decision) -> String {
                 "no usable {policy} is held (none admitted, revoked, or its signer is no \
                  longer in good standing)"
             ),
+            DenyReason::InvalidLabel(fault) => {
+                format!("the label is not valid under {policy}: {fault}")
+            }
             DenyReason::UnknownClassification => format!(
                 "{policy} defines no classification {}",
                 label.classification

@@ -87,6 +87,9 @@ pub enum DenyReason {
     UnmappedClassification,
     /// The translator cannot express this RESTRICTIVE or PERMISSIVE value in the target policy.
     Untranslatable(CategoryValue),
+    /// The label is not valid under the home policy (`crate::label::validate`): the guard's
+    /// refusal before any rule is consulted.
+    InvalidLabel(crate::label::LabelFault),
 }
 
 /// On whose authority the decision rests.
@@ -260,6 +263,18 @@ impl<
         decision
     }
 
+    /// The policy `id` of `domain` if it is held and usable now (not revoked, signed by a key in
+    /// good standing at `now`): the policy a label of that domain and id is checked against.
+    pub fn policy_in_use(
+        &self,
+        domain: Domain,
+        id: u32,
+        now: Option<UnixTime>,
+    ) -> Option<(ArtifactRef, Policy<'_>)> {
+        self.policy_in_force(|h| h.domain == domain && h.id == id, now)
+            .map(|p| (p.reference, p.body))
+    }
+
     /// The first admitted policy matching `which` that is not revoked and whose signer is in good
     /// standing.
     fn policy_in_force(
@@ -321,8 +336,13 @@ fn home_verdict(
         .rank(label.classification)
         .ok_or(DenyReason::UnknownClassification)?;
     let same_domain = audience == policy.domain;
-    let releases = |rule: &ReleaseRule, category: Option<CategoryValue>| {
-        rule.category == category
+    let releases = |rule: &ReleaseRule<'_>, category: Option<CategoryValue>| {
+        let about = match (rule.category, category) {
+            (None, None) => true,
+            (Some(set), Some(value)) => set.contains(value),
+            _ => false,
+        };
+        about
             && rule.to.contains(&audience)
             && policy
                 .rank(rule.max_classification)
@@ -358,7 +378,7 @@ fn home_verdict(
 fn category_kind(policy: &Policy<'_>, value: CategoryValue) -> Option<CategoryKind> {
     policy
         .category(value.tag)
-        .filter(|c| c.values.contains(&value.value))
+        .filter(|c| c.values.contains(value.value))
         .map(|c| c.kind)
 }
 

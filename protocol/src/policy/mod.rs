@@ -18,6 +18,7 @@
 //! - [`evidence`]: conflicting signed artifacts (equivocation, rollback) kept per domain, and
 //!   the offline check of what a pair proves.
 //! - [`log`]: the hash-chained decision log and its verifier.
+//! - [`node`]: node identities (node-scoped credentials binding a node address to a key).
 //! - `sample` (with `std`): a small signed coalition with fixed public keys, for tests,
 //!   benchmarks and fuzzing.
 //!
@@ -28,6 +29,7 @@ pub mod encoding;
 pub mod evidence;
 pub mod log;
 pub mod model;
+pub mod node;
 #[cfg(any(test, feature = "std"))]
 pub mod sample;
 pub mod store;
@@ -40,20 +42,24 @@ pub use encoding::{Artifact, DecodeError, EncodeError, Kind, Signed};
 pub use evidence::{Conflict, Evidence, EvidenceFile, FileError, NotProven, Proof, Side};
 pub use log::{DecisionLog, LogAnchor, LogEntry, LogFault};
 pub use model::{
-    ArtifactRef, Category, CategoryKind, CategoryValue, Checkpoint, ClassMap, Classification,
-    Credential, DeltaOp, Digest, Domain, Equivalence, FieldBridge, KeyId, Policy, PolicyDelta,
-    PublicKey, ReleaseRule, Revocation, Revoked, Scope, SpiralRef, Translator, UnixTime, Validity,
+    ArtifactRef, Category, CategoryGroup, CategoryKind, CategorySet, CategoryValue, Checkpoint,
+    ClassMap, Classification, Constraint, Credential, DeltaOp, Digest, Domain, Equivalence,
+    FieldBridge, KeyId, Policy, PolicyDelta, PublicKey, ReleaseRule, RequireOp, Requirement,
+    Revocation, Revoked, Scope, SpiralRef, Translator, Trigger, UnixTime, Validity, ValueSet,
 };
+pub use node::NodeIdentity;
 pub use store::{Admitted, Refusal, Room, RoomError, Table, Trust, TrustStore};
 
 /// The classifications one policy may define.
 pub const MAX_CLASSIFICATIONS: usize = 8;
 /// The categories one policy may define.
 pub const MAX_CATEGORIES: usize = 8;
-/// The value codes one category may define.
-pub const MAX_CATEGORY_VALUES: usize = 16;
 /// The release rules one policy may hold.
-pub const MAX_RULES: usize = 16;
+pub const MAX_RULES: usize = 32;
+/// The label validity constraints one policy may hold.
+pub const MAX_CONSTRAINTS: usize = 16;
+/// The category groups one constraint may name.
+pub const MAX_CONSTRAINT_GROUPS: usize = 4;
 /// The audience domains one release rule may name.
 pub const MAX_RULE_DOMAINS: usize = 8;
 /// The entries in each of a translator's three mapping tables.
@@ -65,7 +71,7 @@ pub const MAX_CHECKPOINT_ENTRIES: usize = 96;
 /// The operations one policy delta may carry.
 pub const MAX_DELTA_OPS: usize = 16;
 /// The category values one label may carry.
-pub const MAX_LABEL_CATEGORIES: usize = 8;
+pub const MAX_LABEL_CATEGORIES: usize = 32;
 
 /// The domains (partners) a trust store knows, each with its root and revocation sequence.
 pub const MAX_DOMAINS: usize = 8;

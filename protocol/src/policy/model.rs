@@ -16,8 +16,9 @@ use sha2::{Digest as _, Sha256};
 
 use super::encoding::Kind;
 use super::{
-    MAX_CATEGORIES, MAX_CATEGORY_VALUES, MAX_CHECKPOINT_ENTRIES, MAX_CLASSIFICATIONS,
-    MAX_DELTA_OPS, MAX_MAPPINGS, MAX_REVOCATION_ENTRIES, MAX_RULE_DOMAINS, MAX_RULES,
+    MAX_CATEGORIES, MAX_CHECKPOINT_ENTRIES, MAX_CLASSIFICATIONS, MAX_CONSTRAINT_GROUPS,
+    MAX_CONSTRAINTS, MAX_DELTA_OPS, MAX_MAPPINGS, MAX_REVOCATION_ENTRIES, MAX_RULE_DOMAINS,
+    MAX_RULES,
 };
 use crate::codec::Hex;
 
@@ -179,8 +180,11 @@ impl Scope {
     pub const REVOCATION: Scope = Scope(4);
     /// May issue credentials in the domain (subject to the delegation depth).
     pub const ISSUE_CREDENTIAL: Scope = Scope(8);
-    /// All four.
-    pub const ALL: Scope = Scope(15);
+    /// May act as a node: bind the node address its credential names to its key, and sign
+    /// label bindings (docs/labels.md) for messages that node originates.
+    pub const NODE: Scope = Scope(16);
+    /// All five.
+    pub const ALL: Scope = Scope(31);
 
     /// Whether every scope in `other` is also in `self`.
     pub const fn contains(self, other: Scope) -> bool {
@@ -200,6 +204,7 @@ impl fmt::Debug for Scope {
             (Scope::TRANSLATOR, "translator"),
             (Scope::REVOCATION, "revocation"),
             (Scope::ISSUE_CREDENTIAL, "issue-credential"),
+            (Scope::NODE, "node"),
         ];
         let mut first = true;
         for (scope, name) in names {
@@ -249,6 +254,9 @@ pub struct Credential {
     /// (docs/policy.md, "Who may supersede"). Validity dates are not versions: a delegate could
     /// always sign a later `not_after`.
     pub version: u32,
+    /// The STANAG 5066 node address a [`Scope::NODE`] credential binds its subject key to;
+    /// `None` for every other credential.
+    pub node: Option<u32>,
 }
 
 /// An FMN spiral (or stream) of a domain: the coordinates a translator maps between.
@@ -280,18 +288,180 @@ pub enum CategoryKind {
     Informative,
 }
 
+/// A set of value codes, as a bitmap: bit `i` (least significant bit first in each byte) of
+/// `bits` stands for code `base + i`. A SPIF's tag set of 90 consecutive LACVs costs 12 bytes
+/// plus the base, so a whole NATO-kind SPIF fits one artifact (docs/labels.md).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct ValueSet<'a> {
+    /// The code of bit 0.
+    pub base: u16,
+    /// The bitmap.
+    pub bits: &'a [u8],
+}
+
+impl<'a> ValueSet<'a> {
+    /// The empty set.
+    pub const EMPTY: ValueSet<'static> = ValueSet { base: 0, bits: &[] };
+
+    /// The set holding `code` alone.
+    pub const fn single(code: u16) -> ValueSet<'static> {
+        ValueSet {
+            base: code,
+            bits: &[1],
+        }
+    }
+
+    /// Whether `code` is in the set.
+    pub fn contains(&self, code: u16) -> bool {
+        let Some(offset) = code.checked_sub(self.base) else {
+            return false;
+        };
+        let offset = usize::from(offset);
+        self.bits
+            .get(offset / 8)
+            .is_some_and(|byte| byte & (1 << (offset % 8)) != 0)
+    }
+
+    /// The codes in the set, lowest first.
+    pub fn iter(&self) -> impl Iterator<Item = u16> + use<'a> {
+        let base = u32::from(self.base);
+        let bits = self.bits;
+        (0..bits.len() * 8).filter_map(move |i| {
+            let set = bits.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0);
+            let code = u16::try_from(base + u32::try_from(i).ok()?).ok()?;
+            set.then_some(code)
+        })
+    }
+
+    /// How many codes the set holds.
+    pub fn len(&self) -> usize {
+        self.bits.iter().map(|b| b.count_ones() as usize).sum()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.bits.iter().all(|b| *b == 0)
+    }
+
+    /// Writes the bitmap of `codes` into `out`; returns the set's base and how many bytes of
+    /// `out` it uses, or `None` if `out` is too small. The base is the lowest code.
+    pub fn build(codes: &[u16], out: &mut [u8]) -> Option<(u16, usize)> {
+        let Some(&base) = codes.iter().min() else {
+            return Some((0, 0));
+        };
+        let top = codes.iter().max().copied().unwrap_or(base);
+        let len = usize::from(top - base) / 8 + 1;
+        let out = out.get_mut(..len)?;
+        out.fill(0);
+        for code in codes {
+            let offset = usize::from(code - base);
+            *out.get_mut(offset / 8)? |= 1 << (offset % 8);
+        }
+        Some((base, len))
+    }
+}
+
 /// A category (caveat) a policy defines: a tag, its semantics and its allowed value codes, like a
 /// SPIF's category with its LACVs.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct Category<'a> {
     /// The numeric tag labels carry.
     pub tag: u8,
-    /// Its name, for people.
+    /// Its name, for people (a SPIF's tag set name).
     pub name: &'a str,
     /// How its values combine.
     pub kind: CategoryKind,
     /// The value codes it allows.
-    pub values: Vec<u16, MAX_CATEGORY_VALUES>,
+    #[serde(borrow)]
+    pub values: ValueSet<'a>,
+    /// A label may carry at most one of its values (a SPIF's `singleSelection`).
+    pub single: bool,
+}
+
+/// Some values of one category: what a release rule or a label constraint is about.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct CategorySet<'a> {
+    /// The category's tag.
+    pub tag: u8,
+    /// The values.
+    #[serde(borrow)]
+    pub values: ValueSet<'a>,
+}
+
+impl CategorySet<'_> {
+    /// The set holding `value` alone.
+    pub const fn single(value: CategoryValue) -> CategorySet<'static> {
+        CategorySet {
+            tag: value.tag,
+            values: ValueSet::single(value.value),
+        }
+    }
+
+    /// Whether `value` is one of the set's.
+    pub fn contains(&self, value: CategoryValue) -> bool {
+        value.tag == self.tag && self.values.contains(value.value)
+    }
+}
+
+/// Values of one category a constraint refers to (a SPIF's `categoryGroup`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct CategoryGroup<'a> {
+    /// The category's tag.
+    pub tag: u8,
+    /// The values named, or `None` for every value the category defines.
+    #[serde(borrow)]
+    pub values: Option<ValueSet<'a>>,
+}
+
+/// What a `requiredCategory` asks of the label's values in its groups.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub enum RequireOp {
+    /// Exactly one value of the groups.
+    OnlyOne,
+    /// At least one.
+    OneOrMore,
+    /// Every value of the groups.
+    All,
+}
+
+/// When a label constraint applies.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub enum Trigger<'a> {
+    /// The label has this classification code.
+    Classification(u8),
+    /// The label carries any of these values.
+    #[serde(borrow)]
+    Values(CategorySet<'a>),
+}
+
+/// What a label constraint demands once triggered.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub enum Requirement<'a> {
+    /// The label's classification is none of these codes (a SPIF's `excludedClass`).
+    ExcludedClass(&'a [u8]),
+    /// The label's values in the groups satisfy the operation (`requiredCategory`).
+    Required {
+        /// How many of the groups' values the label must carry.
+        op: RequireOp,
+        /// The groups.
+        #[serde(borrow)]
+        groups: Vec<CategoryGroup<'a>, MAX_CONSTRAINT_GROUPS>,
+    },
+    /// The label carries no value of the groups (`excludedCategory`).
+    #[serde(borrow)]
+    Excluded(Vec<CategoryGroup<'a>, MAX_CONSTRAINT_GROUPS>),
+}
+
+/// A validity rule for labels, after a SPIF's `excludedClass`, `requiredCategory` and
+/// `excludedCategory`: when `when` holds, `require` must hold too.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct Constraint<'a> {
+    /// When it applies.
+    #[serde(borrow)]
+    pub when: Trigger<'a>,
+    /// What it demands.
+    #[serde(borrow)]
+    pub require: Requirement<'a>,
 }
 
 /// One category value on a label or in a rule.
@@ -303,14 +473,16 @@ pub struct CategoryValue {
     pub value: u16,
 }
 
-/// "Classification up to `max_classification` (and, if set, carrying `category`) is releasable
-/// to `to`." A rule without a category is the baseline for unmarked data.
+/// "Classification up to `max_classification` (and, if set, carrying a value of `category`) is
+/// releasable to `to`." A rule without a category is the baseline for unmarked data.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
-pub struct ReleaseRule {
+pub struct ReleaseRule<'a> {
     /// The highest classification code the rule covers (by the policy's hierarchy).
     pub max_classification: u8,
-    /// The category value the rule is about, or `None` for the baseline.
-    pub category: Option<CategoryValue>,
+    /// The category values the rule is about (each of them is released), or `None` for the
+    /// baseline.
+    #[serde(borrow)]
+    pub category: Option<CategorySet<'a>>,
     /// The audience domains.
     pub to: Vec<Domain, MAX_RULE_DOMAINS>,
 }
@@ -337,7 +509,11 @@ pub struct Policy<'a> {
     #[serde(borrow)]
     pub categories: Vec<Category<'a>, MAX_CATEGORIES>,
     /// The release rules.
-    pub rules: Vec<ReleaseRule, MAX_RULES>,
+    #[serde(borrow)]
+    pub rules: Vec<ReleaseRule<'a>, MAX_RULES>,
+    /// The label validity constraints (from a SPIF; empty for a hand-written policy).
+    #[serde(borrow)]
+    pub constraints: Vec<Constraint<'a>, MAX_CONSTRAINTS>,
 }
 
 impl Policy<'_> {

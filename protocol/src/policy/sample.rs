@@ -12,9 +12,9 @@ use p256::ecdsa::SigningKey;
 
 use super::encoding::{self, Artifact};
 use super::model::{
-    Category, CategoryKind, CategoryValue, ClassMap, Classification, Credential, Domain,
-    Equivalence, FieldBridge, Policy, PublicKey, ReleaseRule, Revocation, Revoked, Scope,
-    SpiralRef, Translator, UnixTime, Validity,
+    Category, CategoryKind, CategorySet, CategoryValue, ClassMap, Classification, Credential,
+    Domain, Equivalence, FieldBridge, Policy, PublicKey, ReleaseRule, Revocation, Revoked, Scope,
+    SpiralRef, Translator, UnixTime, Validity, ValueSet,
 };
 use super::store::TrustStore;
 use super::{MAX_ARTIFACT_LEN, MAX_REVOCATION_ENTRIES};
@@ -99,6 +99,7 @@ pub fn credential(
         validity: VALIDITY,
         depth,
         version: 1,
+        node: None,
     }
 }
 
@@ -109,14 +110,15 @@ pub fn policy<'a>(
     id: u32,
     version: u32,
     spiral: u8,
-    rules: &[ReleaseRule],
+    rules: &[ReleaseRule<'a>],
 ) -> Policy<'a> {
     let class = |code, name| Classification { code, name };
-    let category = |tag, name, kind, values: &[u16]| Category {
+    let category = |tag, name, kind, base, bits| Category {
         tag,
         name,
         kind,
-        values: heapless::Vec::from_slice(values).unwrap_or_default(),
+        values: ValueSet { base, bits },
+        single: false,
     };
     Policy {
         domain,
@@ -133,26 +135,27 @@ pub fn policy<'a>(
         ])
         .unwrap_or_default(),
         categories: heapless::Vec::from_slice(&[
-            category(1, "EYES ONLY", CategoryKind::Restrictive, &[1]),
-            category(2, "OPERATION", CategoryKind::Permissive, &[10, 11]),
-            category(3, "HANDLING", CategoryKind::Informative, &[20]),
+            category(1, "EYES ONLY", CategoryKind::Restrictive, 1, &[1]),
+            category(2, "OPERATION", CategoryKind::Permissive, 10, &[3]),
+            category(3, "HANDLING", CategoryKind::Informative, 20, &[1]),
         ])
         .unwrap_or_default(),
         rules: heapless::Vec::from_slice(rules).unwrap_or_default(),
+        constraints: heapless::Vec::new(),
     }
 }
 
 /// A release rule.
-pub fn rule(max: u8, category: Option<CategoryValue>, to: &[Domain]) -> ReleaseRule {
+pub fn rule(max: u8, category: Option<CategoryValue>, to: &[Domain]) -> ReleaseRule<'static> {
     ReleaseRule {
         max_classification: max,
-        category,
+        category: category.map(CategorySet::single),
         to: heapless::Vec::from_slice(to).unwrap_or_default(),
     }
 }
 
 /// GBR's rules: OFFICIAL-SENSITIVE to USA and AUS; TELIC to USA and HERRICK to both up to SECRET.
-pub fn gbr_rules() -> [ReleaseRule; 3] {
+pub fn gbr_rules() -> [ReleaseRule<'static>; 3] {
     [
         rule(gbr::OFFICIAL_SENSITIVE, None, &[USA, AUS]),
         rule(gbr::SECRET, Some(gbr::OP_TELIC), &[USA]),
@@ -266,7 +269,7 @@ impl Coalition {
     }
 
     /// The GBR policy at `version`, with `rules`.
-    pub fn gbr_policy(&self, version: u32, rules: &[ReleaseRule]) -> Vec<u8> {
+    pub fn gbr_policy(&self, version: u32, rules: &[ReleaseRule<'_>]) -> Vec<u8> {
         let body = policy(&self.gbr_signer, GBR, 1, version, 4, rules);
         sign(&self.gbr_signer, &Artifact::Policy(body))
     }
@@ -330,7 +333,11 @@ impl Coalition {
                 .iter()
                 .map(|c| Category {
                     // AUS knows operation HERRICK only.
-                    values: c.values.iter().copied().filter(|v| *v != 10).collect(),
+                    values: if c.tag == 2 {
+                        ValueSet::single(11)
+                    } else {
+                        c.values
+                    },
                     ..c.clone()
                 })
                 .collect(),

@@ -94,14 +94,15 @@ fn refuses_malformed_bytes() {
         Some(NOW),
         Refusal::Malformed(DecodeError::UnknownKind(9)),
     );
-    // A policy's bytes relabelled as a translator's do not decode as one.
+    // A policy's bytes relabelled as a translator's do not decode as one (this policy's
+    // bytes happen to start like a translator's and leave bytes over).
     let mut as_translator = policy.clone();
     as_translator[1] = Kind::Translator as u8;
     refuse(
         &mut store,
         &as_translator,
         Some(NOW),
-        Refusal::Malformed(DecodeError::Body),
+        Refusal::Malformed(DecodeError::TrailingBytes),
     );
 }
 
@@ -798,7 +799,7 @@ prop_compose! {
         max in any::<u8>(),
         category in prop::option::of(arb_value()),
         to in prop::collection::vec(arb_domain(), 0..8),
-    ) -> super::ReleaseRule {
+    ) -> super::ReleaseRule<'static> {
         sample::rule(max, category, &to)
     }
 }

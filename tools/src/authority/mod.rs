@@ -5,13 +5,18 @@
 //! walks through it on the sample coalition.
 //!
 //! - [`evidence`]: what an exported evidence file proves, checked against the roots.
+//! - [`import`]: a SPIF and a clearance file made into a signed policy, labels between the XML
+//!   and compact forms, the release a SPIF and clearances give directly, translator drafts.
+//! - [`spif`]: Open XML SPIFs and STANAG 4774 XML labels (parse, check, emit, marking).
 //! - [`keys`]: P-256 keys as PKCS#8 PEM (private, mode 0600) and SPKI PEM (public).
 //! - [`source`]: the TOML sources of policies and translators, and their conversion into the
 //!   protocol's model, with errors that name the field.
 
 pub mod evidence;
 pub mod keys;
-pub mod source;
+/// Policy and translator sources, SPIFs and labels are read by the agent too (`skywave label`),
+/// so they live in the host crate; the authority tool uses them from there.
+pub use skywave_host::spif::{self, import, source};
 
 use anyhow::{Context, Result};
 use skywave_protocol::policy::{Artifact, MAX_ARTIFACT_LEN, Signed, encoding};

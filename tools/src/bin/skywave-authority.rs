@@ -49,7 +49,80 @@ enum RevokeCommand {
 }
 
 #[derive(Subcommand)]
+enum PolicyCommand {
+    /// Import an Open XML SPIF as a signed policy: its classifications, categories and label
+    /// constraints, with the release rules of a clearance file (docs/labels.md).
+    FromSpif {
+        /// The SPIF.
+        spif: PathBuf,
+        /// The clearance file (TOML): which partner domains are cleared to what.
+        #[arg(long)]
+        clearances: PathBuf,
+        /// The policy's domain, e.g. GBR.
+        #[arg(long)]
+        domain: String,
+        /// The policy id within the domain.
+        #[arg(long)]
+        id: u32,
+        /// The version.
+        #[arg(long)]
+        version: u32,
+        /// The FMN spiral.
+        #[arg(long, default_value_t = 1)]
+        spiral: u8,
+        /// The signer's private key (policy-scoped).
+        #[arg(long)]
+        key: PathBuf,
+        /// Where to write the signed policy.
+        #[arg(long)]
+        out: PathBuf,
+        /// The previous version's signed policy: also write a policy delta from it.
+        #[arg(long, requires = "delta_out")]
+        delta_from: Option<PathBuf>,
+        /// Where to write that delta.
+        #[arg(long, requires = "delta_from")]
+        delta_out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TranslatorCommand {
+    /// Draft a translator source (TOML, for sign-translator) from a SPIF's
+    /// `equivalentPolicies` / `equivalentClassification` / `equivalentSecCategoryTag`
+    /// mappings towards another SPIF. Review it, then sign it.
+    FromSpif {
+        /// The source SPIF.
+        spif: PathBuf,
+        /// The target SPIF.
+        #[arg(long)]
+        to: PathBuf,
+        /// The source side, DOMAIN:SPIRAL (e.g. GBR:1).
+        #[arg(long)]
+        from_side: String,
+        /// The target side, DOMAIN:SPIRAL.
+        #[arg(long)]
+        to_side: String,
+        /// The translator id.
+        #[arg(long)]
+        id: u32,
+        /// Where to write the draft (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
+    /// Policies from SPIFs.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Translators from SPIFs.
+    Translator {
+        #[command(subcommand)]
+        command: TranslatorCommand,
+    },
     /// Make a P-256 key pair: PRIVATE as PKCS#8 PEM (mode 0600), PUBLIC as SPKI PEM.
     Keygen {
         /// Where to write the private key (must not exist).
@@ -71,9 +144,13 @@ enum Command {
         /// The domain, e.g. GBR.
         #[arg(long)]
         domain: String,
-        /// Comma-separated: policy, translator, revocation, issue-credential, or all.
+        /// Comma-separated: policy, translator, revocation, issue-credential, node, or all.
         #[arg(long)]
         scope: String,
+        /// The STANAG 5066 node address a `node` credential binds the subject key to
+        /// (required with scope `node`, refused without it).
+        #[arg(long)]
+        node: Option<u32>,
         /// How many further levels of credentials may hang below the subject.
         #[arg(long, default_value_t = 0)]
         depth: u8,
@@ -224,8 +301,91 @@ fn main() -> ExitCode {
     }
 }
 
+fn side(flag: &str, text: &str) -> Result<(skywave_protocol::policy::Domain, u8)> {
+    let (domain, spiral) = text
+        .split_once(':')
+        .ok_or_else(|| anyhow!("{flag}: expected DOMAIN:SPIRAL, got {text:?}"))?;
+    Ok((
+        source::domain(flag, domain)?,
+        spiral
+            .parse()
+            .map_err(|_| anyhow!("{flag}: {spiral:?} is not a spiral number"))?,
+    ))
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Policy {
+            command:
+                PolicyCommand::FromSpif {
+                    spif,
+                    clearances,
+                    domain,
+                    id,
+                    version,
+                    spiral,
+                    key,
+                    out,
+                    delta_from,
+                    delta_out,
+                },
+        } => {
+            use skywave_tools::authority::import::{ClearanceSource, Imported};
+            let parsed = authority::spif::Spif::load(&spif)?;
+            let cleared = ClearanceSource::load(&clearances)?
+                .resolve(&parsed)
+                .with_context(|| clearances.display().to_string())?;
+            let domain = source::domain("--domain", &domain)?;
+            let imported = Imported::new(&parsed, &cleared, domain, id, version, spiral)?;
+            let signer = keys::read_private(&key)?;
+            let policy = imported
+                .policy(keys::compressed(signer.verifying_key()).key_id())
+                .with_context(|| spif.display().to_string())?;
+            write_signed(&out, &signer, &Artifact::Policy(policy))?;
+            if let (Some(base), Some(delta_out)) = (delta_from, delta_out) {
+                let old = authority::read(&base)?;
+                let new = authority::read(&out)?;
+                let mut buf = [0u8; MAX_ARTIFACT_LEN];
+                let len = encoding::encode_delta(
+                    &authority::decode(&base, &old)?,
+                    &authority::decode(&out, &new)?,
+                    &mut buf,
+                )
+                .context("policy delta")?;
+                authority::write(&delta_out, &buf[..len])?;
+                outln!("{}: policy-delta, {len} bytes", delta_out.display())?;
+            }
+        }
+        Command::Translator {
+            command:
+                TranslatorCommand::FromSpif {
+                    spif,
+                    to,
+                    from_side,
+                    to_side,
+                    id,
+                    out,
+                },
+        } => {
+            let from = authority::spif::Spif::load(&spif)?;
+            let target = authority::spif::Spif::load(&to)?;
+            let draft = authority::import::draft_translator(
+                &from,
+                &target,
+                [
+                    side("--from-side", &from_side)?,
+                    side("--to-side", &to_side)?,
+                ],
+                id,
+            )?;
+            match out {
+                Some(path) => {
+                    authority::write(&path, draft.as_bytes())?;
+                    outln!("{}: translator draft", path.display())?;
+                }
+                None => outln!("{}", draft.trim_end())?,
+            }
+        }
         Command::Keygen { private, public } => {
             let key = keys::generate();
             keys::write_private(&private, &key)?;
@@ -238,25 +398,34 @@ fn run(cli: Cli) -> Result<ExitCode> {
             subject,
             domain,
             scope,
+            node,
             depth,
             version,
             not_before,
             not_after,
             out,
         } => {
+            let scope = parse_scope(&scope)?;
+            if node.is_some() && !scope.contains(Scope::NODE) {
+                bail!("--node ADDRESS needs scope `node`");
+            }
+            if scope == Scope::NODE && node.is_none() {
+                bail!("scope `node` needs --node ADDRESS: the node address the key speaks for");
+            }
             let issuer = keys::read_private(&issuer_key)?;
             let subject = keys::compressed(&keys::read_public(&subject)?);
             let credential = Credential {
                 domain: source::domain("--domain", &domain)?,
                 signer: keys::compressed(issuer.verifying_key()).key_id(),
                 subject,
-                scope: parse_scope(&scope)?,
+                scope,
                 validity: Validity {
                     not_before: time::parse(&not_before).context("--not-before")?,
                     not_after: time::parse(&not_after).context("--not-after")?,
                 },
                 depth,
                 version,
+                node,
             };
             write_signed(&out, &issuer, &Artifact::Credential(credential))?;
         }
@@ -504,6 +673,7 @@ fn parse_scope(text: &str) -> Result<Scope> {
             "translator" => Scope::TRANSLATOR,
             "revocation" => Scope::REVOCATION,
             "issue-credential" => Scope::ISSUE_CREDENTIAL,
+            "node" => Scope::NODE,
             "all" => Scope::ALL,
             other => bail!("--scope: unknown scope {other:?}"),
         }))

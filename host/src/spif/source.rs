@@ -9,8 +9,8 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 use skywave_protocol::policy::{
-    Category, CategoryKind, CategoryValue, ClassMap, Classification, Domain, Equivalence,
-    FieldBridge, KeyId, Policy, ReleaseRule, SpiralRef, Translator,
+    Category, CategoryKind, CategorySet, CategoryValue, ClassMap, Classification, Domain,
+    Equivalence, FieldBridge, KeyId, Policy, ReleaseRule, SpiralRef, Translator, ValueSet,
 };
 
 /// Parses a three-letter domain code.
@@ -20,7 +20,7 @@ pub fn domain(field: &str, code: &str) -> Result<Domain> {
 }
 
 /// Fits `items` into a bounded list, or says which field overflowed.
-fn bounded<T, const N: usize>(
+pub fn bounded<T, const N: usize>(
     field: &str,
     items: impl IntoIterator<Item = T>,
 ) -> Result<heapless::Vec<T, N>> {
@@ -73,6 +73,21 @@ pub struct CategorySource {
     pub kind: KindSource,
     /// The value codes.
     pub values: Vec<u16>,
+    /// Whether a label may carry at most one of them.
+    #[serde(default)]
+    pub single: bool,
+    /// The codes as the policy's bitmap, built on first use.
+    #[serde(skip)]
+    bits: std::sync::OnceLock<(u16, Vec<u8>)>,
+}
+
+/// The bitmap of `codes` ([`ValueSet`]): its base and bytes.
+pub fn bitmap(codes: &[u16]) -> (u16, Vec<u8>) {
+    let span = codes.iter().max().zip(codes.iter().min());
+    let mut bits = vec![0; span.map_or(0, |(hi, lo)| usize::from(hi - lo) / 8 + 1)];
+    let (base, len) = ValueSet::build(codes, &mut bits).unwrap_or((0, 0));
+    bits.truncate(len);
+    (base, bits)
 }
 
 /// One release rule.
@@ -130,7 +145,7 @@ impl PolicySource {
             }),
         )?;
         let mut categories = heapless::Vec::new();
-        for (i, c) in self.categories.iter().enumerate() {
+        for c in &self.categories {
             let category = Category {
                 tag: c.tag,
                 name: &c.name,
@@ -139,7 +154,11 @@ impl PolicySource {
                     KindSource::Restrictive => CategoryKind::Restrictive,
                     KindSource::Informative => CategoryKind::Informative,
                 },
-                values: bounded(&format!("category[{i}].values"), c.values.iter().copied())?,
+                values: {
+                    let (base, bits) = c.bits.get_or_init(|| bitmap(&c.values));
+                    ValueSet { base: *base, bits }
+                },
+                single: c.single,
             };
             categories
                 .push(category)
@@ -162,10 +181,16 @@ impl PolicySource {
             classifications,
             categories,
             rules,
+            constraints: heapless::Vec::new(),
         })
     }
 
-    fn rule(&self, i: usize, r: &RuleSource, categories: &[Category<'_>]) -> Result<ReleaseRule> {
+    fn rule(
+        &self,
+        i: usize,
+        r: &RuleSource,
+        categories: &[Category<'_>],
+    ) -> Result<ReleaseRule<'static>> {
         let max = self
             .classifications
             .iter()
@@ -176,11 +201,11 @@ impl PolicySource {
             (Some(tag), Some(value)) => {
                 let known = categories
                     .iter()
-                    .any(|c| c.tag == tag && c.values.contains(&value));
+                    .any(|c| c.tag == tag && c.values.contains(value));
                 if !known {
                     bail!("rule[{i}].category: no category {tag} with value {value}");
                 }
-                Some(CategoryValue { tag, value })
+                Some(CategorySet::single(CategoryValue { tag, value }))
             }
             _ => bail!("rule[{i}]: category and value go together"),
         };

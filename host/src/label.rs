@@ -10,11 +10,11 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::spif::import;
+use crate::spif::{Spif, XmlLabel, kind_name};
 use anyhow::{Context, Result, anyhow, bail};
 use skywave_protocol::label::{MAX_COMPACT_LABEL_LEN, compact, validate};
 use skywave_protocol::policy::{Artifact, CategoryValue, Domain, LabelRecord, Policy, Signed};
-use crate::spif::import;
-use crate::spif::{Spif, XmlLabel, kind_name};
 
 /// The verdict on one label: `Ok` or the reason it is not valid.
 pub type Verdict = std::result::Result<(), String>;

@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use skywave_host::spif::Spif;
+use skywave_host::spif::import::{ClearanceSource, Imported};
 use skywave_protocol::policy::Artifact;
 use skywave_protocol::policy::sample::{self, Coalition, GBR};
-use skywave_host::spif::import::{ClearanceSource, Imported};
-use skywave_host::spif::Spif;
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

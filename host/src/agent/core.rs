@@ -976,7 +976,7 @@ fn batch(messages: Vec<Pending>, readers: &[Address]) -> Vec<Pending> {
     };
     for m in messages {
         let batchable = readers.contains(&m.dest)
-            && m.data.first() == Some(&ARTIFACT_TAG)
+            && m.data.first() == Some(&skywave_protocol::node::message::tag::ARTIFACT)
             && matches!(m.mode, link::Mode::Arq { .. });
         let joins = run
             .first()
@@ -1013,9 +1013,6 @@ fn first_cpdu_id() -> u16 {
     let mixed = (nanos ^ std::process::id().rotate_left(16)).wrapping_mul(0x9E37_79B9);
     (mixed >> 20) as u16
 }
-
-/// The node's ARTIFACT message tag.
-const ARTIFACT_TAG: u8 = 1;
 
 #[cfg(test)]
 mod tests {
@@ -1061,7 +1058,7 @@ mod tests {
         Coalition::new()
             .artifacts()
             .into_iter()
-            .map(|a| [&[ARTIFACT_TAG][..], &a].concat())
+            .map(|a| [&[skywave_protocol::node::message::tag::ARTIFACT][..], &a].concat())
             .collect()
     }
 
@@ -1099,7 +1096,13 @@ mod tests {
         let firsts: Vec<u8> = out.iter().map(|m| m.data[0]).collect();
         assert_eq!(
             firsts,
-            [ARTIFACT_TAG, ARTIFACT_TAG, ARTIFACT_TAG, 2, ARTIFACT_TAG]
+            [
+                skywave_protocol::node::message::tag::ARTIFACT,
+                skywave_protocol::node::message::tag::ARTIFACT,
+                skywave_protocol::node::message::tag::ARTIFACT,
+                2,
+                skywave_protocol::node::message::tag::ARTIFACT
+            ]
         );
     }
 
@@ -1109,7 +1112,7 @@ mod tests {
         let noise: Vec<Vec<u8>> = (0..6u32)
             .map(|i| {
                 let mut x = i.wrapping_mul(2_654_435_761) | 1;
-                let mut v = vec![ARTIFACT_TAG];
+                let mut v = vec![skywave_protocol::node::message::tag::ARTIFACT];
                 v.extend((0..900).map(|_| {
                     x ^= x << 13;
                     x ^= x >> 17;

@@ -1201,7 +1201,7 @@ impl<
                 self.enqueue_cas(from, Cpdu::LinkAccepted);
             }
             (Cpdu::LinkRequest, Cas::Up { .. }) => {
-                self.enqueue_cas(from, Cpdu::LinkRejected(pdu::reason::BUSY));
+                self.enqueue_cas(from, Cpdu::LinkRejected(pdu::reason::UNKNOWN));
             }
             (Cpdu::LinkRequest, Cas::Requesting { peer, .. })
                 if peer == from && self.config.address < from =>
@@ -1305,7 +1305,7 @@ impl<
                 };
                 let others_wait = wanted.is_some_and(|d| d != peer);
                 if now >= at || others_wait {
-                    self.enqueue_cas(peer, Cpdu::LinkBreak(pdu::reason::IDLE));
+                    self.enqueue_cas(peer, Cpdu::LinkBreak(pdu::reason::BREAK_NO_MORE_DATA));
                     self.link_down(peer);
                 }
             }
@@ -2152,12 +2152,8 @@ impl<
             }
             _ => None,
         };
-        if let Some((h, echo, n)) = confirm {
-            let header = SpduHeader {
-                priority: h.priority,
-                src_sap: h.dest_sap,
-                dest_sap: h.src_sap,
-            };
+        if let Some((header, echo, n)) = confirm {
+            // Annex A: the confirm's SAP byte is the DATA S_PDU's, unchanged.
             let spdu = Spdu::DeliveryConfirm {
                 header,
                 echo: echo.get(..n).unwrap_or(&[]),

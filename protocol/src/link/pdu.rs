@@ -5,21 +5,23 @@
 //! low nibble holds a reason where one exists. An S_PDU's first byte holds its type (high nibble)
 //! and the U_PDU's priority (low nibble); the second the source and destination SAP IDs.
 //!
-//! DATA S_PDU (type 0), as implemented:
+//! DATA S_PDU (type 0), as Annex A lays it out:
 //!
 //! ```text
 //! 0   type 0 | priority (0..15)
 //! 1   source SAP | destination SAP
-//! 2   0x80 client delivery confirm required | 0x40 TTD present | low 4 bits: TTD Julian day mod 16
-//! 3.. TTD seconds of the day (17 bits) and 7 unused bits, 3 bytes, only when 0x40 is set
+//! 2   0x80 client delivery confirm required | 0x40 VALID TTD | 2 reserved bits | Julian day mod 16
+//! 3-4 the GMT second of the day / 2 (big-endian), only when VALID TTD is set
 //! ..  the U_PDU
 //! ```
 //!
-//! DATA DELIVERY CONFIRM (type 1) and DATA DELIVERY FAIL (type 2) carry bytes 0 and 1 as above,
-//! then (FAIL only) a reason byte, then the first bytes of the U_PDU they answer for, so the
-//! client can tell which of its U_PDUs was meant. These layouts follow the edition-1.2 field
-//! order from memory and have not been checked against a second implementation: docs/link.md
-//! lists them as such.
+//! DATA DELIVERY CONFIRM (type 1): byte 0 type 1 and the DATA S_PDU's priority, byte 1 the DATA
+//! S_PDU's SAP byte unchanged (the source SAP stays the originator's: not swapped), then the
+//! first bytes of the U_PDU delivered. DATA DELIVERY FAIL (type 2): byte 0 type 2 and the reason
+//! in the low nibble ([`fail`]), byte 1 the SAP byte unchanged, then the U_PDU's first bytes.
+//! Interoperability with other stacks (issue 20) found Skywave writing a 3-byte TTD, swapping the
+//! SAPs of a confirm and giving FAIL a reason byte of its own; the vectors in the tests below
+//! are the annex's.
 
 use super::Error;
 use crate::wire;
@@ -36,14 +38,33 @@ pub const MAX_CPDU_OVERHEAD: usize = 1 + 6;
 /// The largest C_PDU this crate builds: a full U_PDU with every header.
 pub const MAX_CPDU_LEN: usize = MAX_UPDU_LEN + MAX_CPDU_OVERHEAD;
 
-/// Why a CAS-1 physical link request was rejected or a link broken (the C_PDU's low nibble).
+/// Why a CAS-1 physical link request was rejected or a link broken (the C_PDU's low nibble), as
+/// Annex B numbers them. A node that is busy with another link has no reject reason of its own
+/// (Annex C signals it with a WARNING D_PDU): it rejects with [`reason::UNKNOWN`].
 pub mod reason {
-    /// No reason given.
+    /// No reason given (always valid, for rejects and breaks).
     pub const UNKNOWN: u8 = 0;
-    /// The node already has a physical link with another node.
-    pub const BUSY: u8 = 1;
-    /// The link was idle and is released.
-    pub const IDLE: u8 = 2;
+    /// Reject: the node is a broadcast-only node.
+    pub const REJECT_BROADCAST_ONLY: u8 = 1;
+    /// Reject: a higher-priority link request is pending.
+    pub const REJECT_HIGHER_PRIORITY_PENDING: u8 = 2;
+    /// Reject: the node supports an exclusive link.
+    pub const REJECT_EXCLUSIVE_LINK: u8 = 3;
+    /// Break: a higher layer asked for it.
+    pub const BREAK_HIGHER_LAYER: u8 = 1;
+    /// Break: switching to a broadcast data exchange session.
+    pub const BREAK_BROADCAST_SESSION: u8 = 2;
+    /// Break: a higher-priority link request is pending.
+    pub const BREAK_HIGHER_PRIORITY_PENDING: u8 = 3;
+    /// Break: no more data (how Skywave releases an idle link).
+    pub const BREAK_NO_MORE_DATA: u8 = 4;
+}
+
+/// Why a DATA DELIVERY FAIL was sent (its first byte's low nibble, Annex A).
+pub mod fail {
+    /// The destination SAP is not bound (the only reason the annex defines; 0 and 2-15 are
+    /// reserved).
+    pub const SAP_NOT_BOUND: u8 = 1;
 }
 
 /// A C_PDU: an S_PDU, or a CAS-1 physical link message.
@@ -70,16 +91,17 @@ pub enum Spdu<'a> {
     Data(DataSpdu<'a>),
     /// Type 1: the destination client received the U_PDU whose first bytes are `echo`.
     DeliveryConfirm {
-        /// SAPs and priority of the confirmed U_PDU.
+        /// SAPs and priority of the confirmed U_PDU, as its DATA S_PDU had them (not swapped).
         header: SpduHeader,
         /// The first bytes of the confirmed U_PDU.
         echo: &'a [u8],
     },
     /// Type 2: the U_PDU whose first bytes are `echo` could not be delivered.
     DeliveryFail {
-        /// SAPs and priority of the failed U_PDU.
+        /// SAPs of the failed U_PDU, as its DATA S_PDU had them (the priority is not sent: the
+        /// reason takes its place, and a parsed FAIL reads 0).
         header: SpduHeader,
-        /// Why (0 unknown).
+        /// Why ([`fail`]; 4 bits).
         reason: u8,
         /// The first bytes of the failed U_PDU.
         echo: &'a [u8],
@@ -104,9 +126,10 @@ pub struct DataSpdu<'a> {
     pub header: SpduHeader,
     /// The sending client asks to hear that the receiving client got the U_PDU.
     pub confirm: bool,
-    /// The time-to-die as sent: Julian day mod 16 and seconds of the day, when the sender had
-    /// wall-clock time. This link keeps time-to-die on its own clock and never sends it.
-    pub ttd: Option<(u8, u32)>,
+    /// The time-to-die as sent, when VALID TTD is set: the Julian day mod 16 and the GMT second
+    /// of the day divided by two. This link keeps time-to-die on its own clock and never sends
+    /// one; a peer's is read so that its data is not taken for TTD bytes.
+    pub ttd: Option<(u8, u16)>,
     /// The client's data.
     pub updu: &'a [u8],
 }
@@ -189,15 +212,13 @@ impl<'a> Spdu<'a> {
             0 => {
                 let (&flags, mut updu) = rest.split_first().ok_or(Error::Malformed)?;
                 let ttd = if flags & 0x40 != 0 {
-                    let t = updu.get(..3).ok_or(Error::Malformed)?;
-                    updu = updu.get(3..).ok_or(Error::Malformed)?;
-                    let word = u32::from_be_bytes([
-                        0,
+                    let (t, rest) = updu.split_at_checked(2).ok_or(Error::Malformed)?;
+                    updu = rest;
+                    let half_seconds = u16::from_be_bytes([
                         t.first().copied().unwrap_or(0),
                         t.get(1).copied().unwrap_or(0),
-                        t.get(2).copied().unwrap_or(0),
                     ]);
-                    Some((flags & 0x0F, word >> 7))
+                    Some((flags & 0x0F, half_seconds))
                 } else {
                     None
                 };
@@ -209,14 +230,14 @@ impl<'a> Spdu<'a> {
                 }))
             }
             1 => Ok(Spdu::DeliveryConfirm { header, echo: rest }),
-            2 => {
-                let (&reason, echo) = rest.split_first().ok_or(Error::Malformed)?;
-                Ok(Spdu::DeliveryFail {
-                    header,
-                    reason,
-                    echo,
-                })
-            }
+            2 => Ok(Spdu::DeliveryFail {
+                header: SpduHeader {
+                    priority: 0,
+                    ..header
+                },
+                reason: header.priority,
+                echo: rest,
+            }),
             t => Err(Error::UnknownSpdu(t)),
         }
     }
@@ -224,9 +245,8 @@ impl<'a> Spdu<'a> {
     /// The number of bytes [`Spdu::emit`] writes.
     pub fn len(&self) -> usize {
         match self {
-            Spdu::Data(d) => 3 + if d.ttd.is_some() { 3 } else { 0 } + d.updu.len(),
-            Spdu::DeliveryConfirm { echo, .. } => 2 + echo.len(),
-            Spdu::DeliveryFail { echo, .. } => 3 + echo.len(),
+            Spdu::Data(d) => 3 + if d.ttd.is_some() { 2 } else { 0 } + d.updu.len(),
+            Spdu::DeliveryConfirm { echo, .. } | Spdu::DeliveryFail { echo, .. } => 2 + echo.len(),
         }
     }
 
@@ -248,13 +268,9 @@ impl<'a> Spdu<'a> {
                     let ttd_flag = if d.ttd.is_some() { 0x40 } else { 0 };
                     let day = d.ttd.map_or(0, |(day, _)| day & 0x0F);
                     push(&mut fixed, u8::from(d.confirm) << 7 | ttd_flag | day)?;
-                    if let Some((_, secs)) = d.ttd {
-                        if secs >= 1 << 17 {
-                            return Err(Error::Malformed);
-                        }
-                        let word = (secs << 7).to_be_bytes();
-                        for b in word.get(1..).unwrap_or(&[]) {
-                            push(&mut fixed, *b)?;
+                    if let Some((_, half_seconds)) = d.ttd {
+                        for b in half_seconds.to_be_bytes() {
+                            push(&mut fixed, b)?;
                         }
                     }
                     (d.header, 0, fixed, d.updu)
@@ -265,9 +281,14 @@ impl<'a> Spdu<'a> {
                     reason,
                     echo,
                 } => {
-                    let mut fixed = heapless::Vec::new();
-                    push(&mut fixed, *reason)?;
-                    (*header, 2, fixed, echo)
+                    if *reason > 0x0F {
+                        return Err(Error::Malformed);
+                    }
+                    let header = SpduHeader {
+                        priority: *reason,
+                        ..*header
+                    };
+                    (header, 2, heapless::Vec::new(), echo)
                 }
             };
         header.check()?;
@@ -298,7 +319,7 @@ mod tests {
             src_sap: 3,
             dest_sap: 12,
         };
-        for ttd in [None, Some((5u8, 86_399u32))] {
+        for ttd in [None, Some((5u8, 43_199u16))] {
             let cpdu = Cpdu::Data(Spdu::Data(DataSpdu {
                 header,
                 confirm: true,
@@ -314,14 +335,90 @@ mod tests {
         }
     }
 
+    /// The annex's byte layouts (docs/reference: stanag5066.md), each encoded and decoded.
+    #[test]
+    fn spdus_match_the_annex_byte_for_byte() {
+        let header = SpduHeader {
+            priority: 5,
+            src_sap: 2,
+            dest_sap: 13,
+        };
+        let mut buf = [0u8; 32];
+        let vectors: [(Spdu<'_>, &[u8]); 5] = [
+            // Priority 5, SAP 2 -> 13, no confirm, no TTD.
+            (
+                Spdu::Data(DataSpdu {
+                    header,
+                    confirm: false,
+                    ttd: None,
+                    updu: b"X",
+                }),
+                &[0x05, 0x2D, 0x00, b'X'],
+            ),
+            // Client confirm, VALID TTD on day 9 at 13:00:01 GMT (46,801 s: 23,400 two-second
+            // units, 0x5B68): two TTD bytes, and the data untouched after them.
+            (
+                Spdu::Data(DataSpdu {
+                    header,
+                    confirm: true,
+                    ttd: Some((9, 23_400)),
+                    updu: b"TTD-FROM-X",
+                }),
+                &[
+                    0x05, 0x2D, 0xC9, 0x5B, 0x68, b'T', b'T', b'D', b'-', b'F', b'R', b'O', b'M',
+                    b'-', b'X',
+                ],
+            ),
+            // A confirm keeps the DATA S_PDU's SAP byte as it was (not swapped).
+            (
+                Spdu::DeliveryConfirm {
+                    header,
+                    echo: b"TT",
+                },
+                &[0x15, 0x2D, b'T', b'T'],
+            ),
+            // A fail carries its reason in the low nibble of byte 0.
+            (
+                Spdu::DeliveryFail {
+                    header: SpduHeader {
+                        priority: 0,
+                        ..header
+                    },
+                    reason: fail::SAP_NOT_BOUND,
+                    echo: b"TT",
+                },
+                &[0x21, 0x2D, b'T', b'T'],
+            ),
+            (Spdu::DeliveryConfirm { header, echo: &[] }, &[0x15, 0x2D]),
+        ];
+        for (spdu, bytes) in vectors {
+            let n = spdu.emit(&mut buf).unwrap();
+            assert_eq!(&buf[..n], bytes, "{spdu:?}");
+            assert_eq!(Spdu::parse(bytes).unwrap(), spdu);
+        }
+        // A TTD flag with one byte after it is malformed, not a short U_PDU.
+        assert_eq!(
+            Spdu::parse(&[0x05, 0x2D, 0x40, 0x01]),
+            Err(Error::Malformed)
+        );
+        // CAS reasons in the low nibble: REJECTED unknown, BREAK no more data.
+        assert_eq!(Cpdu::LinkRejected(reason::UNKNOWN).emit(&mut buf), Ok(1));
+        assert_eq!(buf[0], 0x30);
+        assert_eq!(
+            Cpdu::LinkBreak(reason::BREAK_NO_MORE_DATA).emit(&mut buf),
+            Ok(1)
+        );
+        assert_eq!(buf[0], 0x44);
+    }
+
     #[test]
     fn cas_cpdus_and_refusals() {
         let mut buf = [0u8; 4];
         for cpdu in [
             Cpdu::LinkRequest,
             Cpdu::LinkAccepted,
-            Cpdu::LinkRejected(reason::BUSY),
-            Cpdu::LinkBreak(reason::IDLE),
+            Cpdu::LinkRejected(reason::UNKNOWN),
+            Cpdu::LinkBreak(reason::BREAK_NO_MORE_DATA),
             Cpdu::LinkBreakConfirm,
         ] {
             let n = cpdu.emit(&mut buf).unwrap();

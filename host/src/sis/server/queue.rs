@@ -115,7 +115,8 @@ impl ClientQueue {
                 None => false,
             },
             LinkEvent::Confirmed { from, header, echo } => {
-                // The confirming client answers from the SAP the request went to.
+                // A confirm carries the request's own SAP byte (Annex A): its destination SAP
+                // is the one the request went to.
                 let key = self
                     .tracked
                     .iter()
@@ -123,7 +124,7 @@ impl ClientQueue {
                         *i == index
                             && t.confirm == confirm::CLIENT
                             && t.dest.address == from
-                            && t.sap == header.src_sap
+                            && t.sap == header.dest_sap
                             && t.data.starts_with(echo)
                     })
                     .map(|(k, _)| *k)

@@ -59,6 +59,8 @@ use message::{
     DetailEntry, DetailView, DomainSummary, Message, MessageError, PrefixRange, ShortDigest, Want,
     Writer,
 };
+#[cfg(any(feature = "std", test))]
+pub use storage::HeapStorage;
 pub use storage::{FixedStorage, Storage, StorageError, storage_slots};
 pub use sync::{LIST_AT_MOST, MAX_RESUMES, sync_key};
 
@@ -832,6 +834,12 @@ impl<
                     let _ = waiting.push(o.domain);
                 }
             }
+            // Judged once per flow, not once per queued message.
+            let over: Vec<Option<Domain>, { MAX_DOMAINS + 1 }> = waiting
+                .iter()
+                .copied()
+                .filter(|&f| self.shares.over_share(f, &waiting))
+                .collect();
             let index = self
                 .outbox
                 .iter()
@@ -843,7 +851,7 @@ impl<
                 // highest priority; among equals, the flow served longest ago, then the oldest.
                 .max_by_key(|(i, o)| {
                     (
-                        !self.shares.over_share(o.domain, &waiting),
+                        !over.contains(&o.domain),
                         o.priority,
                         core::cmp::Reverse(self.shares.last_served(o.domain)),
                         core::cmp::Reverse(*i),

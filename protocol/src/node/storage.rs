@@ -116,3 +116,30 @@ impl<const N: usize> Storage for FixedStorage<N> {
         self.records.get(index).map(|(a, b)| (*a, b.as_slice()))
     }
 }
+
+/// [`Storage`] in a vector on the heap, for hosts, tests and benches holding thousands of
+/// artifacts (no capacity: the allocator is the limit).
+#[cfg(any(feature = "std", test))]
+#[derive(Default, Debug)]
+pub struct HeapStorage(std::vec::Vec<(ArtifactRef, std::vec::Vec<u8>)>);
+
+#[cfg(any(feature = "std", test))]
+impl Storage for HeapStorage {
+    fn insert(&mut self, artifact: &ArtifactRef, bytes: &[u8]) -> Result<(), StorageError> {
+        self.0.push((*artifact, bytes.to_vec()));
+        Ok(())
+    }
+
+    fn remove(&mut self, digest: &Digest) -> Result<(), StorageError> {
+        self.0.retain(|(a, _)| a.digest != *digest);
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn get(&self, index: usize) -> Option<(ArtifactRef, &[u8])> {
+        self.0.get(index).map(|(a, b)| (*a, b.as_slice()))
+    }
+}

@@ -52,6 +52,20 @@ impl Net {
         }
     }
 
+    /// `n` nodes in a chain, with the `extra` links among them that name two of them.
+    fn joined(c: &Coalition, n: u32, extra: &[(u32, u32)]) -> Net {
+        let mut net = Net::new(c, n);
+        for i in 2..=n {
+            net.link(i - 1, i);
+        }
+        for &(a, b) in extra {
+            if a != b && a <= n && b <= n {
+                net.link(a, b);
+            }
+        }
+        net
+    }
+
     fn node(&mut self, a: u32) -> &mut TestNode {
         &mut self
             .nodes
@@ -382,10 +396,9 @@ fn a_domain_larger_than_one_batch_does_not_overflow_anything() {
     assert!(n.queued() >= OUTBOX / 3);
 }
 
-#[test]
-fn a_partner_flooding_revocations_lets_anothers_through_next() {
-    let c = Coalition::new();
-    let mut n = node(&c);
+/// A node with one neighbour, its coalition sent, and 100 valid USA revocation deltas queued.
+fn flooded_by_usa(c: &Coalition) -> TestNode {
+    let mut n = node(c);
     n.neighbour_up(Instant::ZERO, addr(2)).unwrap();
     let mut buf = [0u8; MAX_UPDU_LEN];
     while n.poll_send(Instant::ZERO, &mut buf).is_some() {}
@@ -394,6 +407,14 @@ fn a_partner_flooding_revocations_lets_anothers_through_next() {
         let bytes = sample::sign(&c.usa_root, &Artifact::Revocation(r));
         n.publish(Instant::ZERO, Some(NOW), &bytes).unwrap();
     }
+    n
+}
+
+#[test]
+fn a_partner_flooding_revocations_lets_anothers_through_next() {
+    let c = Coalition::new();
+    let mut n = flooded_by_usa(&c);
+    let mut buf = [0u8; MAX_UPDU_LEN];
     // USA has its share of the outbox queued; GBR's revocation still gets a place ...
     let gbr = revocation(&c, 1, &[Revoked::Translator { id: 1, version: 1 }]);
     n.publish(Instant::ZERO, Some(NOW), &gbr).unwrap();
@@ -411,20 +432,13 @@ fn a_partner_flooding_revocations_lets_anothers_through_next() {
 }
 
 /// Priority alone let a partner's flood of valid revocations (the highest priority) hold back
-/// every other partner's credentials and policies until its last delta was sent: 3,400 s in the
-/// hostile-partner scenario. A flow over its airtime share yields whatever its priority.
+/// every other partner's credentials and policies queued at a node until its last delta was
+/// sent. A flow over its airtime share yields whatever its priority.
 #[test]
 fn a_partner_flooding_revocations_does_not_hold_back_anothers_policies() {
     let c = Coalition::new();
-    let mut n = node(&c);
-    n.neighbour_up(Instant::ZERO, addr(2)).unwrap();
+    let mut n = flooded_by_usa(&c);
     let mut buf = [0u8; MAX_UPDU_LEN];
-    while n.poll_send(Instant::ZERO, &mut buf).is_some() {}
-    for seq in 1..=100 {
-        let r = sample::revocation(USA, &c.usa_root, seq, &[]);
-        let bytes = sample::sign(&c.usa_root, &Artifact::Revocation(r));
-        n.publish(Instant::ZERO, Some(NOW), &bytes).unwrap();
-    }
     // USA's flood has had the channel for a while ...
     for _ in 0..20 {
         n.poll_send(Instant::ZERO, &mut buf).unwrap();
@@ -491,15 +505,7 @@ proptest! {
         losses in prop::collection::vec(any::<bool>(), 64),
     ) {
         let c = Coalition::new();
-        let mut net = Net::new(&c, size);
-        for i in 2..=size {
-            net.link(i - 1, i);
-        }
-        for (a, b) in extra_edges {
-            if a != b && a <= size && b <= size {
-                net.link(a, b);
-            }
-        }
+        let mut net = Net::joined(&c, size, &extra_edges);
         // Credentials first at node 1 (they sign everything else), the rest anywhere.
         // Artifacts are published at random nodes, some before the credential of their signer
         // has reached that node: those wait there until it does.
@@ -787,30 +793,6 @@ impl Trust for DigestTrust {
 
     fn take_evidence(&mut self) -> Option<crate::policy::Evidence> {
         None
-    }
-}
-
-/// Storage on the heap, for the 10,000-artifact tests.
-#[derive(Default)]
-struct HeapStorage(std::vec::Vec<(ArtifactRef, std::vec::Vec<u8>)>);
-
-impl Storage for HeapStorage {
-    fn insert(&mut self, artifact: &ArtifactRef, bytes: &[u8]) -> Result<(), StorageError> {
-        self.0.push((*artifact, bytes.to_vec()));
-        Ok(())
-    }
-
-    fn remove(&mut self, digest: &Digest) -> Result<(), StorageError> {
-        self.0.retain(|(a, _)| a.digest != *digest);
-        Ok(())
-    }
-
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    fn get(&self, index: usize) -> Option<(ArtifactRef, &[u8])> {
-        self.0.get(index).map(|(a, b)| (*a, b.as_slice()))
     }
 }
 

@@ -20,9 +20,9 @@ use std::rc::Rc;
 use anyhow::{Context, anyhow};
 use serde::Serialize;
 use skywave_protocol::link::{HostLink, Modem};
-use skywave_protocol::node::{Config, Node, NodeEvent, Storage, StorageError};
+use skywave_protocol::node::{Config, HeapStorage, Node, NodeEvent};
 use skywave_protocol::policy::sample::{self, Coalition, GBR, NOW};
-use skywave_protocol::policy::{Artifact, ArtifactRef, Digest, Room, TrustStore, UnixTime};
+use skywave_protocol::policy::{Artifact, Digest, Room, TrustStore, UnixTime};
 use skywave_protocol::station::{LinkId, Station, StationEvent};
 use skywave_protocol::time::{Duration, Instant};
 use skywave_protocol::wire::{Address, MAX_DPDU_LEN};
@@ -40,30 +40,6 @@ const SAP: u8 = 13;
 type BigTrust = TrustStore<32, { POLICIES as usize + 64 }, 8, 128, 2>;
 type BigNode = Node<HeapStorage, BigTrust>;
 type BigStation = Station<Box<BigNode>, Box<HostLink>, 1>;
-
-/// [`Storage`] in a vector, for nodes holding thousands of artifacts.
-#[derive(Default)]
-pub struct HeapStorage(Vec<(ArtifactRef, Vec<u8>)>);
-
-impl Storage for HeapStorage {
-    fn insert(&mut self, artifact: &ArtifactRef, bytes: &[u8]) -> Result<(), StorageError> {
-        self.0.push((*artifact, bytes.to_vec()));
-        Ok(())
-    }
-
-    fn remove(&mut self, digest: &Digest) -> Result<(), StorageError> {
-        self.0.retain(|(a, _)| a.digest != *digest);
-        Ok(())
-    }
-
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    fn get(&self, index: usize) -> Option<(ArtifactRef, &[u8])> {
-        self.0.get(index).map(|(a, b)| (*a, b.as_slice()))
-    }
-}
 
 /// One sync run's result.
 #[derive(Clone, Debug, Serialize)]

@@ -93,15 +93,7 @@ proptest! {
         losses in prop::collection::vec(any::<bool>(), 64),
     ) {
         let c = Coalition::new();
-        let mut net = Net::new(&c, size);
-        for i in 2..=size {
-            net.link(i - 1, i);
-        }
-        for (a, b) in extra_edges {
-            if a != b && a <= size && b <= size {
-                net.link(a, b);
-            }
-        }
+        let mut net = Net::joined(&c, size, &extra_edges);
         let now = net.now;
         let mut honest = c.artifacts();
         for a in &honest {

@@ -171,6 +171,10 @@ impl Adjunct {
     /// The link is the one part still built on the stack and then moved into the station (a
     /// 22 KiB frame in `install_link`): `Link::new` validates its configuration, so it is not
     /// `const`, and a move into the station's link table is not elided.
+    // Out of line (as are the other entry points below) so that the main loop's frame holds
+    // none of their locals: each runs in a frame of its own, one at a time, instead of every
+    // path's locals adding up in `run`.
+    #[inline(never)]
     pub fn start(
         slot: &'static mut MaybeUninit<Adjunct>,
         now: Instant,
@@ -211,6 +215,7 @@ impl Adjunct {
     }
 
     /// Takes bytes read from the radio UART at `now`.
+    #[inline(never)]
     pub fn radio_input(&mut self, now: Instant, mut bytes: &[u8]) {
         self.counters.radio_bytes += bytes.len() as u64;
         while !bytes.is_empty() {
@@ -248,6 +253,7 @@ impl Adjunct {
     /// Does everything due at `now`: gives up on a partial frame after a quiet line, serves
     /// the station's timer, sends what it wants on the air, and reports its events on the
     /// console. Call every time round the main loop.
+    #[inline(never)]
     pub fn poll(&mut self, now: Instant, radio: &mut impl Radio, console: &mut impl Write) {
         if let Some(at) = self.last_rx
             && now - at >= IDLE_FLUSH
@@ -322,6 +328,7 @@ impl Adjunct {
     }
 
     /// Takes bytes read from the console UART; answers each complete request line.
+    #[inline(never)]
     pub fn console_input(&mut self, now: Instant, bytes: &[u8], out: &mut impl Write) {
         for &byte in bytes {
             let Some(line) = self.line.push(byte) else {

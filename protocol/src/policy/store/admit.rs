@@ -114,6 +114,10 @@ impl<
         }
     }
 
+    // Out of line, as is each kind's admission: `admit_signed` only dispatches, so the stack
+    // an admission takes is its own kind's, not the sum of every kind's locals (a board's
+    // stack is most of its RAM).
+    #[inline(never)]
     pub(super) fn admit_credential(
         &mut self,
         signed: &Signed<'_>,
@@ -172,6 +176,7 @@ impl<
         })
     }
 
+    #[inline(never)]
     pub(super) fn admit_policy(
         &mut self,
         signed: &Signed<'_>,
@@ -207,6 +212,7 @@ impl<
         })
     }
 
+    #[inline(never)]
     pub(super) fn admit_translator(
         &mut self,
         signed: &Signed<'_>,
@@ -271,6 +277,7 @@ impl<
         }
     }
 
+    #[inline(never)]
     pub(super) fn admit_revocation(
         &mut self,
         signed: &Signed<'_>,
@@ -366,6 +373,7 @@ impl<
         })
     }
 
+    #[inline(never)]
     pub(super) fn admit_checkpoint(
         &mut self,
         signed: &Signed<'_>,
@@ -496,6 +504,7 @@ impl<
         Ok(())
     }
 
+    #[inline(never)]
     pub(super) fn admit_delta(
         &mut self,
         delta: &PolicyDelta<'_>,

@@ -21,7 +21,9 @@ impl<
                 self.enqueue_cas(from, Cpdu::LinkAccepted);
             }
             (Cpdu::LinkRequest, Cas::Up { .. }) => {
-                self.enqueue_cas(from, Cpdu::LinkRejected(pdu::reason::UNKNOWN));
+                // Busy with another link: Annex B has no reject reason for that, Annex C says
+                // it with a WARNING D_PDU (invalid for the current state).
+                self.warning_owed = Some(from);
             }
             (Cpdu::LinkRequest, Cas::Requesting { peer, .. })
                 if peer == from && self.config.address < from =>
@@ -38,10 +40,7 @@ impl<
                 self.link_up(now, from, true);
             }
             (Cpdu::LinkRejected(_), Cas::Requesting { peer, .. }) if peer == from => {
-                // The peer is linked with another node. It releases that link when idle, so
-                // ask again later; the C_PDUs wait (until their time-to-die).
-                self.cas = Cas::Down;
-                self.request_after = now + self.config.idle_break;
+                self.refused(now);
             }
             (Cpdu::LinkBreak(_), Cas::Up { peer, .. }) if peer == from => {
                 self.link_down(peer);
@@ -49,6 +48,14 @@ impl<
             }
             _ => self.stats.ignored += 1,
         }
+    }
+
+    /// The peer being called refused (REJECTED, or a WARNING because it is linked with another
+    /// node). It releases that link when idle, so ask again later; the C_PDUs wait (until
+    /// their time-to-die).
+    pub(super) fn refused(&mut self, now: Instant) {
+        self.cas = Cas::Down;
+        self.request_after = now + self.config.idle_break;
     }
 
     /// Whether one of the link's own C_PDUs to `dest` is already queued.

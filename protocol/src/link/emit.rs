@@ -1,7 +1,7 @@
 //! Output, second half: writing the planned D_PDUs of a transmission, one per call.
 
 use super::arq::{FrameState, TxFrame, build_ack};
-use super::{Carriage, Link, Note, Planned, Transmit, add, timing};
+use super::{Carriage, Link, Note, Planned, Transmit, add, busy_warning, timing};
 use crate::wire::{Address, ArqData, Body, Dpdu, Eow, ExpeditedData, NonArqData};
 
 impl<
@@ -28,6 +28,10 @@ impl<
         let src = self.config.address;
         let mut after: Option<(usize, bool)> = None;
         let (dest, body) = match planned {
+            Planned::Warning(to) => {
+                self.warning_owed = None;
+                (to, Body::Warning(busy_warning()))
+            }
             Planned::Reset(r) => {
                 if r.reset_ack {
                     self.reset_ack_owed = None;

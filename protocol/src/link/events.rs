@@ -16,7 +16,8 @@ impl<
 {
     /// The next report or received U_PDU, or `None`. Call after every other method until it
     /// returns `None`; received data borrows the link until the next call. Delivering a U_PDU
-    /// whose sender asked for confirmation queues that confirmation.
+    /// whose sender asked for confirmation queues that confirmation (or, for a SAP nobody holds,
+    /// DATA DELIVERY FAIL).
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
         if let Some(note) = self.notes.pop_front() {
             return Some(match note {
@@ -28,42 +29,54 @@ impl<
                 Note::Reset(a) => Event::Reset(a),
             });
         }
-        // Skip C_PDUs that carry nothing for a client (unknown or unsupported S_PDUs).
+        // Skip C_PDUs that carry nothing for a client (unknown or unsupported S_PDUs, data
+        // for a SAP nobody holds), answering those that ask for confirmation on the way.
         let (src, service, len) = loop {
             let (src, service, len) = self.next_cpdu()?;
             let cpdu = self.rx_buf.get(..len).unwrap_or(&[]);
-            if matches!(
-                Cpdu::parse(cpdu),
-                Ok(Cpdu::Data(Spdu::Data(_) | Spdu::DeliveryConfirm { .. }))
-            ) {
+            let answer = match Cpdu::parse(cpdu) {
+                Ok(Cpdu::Data(Spdu::Data(d))) => {
+                    let bound = self.bound_saps & (1 << (d.header.dest_sap & 0x0F)) != 0;
+                    let mut echo = [0u8; pdu::ECHO_LEN];
+                    let n = d.updu.len().min(pdu::ECHO_LEN);
+                    if let (Some(dst), Some(src)) = (echo.get_mut(..n), d.updu.get(..n)) {
+                        dst.copy_from_slice(src);
+                    }
+                    Some((d.header, d.confirm, bound, echo, n))
+                }
+                Ok(Cpdu::Data(Spdu::DeliveryConfirm { .. } | Spdu::DeliveryFail { .. })) => None,
+                _ => {
+                    self.stats.ignored += 1;
+                    continue;
+                }
+            };
+            let Some((header, confirm, bound, echo, n)) = answer else {
+                break (src, service, len);
+            };
+            if confirm {
+                // Annex A: CONFIRM and FAIL carry the DATA S_PDU's SAP byte, unchanged.
+                let echo = echo.get(..n).unwrap_or(&[]);
+                let spdu = if bound {
+                    Spdu::DeliveryConfirm { header, echo }
+                } else {
+                    Spdu::DeliveryFail {
+                        header,
+                        reason: pdu::fail::SAP_NOT_BOUND,
+                        echo,
+                    }
+                };
+                let carriage = Carriage::Arq {
+                    in_order: false,
+                    expedited: false,
+                };
+                self.enqueue_control(src, &Cpdu::Data(spdu), carriage);
+            }
+            if bound {
                 break (src, service, len);
             }
+            // Delivered to nobody (Annex A): no client holds that SAP.
             self.stats.ignored += 1;
         };
-        let cpdu = self.rx_buf.get(..len).unwrap_or(&[]);
-        let confirm = match Cpdu::parse(cpdu) {
-            Ok(Cpdu::Data(Spdu::Data(d))) if d.confirm => {
-                let mut echo = [0u8; pdu::ECHO_LEN];
-                let n = d.updu.len().min(pdu::ECHO_LEN);
-                if let (Some(dst), Some(src)) = (echo.get_mut(..n), d.updu.get(..n)) {
-                    dst.copy_from_slice(src);
-                }
-                Some((d.header, echo, n))
-            }
-            _ => None,
-        };
-        if let Some((header, echo, n)) = confirm {
-            // Annex A: the confirm's SAP byte is the DATA S_PDU's, unchanged.
-            let spdu = Spdu::DeliveryConfirm {
-                header,
-                echo: echo.get(..n).unwrap_or(&[]),
-            };
-            let carriage = Carriage::Arq {
-                in_order: false,
-                expedited: false,
-            };
-            self.enqueue_control(src, &Cpdu::Data(spdu), carriage);
-        }
         let cpdu = self.rx_buf.get(..len).unwrap_or(&[]);
         match Cpdu::parse(cpdu) {
             Ok(Cpdu::Data(Spdu::Data(d))) => Some(Event::Received(Received {
@@ -75,6 +88,16 @@ impl<
             Ok(Cpdu::Data(Spdu::DeliveryConfirm { header, echo })) => Some(Event::Confirmed {
                 from: src,
                 header,
+                echo,
+            }),
+            Ok(Cpdu::Data(Spdu::DeliveryFail {
+                header,
+                reason,
+                echo,
+            })) => Some(Event::NotDelivered {
+                from: src,
+                header,
+                reason,
                 echo,
             }),
             _ => {

@@ -65,7 +65,7 @@ use crate::wire::reassembly::NonArqReassembly;
 use crate::wire::{Address, MAX_SEGMENT_LEN};
 pub use error::{ConfigError, Error, SubmitError};
 pub use pdu::{Cpdu, DataSpdu, MAX_CPDU_LEN, MAX_UPDU_LEN, Spdu, SpduHeader};
-use plan::{Burst, Planned, add, budget, dpdu_len, non_arq_body};
+use plan::{Burst, Planned, add, budget, busy_warning, dpdu_len, non_arq_body};
 use state::{Carriage, Cas, Channel, Inbound, Outgoing, ResetState, Space};
 pub use timing::Modem;
 use types::Note;
@@ -149,6 +149,11 @@ pub struct Link<
     arq_peer: Option<Address>,
     reset: ResetState,
     reset_ack_owed: Option<u8>,
+    /// A node that asked for a link while we are linked elsewhere, owed a WARNING.
+    warning_owed: Option<Address>,
+    /// The SAPs (bit n for SAP n) with a client to deliver to: a DATA S_PDU for another SAP
+    /// is not reported, and is answered with DATA DELIVERY FAIL if it asks for confirmation.
+    bound_saps: u16,
     next_reset_id: u8,
     now: Instant,
     stats: Stats,
@@ -217,6 +222,8 @@ impl<
             arq_peer: None,
             reset: ResetState::Normal,
             reset_ack_owed: None,
+            warning_owed: None,
+            bound_saps: u16::MAX,
             next_reset_id: 0,
             now: Instant::ZERO,
             stats: Stats::default(),
@@ -263,6 +270,14 @@ impl<
             Cas::Up { peer, .. } => Some(peer),
             _ => None,
         }
+    }
+
+    /// Says which SAPs have a client (bit n for SAP n; all, until this is called). Annex A:
+    /// a U_PDU for a SAP nobody holds is delivered to nobody, and a sender that asked for
+    /// client confirmation gets DATA DELIVERY FAIL ("destination SAP not bound") instead.
+    /// Drivers with a SIS server call this whenever a client binds or unbinds.
+    pub fn set_bound_saps(&mut self, saps: u16) {
+        self.bound_saps = saps;
     }
 
     /// Queued C_PDUs, including the link's own and expired ones still being dropped.

@@ -3,12 +3,16 @@
 use super::arq::{FrameState, build_ack};
 use super::{Carriage, Channel, Link, MAX_BURST_FRAMES, Modem, ResetState, Transmit};
 use crate::time::{Duration, Instant};
-use crate::wire::{Address, ArqData, ArqFlags, Body, Dpdu, Eow, ExpeditedData, NonArqData, Reset};
+use crate::wire::{
+    Address, ArqData, ArqFlags, Body, Dpdu, Eow, ExpeditedData, NonArqData, Reset, Warning,
+};
 
 /// One D_PDU planned for the current transmission.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Planned {
     Reset(Reset),
+    /// A WARNING D_PDU to this node (busy with another link).
+    Warning(Address),
     Ack {
         expedited: bool,
     },
@@ -77,6 +81,15 @@ pub(super) fn non_arq_body(offset: usize, expedited: bool) -> Body<'static> {
     }
 }
 
+/// The WARNING a node linked elsewhere sends a caller: the LINK REQUEST came in an expedited
+/// non-ARQ D_PDU (type 8), which is invalid in the current state.
+pub(super) const fn busy_warning() -> Warning {
+    Warning {
+        received_type: 8,
+        reason: Warning::INVALID_FOR_STATE,
+    }
+}
+
 /// The sum of two durations (saturating).
 pub(super) fn add(a: Duration, b: Duration) -> Duration {
     Duration::from_millis(a.millis().saturating_add(b.millis()))
@@ -114,6 +127,9 @@ impl<
 {
     /// Whether planning a transmission now would produce at least one frame.
     pub(super) fn wants_to_send(&self) -> bool {
+        if self.warning_owed.is_some() {
+            return true;
+        }
         if self.reset_dest().is_some()
             && (self.reset_ack_owed.is_some() || matches!(self.reset, ResetState::Requesting(_)))
         {
@@ -200,6 +216,10 @@ impl<
         let dest = peer.unwrap_or(Address::BROADCAST);
         // CAS-1 first: a FULL RESET that travels with a link request must follow it.
         self.plan_non_arq(&mut planner, true, 0);
+        if let Some(to) = self.warning_owed {
+            let len = self.dpdu_len(to, Body::Warning(busy_warning()));
+            planner.add(&self.config.modem, len, Planned::Warning(to));
+        }
         let reset_dest = self.reset_dest().unwrap_or(Address::BROADCAST);
         let acks = self.reset_ack_owed.map(|id| Reset {
             reset_ack: true,

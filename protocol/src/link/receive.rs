@@ -5,7 +5,9 @@ use super::{Cas, Channel, Cpdu, Error, Inbound, Link, Note, ResetState, Service,
 use crate::time::{Duration, Instant};
 use crate::wire;
 use crate::wire::reassembly::NonArqKey;
-use crate::wire::{Address, ArqData, ArqFlags, Body, Dpdu, Frame, NonArqData, SelectiveAck};
+use crate::wire::{
+    Address, ArqData, ArqFlags, Body, Dpdu, Frame, NonArqData, SelectiveAck, Warning,
+};
 
 impl<
     const QUEUE: usize,
@@ -104,6 +106,13 @@ impl<
             }
             Body::ExpeditedAckOnly(ack) if live => {
                 self.apply_ack(true, &ack);
+                Ok(())
+            }
+            Body::Warning(w)
+                if calling && dpdu.dest == me && w.reason == Warning::INVALID_FOR_STATE =>
+            {
+                // The node we call is linked with another (Annex C's way of saying busy).
+                self.refused(now);
                 Ok(())
             }
             Body::ResetWinResync(r) if from_peer => {

@@ -149,6 +149,19 @@ pub enum Event<'a> {
         /// The first bytes of the confirmed U_PDU.
         echo: &'a [u8],
     },
+    /// A destination node could not deliver the U_PDU starting with `echo` (DATA DELIVERY
+    /// FAIL, Annex A): the answer to a client confirmation request when no client holds the
+    /// destination SAP.
+    NotDelivered {
+        /// The refusing node.
+        from: Address,
+        /// The SAPs of the refused U_PDU (its priority is not sent, and reads 0).
+        header: SpduHeader,
+        /// Why ([`super::pdu::fail`]).
+        reason: u8,
+        /// The first bytes of the refused U_PDU.
+        echo: &'a [u8],
+    },
     /// A physical link with this node was made.
     LinkUp(Address),
     /// The physical link with this node was broken (by either side).

@@ -113,12 +113,8 @@ impl<
             Cas::Down if now < self.request_after => {}
             Cas::Down => {
                 if let Some(dest) = wanted {
-                    if self.arq_peer != Some(dest) {
-                        // Our state is for another peer (or none): start afresh, and say so
-                        // with a FULL RESET right behind the request.
-                        self.arq_peer = Some(dest);
-                        self.begin_reset();
-                    }
+                    // Whether to start afresh (FULL RESET) is decided once the link is made
+                    // (`link_up`): a RESET goes only on a made link.
                     self.cas = Cas::Requesting {
                         peer: dest,
                         attempts: 1,

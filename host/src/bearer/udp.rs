@@ -10,12 +10,14 @@
 //! them, so a lab run over UDP takes the time it would on the air instead of hiding timing
 //! bugs behind loopback speed.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
 use serde::Deserialize;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::{Bearer, BearerEvent, FrameReader, Port, deliver};
 
@@ -30,6 +32,13 @@ pub struct UdpConfig {
     /// Pace sending to this modem bit rate (bits per second); unpaced when absent.
     #[serde(default)]
     pub rate_bps: Option<u32>,
+    /// Paced: the preamble before each transmission, in ms (the modem table's `preamble_ms`).
+    #[serde(default)]
+    pub preamble_ms: u32,
+    /// Paced: how long after its last bit a frame reaches the far end, in ms (the modem
+    /// table's `interleaver_ms`).
+    #[serde(default)]
+    pub latency_ms: u32,
 }
 
 /// The largest datagram accepted: the most UDP carries. A peer may pack several D_PDUs into
@@ -73,14 +82,20 @@ async fn pump(
     let mut reader = FrameReader::new();
     let mut found = Vec::new();
     let mut buf = vec![0u8; MAX_DATAGRAM];
-    // When the modem being imitated finishes sending what was already handed over.
-    let mut line_free = tokio::time::Instant::now();
+    // Paced: when the imitated modem finishes sending what it was given, and the frames held
+    // until they would have reached the far end.
+    let mut line_free = Instant::now();
+    let mut held: VecDeque<(Instant, Bytes)> = VecDeque::new();
     loop {
-        let paced = config.rate_bps.is_some() && tokio::time::Instant::now() < line_free;
+        let due = held.front().map(|(at, _)| *at);
         tokio::select! {
-            // Hold the next frame until the imitated modem has sent the last one; receiving
-            // goes on meanwhile.
-            () = tokio::time::sleep_until(line_free), if paced => {}
+            () = tokio::time::sleep_until(due.unwrap_or(line_free)), if due.is_some() => {
+                if let Some((_, frame)) = held.pop_front()
+                    && let Some(e) = send(&socket, config, &frame).await
+                {
+                    return Some(e);
+                }
+            }
             received = socket.recv_from(&mut buf) => match received {
                 Ok((n, from)) if from == config.peer => {
                     reader.push(buf.get(..n).unwrap_or_default(), &mut found);
@@ -95,21 +110,43 @@ async fn pump(
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
                 Err(e) => return Some(format!("{}: {e}", config.bind)),
             },
-            frame = outgoing.recv(), if !paced => match frame {
-                Some(frame) => match socket.send_to(&frame, config.peer).await {
-                    Ok(_) => {
-                        if let Some(rate) = config.rate_bps {
-                            line_free = line_free.max(tokio::time::Instant::now())
-                                + airtime(frame.len(), rate);
-                        }
+            frame = outgoing.recv() => match (frame, config.rate_bps) {
+                (Some(frame), None) => {
+                    if let Some(e) = send(&socket, config, &frame).await {
+                        return Some(e);
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
-                    Err(e) => return Some(format!("sending to {}: {e}", config.peer)),
-                },
-                None => return None,
+                }
+                (Some(frame), Some(rate)) => {
+                    // A frame given while the line is idle opens a transmission: preamble
+                    // first. Each frame arrives when its last bit has been through the
+                    // interleaver, as the serial link emulator delivers it.
+                    let now = Instant::now();
+                    let start = if line_free <= now {
+                        now + ms(config.preamble_ms)
+                    } else {
+                        line_free
+                    };
+                    line_free = start + airtime(frame.len(), rate);
+                    held.push_back((line_free + ms(config.latency_ms), frame));
+                }
+                (None, _) => return None,
             },
         }
     }
+}
+
+/// Sends one datagram to the peer; what went wrong, if the socket is broken.
+async fn send(socket: &UdpSocket, config: &UdpConfig, frame: &[u8]) -> Option<String> {
+    match socket.send_to(frame, config.peer).await {
+        Ok(_) => None,
+        // The peer not listening yet: its state, not a broken socket.
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => None,
+        Err(e) => Some(format!("sending to {}: {e}", config.peer)),
+    }
+}
+
+fn ms(millis: u32) -> std::time::Duration {
+    std::time::Duration::from_millis(u64::from(millis))
 }
 
 /// How long a modem at `rate` bit/s takes to send `bytes`.
@@ -135,11 +172,15 @@ mod tests {
             bind: a_addr,
             peer: b_addr,
             rate_bps: None,
+            preamble_ms: 0,
+            latency_ms: 0,
         });
         let mut b = spawn(UdpConfig {
             bind: b_addr,
             peer: a_addr,
             rate_bps: None,
+            preamble_ms: 0,
+            latency_ms: 0,
         });
         assert_eq!(a.next_event().await, Some(BearerEvent::Up));
         assert_eq!(b.next_event().await, Some(BearerEvent::Up));
@@ -180,6 +221,8 @@ mod tests {
             bind: a_addr,
             peer,
             rate_bps: None,
+            preamble_ms: 0,
+            latency_ms: 0,
         });
         assert_eq!(a.next_event().await, Some(BearerEvent::Up));
         // A whole transmission in one datagram, as another stack's UDP modem adapter sends
@@ -207,6 +250,8 @@ mod tests {
             bind: a_addr,
             peer,
             rate_bps: Some(9600),
+            preamble_ms: 0,
+            latency_ms: 0,
         });
         assert_eq!(a.next_event().await, Some(BearerEvent::Up));
         let mut frames = sample_frames().unwrap();
@@ -221,8 +266,8 @@ mod tests {
         for _ in 1..sent.len() {
             socket.recv_from(&mut buf).await.unwrap();
         }
-        // Each later frame leaves when the one before has had its airtime.
-        let bytes: usize = sent[..sent.len() - 1].iter().map(Vec::len).sum();
+        // Each frame arrives when its own airtime has passed after the one before.
+        let bytes: usize = sent[1..].iter().map(Vec::len).sum();
         let expected = airtime(bytes, 9600).as_secs_f64();
         let took = first.elapsed().as_secs_f64();
         assert!(

@@ -896,6 +896,10 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                         up: false,
                     }),
                     LinkEvent::Reset(peer) => Some(StationEvent::Reset { link, peer }),
+                    // A far node's DATA DELIVERY FAIL: the confirmation asked for will not
+                    // come. Station has no event for it yet (docs/link.md, not done); its
+                    // client sees no Confirmed, as when a confirmation is lost.
+                    LinkEvent::NotDelivered { .. } => None,
                 };
                 if let Some(r) = report {
                     push_event(events, stats, r);

@@ -264,13 +264,16 @@ impl Core {
             first_cpdu_id: first_cpdu_id(),
             ..link::Config::new(address, cfg.modem)
         };
-        let link = match cfg.bearer {
+        let mut link = match cfg.bearer {
             BearerConfig::Sis(_) => Carrier::Sis(Box::new(SisCarrier::new(sap))),
             _ => Carrier::Hf(Box::new(
                 HostLink::new(link_config)
                     .map_err(|e| anyhow::anyhow!("link {}: {e}", cfg.name))?,
             )),
         };
+        // Only the node's own SAP has a client until SIS clients bind (Annex A: data for
+        // the others is delivered to nobody, and a confirmation request is answered FAIL).
+        link.set_bound_saps(1 << sap);
         Ok(AgentLink {
             name: cfg.name.clone(),
             link,
@@ -781,6 +784,9 @@ impl Core {
     pub fn with_sis(mut self, hub: Hub, events: mpsc::Receiver<ToCore>) -> Self {
         let mut hub = hub;
         hub.set_available(self.links.iter().any(|l| l.bearer_up));
+        for l in &mut self.links {
+            l.link.set_bound_saps(hub.bound_saps());
+        }
         self.sis = Some(Sis {
             hub,
             queue: ClientQueue::default(),
@@ -800,6 +806,10 @@ impl Core {
         }
         if let Some(submission) = sis.hub.handle(event, now) {
             sis.queue.push(submission);
+        }
+        let saps = sis.hub.bound_saps();
+        for l in &mut self.links {
+            l.link.set_bound_saps(saps);
         }
         self.pump().await;
     }

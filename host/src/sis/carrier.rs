@@ -108,6 +108,15 @@ impl Carrier {
         }
     }
 
+    /// Which SAPs have a client on this node (bit n for SAP n), so an HF link answers client
+    /// confirmation requests for the others with DATA DELIVERY FAIL. Over a 5066 node the node
+    /// answers for its own SAPs: nothing to do.
+    pub fn set_bound_saps(&mut self, saps: u16) {
+        if let Carrier::Hf(l) = self {
+            l.set_bound_saps(saps);
+        }
+    }
+
     /// The node a physical link is made with (HF only).
     pub fn peer(&self) -> Option<Address> {
         match self {

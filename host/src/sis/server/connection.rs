@@ -3,9 +3,9 @@
 //! and hands everything else to the core as a [`ToCore`].
 
 use super::{
-    Arc, ClientId, Duration, HEADER_LEN, HELD_INDICATIONS, HardLink, MAX_FRAME, MAX_INVALID,
-    Primitive, Request, Semaphore, SisServerConfig, SocketAddr, TO_CLIENT_CAPACITY, TcpListener,
-    TcpStream, ToClient, ToCore, VecDeque, encode, frame_len, kind, mpsc, unbind,
+    Arc, ClientId, Duration, HEADER_LEN, HELD_INDICATIONS, HardLink, MAX_INVALID, Primitive,
+    Request, Semaphore, SisServerConfig, SocketAddr, TO_CLIENT_CAPACITY, TcpListener, TcpStream,
+    ToClient, ToCore, VecDeque, encode, frame_len, kind, mpsc, unbind,
 };
 use tokio::io::AsyncReadExt;
 use tokio::io::AsyncWriteExt;
@@ -109,12 +109,12 @@ async fn connection(
                 };
                 buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
                 loop {
+                    // The size field has 16 bits, so a frame is at most 64 KiB: a well-formed
+                    // primitive longer than this node's MTU is read whole and answered (an
+                    // over-long S_UNIDATA_REQUEST is rejected "too long" by the hub), and the
+                    // connection stays up (Annex A).
                     let len = match frame_len(&buf) {
                         Ok(None) => break,
-                        Ok(Some(len)) if len > MAX_FRAME => {
-                            conn.unbind_and_close(&mut wr, unbind::INVALID_PRIMITIVES).await;
-                            break 'conn format!("primitive of {len} bytes is over the {MAX_FRAME} limit");
-                        }
                         Ok(Some(len)) if buf.len() < len => break,
                         Ok(Some(len)) => len,
                         Err(e) => {

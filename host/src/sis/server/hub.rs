@@ -78,6 +78,15 @@ impl Hub {
         }
     }
 
+    /// The SAPs held by clients, and the node's own, as a bit set (bit n for SAP n): what the
+    /// links deliver to and confirm for.
+    pub fn bound_saps(&self) -> u16 {
+        self.clients
+            .values()
+            .filter_map(|c| c.sap)
+            .fold(1 << self.node_sap, |saps, sap| saps | 1 << sap)
+    }
+
     /// The client bound to `sap`, if any.
     pub fn bound(&self, sap: u8) -> Option<ClientId> {
         self.clients
@@ -218,6 +227,12 @@ impl Hub {
         if r.data.len() > MAX_UPDU_LEN {
             return refuse(self, rejected::TOO_LARGE);
         }
+        if r.dest_sap == self.node_sap {
+            // Skywave's own SAP takes node messages only, on every Skywave node: a client's
+            // U_PDU there would reach the far node's message parser. Nobody may bind it, so
+            // to a client it is a SAP with no client bound.
+            return refuse(self, rejected::SAP_NOT_BOUND);
+        }
         let service = if r.service.tx_mode == tx_mode::DEFAULT {
             c.service
         } else {
@@ -250,7 +265,10 @@ impl Hub {
             src_sap,
             dest_sap: r.dest_sap,
         };
-        let confirm = if arq { service.confirm } else { confirm::NONE };
+        // Non-ARQ cannot learn whether anything arrived: a request asking for confirmation is
+        // confirmed once every repeat has been sent (the most this node can say), so the
+        // client is never left without an answer.
+        let confirm = service.confirm;
         if !r.dest.group && r.dest.address == self.address {
             self.deliver_locally(id, expedited, header, confirm, &r);
             return None;

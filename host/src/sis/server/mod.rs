@@ -41,7 +41,7 @@ use std::sync::Arc;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 
-use super::{MAX_FRAME, SisServerConfig, encode};
+use super::{SisServerConfig, encode};
 
 mod connection;
 mod hub;

@@ -105,7 +105,15 @@ impl ClientQueue {
                 }
                 true
             }
-            LinkEvent::Sent(id) => self.tracked.remove(&(index, id)).is_some(),
+            LinkEvent::Sent(id) => match self.tracked.remove(&(index, id)) {
+                Some(t) => {
+                    if t.confirm != confirm::NONE {
+                        hub.confirm(t.client, t.expedited, t.sap, t.dest, &t.data);
+                    }
+                    true
+                }
+                None => false,
+            },
             LinkEvent::Failed(id, _) => match self.tracked.remove(&(index, id)) {
                 Some(t) => {
                     let reason = rejected::TTL_EXPIRED;
@@ -114,9 +122,12 @@ impl ClientQueue {
                 }
                 None => false,
             },
-            LinkEvent::Confirmed { from, header, echo } => {
-                // A confirm carries the request's own SAP byte (Annex A): its destination SAP
-                // is the one the request went to.
+            LinkEvent::Confirmed { from, header, echo }
+            | LinkEvent::NotDelivered {
+                from, header, echo, ..
+            } => {
+                // CONFIRM and FAIL carry the request's own SAP byte (Annex A): their
+                // destination SAP is the one the request went to.
                 let key = self
                     .tracked
                     .iter()
@@ -130,8 +141,13 @@ impl ClientQueue {
                     .map(|(k, _)| *k)
                     .min();
                 match key.and_then(|k| self.tracked.remove(&k)) {
-                    Some(t) => {
+                    Some(t) if matches!(event, LinkEvent::Confirmed { .. }) => {
                         hub.confirm(t.client, t.expedited, t.sap, t.dest, &t.data);
+                        true
+                    }
+                    Some(t) => {
+                        let reason = rejected::SAP_NOT_BOUND;
+                        hub.reject(t.client, t.expedited, reason, t.sap, t.dest, &t.data);
                         true
                     }
                     None => false,

@@ -222,6 +222,18 @@ pub struct Warning {
     pub reason: u8,
 }
 
+impl Warning {
+    /// Reason 0: the received D_PDU's type is not one this node knows.
+    pub const UNRECOGNISED_TYPE: u8 = 0;
+    /// Reason 1: a connection-related D_PDU came while no link was made.
+    pub const NOT_CONNECTED: u8 = 1;
+    /// Reason 2: the received D_PDU is invalid.
+    pub const INVALID: u8 = 2;
+    /// Reason 3: the received D_PDU is invalid in the receiver's current state (how a node
+    /// linked elsewhere answers a PHYSICAL LINK REQUEST: Annex B has no "busy" reject reason).
+    pub const INVALID_FOR_STATE: u8 = 3;
+}
+
 /// The type-specific part of a D_PDU.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 pub enum Body<'a> {

@@ -8,9 +8,8 @@
 //! or down for the node, client data (U_PDUs for other SAPs) goes between the links and the
 //! driver's clients, and one timer serves everything. That glue is the same for every driver,
 //! so it lives here once: the simulator and the firmware drive a `Station` and only move bytes
-//! and time. The host agent (host/src/agent/core.rs) still stands between node and link
-//! itself, because it batches and compresses node messages; it keeps a [`Feed`] per link, the
-//! part of a station that makes these calls, so it drives its node exactly as a station does.
+//! and time, and the host agent drives one too (what it adds on the Skywave SAP, compressed
+//! batches, lives in its link type).
 //!
 //! The driver calls, in quinn-proto's shape (docs/drivers.md has each driver's loop):
 //!
@@ -65,7 +64,7 @@ use heapless::{Deque, Vec};
 
 mod feed;
 
-pub use feed::{Feed, Owner};
+use feed::{Feed, Owner};
 
 use crate::link::{
     self, Event as LinkEvent, Failure, Link, MAX_UPDU_LEN, Message as LinkMessage, MessageId,
@@ -89,7 +88,9 @@ pub const LINK_RESERVE: usize = 4;
 pub const PER_NEIGHBOUR: usize = 8;
 /// Messages in flight per link whose fate (delivered, sent, expired) the station follows.
 pub const TRACKED: usize = 32;
-/// Station events waiting for [`Station::poll_event`]; the oldest is dropped when full.
+/// Station events waiting for [`Station::poll_event`]. While they are this many, the links'
+/// reports wait in the links (a burst of expiries must not push out the outcome of a client's
+/// message); only the station's own reports drop the oldest.
 pub const STATION_EVENTS: usize = 16;
 
 /// A link's index in its station: also the node's channel number for it.
@@ -592,6 +593,16 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
         self.ports.get(usize::from(id.0)).map(|p| &p.link)
     }
 
+    /// Link `id`, to tell it things the station does not (the host's carrier lost its
+    /// bearer's connection, a bearer came back and the host's CAPS is due). As with
+    /// [`Station::node_mut`], [`Station::poll_timeout`] then says work is due, so what it
+    /// queued moves at the driver's next [`Station::handle_timeout`].
+    pub fn link_mut(&mut self, id: LinkId) -> Option<&mut L> {
+        let port = self.ports.get_mut(usize::from(id.0))?;
+        self.dirty = true;
+        Some(&mut port.link)
+    }
+
     /// The neighbours link `id` reaches.
     pub fn neighbours(&self, id: LinkId) -> &[Address] {
         self.ports
@@ -787,9 +798,15 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     /// `None`, then [`Station::poll_timeout`]. A payload it lends is the station's until the
     /// next call.
     pub fn poll_event(&mut self) -> Option<StationEvent<'_>> {
+        let full = self.events.is_full();
         let Some(mut event) = self.events.pop_front() else {
             return self.node.poll_event().map(StationEvent::Node);
         };
+        if full {
+            // Link reports waited for this room; they move at the next handle_timeout, which
+            // poll_timeout now asks for at once.
+            self.dirty = true;
+        }
         if let StationEvent::Received { payload, .. }
         | StationEvent::Confirmed { echo: payload, .. } = &mut event
         {
@@ -817,7 +834,8 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     }
 
     /// Hands what the links received to the node and settles what they finished. Stops while
-    /// the buffer holds a client payload for the driver: what follows waits in the link.
+    /// the buffer holds a client payload for the driver, or the event queue is full: what
+    /// follows waits in the link.
     fn take_link_events(&mut self, now: Instant) -> bool {
         let mut progress = false;
         let Station {
@@ -833,7 +851,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
         } = self;
         for (index, port) in (0u8..).zip(ports.iter_mut()) {
             let link = LinkId(index);
-            while waiting.is_none() {
+            while waiting.is_none() && !events.is_full() {
                 let Some(event) = port.link.poll_event() else {
                     break;
                 };

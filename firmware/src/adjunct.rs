@@ -323,7 +323,8 @@ impl Adjunct {
             | StationEvent::Delivered { .. }
             | StationEvent::Sent { .. }
             | StationEvent::Failed { .. }
-            | StationEvent::Confirmed { .. } => Ok(()),
+            | StationEvent::Confirmed { .. }
+            | StationEvent::NotDelivered { .. } => Ok(()),
         };
     }
 

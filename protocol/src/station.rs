@@ -8,9 +8,8 @@
 //! or down for the node, client data (U_PDUs for other SAPs) goes between the links and the
 //! driver's clients, and one timer serves everything. That glue is the same for every driver,
 //! so it lives here once: the simulator and the firmware drive a `Station` and only move bytes
-//! and time. The host agent (host/src/agent/core.rs) still stands between node and link
-//! itself, because it batches and compresses node messages; it keeps a [`Feed`] per link, the
-//! part of a station that makes these calls, so it drives its node exactly as a station does.
+//! and time, and the host agent drives one too (what it adds on the Skywave SAP, compressed
+//! batches, lives in its link type).
 //!
 //! The driver calls, in quinn-proto's shape (docs/drivers.md has each driver's loop):
 //!
@@ -65,7 +64,7 @@ use heapless::{Deque, Vec};
 
 mod feed;
 
-pub use feed::{Feed, Owner};
+use feed::{Feed, Owner};
 
 use crate::link::{
     self, Event as LinkEvent, Failure, Link, MAX_UPDU_LEN, Message as LinkMessage, MessageId,
@@ -89,7 +88,9 @@ pub const LINK_RESERVE: usize = 4;
 pub const PER_NEIGHBOUR: usize = 8;
 /// Messages in flight per link whose fate (delivered, sent, expired) the station follows.
 pub const TRACKED: usize = 32;
-/// Station events waiting for [`Station::poll_event`]; the oldest is dropped when full.
+/// Station events waiting for [`Station::poll_event`]. While they are this many, the links'
+/// reports wait in the links (a burst of expiries must not push out the outcome of a client's
+/// message); only the station's own reports drop the oldest.
 pub const STATION_EVENTS: usize = 16;
 
 /// A link's index in its station: also the node's channel number for it.
@@ -235,9 +236,25 @@ pub enum StationEvent<'a> {
         /// Its first bytes.
         echo: &'a [u8],
     },
+    /// The destination node refused a client message submitted with `confirm` (DATA DELIVERY
+    /// FAIL: no client holds the destination SAP there), so no [`StationEvent::Confirmed`]
+    /// will come for the U_PDU from `header`'s SAPs that starts with `echo`.
+    NotDelivered {
+        /// The link.
+        link: LinkId,
+        /// The refusing node.
+        from: Address,
+        /// The SAPs of the refused U_PDU (its priority is not sent, and reads 0).
+        header: SpduHeader,
+        /// Why ([`crate::link::pdu::fail`]).
+        reason: u8,
+        /// Its first bytes.
+        echo: &'a [u8],
+    },
 }
 
-/// An event as queued. [`StationEvent::Received`] and [`StationEvent::Confirmed`] wait with an
+/// An event as queued. [`StationEvent::Received`], [`StationEvent::Confirmed`] and
+/// [`StationEvent::NotDelivered`] wait with an
 /// empty payload: theirs is in the station's U_PDU buffer and is lent when they are polled, so
 /// the queue holds no borrowed data.
 type Note = StationEvent<'static>;
@@ -592,6 +609,16 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
         self.ports.get(usize::from(id.0)).map(|p| &p.link)
     }
 
+    /// Link `id`, to tell it things the station does not (the host's carrier lost its
+    /// bearer's connection, a bearer came back and the host's CAPS is due). As with
+    /// [`Station::node_mut`], [`Station::poll_timeout`] then says work is due, so what it
+    /// queued moves at the driver's next [`Station::handle_timeout`].
+    pub fn link_mut(&mut self, id: LinkId) -> Option<&mut L> {
+        let port = self.ports.get_mut(usize::from(id.0))?;
+        self.dirty = true;
+        Some(&mut port.link)
+    }
+
     /// The neighbours link `id` reaches.
     pub fn neighbours(&self, id: LinkId) -> &[Address] {
         self.ports
@@ -787,11 +814,18 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     /// `None`, then [`Station::poll_timeout`]. A payload it lends is the station's until the
     /// next call.
     pub fn poll_event(&mut self) -> Option<StationEvent<'_>> {
+        let full = self.events.is_full();
         let Some(mut event) = self.events.pop_front() else {
             return self.node.poll_event().map(StationEvent::Node);
         };
+        if full {
+            // Link reports waited for this room; they move at the next handle_timeout, which
+            // poll_timeout now asks for at once.
+            self.dirty = true;
+        }
         if let StationEvent::Received { payload, .. }
-        | StationEvent::Confirmed { echo: payload, .. } = &mut event
+        | StationEvent::Confirmed { echo: payload, .. }
+        | StationEvent::NotDelivered { echo: payload, .. } = &mut event
         {
             let len = self.waiting.take().unwrap_or(0);
             *payload = self.updu.get(..len).unwrap_or_default();
@@ -817,7 +851,8 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     }
 
     /// Hands what the links received to the node and settles what they finished. Stops while
-    /// the buffer holds a client payload for the driver: what follows waits in the link.
+    /// the buffer holds a client payload for the driver, or the event queue is full: what
+    /// follows waits in the link.
     fn take_link_events(&mut self, now: Instant) -> bool {
         let mut progress = false;
         let Station {
@@ -833,7 +868,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
         } = self;
         for (index, port) in (0u8..).zip(ports.iter_mut()) {
             let link = LinkId(index);
-            while waiting.is_none() {
+            while waiting.is_none() && !events.is_full() {
                 let Some(event) = port.link.poll_event() else {
                     break;
                 };
@@ -896,10 +931,21 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                         up: false,
                     }),
                     LinkEvent::Reset(peer) => Some(StationEvent::Reset { link, peer }),
-                    // A far node's DATA DELIVERY FAIL: the confirmation asked for will not
-                    // come. Station has no event for it yet (docs/link.md, not done); its
-                    // client sees no Confirmed, as when a confirmation is lost.
-                    LinkEvent::NotDelivered { .. } => None,
+                    LinkEvent::NotDelivered {
+                        from,
+                        header,
+                        reason,
+                        echo,
+                    } => {
+                        *waiting = Some(lend(updu, echo));
+                        Some(StationEvent::NotDelivered {
+                            link,
+                            from,
+                            header,
+                            reason,
+                            echo: &[],
+                        })
+                    }
                 };
                 if let Some(r) = report {
                     push_event(events, stats, r);

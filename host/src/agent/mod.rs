@@ -2,7 +2,8 @@
 //!
 //! - [`config`]: the configuration file, with errors that name the file, line and field.
 //! - [`check`]: `skywave check-config`, the configuration checked against the machine.
-//! - [`core`]: the one task that drives the protocol's state machines.
+//! - [`core`]: the one task that drives the node's station.
+//! - [`link`]: the agent's link type: a carrier with compressed batches and CAPS.
 //! - [`control`]: the operator's control socket and the client the CLI uses.
 //! - [`explain`]: release decisions in words, for `decide` and `audit show`.
 //! - [`service`]: file and socket modes, the store's lock, systemd readiness, SIGHUP.
@@ -21,6 +22,7 @@ pub mod config;
 pub mod control;
 pub mod core;
 pub mod explain;
+mod link;
 pub mod service;
 pub mod status_text;
 

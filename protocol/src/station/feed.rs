@@ -1,7 +1,6 @@
 //! One link's share of a node's traffic ([`Feed`]): the channel number, the neighbours it
 //! reaches, the room rules, and the messages in it whose fate is followed. The station keeps one
-//! per link; a driver that stands between node and link itself keeps one too, so it makes the
-//! station's calls exactly.
+//! per link.
 
 use heapless::Vec;
 
@@ -23,17 +22,13 @@ pub enum Owner {
 /// One link's share of a node's traffic: its channel number, the neighbours it reaches, and
 /// the node messages in it whose fate (sent, delivered, expired) is followed.
 ///
-/// [`Station`](super::Station) keeps one per link. A driver that must stand between the node and its links
-/// itself (the host agent batches and compresses node messages, and shares its links with
-/// 5066 client applications) keeps one per link too, and so makes exactly the station's calls:
+/// [`Station`](super::Station) keeps one per link and makes these calls:
 ///
 /// - [`Feed::link_up`] / [`Feed::link_down`] when the modem becomes usable / unusable;
 /// - while [`Feed::has_room`]: [`Feed::poll_send`], then the link's `submit`, then
 ///   [`Feed::submitted`] with the id the link gave;
-/// - for each link report: a U_PDU received on the node's SAP goes to
-///   [`Node::handle_message_heard`](crate::node::Node::handle_message_heard) with the [`Heard`](crate::node::Heard) of its service (`Heard::from`);
-///   `Sent` goes to [`Feed::sent`] (which tells the node, so it arms the SUMMARY that checks
-///   a non-ARQ message); `Delivered` and `Failed` go to [`Feed::settle`].
+/// - for each link report: `Sent` goes to [`Feed::sent`] (which tells the node, so it arms the
+///   SUMMARY that checks a non-ARQ message); `Delivered` and `Failed` go to [`Feed::settle`].
 ///
 /// Without [`Feed::sent`] the node never learns that a broadcast went out, and a listener that
 /// missed it waits for the periodic SUMMARY (10 minutes by default) instead of the check.
@@ -53,11 +48,6 @@ impl Feed {
             neighbours: Vec::from_slice(neighbours).map_err(|_| TooManyNeighbours)?,
             tracked: Vec::new(),
         })
-    }
-
-    /// The node's channel number for this link.
-    pub const fn channel(&self) -> u8 {
-        self.channel
     }
 
     /// The neighbours the link reaches.

@@ -7,8 +7,8 @@
 //! The loops are restated here over [`Net`]'s idealised channel, each with its driver's
 //! schedule: the firmware polls everything every millisecond (`Adjunct::poll`), the simulator
 //! serves one station per queued arrival or wake-up (`coalition.rs`'s `service`), the station
-//! tests serve every station per step (`Net::run`). The host agent is not a station driver yet
-//! (docs/drivers.md).
+//! tests serve every station per step (`Net::run`). The host agent's loop is the simulator's
+//! (one feed, then the polls) with real time; it is not run here (docs/drivers.md, not done).
 
 use super::*;
 

@@ -157,7 +157,8 @@ impl<E: core::fmt::Display> core::fmt::Display for StationError<E> {
             StationError::NoRoom(_) => f.write_str("no room"),
             StationError::NodeSap => f.write_str("node's SAP"),
             StationError::Submit(e) => e.fmt(f),
-            StationError::Guard(refusal) => write!(f, "refused: {refusal}"),
+            // The reason is the event's to tell (a board's flash is short).
+            StationError::Guard(_) => f.write_str("refused by the guard"),
             StationError::Unlabelled => f.write_str("guarded SAP: label it"),
             StationError::GuardOff => f.write_str("guard off"),
             StationError::GuardBroadcast => f.write_str("labelled broadcast"),
@@ -401,7 +402,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     /// moves at the driver's next [`Station::handle_timeout`].
     pub fn node_mut(&mut self) -> &mut N {
         self.dirty = true;
-        self.guard.touched = true;
+        self.guard.touch();
         &mut self.node
     }
 
@@ -486,7 +487,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     ) -> Result<Admitted, Refusal> {
         self.tick(now, wall);
         let result = self.node.publish(now, wall, bytes);
-        self.guard.touched = true;
+        self.guard.touch();
         self.pump(now);
         result
     }
@@ -584,7 +585,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             port.link.handle_timeout(now);
         }
         self.node.handle_timeout(now);
-        self.guard.touched = true;
+        self.guard.touch();
         self.pump(now);
     }
 
@@ -673,7 +674,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                         let heard = Heard::from(r.service);
                         // A malformed message is the node's event; nothing else to do here.
                         let _ = node.handle_message_heard(now, *wall, r.src, heard, r.data);
-                        guard.touched = true;
+                        guard.touch();
                         None
                     }
                     LinkEvent::Received(r) if guard.guards(r.header.dest_sap) => {

@@ -271,8 +271,7 @@ pub enum StationEvent<'a> {
 
 /// An event as queued. [`StationEvent::Received`] and [`StationEvent::Confirmed`] wait with an
 /// empty payload: theirs is in the station's U_PDU buffer and is lent when they are polled, so
-/// the queue holds no borrowed data. A [`StationEvent::Guard`] waits pointing at a placeholder;
-/// its report waits in the guard's own queue.
+/// the queue holds no borrowed data. Guard reports wait in the guard's own queue.
 type Note = StationEvent<'static>;
 
 /// Counters since the station was made.
@@ -609,6 +608,12 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     /// next call.
     pub fn poll_event(&mut self) -> Option<StationEvent<'_>> {
         self.guard.return_lent();
+        // Guard reports first: a received message's report comes before its data.
+        if let Some(report) = self.guard.lend_next() {
+            // A held message may have waited for room to report its decision.
+            self.dirty = true;
+            return Some(StationEvent::Guard(report));
+        }
         let Some(mut event) = self.events.pop_front() else {
             return self.node.poll_event().map(StationEvent::Node);
         };
@@ -620,11 +625,6 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             // What waited in the links for the buffer moves at the next handle_timeout, which
             // poll_timeout now asks for at once.
             self.dirty = true;
-        }
-        if let StationEvent::Guard(_) = event {
-            // A held message may have waited for room to report its decision.
-            self.dirty = true;
-            return Some(StationEvent::Guard(self.guard.lend()));
         }
         Some(event)
     }
@@ -681,8 +681,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                         stats.foreign += 1;
                         let trust = node.trust();
                         let (src, header) = (r.src, r.header);
-                        let data =
-                            guard.receive(trust, events, stats, link, src, header, r.data, *wall);
+                        let data = guard.receive(trust, stats, link, src, header, r.data, *wall);
                         data.map(|data| {
                             *waiting = Some(lend(updu, data));
                             StationEvent::Received {

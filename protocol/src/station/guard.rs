@@ -179,26 +179,6 @@ impl GuardReport {
     }
 }
 
-/// What a queued [`StationEvent::Guard`] points at until it is polled: the real report is
-/// lent from the guard's queue then.
-pub(super) static NO_REPORT: GuardReport = GuardReport {
-    end: End::Sender,
-    ticket: None,
-    link: LinkId(0),
-    message: None,
-    ends: Endpoints {
-        source: 0,
-        source_sap: 0,
-        destination: 0,
-        destination_sap: 0,
-    },
-    seq: 0,
-    digest: Digest([0; 32]),
-    label: Vec::new(),
-    refusal: None,
-    decision: None,
-};
-
 /// Whether a client message to `dest` may go to `port` now: the room rules of
 /// [`Station::submit`]. A node the link does not list may still hear it (5066 reaches any
 /// node on the channel); only a listed neighbour's share is bounded.

@@ -1,10 +1,8 @@
 //! Without the `guard` feature: a stand-in with no state that guards no SAP, so a board that
 //! serves no clients pays for none of it.
 
-use heapless::Deque;
-
-use super::super::{Note, STATION_EVENTS, Station, StationLink, StationNode, StationStats};
-use super::{GuardReport, LinkId, NO_REPORT};
+use super::super::{Station, StationLink, StationNode, StationStats};
+use super::{GuardReport, LinkId};
 use crate::link::{MessageId, SpduHeader};
 use crate::policy::{Trust, UnixTime};
 use crate::time::Instant;
@@ -32,8 +30,8 @@ impl Guard {
 
     pub(in crate::station) fn return_lent(&mut self) {}
 
-    pub(in crate::station) fn lend(&mut self) -> &GuardReport {
-        &NO_REPORT
+    pub(in crate::station) fn lend_next(&mut self) -> Option<&GuardReport> {
+        None
     }
 
     /// Never called: no SAP is guarded.
@@ -41,7 +39,6 @@ impl Guard {
     pub(in crate::station) fn receive<'u, T: Trust>(
         &mut self,
         _: &T,
-        _: &mut Deque<Note, STATION_EVENTS>,
         _: &mut StationStats,
         _: LinkId,
         _: Address,

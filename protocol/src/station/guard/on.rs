@@ -3,12 +3,11 @@
 use heapless::{Deque, Vec};
 
 use super::super::{
-    Note, Owner, STATION_EVENTS, Station, StationError, StationEvent, StationLink, StationNode,
-    StationStats, push_event,
+    Owner, Station, StationError, StationEvent, StationLink, StationNode, StationStats, push_event,
 };
 use super::{
     End, GUARD_REPORTS, GuardConfig, GuardRefusal, GuardReport, HELD, LinkId, MAX_GUARDED_LEN,
-    NO_REPORT, REPLAY_ORIGINS, Ticket, client_room,
+    REPLAY_ORIGINS, Ticket, client_room,
 };
 use crate::label::binding::{self, BindingRefusal, Endpoints, ReplayWindow};
 use crate::label::compact::{self, MAX_COMPACT_LABEL_LEN};
@@ -93,18 +92,15 @@ impl Guard {
         }
     }
 
-    /// Lends the oldest report (the one a polled [`StationEvent::Guard`] stands for).
-    pub(in crate::station) fn lend(&mut self) -> &GuardReport {
-        self.lent = true;
-        self.reports.front().unwrap_or(&NO_REPORT)
+    /// Lends the oldest report, to poll as a [`StationEvent::Guard`].
+    pub(in crate::station) fn lend_next(&mut self) -> Option<&GuardReport> {
+        self.lent = !self.reports.is_empty();
+        self.reports.front()
     }
 
-    fn report(
-        &mut self,
-        events: &mut Deque<Note, STATION_EVENTS>,
-        stats: &mut StationStats,
-        report: GuardReport,
-    ) {
+    /// Queues a report. Reports wait in their own queue, not among the station's events, so
+    /// an event queue that overflows never loses one.
+    fn report(&mut self, stats: &mut StationStats, report: GuardReport) {
         if report.released() {
             stats.guard_released += 1;
         } else {
@@ -112,7 +108,6 @@ impl Guard {
         }
         // Room was checked before deciding; were it not, the report would be lost, not us.
         let _ = self.reports.push_back(report);
-        push_event(events, stats, StationEvent::Guard(&NO_REPORT));
     }
 
     /// Checks a labelled U_PDU received on a guarded SAP from `src` on `link` and decides
@@ -124,7 +119,6 @@ impl Guard {
     pub(in crate::station) fn receive<'u, T: Trust>(
         &mut self,
         trust: &T,
-        events: &mut Deque<Note, STATION_EVENTS>,
         stats: &mut StationStats,
         link: LinkId,
         src: Address,
@@ -170,7 +164,7 @@ impl Guard {
             },
         }
         let released = report.released();
-        self.report(events, stats, report);
+        self.report(stats, report);
         released.then_some(data)
     }
 }
@@ -313,7 +307,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                 decision,
             };
             self.guard.next_ticket = self.guard.next_ticket.wrapping_add(1);
-            self.guard.report(&mut self.events, &mut self.stats, report);
+            self.guard.report(&mut self.stats, report);
             return Err(StationError::Guard(refusal));
         }
         self.guard.next_ticket = self.guard.next_ticket.wrapping_add(1);
@@ -356,7 +350,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             };
             let held = self.guard.held.remove(i);
             let report = self.sender_report(&held, None, 0, Some(refusal), decision);
-            self.guard.report(&mut self.events, &mut self.stats, report);
+            self.guard.report(&mut self.stats, report);
             progress = true;
         }
         self.guard.touched = false;
@@ -414,12 +408,12 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                 decide_send(self.node.trust(), &held.label, held.dest, self.wall);
             if refusal.is_some() {
                 let report = self.sender_report(&held, None, 0, refusal, decision);
-                self.guard.report(&mut self.events, &mut self.stats, report);
+                self.guard.report(&mut self.stats, report);
                 continue;
             }
             let (message, seq) = self.seal_and_submit(now, &held);
             let report = self.sender_report(&held, message, seq, None, decision);
-            self.guard.report(&mut self.events, &mut self.stats, report);
+            self.guard.report(&mut self.stats, report);
         }
         progress
     }

@@ -318,8 +318,11 @@ impl Adjunct {
             }
             // The board serves no clients: client data is dropped (counted as `foreign` in
             // the station's status line), and it submits none, so no client message's fate
-            // comes back. No line per U_PDU: the self-test image has no flash to spare.
+            // comes back. No line per U_PDU: the self-test image has no flash to spare. With
+            // no client it enables no guard (`Station::enable_guard`), so no guard decision
+            // is reported either.
             StationEvent::Received { .. }
+            | StationEvent::Guard(_)
             | StationEvent::Delivered { .. }
             | StationEvent::Sent { .. }
             | StationEvent::Failed { .. }

@@ -63,16 +63,26 @@
 use heapless::{Deque, Vec};
 
 mod feed;
+mod guard;
+mod traits;
 
 use feed::{Feed, Owner};
-
-use crate::link::{
-    self, Event as LinkEvent, Failure, Link, MAX_UPDU_LEN, Message as LinkMessage, MessageId,
-    Service, SpduHeader, SubmitError, Transmit,
+pub use guard::{
+    End, GUARD_REPORTS, GuardConfig, GuardRefusal, GuardReport, HELD, MAX_GUARDED_LEN,
+    REPLAY_ORIGINS, Ticket,
 };
-use crate::node::message::MessageError;
-use crate::node::{Heard, Node, NodeEvent, Storage, TooManyNeighbours};
-use crate::policy::{Admitted, Refusal, Trust, UnixTime};
+pub use traits::{StationLink, StationNode};
+
+#[cfg(doc)]
+use crate::link::Link;
+use crate::link::{
+    self, Event as LinkEvent, Failure, MAX_UPDU_LEN, Message as LinkMessage, MessageId, Service,
+    SpduHeader, SubmitError, Transmit,
+};
+#[cfg(doc)]
+use crate::node::Node;
+use crate::node::{Heard, NodeEvent, TooManyNeighbours};
+use crate::policy::{Admitted, Refusal, UnixTime};
 use crate::time::Instant;
 use crate::wire::Address;
 
@@ -94,7 +104,9 @@ pub const TRACKED: usize = 32;
 pub const STATION_EVENTS: usize = 16;
 
 /// A link's index in its station: also the node's channel number for it.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize, serde::Deserialize,
+)]
 pub struct LinkId(pub u8);
 
 /// Why the station refused a call. `E` is what its links refuse input with
@@ -121,6 +133,17 @@ pub enum StationError<E = link::Error> {
     NodeSap,
     /// [`Station::submit`]: the link refused the U_PDU.
     Submit(SubmitError),
+    /// [`Station::submit_labelled`]: the guard refused it (also reported as a
+    /// [`StationEvent::Guard`], to log).
+    Guard(GuardRefusal),
+    /// [`Station::submit`]: the SAP is guarded; its data goes through
+    /// [`Station::submit_labelled`].
+    Unlabelled,
+    /// [`Station::submit_labelled`]: the guard is off ([`Station::enable_guard`]).
+    GuardOff,
+    /// [`Station::submit_labelled`]: a labelled message goes to one node, not to
+    /// [`Address::BROADCAST`] (the guard decides for the destination's domain).
+    GuardBroadcast,
 }
 
 impl<E: core::fmt::Display> core::fmt::Display for StationError<E> {
@@ -135,6 +158,11 @@ impl<E: core::fmt::Display> core::fmt::Display for StationError<E> {
             StationError::NoRoom(_) => f.write_str("no room"),
             StationError::NodeSap => f.write_str("node's SAP"),
             StationError::Submit(e) => e.fmt(f),
+            // The reason is the event's to tell (a board's flash is short).
+            StationError::Guard(_) => f.write_str("refused by the guard"),
+            StationError::Unlabelled => f.write_str("guarded SAP: label it"),
+            StationError::GuardOff => f.write_str("guard off"),
+            StationError::GuardBroadcast => f.write_str("labelled broadcast"),
         }
     }
 }
@@ -251,236 +279,17 @@ pub enum StationEvent<'a> {
         /// Its first bytes.
         echo: &'a [u8],
     },
+    /// The guard decided on a labelled message, at this end (released or refused, with the
+    /// reason and the decision's lineage): append `decision` to the decision log. A released
+    /// received message follows as [`StationEvent::Received`] with the client's data.
+    Guard(&'a GuardReport),
 }
 
 /// An event as queued. [`StationEvent::Received`], [`StationEvent::Confirmed`] and
 /// [`StationEvent::NotDelivered`] wait with an
 /// empty payload: theirs is in the station's U_PDU buffer and is lent when they are polled, so
-/// the queue holds no borrowed data.
+/// the queue holds no borrowed data. Guard reports wait in the guard's own queue.
 type Note = StationEvent<'static>;
-
-/// What a station needs of a node. It is implemented for every [`Node`], whatever its
-/// capacities, so a station works with the host's node as well as a small board's.
-pub trait StationNode {
-    /// [`Node::neighbour_up_on`].
-    fn neighbour_up_on(
-        &mut self,
-        now: Instant,
-        address: Address,
-        channel: u8,
-    ) -> Result<(), TooManyNeighbours>;
-    /// [`Node::neighbour_down`].
-    fn neighbour_down(&mut self, address: Address);
-    /// [`Node::handle_message_heard`].
-    fn handle_message_heard(
-        &mut self,
-        now: Instant,
-        wall: Option<UnixTime>,
-        from: Address,
-        heard: Heard,
-        bytes: &[u8],
-    ) -> Result<(), MessageError>;
-    /// [`Node::publish`].
-    fn publish(
-        &mut self,
-        now: Instant,
-        wall: Option<UnixTime>,
-        bytes: &[u8],
-    ) -> Result<Admitted, Refusal>;
-    /// [`Node::handle_timeout`].
-    fn handle_timeout(&mut self, now: Instant);
-    /// [`Node::poll_timeout`].
-    fn poll_timeout(&self) -> Option<Instant>;
-    /// [`Node::poll_send_on`].
-    fn poll_send_on<'b>(
-        &mut self,
-        now: Instant,
-        channel: u8,
-        accept: &mut dyn FnMut(Address) -> bool,
-        buf: &'b mut [u8],
-    ) -> Option<LinkMessage<'b>>;
-    /// [`Node::poll_event`].
-    fn poll_event(&mut self) -> Option<NodeEvent>;
-    /// [`Node::sent_non_arq`].
-    fn sent_non_arq(&mut self, now: Instant, channel: u8);
-}
-
-/// The [`StationNode`] methods, each calling the same method on `$($deref)* self`: the node's
-/// own (inherent) method for a [`Node`], the boxed node's for a `Box`.
-macro_rules! forward_node {
-    ($($deref:tt)*) => {
-        fn neighbour_up_on(
-            &mut self,
-            now: Instant,
-            address: Address,
-            channel: u8,
-        ) -> Result<(), TooManyNeighbours> {
-            ($($deref)* self).neighbour_up_on(now, address, channel)
-        }
-
-        fn neighbour_down(&mut self, address: Address) {
-            ($($deref)* self).neighbour_down(address);
-        }
-
-        fn handle_message_heard(
-            &mut self,
-            now: Instant,
-            wall: Option<UnixTime>,
-            from: Address,
-            heard: Heard,
-            bytes: &[u8],
-        ) -> Result<(), MessageError> {
-            ($($deref)* self).handle_message_heard(now, wall, from, heard, bytes)
-        }
-
-        fn publish(
-            &mut self,
-            now: Instant,
-            wall: Option<UnixTime>,
-            bytes: &[u8],
-        ) -> Result<Admitted, Refusal> {
-            ($($deref)* self).publish(now, wall, bytes)
-        }
-
-        fn handle_timeout(&mut self, now: Instant) {
-            ($($deref)* self).handle_timeout(now);
-        }
-
-        fn poll_timeout(&self) -> Option<Instant> {
-            ($($deref)* self).poll_timeout()
-        }
-
-        fn poll_send_on<'b>(
-            &mut self,
-            now: Instant,
-            channel: u8,
-            accept: &mut dyn FnMut(Address) -> bool,
-            buf: &'b mut [u8],
-        ) -> Option<LinkMessage<'b>> {
-            ($($deref)* self).poll_send_on(now, channel, accept, buf)
-        }
-
-        fn poll_event(&mut self) -> Option<NodeEvent> {
-            ($($deref)* self).poll_event()
-        }
-
-        fn sent_non_arq(&mut self, now: Instant, channel: u8) {
-            ($($deref)* self).sent_non_arq(now, channel);
-        }
-    };
-}
-
-/// The [`StationLink`] methods, forwarded like [`forward_node`]'s.
-macro_rules! forward_link {
-    ($($deref:tt)*) => {
-        fn submit(
-            &mut self,
-            now: Instant,
-            message: &LinkMessage<'_>,
-        ) -> Result<MessageId, SubmitError> {
-            ($($deref)* self).submit(now, message)
-        }
-
-        fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), Self::InputError> {
-            ($($deref)* self).handle_input(now, bytes)
-        }
-
-        fn handle_timeout(&mut self, now: Instant) {
-            ($($deref)* self).handle_timeout(now);
-        }
-
-        fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-            ($($deref)* self).poll_transmit(now, buf)
-        }
-
-        fn poll_timeout(&self) -> Option<Instant> {
-            ($($deref)* self).poll_timeout()
-        }
-
-        fn poll_event(&mut self) -> Option<LinkEvent<'_>> {
-            ($($deref)* self).poll_event()
-        }
-
-        fn queued(&self) -> usize {
-            ($($deref)* self).queued()
-        }
-    };
-}
-
-impl<
-    S: Storage,
-    T: Trust,
-    const OUT: usize,
-    const WAIT: usize,
-    const NBRS: usize,
-    const KNOWN: usize,
-    const EVS: usize,
-> StationNode for Node<S, T, OUT, WAIT, NBRS, KNOWN, EVS>
-{
-    forward_node!(*);
-}
-
-/// What a station needs of a link. It is implemented for every [`Link`], whatever its
-/// capacities; the host implements it for its carriers too (an HF link, or another 5066 node
-/// reached over SIS), so one station drives both.
-pub trait StationLink {
-    /// Why [`StationLink::handle_input`] refuses input.
-    type InputError: Copy + core::fmt::Debug;
-    /// [`Link::submit`].
-    fn submit(&mut self, now: Instant, message: &LinkMessage<'_>)
-    -> Result<MessageId, SubmitError>;
-    /// [`Link::handle_input`].
-    fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), Self::InputError>;
-    /// [`Link::handle_timeout`].
-    fn handle_timeout(&mut self, now: Instant);
-    /// [`Link::poll_transmit`].
-    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit>;
-    /// [`Link::poll_timeout`].
-    fn poll_timeout(&self) -> Option<Instant>;
-    /// [`Link::poll_event`].
-    fn poll_event(&mut self) -> Option<LinkEvent<'_>>;
-    /// [`Link::queued`].
-    fn queued(&self) -> usize;
-    /// How many C_PDUs the link's queue holds in all.
-    fn capacity(&self) -> usize;
-}
-impl<
-    const QUEUE: usize,
-    const CPDU: usize,
-    const RX: usize,
-    const SEG: usize,
-    const XRX: usize,
-    const NARQ: usize,
-    const INB: usize,
-> StationLink for Link<QUEUE, CPDU, RX, SEG, XRX, NARQ, INB>
-{
-    type InputError = link::Error;
-
-    forward_link!(*);
-
-    fn capacity(&self) -> usize {
-        QUEUE
-    }
-}
-
-/// A boxed node is driven like the node (the host and the simulator keep large nodes on the
-/// heap).
-#[cfg(any(feature = "std", test))]
-impl<N: StationNode + ?Sized> StationNode for std::boxed::Box<N> {
-    forward_node!(**);
-}
-
-/// A boxed link is driven like the link (a [`crate::link::HostLink`] is about 250 kB).
-#[cfg(any(feature = "std", test))]
-impl<L: StationLink + ?Sized> StationLink for std::boxed::Box<L> {
-    type InputError = L::InputError;
-
-    forward_link!(**);
-
-    fn capacity(&self) -> usize {
-        (**self).capacity()
-    }
-}
 
 /// Counters since the station was made.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -497,6 +306,10 @@ pub struct StationStats {
     pub foreign: u64,
     /// Station events dropped because the driver did not poll them.
     pub events_dropped: u64,
+    /// Labelled messages the guard released (both ends).
+    pub guard_released: u64,
+    /// Labelled messages the guard refused (both ends).
+    pub guard_refused: u64,
 }
 
 /// One link with its share of the node's traffic.
@@ -537,6 +350,7 @@ pub struct Station<N, L, const LINKS: usize> {
     /// the buffer: the borrow ends before any other call can overwrite it.
     waiting: Option<usize>,
     stats: StationStats,
+    guard: guard::Guard,
 }
 
 impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
@@ -564,7 +378,10 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                 expired: 0,
                 foreign: 0,
                 events_dropped: 0,
+                guard_released: 0,
+                guard_refused: 0,
             },
+            guard: guard::Guard::new(),
         }
     }
 
@@ -601,6 +418,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     /// moves at the driver's next [`Station::handle_timeout`].
     pub fn node_mut(&mut self) -> &mut N {
         self.dirty = true;
+        self.guard.touch();
         &mut self.node
     }
 
@@ -695,6 +513,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     ) -> Result<Admitted, Refusal> {
         self.tick(now, wall);
         let result = self.node.publish(now, wall, bytes);
+        self.guard.touch();
         self.pump(now);
         result
     }
@@ -716,6 +535,9 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
         if message.header.dest_sap == self.sap {
             return Err(StationError::NodeSap);
         }
+        if self.guard.guards(message.header.dest_sap) {
+            return Err(StationError::Unlabelled);
+        }
         let port = self
             .ports
             .get_mut(usize::from(id.0))
@@ -723,11 +545,8 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
         if !port.up {
             return Err(StationError::LinkDown(id));
         }
-        // A node the link does not list may still hear it (5066 reaches any node on the
-        // channel); only a listed neighbour's share is bounded.
         let dest = message.dest;
-        let shared = port.feed.reaches(dest) && !port.feed.accepts(dest, &[]);
-        if !port.has_room() || shared {
+        if !guard::client_room(port, dest) {
             return Err(StationError::NoRoom(id));
         }
         let mid = port
@@ -792,6 +611,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             port.link.handle_timeout(now);
         }
         self.node.handle_timeout(now);
+        self.guard.touch();
         self.pump(now);
     }
 
@@ -814,6 +634,13 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     /// `None`, then [`Station::poll_timeout`]. A payload it lends is the station's until the
     /// next call.
     pub fn poll_event(&mut self) -> Option<StationEvent<'_>> {
+        self.guard.return_lent();
+        // Guard reports first: a received message's report comes before its data.
+        if let Some(report) = self.guard.lend_next() {
+            // A held message may have waited for room to report its decision.
+            self.dirty = true;
+            return Some(StationEvent::Guard(report));
+        }
         let full = self.events.is_full();
         let Some(mut event) = self.events.pop_front() else {
             return self.node.poll_event().map(StationEvent::Node);
@@ -842,6 +669,8 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
         let mut moved = false;
         loop {
             let mut progress = self.take_link_events(now);
+            progress |= self.recheck_held();
+            progress |= self.feed_guarded(now);
             progress |= self.feed_links(now);
             if !progress {
                 return moved;
@@ -864,11 +693,12 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             updu,
             waiting,
             stats,
+            guard,
             ..
         } = self;
         for (index, port) in (0u8..).zip(ports.iter_mut()) {
             let link = LinkId(index);
-            while waiting.is_none() && !events.is_full() {
+            while waiting.is_none() && !events.is_full() && guard.has_report_room() {
                 let Some(event) = port.link.poll_event() else {
                     break;
                 };
@@ -879,7 +709,24 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                         let heard = Heard::from(r.service);
                         // A malformed message is the node's event; nothing else to do here.
                         let _ = node.handle_message_heard(now, *wall, r.src, heard, r.data);
+                        guard.touch();
                         None
+                    }
+                    LinkEvent::Received(r) if guard.guards(r.header.dest_sap) => {
+                        stats.foreign += 1;
+                        let trust = node.trust();
+                        let (src, header) = (r.src, r.header);
+                        let data = guard.receive(trust, stats, link, src, header, r.data, *wall);
+                        data.map(|data| {
+                            *waiting = Some(lend(updu, data));
+                            StationEvent::Received {
+                                link,
+                                src,
+                                header,
+                                service: r.service,
+                                payload: &[],
+                            }
+                        })
                     }
                     LinkEvent::Received(r) => {
                         stats.foreign += 1;
@@ -903,11 +750,17 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                     }
                     // Only non-ARQ messages are reported sent.
                     LinkEvent::Sent(id) => match port.feed.sent(node, now, id) {
-                        Some(Owner::Client) => Some(StationEvent::Sent { link, id }),
+                        Some(Owner::Client) => {
+                            guard.settled(link, id);
+                            Some(StationEvent::Sent { link, id })
+                        }
                         _ => None,
                     },
                     LinkEvent::Delivered(id) => match port.feed.settle(id) {
-                        Some((_, Owner::Client)) => Some(StationEvent::Delivered { link, id }),
+                        Some((_, Owner::Client)) => {
+                            guard.settled(link, id);
+                            Some(StationEvent::Delivered { link, id })
+                        }
                         _ => None,
                     },
                     LinkEvent::Failed(id, failure) => match port.feed.settle(id) {
@@ -916,6 +769,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                             Some(StationEvent::Expired { link, dest })
                         }
                         Some((_, Owner::Client)) => {
+                            guard.settled(link, id);
                             Some(StationEvent::Failed { link, id, failure })
                         }
                         None => None,

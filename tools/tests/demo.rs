@@ -23,6 +23,8 @@ fn the_demo_tells_the_whole_story() {
         "the USA ship decides again: release, on the home authority alone: translator GBR #1 v1 is revoked",
         "Every station on the air holds GBR policy v2",
         "It caught up",
+        "GBR SECRET TELIC to USA #1 (gbr-relay -> usa-relay, 1200 s): sender released through GBR translator 1 v1; receiver released through GBR translator 1 v1.",
+        "GBR SECRET TELIC to AUS (gbr-relay -> aus-relay, 1600 s): sender refused (denied: NotPermitted); receiver never on the air.",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }

@@ -269,6 +269,7 @@ fn random_network(
                 address: k as u32 + 1,
                 nets: on,
                 holds: Vec::new(),
+                domain: None,
             }
         })
         .collect();
@@ -310,6 +311,7 @@ fn random_network(
         ],
         inject: Vec::new(),
         decide: Vec::new(),
+        messages: Vec::new(),
     }
 }
 
@@ -359,4 +361,51 @@ proptest! {
             prop_assert_eq!(st.artifacts, 12 + usize::from(had_it), "{}", st.name);
         }
     }
+}
+
+#[test]
+fn labelled_traffic_is_decided_at_both_ends_and_a_revocation_stops_the_next_message() {
+    let (report, _) = coalition::run(&load("labelled-traffic.toml"), 1, false, false).unwrap();
+    let verdicts = |name: &str| {
+        let m = report.messages.iter().find(|m| m.name == name).unwrap();
+        let end = |v: &Option<coalition::VerdictRecord>| {
+            v.as_ref()
+                .map(|v| (v.verdict.clone(), v.revocations.clone()))
+        };
+        (end(&m.sender), end(&m.receiver))
+    };
+    let released = |seqs: &[&str]| {
+        Some((
+            "released".to_string(),
+            seqs.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        ))
+    };
+    let refused = Some(("refused".to_string(), vec!["GBR 1".to_string()]));
+    for name in [
+        "GBR SECRET TELIC to USA #1",
+        "AUS OFFICIAL-SENSITIVE to GBR #1",
+    ] {
+        assert_eq!(verdicts(name), (released(&[]), released(&[])), "{name}");
+    }
+    let telic_to_aus = report
+        .messages
+        .iter()
+        .find(|m| m.name == "GBR SECRET TELIC to AUS")
+        .unwrap();
+    assert_eq!(
+        telic_to_aus.sender.as_ref().unwrap().reason.as_deref(),
+        Some("denied: NotPermitted")
+    );
+    assert!(telic_to_aus.receiver.is_none());
+    // In flight as the revocation crossed: released by the GBR relay, refused by the USA
+    // relay, which held the revocation first; the next one never leaves the GBR relay.
+    assert_eq!(
+        verdicts("GBR SECRET TELIC to USA #4"),
+        (released(&[]), refused.clone())
+    );
+    assert_eq!(verdicts("GBR SECRET TELIC to USA #5"), (refused, None));
+    assert_eq!(
+        verdicts("GBR SECRET HERRICK to AUS #2"),
+        (released(&["GBR 1"]), released(&["GBR 1"]))
+    );
 }

@@ -266,6 +266,13 @@ fn admission_and_decisions(c: &mut Checks, trust: &mut BoardTrust) {
         matches(&d, &vectors::EXPECT_TRANSLATED),
         "with the translator: translated, spiral 4 -> 5, the host's lineage",
     );
+    // The guard's decision on a message (docs/labels.md): validity under the home policy,
+    // then the same release decision, through the translator.
+    let watch = Stopwatch::start();
+    let guarded = skywave_protocol::label::decide(&*trust, &label, usa, None);
+    let guard = watch.nanos();
+    c.check(guarded == d, "the guard's decision is the release decision");
+    hprintln!("measure guard_decide_insns={}", guard);
     let watch = Stopwatch::start();
     let revoked = trust.admit(vectors::REVOCATION, None);
     let spent = watch.nanos();

@@ -267,6 +267,7 @@ impl Core {
             ports,
             refused,
             sis,
+            store,
             ..
         } = self;
         while let Some(event) = station.poll_event() {
@@ -283,6 +284,17 @@ impl Core {
                 StationEvent::Node(NodeEvent::Refused { refusal, from }) => {
                     tracing::warn!(%refusal, from = ?from.map(|a| a.to_string()), "refused");
                     *refused.entry(refusal.kind().to_owned()).or_default() += 1;
+                    None
+                }
+                StationEvent::Guard(report) => {
+                    // Every guard decision goes to the decision log, as an operator's does.
+                    tracing::info!(end = ?report.end, link = name(report.link), seq = report.seq, refusal = ?report.refusal, "guard");
+                    if let Some(decision) = &report.decision
+                        && let Err(e) =
+                            store.append_decision(decision, std::time::SystemTime::now())
+                    {
+                        tracing::error!(%e, "guard decision not logged");
+                    }
                     None
                 }
                 StationEvent::Node(other) => {

@@ -29,7 +29,7 @@ use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::policy::{LabelRecord, NodeIdentity, TrustStore, UnixTime, encoding::SIGNATURE_LEN};
+use crate::policy::{LabelRecord, NodeIdentity, Trust, UnixTime, encoding::SIGNATURE_LEN};
 
 use super::compact::{self, LabelError, MAX_COMPACT_LABEL_LEN};
 
@@ -247,15 +247,8 @@ pub struct Verified {
     clippy::too_many_arguments,
     reason = "each is one field the signature covers"
 )]
-pub fn verify<
-    const N: usize,
-    const CREDS: usize,
-    const POLICIES: usize,
-    const TRANSLATORS: usize,
-    const REVOKED: usize,
-    const EVIDENCE: usize,
->(
-    store: &TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>,
+pub fn verify<const N: usize>(
+    store: &impl Trust,
     window: &mut ReplayWindow<N>,
     binding: &[u8],
     data: &[u8],

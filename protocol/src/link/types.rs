@@ -93,7 +93,9 @@ pub struct Message<'a> {
 }
 
 /// The handle [`Link::submit`] returns; events name messages by it.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize, serde::Deserialize,
+)]
 pub struct MessageId(pub u32);
 
 /// How a received U_PDU came.

@@ -794,6 +794,18 @@ impl Trust for DigestTrust {
     fn take_evidence(&mut self) -> Option<crate::policy::Evidence> {
         None
     }
+
+    fn guard_decide(&self, label: &Label<'_>, audience: Domain, now: Option<UnixTime>) -> Decision {
+        crate::label::decide(&TrustStore::<1, 1, 1, 1, 1>::empty(), label, audience, now)
+    }
+
+    fn node_identities(
+        &self,
+        _: u32,
+        _: Option<UnixTime>,
+    ) -> impl Iterator<Item = crate::policy::NodeIdentity> + '_ {
+        core::iter::empty()
+    }
 }
 
 type HeapNode = Node<HeapStorage, DigestTrust>;

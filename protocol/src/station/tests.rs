@@ -7,7 +7,7 @@ use std::vec::Vec;
 
 use super::*;
 use crate::link::{Config as LinkConfig, Link, MAX_CPDU_LEN, Modem};
-use crate::node::{Config, Fanout, FixedStorage, Node};
+use crate::node::{Config, Fanout, FixedStorage, Node, Storage};
 use crate::policy::sample::{self, Coalition, NOW};
 use crate::policy::{Digest, TrustStore};
 use crate::time::Duration;
@@ -56,6 +56,8 @@ struct Net {
     frames: Vec<usize>,
     /// Per station, what it reported apart from the node's events, in order.
     log: Vec<Vec<String>>,
+    /// Per station, its guard reports not yet taken (tests/guard.rs).
+    reports: Vec<Vec<GuardReport>>,
 }
 
 impl Net {
@@ -98,6 +100,7 @@ impl Net {
             keyed: std::vec![[Instant::ZERO; 2]; stations.len()],
             frames: std::vec![0; stations.len()],
             log: std::vec![Vec::new(); stations.len()],
+            reports: std::vec![Vec::new(); stations.len()],
             stations,
             channels: members,
             flights: Vec::new(),
@@ -202,7 +205,10 @@ impl Net {
     fn take_events(&mut self, s: usize) {
         let (station, log) = (&mut self.stations[s], &mut self.log[s]);
         while let Some(e) = station.poll_event() {
-            log.push(describe(&e));
+            match e {
+                StationEvent::Guard(r) => self.reports[s].push(r.clone()),
+                other => log.push(describe(&other)),
+            }
         }
     }
 
@@ -233,6 +239,7 @@ fn minutes(m: u64) -> Duration {
 }
 
 mod drivers;
+mod guard;
 
 #[test]
 fn a_coalition_crosses_a_chain_of_stations() {

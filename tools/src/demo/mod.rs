@@ -14,7 +14,10 @@
 //! 5. the AUS adjunct drops off the air for six hours, GBR issues a new policy version
 //!    meanwhile, and the adjunct catches up when it returns.
 //!
-//! It ends with a table of what every node holds and decides.
+//! It ends with a table of what every node holds and decides, and then, from the simulator's
+//! `labelled-traffic` scenario (whose stations guard client data, which the agents here do not
+//! yet), one labelled message released at both ends, one refused with its reason, and the
+//! translator revocation stopping GBR -> USA messages at the receiver and then at the sender.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -32,6 +35,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::sim::channel::{Channel, Model};
+use crate::sim::coalition::{CoalitionScenario, VerdictRecord};
+use crate::sim::scenario::ScenarioFile;
 use crate::sim::split_seed;
 use radio::RadioNet;
 
@@ -421,6 +426,46 @@ async fn story(dir: &std::path::Path) -> anyhow::Result<()> {
         "\nTotal simulated time {:.1} h.",
         story.start.elapsed().as_secs_f64() / 3600.0
     )?;
+    labelled_traffic()
+}
+
+/// The guard, told from the simulator's `labelled-traffic` scenario: the agents above do not
+/// guard client data yet (they do not drive a `Station`), the simulator's stations do.
+fn labelled_traffic() -> anyhow::Result<()> {
+    let scenario = CoalitionScenario::from_toml(include_str!(
+        "../../scenarios/coalition/labelled-traffic.toml"
+    ))?;
+    let (report, _) = crate::sim::coalition::run(&scenario, 1, false, false)?;
+    outln!(
+        "\nLabelled traffic (simulated stations, tools/scenarios/coalition/labelled-traffic.toml, seed 1):"
+    )?;
+    let said = |v: &Option<VerdictRecord>| match v {
+        None => "never on the air".to_string(),
+        Some(v) => match (&v.reason, &v.translator) {
+            (Some(reason), _) => format!("refused ({reason})"),
+            (None, Some(t)) => format!("released through {t}"),
+            (None, None) => "released".to_string(),
+        },
+    };
+    for m in report.messages.iter().filter(|m| {
+        [
+            "GBR SECRET TELIC to USA #1",
+            "GBR SECRET TELIC to AUS",
+            "GBR SECRET TELIC to USA #4",
+            "GBR SECRET TELIC to USA #5",
+        ]
+        .contains(&m.name.as_str())
+    }) {
+        outln!(
+            "  {} ({} -> {}, {:.0} s): sender {}; receiver {}.",
+            m.name,
+            m.from,
+            m.to,
+            m.submitted_s,
+            said(&m.sender),
+            said(&m.receiver)
+        )?;
+    }
     Ok(())
 }
 

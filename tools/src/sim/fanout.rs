@@ -68,6 +68,7 @@ pub fn scenario(n: usize, node: NodeSpec) -> CoalitionScenario {
             address: k as u32 + 1,
             nets: vec!["hf".into()],
             holds: vec![ArtifactSpec::Coalition { domain: None }],
+            domain: None,
         })
         .collect();
     let publish = |station: String, artifact| PublishSpec {
@@ -107,6 +108,7 @@ pub fn scenario(n: usize, node: NodeSpec) -> CoalitionScenario {
         ],
         inject: Vec::new(),
         decide: Vec::new(),
+        messages: Vec::new(),
     }
 }
 

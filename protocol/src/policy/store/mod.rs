@@ -435,6 +435,16 @@ pub trait Trust {
     fn is_withdrawn(&self, artifact: &ArtifactRef) -> bool;
     /// [`TrustStore::take_evidence`].
     fn take_evidence(&mut self) -> Option<Evidence>;
+    /// [`crate::label::decide`]: the guard's decision (label validity, then release), which a
+    /// [`crate::station::Station`] makes for every labelled message at both ends.
+    fn guard_decide(&self, label: &Label<'_>, audience: Domain, now: Option<UnixTime>) -> Decision;
+    /// [`TrustStore::node_identities`]: whose key speaks for a node address, for the
+    /// binding's signature and the destination's domain.
+    fn node_identities(
+        &self,
+        address: u32,
+        now: Option<UnixTime>,
+    ) -> impl Iterator<Item = crate::policy::NodeIdentity> + '_;
 }
 
 impl<
@@ -467,6 +477,18 @@ impl<
 
     fn take_evidence(&mut self) -> Option<Evidence> {
         TrustStore::take_evidence(self)
+    }
+
+    fn guard_decide(&self, label: &Label<'_>, audience: Domain, now: Option<UnixTime>) -> Decision {
+        crate::label::decide(self, label, audience, now)
+    }
+
+    fn node_identities(
+        &self,
+        address: u32,
+        now: Option<UnixTime>,
+    ) -> impl Iterator<Item = crate::policy::NodeIdentity> + '_ {
+        TrustStore::node_identities(self, address, now)
     }
 }
 

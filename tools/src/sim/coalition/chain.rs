@@ -71,6 +71,7 @@ impl Chain {
                     address: k as u32 + 1,
                     nets,
                     holds: vec![ArtifactSpec::Coalition { domain: None }],
+                    domain: None,
                 }
             })
             .collect();
@@ -103,6 +104,7 @@ impl Chain {
             }],
             inject: Vec::new(),
             decide: Vec::new(),
+            messages: Vec::new(),
         }
     }
 

@@ -56,6 +56,7 @@ mod chain;
 mod classify;
 mod report;
 mod scenario;
+mod traffic;
 
 pub use artifacts::artifacts;
 use artifacts::{describe, kind_name, label_of};
@@ -68,6 +69,7 @@ use scenario::domain;
 pub use scenario::{
     ArtifactSpec, CoalitionScenario, DecideSpec, InjectSpec, NodeSpec, PublishSpec, StationSpec,
 };
+pub use traffic::{GUARD_SAP, LabelSpec, MessageRecord, MessageSpec, VerdictRecord};
 
 /// The SAP the simulated stations' node messages travel on.
 pub const SAP: u8 = 13;
@@ -94,6 +96,7 @@ enum Ev {
     Inject { index: usize },
     Off { station: usize },
     On { station: usize },
+    Message { index: usize },
 }
 
 struct Sim<'a> {
@@ -112,6 +115,9 @@ struct Sim<'a> {
     publish: Vec<Vec<Vec<u8>>>,
     inject: Vec<Vec<Vec<u8>>>,
     labels: Vec<(String, Vec<CategoryValue>, Domain, u32, u8, Domain)>,
+    /// Per `[[message]]`: its compact label, and its verdicts so far.
+    message_labels: Vec<Vec<u8>>,
+    messages: Vec<MessageRecord>,
     // Measurements.
     records: Vec<ArtifactRecord>,
     by_digest: HashMap<String, usize>,
@@ -144,6 +150,19 @@ impl<'a> Sim<'a> {
         let mut station_radios = Vec::new();
         let mut records: Vec<ArtifactRecord> = Vec::new();
         let mut by_digest = HashMap::new();
+        // Every nation's stations hold every guarded station's node credential from the
+        // start, as they hold the roots: provisioned, not sent.
+        let mut node_credentials = Vec::new();
+        for (s, spec) in scenario.stations.iter().enumerate() {
+            if let Some(code) = &spec.domain {
+                node_credentials.push(traffic::node_credential(
+                    &c,
+                    s,
+                    spec.address,
+                    domain(code)?,
+                )?);
+            }
+        }
         for (s, spec) in scenario.stations.iter().enumerate() {
             let address = Address::new(spec.address).map_err(|e| anyhow!("{}: {e}", spec.name))?;
             let mut trust = TrustStore::new();
@@ -159,6 +178,14 @@ impl<'a> Sim<'a> {
                 wall(Instant::ZERO),
             ));
             let mut station: SimStation = Station::new(node, SAP);
+            if spec.domain.is_some() {
+                for cred in &node_credentials {
+                    station
+                        .publish(Instant::ZERO, wall(Instant::ZERO), cred)
+                        .map_err(|e| anyhow!("{}: node credential: {e}", spec.name))?;
+                }
+                traffic::enable(&mut station, s, address);
+            }
             for h in &spec.holds {
                 for bytes in artifacts(h)? {
                     let admitted = station
@@ -248,6 +275,26 @@ impl<'a> Sim<'a> {
                 domain(&d.audience)?,
             ));
         }
+        let message_labels = scenario
+            .messages
+            .iter()
+            .map(|m| m.label.compact())
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let messages = scenario
+            .messages
+            .iter()
+            .zip(&message_labels)
+            .map(|(m, label)| MessageRecord {
+                name: m.name.clone(),
+                from: m.from.clone(),
+                to: m.to.clone(),
+                label: skywave_protocol::codec::Hex(label).to_string(),
+                digest: skywave_protocol::policy::Digest::of(m.name.as_bytes()).to_string(),
+                submitted_s: m.at_s,
+                sender: None,
+                receiver: None,
+            })
+            .collect();
         let n = stations.len();
         let mut sim = Sim {
             scenario,
@@ -263,6 +310,8 @@ impl<'a> Sim<'a> {
             publish,
             inject,
             labels,
+            message_labels,
+            messages,
             records,
             by_digest,
             refusals: Vec::new(),
@@ -278,6 +327,9 @@ impl<'a> Sim<'a> {
         }
         for (index, p) in scenario.inject.iter().enumerate() {
             sim.queue.push(instant(p.at_s), Ev::Inject { index });
+        }
+        for (index, m) in scenario.messages.iter().enumerate() {
+            sim.queue.push(instant(m.at_s), Ev::Message { index });
         }
         for o in &scenario.outages {
             if let Some(name) = &o.node {
@@ -379,10 +431,55 @@ impl<'a> Sim<'a> {
                     }
                     self.service(station);
                 }
+                Ev::Message { index } => self.submit_message(index)?,
             }
         }
         let (events, wall_seconds) = progress.finish();
         Ok(self.finish(events, wall_seconds))
+    }
+
+    /// Submits `[[message]]` `index` to its station's guard, on the radio whose net reaches
+    /// its destination.
+    fn submit_message(&mut self, index: usize) -> anyhow::Result<()> {
+        let spec = self.scenario.messages.get(index).context("message")?;
+        let s = named(&self.names, &spec.from, "station", |n| n)?;
+        let to = named(&self.names, &spec.to, "station", |n| n)?;
+        let (from_spec, to_spec) = (&self.scenario.stations[s], &self.scenario.stations[to]);
+        let link = from_spec
+            .nets
+            .iter()
+            .position(|n| to_spec.nets.contains(n))
+            .with_context(|| format!("message {}: {} is no neighbour", spec.name, spec.to))?;
+        let dest = Address::new(to_spec.address).map_err(|e| anyhow!("{e}"))?;
+        let label = self.message_labels.get(index).context("label")?;
+        let data = spec.name.as_bytes();
+        let now = self.now;
+        let st = self.stations.get_mut(s).context("station")?;
+        let submitted = st.submit_labelled(
+            now,
+            LinkId(link as u8),
+            &traffic::message(dest, data, now),
+            label,
+        );
+        // A refusal comes as a guard report too (filed in take_events); anything else
+        // (no room, link down) never reached the guard's decision.
+        if let Err(e) = submitted
+            && !matches!(e, skywave_protocol::station::StationError::Guard(_))
+            && let Some(record) = self.messages.get_mut(index)
+        {
+            record.sender = Some(VerdictRecord {
+                at_s: secs(now),
+                verdict: "not_submitted".into(),
+                reason: Some(e.to_string()),
+                basis: None,
+                policy: None,
+                translator: None,
+                revocations: Vec::new(),
+                seq: 0,
+            });
+        }
+        self.service(s);
+        Ok(())
     }
 
     /// Hands `bytes` to station `s`'s node as an ARTIFACT message from `from`, through a
@@ -485,16 +582,26 @@ impl<'a> Sim<'a> {
         let at = secs(self.now);
         let name = self.name(s);
         let mut admitted = false;
-        // Only the node's events are recorded: they borrow nothing from the station.
-        let node_event = |e: StationEvent<'_>| match e {
-            StationEvent::Node(n) => Some(n),
+        // Only the node's events and the guard's reports are recorded (owned, so they borrow
+        // nothing from the station).
+        let owned = |e: StationEvent<'_>| match e {
+            StationEvent::Node(n) => Some(Ok(n)),
+            StationEvent::Guard(r) => Some(Err(Box::new(r.clone()))),
             _ => None,
         };
         while let Some(e) = self
             .stations
             .get_mut(s)
-            .and_then(|st| st.poll_event().map(node_event))
+            .and_then(|st| st.poll_event().map(owned))
         {
+            let e = match e {
+                Some(Err(report)) => {
+                    traffic::file(&mut self.messages, &report, at);
+                    continue;
+                }
+                Some(Ok(n)) => Some(n),
+                None => None,
+            };
             match e {
                 Some(NodeEvent::Admitted { artifact, from }) => {
                     admitted = true;
@@ -556,12 +663,7 @@ impl<'a> Sim<'a> {
                     Verdict::Release => "release".into(),
                     Verdict::Deny(why) => format!("deny: {why:?}"),
                 },
-                basis: match d.basis {
-                    Basis::SameDomain => "same_domain".into(),
-                    Basis::Translated => "translated".into(),
-                    Basis::HomeOnly => "home_only".into(),
-                    Basis::HomeOnlyTranslatorRevoked(_) => "home_only_translator_revoked".into(),
-                },
+                basis: traffic::basis(&d.basis).into(),
                 translator: d.lineage.translator.as_ref().map(label_of),
                 spiral_gap: d
                     .lineage
@@ -745,6 +847,7 @@ impl<'a> Sim<'a> {
             channel,
             catch_ups,
             stations,
+            messages: self.messages,
             air_log: self.air_log,
         };
         (report, self.air.take_capture())

@@ -128,6 +128,10 @@ pub struct CoalitionReport {
     pub catch_ups: Vec<CatchUp>,
     /// Per station.
     pub stations: Vec<StationRecord>,
+    /// Per labelled message (`[[message]]`), its verdicts at both ends with reasons and
+    /// lineage; absent when the scenario sends none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<super::MessageRecord>,
     /// Every D_PDU put on the air: when (s) and the channel time it took (airtime, plus the
     /// preamble and interleaver for the first of a transmission), for figures over a window.
     #[serde(skip)]

@@ -49,6 +49,9 @@ pub struct CoalitionScenario {
     /// Release decisions followed at every station.
     #[serde(default, skip_serializing_if = "Vec::is_empty", rename = "decide")]
     pub decide: Vec<DecideSpec>,
+    /// Labelled client messages between neighbours, decided by the guard at both ends.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", rename = "message")]
+    pub messages: Vec<super::traffic::MessageSpec>,
 }
 
 /// Node settings.
@@ -121,6 +124,10 @@ pub struct StationSpec {
     /// Artifacts it holds before the run starts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub holds: Vec<ArtifactSpec>,
+    /// Its nation: given, the station holds a node credential from that domain's root (as
+    /// do all the others of the scenario) and guards labelled traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
 }
 
 /// Which signed artifacts to make, from the sample coalition's keys.
@@ -273,6 +280,26 @@ impl ScenarioFile for CoalitionScenario {
         for d in &self.decide {
             domain(&d.domain)?;
             domain(&d.audience)?;
+        }
+        let guarded = |name: &str| {
+            self.stations
+                .iter()
+                .any(|s| s.name == name && s.domain.is_some())
+        };
+        for m in &self.messages {
+            ensure!(
+                guarded(&m.from) && guarded(&m.to),
+                "message {}: {} and {} must be stations with a domain",
+                m.name,
+                m.from,
+                m.to
+            );
+            m.label.compact()?;
+            ensure!(
+                self.messages.iter().filter(|o| o.name == m.name).count() == 1,
+                "two messages are called {}",
+                m.name
+            );
         }
         Ok(())
     }

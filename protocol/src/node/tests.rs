@@ -5,10 +5,11 @@ use std::vec::Vec;
 
 use proptest::prelude::*;
 
+use super::admit::waits_for_another_artifact;
 use super::*;
 use crate::link::MAX_UPDU_LEN;
 use crate::policy::sample::{self, AUS, Coalition, GBR, NOW, USA};
-use crate::policy::{Artifact, CategoryValue, Revoked};
+use crate::policy::{Artifact, CategoryValue, Digest, Kind, Revoked, Signed};
 
 /// Packed and fair storage, as the firmware keeps it: a hostile partner's flood takes only its
 /// share of the 64 records.

@@ -60,7 +60,7 @@ mod scenario;
 pub use artifacts::artifacts;
 use artifacts::{describe, kind_name, label_of};
 pub use chain::{Chain, quantile};
-use classify::Classifier;
+pub(crate) use classify::Classifier;
 pub use report::{
     ArtifactRecord, CatchUp, CoalitionReport, DecisionRecord, RefusalRecord, StationRecord,
 };

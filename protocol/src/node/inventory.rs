@@ -90,6 +90,24 @@ impl<
         let theirs: Vec<DomainSummary, MAX_DOMAINS> = theirs.take(MAX_DOMAINS).collect();
         for mine in self.summary() {
             let their_line = theirs.iter().find(|t| t.domain == mine.domain);
+            let syncing = self.syncing(from, mine.domain);
+            // They are behind on this domain's revocations: their line says exactly which
+            // deltas they lack, so those go first, in sequence order, and each is admitted as
+            // it arrives. Left to the range reconciliation they went in sync-key order: they
+            // arrived out of sequence, waited for each other in the few held-back places, were
+            // evicted from them and pulled again by WANTs, and a station back from an outage
+            // got the last of 24 only at the next SUMMARY round.
+            if let Some(t) = their_line
+                && supplies
+                && t.revocation_seq < mine.revocation_seq
+            {
+                let want = Want {
+                    domain: mine.domain,
+                    first_seq: t.revocation_seq.saturating_add(1),
+                    last_seq: mine.revocation_seq,
+                };
+                self.serve_want(now, from, want);
+            }
             match their_line {
                 Some(t) if t.items == mine.items && t.set_digest == mine.set_digest => {}
                 // They hold fewer, or as many but fewer revocations: they are behind, and
@@ -101,7 +119,7 @@ impl<
                             || (t.items == mine.items
                                 && t.revocation_seq < mine.revocation_seq)) => {}
                 // Already reconciling with them (pushes queued, a range to resume): that goes on.
-                _ if self.syncing(from, mine.domain) => {}
+                _ if syncing => {}
                 Some(t) if t.items > 0 => self.start_sync(now, from, mine.domain, mine.items),
                 _ if !supplies => {}
                 // They hold nothing of this domain: push it all (as much as the outbox takes
@@ -203,7 +221,7 @@ impl<
     /// Answers a WANT with the deltas asked for; those forgotten since a checkpoint are
     /// answered by the checkpoint itself, which stands for them.
     pub(super) fn serve_want(&mut self, now: Instant, from: Address, want: Want) {
-        let deltas: Vec<Digest, OUT> = self
+        let mut deltas: Vec<(u32, Digest), OUT> = self
             .stored()
             .filter(|a| {
                 a.domain == want.domain
@@ -213,10 +231,13 @@ impl<
                         _ => false,
                     }
             })
-            .map(|a| a.digest)
+            .map(|a| (a.id, a.digest))
             .take(OUT)
             .collect();
-        for digest in deltas {
+        // In sequence order (a checkpoint's id is the sequence it stands at), so each is
+        // admitted as it arrives instead of waiting for the ones before it.
+        deltas.sort_unstable_by_key(|d| d.0);
+        for (_, digest) in deltas {
             self.queue(from, Payload::Artifact(digest), now);
         }
     }

@@ -352,6 +352,7 @@ impl<
         theirs: &[DetailEntry],
     ) -> Option<u32> {
         let room = self.room().min(OUT);
+        let neighbour = self.neighbours.iter().find(|n| n.address == to);
         let lacks = |a: &ArtifactRef| {
             let short = ShortDigest::from(&a.digest);
             let held = theirs.iter().any(|e| e.digest == short);
@@ -359,7 +360,12 @@ impl<
                 && theirs
                     .iter()
                     .any(|e| e.kind == a.kind as u8 && e.id == a.id && e.version >= a.version);
-            !held && !newer
+            // Revocation deltas go by sequence (inventory.rs: a SUMMARY that shows the
+            // neighbour behind sends them, a WANT pulls a gap), which also repairs a lost one;
+            // one already sent that way is not pushed again in key order.
+            let sent = matches!(a.kind, Kind::Revocation | Kind::Checkpoint)
+                && neighbour.is_some_and(|n| n.knows(&a.digest));
+            !held && !newer && !sent
         };
         // The `room` lacking artifacts with the smallest prefixes, and the smallest prefix
         // left out.

@@ -221,22 +221,23 @@ impl<
     /// Answers a WANT with the deltas asked for; those forgotten since a checkpoint are
     /// answered by the checkpoint itself, which stands for them.
     pub(super) fn serve_want(&mut self, now: Instant, from: Address, want: Want) {
-        let mut deltas: Vec<(u32, Digest), OUT> = self
-            .stored()
-            .filter(|a| {
-                a.domain == want.domain
-                    && match a.kind {
-                        Kind::Revocation => (want.first_seq..=want.last_seq).contains(&a.id),
-                        Kind::Checkpoint => a.id >= want.first_seq,
-                        _ => false,
-                    }
-            })
-            .map(|a| (a.id, a.digest))
-            .take(OUT)
-            .collect();
         // In sequence order (a checkpoint's id is the sequence it stands at), so each is
-        // admitted as it arrives instead of waiting for the ones before it.
-        deltas.sort_unstable_by_key(|d| d.0);
+        // admitted as it arrives instead of waiting for the ones before it. (Sorted by
+        // insertion: a general sort cost the firmware 3.5 KB of flash.)
+        let mut deltas: Vec<(u32, Digest), OUT> = Vec::new();
+        for a in self.stored().filter(|a| {
+            a.domain == want.domain
+                && match a.kind {
+                    Kind::Revocation => (want.first_seq..=want.last_seq).contains(&a.id),
+                    Kind::Checkpoint => a.id >= want.first_seq,
+                    _ => false,
+                }
+        }) {
+            let at = deltas.partition_point(|d| d.0 <= a.id);
+            if deltas.insert(at, (a.id, a.digest)).is_err() {
+                break;
+            }
+        }
         for (_, digest) in deltas {
             self.queue(from, Payload::Artifact(digest), now);
         }

@@ -7,7 +7,8 @@
 //! there. The receiver compares each part with its own: an equal part is done; a part where one
 //! side holds nothing is pushed whole (or asked for with an empty DETAIL); a part where the side
 //! holding fewer holds at most [`LIST_AT_MOST`] is listed by that side with a DETAIL of exactly
-//! that part, and the other pushes what it lacks; any other part is split into 16 again and sent
+//! that part (consecutive such parts with one DETAIL, which halved a late joiner's inventory
+//! bytes), and the other pushes what it lacks; any other part is split into 16 again and sent
 //! back as RANGES. Each exchange divides the differing ranges by 16, so a difference of d
 //! artifacts in a domain of n costs about d x log16(n / 16) RANGES of 109 bytes, one DETAIL
 //! of a few entries and the artifacts themselves, in O(log n) round trips, instead of a walk
@@ -56,6 +57,11 @@ use crate::wire::Address;
 /// holds at most this many: a DETAIL entry costs about 8 bytes and a RANGES of 16 parts 109
 /// bytes and a round trip.
 pub const LIST_AT_MOST: u16 = 16;
+
+/// Artifacts (by our fingerprints' counts) one DETAIL that lists several consecutive parts
+/// may name: half a page, so that the withdrawn artifacts a DETAIL also lists, which the
+/// counts leave out, still fit the page and the DETAIL speaks for every part it joins.
+const LIST_JOINED_AT_MOST: u16 = (MAX_DETAIL_ENTRIES / 2) as u16;
 
 /// Ranges a node remembers to reconcile again once its outbox has drained (one per neighbour
 /// and domain); when full, the oldest is forgotten and found again by the next SUMMARY.
@@ -241,9 +247,14 @@ impl<
                 return;
             }
         }
+        // Consecutive parts we list go as one DETAIL: a late joiner holds nothing in most
+        // parts of every RANGES it is sent, and 16 DETAILs of one empty part each cost 16
+        // U_PDUs with their headers and acknowledgements where one does.
+        let mut listing: Option<(PrefixRange, u16)> = None;
         for (i, (part, theirs)) in view.iter().enumerate() {
             let ours = mine.get(i).copied().unwrap_or_default();
             if ours == theirs {
+                self.list(now, from, domain, listing.take());
                 continue;
             }
             let rest = PrefixRange {
@@ -251,11 +262,13 @@ impl<
                 through: view.range.through,
             };
             if self.room() == 0 {
+                self.list(now, from, domain, listing.take());
                 self.resume_later(from, domain, rest);
                 break;
             }
             let fewest = ours.count.min(theirs.count);
             if theirs.count == 0 && ours.count > LIST_AT_MOST {
+                self.list(now, from, domain, listing.take());
                 // They hold nothing there and we hold many: push them, without the DETAIL
                 // round (a few may be versions they hold newer elsewhere and refuse).
                 if let Some(cut) = self.push_lacking(now, from, domain, part, &[]) {
@@ -273,14 +286,24 @@ impl<
             {
                 // Our list of the part: they push what it lacks and, where it names versions
                 // older than theirs or artifacts they hold withdrawn, know not to want them.
-                let detail = Payload::Detail {
-                    domain,
-                    from: part.from,
-                    through: part.through,
-                    walk: false,
+                listing = match listing {
+                    Some((run, listed))
+                        if run.through.checked_add(1) == Some(part.from)
+                            && listed + ours.count <= LIST_JOINED_AT_MOST =>
+                    {
+                        let run = PrefixRange {
+                            from: run.from,
+                            through: part.through,
+                        };
+                        Some((run, listed + ours.count))
+                    }
+                    other => {
+                        self.list(now, from, domain, other);
+                        Some((part, ours.count))
+                    }
                 };
-                self.queue(from, detail, now);
             } else {
+                self.list(now, from, domain, listing.take());
                 // They hold few there: one part back, so they list theirs. Otherwise split.
                 let parts = if fewest <= LIST_AT_MOST {
                     1
@@ -294,6 +317,26 @@ impl<
                 };
                 self.queue(from, ranges, now);
             }
+        }
+        self.list(now, from, domain, listing);
+    }
+
+    /// Queues to `to` our DETAIL of `domain` over `range`, if any.
+    fn list(
+        &mut self,
+        now: Instant,
+        to: Address,
+        domain: Domain,
+        range: Option<(PrefixRange, u16)>,
+    ) {
+        if let Some((range, _)) = range {
+            let detail = Payload::Detail {
+                domain,
+                from: range.from,
+                through: range.through,
+                walk: false,
+            };
+            self.queue(to, detail, now);
         }
     }
 
@@ -309,6 +352,7 @@ impl<
         theirs: &[DetailEntry],
     ) -> Option<u32> {
         let room = self.room().min(OUT);
+        let neighbour = self.neighbours.iter().find(|n| n.address == to);
         let lacks = |a: &ArtifactRef| {
             let short = ShortDigest::from(&a.digest);
             let held = theirs.iter().any(|e| e.digest == short);
@@ -316,7 +360,12 @@ impl<
                 && theirs
                     .iter()
                     .any(|e| e.kind == a.kind as u8 && e.id == a.id && e.version >= a.version);
-            !held && !newer
+            // Revocation deltas go by sequence (inventory.rs: a SUMMARY that shows the
+            // neighbour behind sends them, a WANT pulls a gap), which also repairs a lost one;
+            // one already sent that way is not pushed again in key order.
+            let sent = matches!(a.kind, Kind::Revocation | Kind::Checkpoint)
+                && neighbour.is_some_and(|n| n.knows(&a.digest));
+            !held && !newer && !sent
         };
         // The `room` lacking artifacts with the smallest prefixes, and the smallest prefix
         // left out.

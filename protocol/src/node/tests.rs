@@ -5,10 +5,11 @@ use std::vec::Vec;
 
 use proptest::prelude::*;
 
+use super::admit::waits_for_another_artifact;
 use super::*;
 use crate::link::MAX_UPDU_LEN;
 use crate::policy::sample::{self, AUS, Coalition, GBR, NOW, USA};
-use crate::policy::{Artifact, CategoryValue, Revoked};
+use crate::policy::{Artifact, CategoryValue, Digest, Kind, Revoked, Signed};
 
 /// Packed and fair storage, as the firmware keeps it: a hostile partner's flood takes only its
 /// share of the 64 records.
@@ -850,6 +851,34 @@ fn a_late_joiner_holding_a_few_gets_the_rest_of_10000() {
     assert_eq!(b.storage().len(), 10_000);
     let artifacts = (10_000 - 20) * (1 + 200);
     assert!(bytes * 10 < artifacts * 11, "{bytes} bytes");
+}
+
+/// A node that holds nothing in the parts of a RANGES where its neighbour holds many lists
+/// them all in one DETAIL, not one per part: each DETAIL is a U_PDU with its own link headers
+/// and acknowledgement, and a late joiner is sent a RANGES for every batch (issue 15's late-join
+/// overhead was 1.34 with 16 DETAILs per batch).
+#[test]
+fn a_late_joiner_lists_the_empty_parts_of_a_ranges_in_one_detail() {
+    let a = heap_node(0..1_000);
+    let mut b = heap_node(core::iter::empty());
+    let parts = a.fingerprints(GBR, PrefixRange::ALL, message::MAX_RANGE_PARTS);
+    let mut buf = [0u8; MAX_UPDU_LEN];
+    let len = message::Writer::ranges(&mut buf, GBR, PrefixRange::ALL, &parts).unwrap();
+    b.handle_message(Instant::ZERO, Some(NOW), addr(1), &buf[..len])
+        .unwrap();
+    let details: Vec<Payload> = b
+        .outbox
+        .iter()
+        .map(|o| o.payload)
+        .filter(|p| matches!(p, Payload::Detail { .. }))
+        .collect();
+    let whole = Payload::Detail {
+        domain: GBR,
+        from: 0,
+        through: u32::MAX,
+        walk: false,
+    };
+    assert_eq!(details, [whole]);
 }
 
 /// Both hold the same 10,000 but one: range fingerprints find it in O(log n) exchanges of a

@@ -15,6 +15,7 @@
 //! their artifacts in a vector ([`HeapStorage`]) and their trust stores are built on the heap
 //! (in a thread with a large stack, since a trust store of this size is built by value).
 
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use anyhow::{Context, anyhow};
@@ -25,10 +26,11 @@ use skywave_protocol::policy::sample::{self, Coalition, GBR, NOW};
 use skywave_protocol::policy::{Artifact, Digest, Room, TrustStore, UnixTime};
 use skywave_protocol::station::{LinkId, Station, StationEvent};
 use skywave_protocol::time::{Duration, Instant};
-use skywave_protocol::wire::{Address, MAX_DPDU_LEN};
+use skywave_protocol::wire::{Address, Dpdu, Frame, MAX_DPDU_LEN};
 
 use super::air::{Air, Radio};
 use super::channel::Model;
+use super::coalition::Classifier;
 use super::events::EventQueue;
 use super::scenario::LinkSpec;
 use super::secs;
@@ -54,6 +56,14 @@ pub struct SyncRun {
     pub bytes_on_air: u64,
     /// D_PDUs on the air.
     pub frames: u64,
+    /// `bytes_on_air` by what the D_PDUs carried (a node message's kind, or "link" for
+    /// acknowledgements and link control), D_PDU headers included.
+    pub bytes_by_kind: BTreeMap<&'static str, u64>,
+    /// `frames` by what the D_PDUs carried.
+    pub frames_by_kind: BTreeMap<&'static str, u64>,
+    /// The part of `bytes_on_air` that is D_PDU data segments (C_PDUs); the rest is D_PDU
+    /// headers, CRCs and the link's own D_PDUs.
+    pub segment_bytes: u64,
 }
 
 /// The figures, and the runs they come from.
@@ -137,6 +147,47 @@ enum Ev {
     Wake { station: usize },
 }
 
+/// What went on the air during a run.
+#[derive(Default)]
+struct Tally {
+    bytes: u64,
+    frames: u64,
+    by_kind: BTreeMap<&'static str, u64>,
+    frames_by_kind: BTreeMap<&'static str, u64>,
+    segments: u64,
+    classifier: Classifier,
+}
+
+impl Tally {
+    /// Counts `frame`, sent by station `s`.
+    fn count(&mut self, s: usize, frame: &[u8]) {
+        self.bytes += frame.len() as u64;
+        self.frames += 1;
+        let kind = self.classifier.classify(s, frame);
+        *self.by_kind.entry(kind).or_default() += frame.len() as u64;
+        *self.frames_by_kind.entry(kind).or_default() += 1;
+        let segment = Frame::new_checked(frame)
+            .ok()
+            .and_then(|f| Dpdu::parse(&f).ok().and_then(|d| d.body.segment()))
+            .map_or(0, <[u8]>::len);
+        self.segments += segment as u64;
+    }
+
+    /// The run's figures, `lacked` artifacts of `lacked_bytes` in all.
+    fn into_run(self, synced_s: Option<f64>, lacked: usize, lacked_bytes: u64) -> SyncRun {
+        SyncRun {
+            lacked,
+            lacked_bytes,
+            synced_s,
+            bytes_on_air: self.bytes,
+            frames: self.frames,
+            bytes_by_kind: self.by_kind,
+            frames_by_kind: self.frames_by_kind,
+            segment_bytes: self.segments,
+        }
+    }
+}
+
 /// Runs the two stations from link up until b has admitted `lacked` artifacts (then a quiet
 /// `tail`), or `limit_s`.
 fn run(
@@ -146,7 +197,7 @@ fn run(
     tail_s: f64,
     limit_s: f64,
     seed: u64,
-) -> anyhow::Result<(Option<f64>, u64, u64)> {
+) -> anyhow::Result<(Option<f64>, Tally)> {
     let radios = vec![Radio { net: 0, station: 0 }, Radio { net: 0, station: 1 }];
     let mut air = Air::new(
         modem,
@@ -165,7 +216,7 @@ fn run(
     let mut wakes: [Option<Instant>; 2] = [None, None];
     let mut buf = vec![0u8; MAX_DPDU_LEN];
     let mut missing: std::collections::HashSet<Digest> = lacked.iter().copied().collect();
-    let (mut synced, mut bytes, mut frames) = (None, 0u64, 0u64);
+    let (mut synced, mut tally) = (None, Tally::default());
     let mut end = Instant::from_millis((limit_s * 1000.0) as u64);
     for (s, st) in stations.iter_mut().enumerate() {
         st.link_up(Instant::ZERO, wall(Instant::ZERO), LinkId(0))
@@ -199,8 +250,7 @@ fn run(
         while let Some(t) = st.poll_transmit(now, LinkId(0), &mut buf) {
             let frame: Rc<[u8]> = Rc::from(buf.get(..t.len).unwrap_or(&[]));
             if synced.is_none() || t.on_air < end {
-                bytes += t.len as u64;
-                frames += 1;
+                tally.count(s, &frame);
             }
             let (arrival, to) = air.send(s, &t, &frame);
             for radio in to {
@@ -236,7 +286,7 @@ fn run(
             }
         }
     }
-    Ok((synced, bytes, frames))
+    Ok((synced, tally))
 }
 
 /// Runs both measurements with `modem` and `link` on a clean channel.
@@ -258,29 +308,17 @@ fn measure(modem: Modem, link: LinkSpec, seed: u64) -> anyhow::Result<SyncBench>
 
     let a = station(&c, 1, &refs, modem, link)?;
     let b = station(&c, 2, &[], modem, link)?;
-    let (synced_s, bytes_on_air, frames) = run([a, b], &digests, modem, 0.0, 86_400.0, seed)?;
-    let late_join = SyncRun {
-        lacked: all.len(),
-        lacked_bytes: all.iter().map(|b| b.len() as u64).sum(),
-        synced_s,
-        bytes_on_air,
-        frames,
-    };
+    let (synced_s, tally) = run([a, b], &digests, modem, 0.0, 86_400.0, seed)?;
+    let lacked_bytes = all.iter().map(|b| b.len() as u64).sum();
+    let late_join = tally.into_run(synced_s, all.len(), lacked_bytes);
 
     let gap = (POLICIES / 2) as usize;
     let mut held = refs.clone();
     let lacked = held.remove(gap);
     let a = station(&c, 1, &refs, modem, link)?;
     let b = station(&c, 2, &held, modem, link)?;
-    let (synced_s, bytes_on_air, frames) =
-        run([a, b], &[Digest::of(lacked)], modem, 60.0, 3_600.0, seed)?;
-    let one_missing = SyncRun {
-        lacked: 1,
-        lacked_bytes: lacked.len() as u64,
-        synced_s,
-        bytes_on_air,
-        frames,
-    };
+    let (synced_s, tally) = run([a, b], &[Digest::of(lacked)], modem, 60.0, 3_600.0, seed)?;
+    let one_missing = tally.into_run(synced_s, 1, lacked.len() as u64);
     Ok(SyncBench {
         late_join,
         one_missing,

@@ -6,7 +6,7 @@ use super::{Body, Dpdu, Frame, HashMap, Kind, kind_name, tag};
 /// Tracks, per radio, which C_PDU each ARQ sequence number and non-ARQ C_PDU ID carries, so
 /// every D_PDU is charged to what its C_PDU carried.
 #[derive(Default)]
-pub(super) struct Classifier {
+pub(crate) struct Classifier {
     arq: HashMap<(usize, bool, u8), &'static str>,
     non_arq: HashMap<(usize, bool, u16), &'static str>,
 }
@@ -39,7 +39,8 @@ fn class_of_cpdu(start: &[u8]) -> &'static str {
 }
 
 impl Classifier {
-    pub(super) fn classify(&mut self, radio: usize, frame: &[u8]) -> &'static str {
+    /// What `frame`, sent by `radio`, carried: a node message's kind, or "link" traffic.
+    pub(crate) fn classify(&mut self, radio: usize, frame: &[u8]) -> &'static str {
         let Ok(f) = Frame::new_checked(frame) else {
             return "other";
         };

@@ -61,7 +61,7 @@ mod traffic;
 pub use artifacts::artifacts;
 use artifacts::{describe, kind_name, label_of};
 pub use chain::{Chain, quantile};
-use classify::Classifier;
+pub(crate) use classify::Classifier;
 pub use report::{
     ArtifactRecord, CatchUp, CoalitionReport, DecisionRecord, RefusalRecord, StationRecord,
 };

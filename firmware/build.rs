@@ -55,12 +55,7 @@ fn difftest_vectors() -> String {
         .iter()
         .map(|(key, artifact)| Base { key, artifact })
         .collect();
-    let mut case = Case {
-        key: [0; 33],
-        message: [0; skywave_protocol::policy::MAX_ARTIFACT_LEN],
-        len: 0,
-        signature: [0; 64],
-    };
+    let mut case = Case::empty();
     let mut src = String::new();
     let _ = writeln!(
         src,

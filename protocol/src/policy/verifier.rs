@@ -287,6 +287,18 @@ pub mod mutants {
         pub signature: [u8; 64],
     }
 
+    impl Case {
+        /// An all-zero case, for [`Mutant::apply`] to fill.
+        pub const fn empty() -> Self {
+            Self {
+                key: [0; 33],
+                message: [0; crate::policy::MAX_ARTIFACT_LEN],
+                len: 0,
+                signature: [0; 64],
+            }
+        }
+    }
+
     fn n_minus(s: &[u8]) -> [u8; 32] {
         let mut out = [0u8; 32];
         let mut borrow = 0i16;
@@ -418,7 +430,6 @@ mod tests {
 
     use super::RustCrypto;
     use super::mutants::{Base, Case, Change, generate, sample_bases, verdict};
-    use crate::policy::MAX_ARTIFACT_LEN;
 
     #[test]
     fn high_s_is_exactly_above_half_the_order() {
@@ -443,12 +454,7 @@ mod tests {
             .iter()
             .map(|(key, artifact)| Base { key, artifact })
             .collect();
-        let mut case = Case {
-            key: [0; 33],
-            message: [0; MAX_ARTIFACT_LEN],
-            len: 0,
-            signature: [0; 64],
-        };
+        let mut case = Case::empty();
         let (mut valid, mut by_change) = (0, [0usize; 11]);
         for mutant in generate(bases.len(), 1000) {
             mutant.apply(&bases, &mut case).expect("a base");

@@ -22,7 +22,6 @@ use core::mem::MaybeUninit;
 
 use cortex_m_semihosting::hprintln;
 use heapless::String;
-use p256::ecdsa::VerifyingKey;
 use panic_semihosting as _;
 
 use skywave_firmware::adjunct::{Adjunct, BoardTrust, Radio};
@@ -31,6 +30,7 @@ use skywave_firmware::console::{self, LineBuffer, Request, RequestError};
 use skywave_firmware::measure::Stopwatch;
 use skywave_firmware::{board, stack};
 use skywave_protocol::node::{ArenaStorage, Storage};
+use skywave_protocol::policy::encoding::VerifyingKey;
 use skywave_protocol::policy::{
     Artifact, ArtifactRef, Basis, CategoryValue, Decision, Digest, Domain, Kind, Label, Refusal,
     Signed, Verdict,

@@ -24,11 +24,12 @@
 
 use core::fmt;
 
-use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
-use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use p256::ecdsa::signature::hazmat::PrehashSigner;
+use p256::ecdsa::{Signature, SigningKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use crate::policy::verifier::{Active, SignatureVerifier as _, VerifyingKey};
 use crate::policy::{LabelRecord, NodeIdentity, Trust, UnixTime, encoding::SIGNATURE_LEN};
 
 use super::compact::{self, LabelError, MAX_COMPACT_LABEL_LEN};
@@ -262,16 +263,19 @@ pub fn verify<const N: usize>(
     }
     let label = compact::decode(parsed.label).map_err(BindingRefusal::Label)?;
     let hash = binding_hash(parsed.seq, parsed.label, &digest, ends);
+    // Malformed or high-S signatures are refused before the origin is looked up; the verifier
+    // checks the same again.
     let signature =
         Signature::from_slice(&parsed.signature).map_err(|_| BindingRefusal::BadSignature)?;
     if signature.normalize_s().is_some() {
         return Err(BindingRefusal::BadSignature);
     }
+    let signature = &parsed.signature;
     let mut known = false;
     let mut origin = None;
     for identity in store.node_identities(ends.source, now) {
         known = true;
-        if verifies(&identity.key, &hash, &signature) {
+        if verifies(&identity.key, &hash, signature) {
             origin = Some(identity);
             break;
         }
@@ -293,8 +297,9 @@ pub fn verify<const N: usize>(
     })
 }
 
-fn verifies(key: &VerifyingKey, hash: &[u8; 32], signature: &Signature) -> bool {
-    key.verify_prehash(hash, signature).is_ok()
+/// Through the build's verifier (`policy::verifier::Active`), as artifact signatures are.
+fn verifies(key: &VerifyingKey, hash: &[u8; 32], signature: &[u8; SIGNATURE_LEN]) -> bool {
+    Active::verify_prehash(key, hash, signature)
 }
 
 /// One origin's replay state: the highest sequence number accepted and which of the

@@ -21,8 +21,6 @@
 
 use core::fmt;
 
-use p256::ecdsa::signature::hazmat::PrehashVerifier;
-use p256::ecdsa::{Signature, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -30,6 +28,8 @@ use super::model::{
     Checkpoint, Credential, DeltaOp, Digest, Domain, KeyId, Policy, PolicyDelta, Revocation,
     Translator,
 };
+pub use super::verifier::VerifyingKey;
+use super::verifier::{Active, SignatureVerifier as _};
 use super::{MAX_ARTIFACT_LEN, MAX_DELTA_OPS};
 
 /// The envelope format this code reads and writes.
@@ -281,16 +281,11 @@ pub fn message_hash(signed: &[u8]) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-/// Whether `signature` (raw r || s, low-S) over `signed` verifies under `key`.
+/// Whether `signature` (raw r || s, low-S) over `signed` verifies under `key`, through the
+/// build's verifier ([`super::verifier::Active`]: RustCrypto on hosts, p256-cm4 on the
+/// Cortex-M4 firmware).
 pub fn verify(key: &VerifyingKey, signed: &[u8], signature: &[u8; SIGNATURE_LEN]) -> bool {
-    let Ok(signature) = Signature::from_slice(signature) else {
-        return false;
-    };
-    // normalize_s returns Some only for a high S: the malleated twin of a valid signature.
-    signature.normalize_s().is_none()
-        && key
-            .verify_prehash(&message_hash(signed), &signature)
-            .is_ok()
+    Active::verify_prehash(key, &message_hash(signed), signature)
 }
 
 /// Writes the signed part of an artifact (format version, kind tag, body) at the start of
@@ -339,7 +334,7 @@ pub fn signature_over(key: &p256::ecdsa::SigningKey, signed: &[u8]) -> [u8; SIGN
     use p256::ecdsa::signature::hazmat::PrehashSigner;
     // A 32-byte prehash is always accepted for P-256, so the error arm cannot occur; it yields
     // an all-zero signature that no verifier accepts rather than a panic.
-    let signature: Signature = match key.sign_prehash(&message_hash(signed)) {
+    let signature: p256::ecdsa::Signature = match key.sign_prehash(&message_hash(signed)) {
         Ok(sig) => sig,
         Err(_) => return [0; SIGNATURE_LEN],
     };

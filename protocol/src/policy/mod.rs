@@ -33,6 +33,7 @@ pub mod node;
 #[cfg(any(test, feature = "std"))]
 pub mod sample;
 pub mod store;
+pub mod verifier;
 
 #[cfg(test)]
 mod tests;

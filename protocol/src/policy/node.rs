@@ -5,11 +5,10 @@
 //! label binding (`crate::label::binding`) really comes from the node address it names, and
 //! tells a sender which domain a destination node belongs to, whose policy view decides.
 
-use p256::ecdsa::VerifyingKey;
-
 use super::encoding::{Artifact, Signed};
 use super::model::{ArtifactRef, Domain, Scope, UnixTime};
 use super::store::{TrustStore, credential_ref};
+use super::verifier::VerifyingKey;
 
 /// A node's identity, as its admitted credential says.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -37,7 +37,6 @@
 //! fixed tables).
 
 use heapless::Vec;
-use p256::ecdsa::VerifyingKey;
 
 use super::decide::{Decision, Label};
 use super::encoding::{Artifact, DecodeError, Kind, SIGNATURE_LEN, Signed};
@@ -46,6 +45,7 @@ use super::model::{
     ArtifactRef, Checkpoint, Credential, DeltaOp, Digest, Domain, KeyId, Policy, PolicyDelta,
     Revocation, Revoked, Scope, Translator, UnixTime, Validity,
 };
+use super::verifier::VerifyingKey;
 use super::{
     MAX_ARTIFACT_LEN, MAX_CHAIN, MAX_CHECKPOINT_ENTRIES, MAX_CREDENTIAL_LEN, MAX_CREDENTIALS,
     MAX_DOMAINS, MAX_EVIDENCE, MAX_POLICIES, MAX_REVOCATION_ENTRIES, MAX_REVOKED, MAX_TRANSLATORS,

@@ -107,7 +107,7 @@ fn the_boot_self_test_passes_on_the_target_and_reports_instruction_counts() {
     assert!(per_artifact >= verify, "{text}");
     // Issue 17's target for one guard decision on the adjunct (instructions are exact under
     // icount, so this is a bound, not a timing).
-    let guard = figure("guard_decide_insns");
+    let guard = figure(&text, "guard_decide_insns");
     assert!(guard <= 1_000_000, "{text}");
     eprintln!("--- self-test figures (instructions under -icount shift=0; ms at 64 MHz, 1 IPC)");
     for line in text.lines().filter(|l| l.starts_with("measure ")) {

@@ -626,8 +626,7 @@ proptest! {
 
 #[test]
 fn a_lost_link_request_with_its_reset_delivered_still_links() {
-    // Frames 0 and 1 are the two copies of the request (the FULL RESET waits for the link):
-    // the caller asks again and links.
+    // Frames 0 and 1 are the two copies of the request; frame 2 the FULL RESET behind them.
     let mut net = Net::new(
         &[1, 2],
         |frame, _, _| if frame < 2 { Fate::Lose } else { Fate::Deliver },

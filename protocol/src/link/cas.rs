@@ -113,8 +113,12 @@ impl<
             Cas::Down if now < self.request_after => {}
             Cas::Down => {
                 if let Some(dest) = wanted {
-                    // Whether to start afresh (FULL RESET) is decided once the link is made
-                    // (`link_up`): a RESET goes only on a made link.
+                    if self.arq_peer != Some(dest) {
+                        // Our state is for another peer (or none): start afresh, and say so
+                        // with a FULL RESET right behind the request.
+                        self.arq_peer = Some(dest);
+                        self.begin_reset();
+                    }
                     self.cas = Cas::Requesting {
                         peer: dest,
                         attempts: 1,

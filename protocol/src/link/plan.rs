@@ -214,9 +214,8 @@ impl<
         };
         let peer = self.peer();
         let dest = peer.unwrap_or(Address::BROADCAST);
-        // CAS-1 first.
+        // CAS-1 first: a FULL RESET that travels with a link request must follow it.
         self.plan_non_arq(&mut planner, true, 0);
-        let cas_planned = !planner.frames.is_empty();
         if let Some(to) = self.warning_owed {
             let len = self.dpdu_len(to, Body::Warning(busy_warning()));
             planner.add(&self.config.modem, len, Planned::Warning(to));
@@ -228,9 +227,6 @@ impl<
             ..Reset::default()
         });
         let requests = match self.reset {
-            // Not in the transmission that accepts the link: the peer takes that D_PDU before
-            // the C_PDU that makes the link, and a RESET then is for no link.
-            ResetState::Requesting(_) if cas_planned => None,
             ResetState::Requesting(id) => Some(Reset {
                 full_reset: true,
                 reset_frame_id: id,

@@ -1,6 +1,6 @@
 //! RESET/WIN-RESYNC (Annex C): starting both ARQ sequence spaces afresh with the peer.
 
-use super::{Carriage, Link, Note, ResetState};
+use super::{Carriage, Cas, Link, Note, ResetState};
 use crate::wire::{Address, Reset};
 
 impl<
@@ -32,11 +32,14 @@ impl<
         self.reset_ack_owed = Some(r.reset_frame_id);
     }
 
-    /// Where RESET/WIN-RESYNC frames go: the linked peer only. Another stack takes a RESET
-    /// before the link is made (riding with the link request, processed before the CAS
-    /// C_PDU) as a connection-related D_PDU with no connection, and warns every time.
+    /// Where RESET/WIN-RESYNC frames go: the linked peer, or the peer being called when our
+    /// state was reset for it (the FULL RESET then rides with the link request).
     pub(super) fn reset_dest(&self) -> Option<Address> {
-        self.peer()
+        match self.cas {
+            Cas::Up { peer, .. } => Some(peer),
+            Cas::Requesting { peer, .. } if self.arq_peer == Some(peer) => Some(peer),
+            _ => None,
+        }
     }
 
     /// Starts both sequence spaces afresh here and asks the peer, by FULL RESET, to do the

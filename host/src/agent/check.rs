@@ -115,6 +115,21 @@ pub fn check_loaded(full: &FullConfig) -> Vec<Finding> {
             ));
         }
     }
+    if let Some(guard) = &config.guard {
+        if let Err(e) = guard.load_key() {
+            error(e);
+        }
+        for (i, sap) in guard.saps.iter().enumerate() {
+            if let super::config::SapLabel::Default(label) = &sap.label
+                && !label.is_file()
+            {
+                error(format!(
+                    "guard.sap[{i}].label: {} is not a file",
+                    label.display()
+                ));
+            }
+        }
+    }
     findings.extend(link_conflicts(full));
     findings.extend(devices(config));
     if let Some(holder) = running_agent(&config.store) {

@@ -27,6 +27,17 @@
 //! listen = "127.0.0.1:5066"
 //! max_clients = 16
 //!
+//! [guard]                  # optional: the guard on labelled client data (docs/labels.md)
+//! key = "node-12.pem"      # this node's key (PKCS#8 PEM), certified by a node credential
+//!
+//! [[guard.sap]]            # a guarded SAP: its clients' data is labelled and decided
+//! sap = 5
+//! label = "secret.xml"     # the label for this SAP's clients' data (a 4774 label)
+//!
+//! [[guard.sap]]
+//! sap = 6
+//! envelope = true          # or: the clients send the labelled envelope themselves
+//!
 //! [[room]]                 # optional: a domain's room in the trust store (docs/policy.md)
 //! domain = "GBR"
 //! policies = 60            # omitted tables keep the domain's equal share
@@ -92,6 +103,52 @@ pub struct AgentConfig {
     pub links: Vec<LinkConfig>,
     /// Rooms set at provisioning, in file order (`[[room]]`).
     pub rooms: Vec<RoomConfig>,
+    /// The guard on labelled client data (`[guard]`); `None`: no guard, nothing labelled.
+    pub guard: Option<GuardSettings>,
+}
+
+/// The `[guard]` section: this node's key and the SAPs whose client data is labelled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuardSettings {
+    /// This node's private key (PKCS#8 PEM, as `skywave-authority keygen` writes it); a node
+    /// credential in the trust store certifies its public half.
+    pub key: PathBuf,
+    /// The guarded SAPs, in file order (`[[guard.sap]]`).
+    pub saps: Vec<GuardSap>,
+}
+
+impl GuardSettings {
+    /// Reads the node key; the error names `guard.key` and the file.
+    pub fn load_key(&self) -> Result<p256::ecdsa::SigningKey, String> {
+        use p256::pkcs8::DecodePrivateKey as _;
+        let at = format!("guard.key: {}", self.key.display());
+        let pem = std::fs::read_to_string(&self.key).map_err(|e| format!("{at}: {e}"))?;
+        p256::ecdsa::SigningKey::from_pkcs8_pem(&pem)
+            .map_err(|e| format!("{at}: not a PKCS#8 PEM P-256 private key: {e}"))
+    }
+
+    /// The guarded SAP IDs.
+    pub fn sap_ids(&self) -> Vec<u8> {
+        self.saps.iter().map(|s| s.sap).collect()
+    }
+}
+
+/// One guarded SAP and how its SIS clients' data gets its label.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuardSap {
+    /// The SAP ID.
+    pub sap: u8,
+    /// Where the label comes from.
+    pub label: SapLabel,
+}
+
+/// Where a guarded SAP's client data gets its label.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SapLabel {
+    /// Every U_PDU of the SAP's clients carries this 4774 label (a file).
+    Default(PathBuf),
+    /// The clients send the labelled envelope of docs/labels.md themselves.
+    Envelope,
 }
 
 /// A domain's room in the trust store as the file sets it: how many of each table's places
@@ -196,6 +253,24 @@ struct File {
     sis: Option<SisServerConfig>,
     #[serde(default, rename = "room")]
     rooms: Vec<RoomSection>,
+    guard: Option<GuardSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GuardSection {
+    key: PathBuf,
+    #[serde(default, rename = "sap")]
+    saps: Vec<GuardSapSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GuardSapSection {
+    sap: u8,
+    label: Option<PathBuf>,
+    #[serde(default)]
+    envelope: bool,
 }
 
 #[derive(Deserialize)]
@@ -475,6 +550,10 @@ impl AgentConfig {
                 revoked: r.revoked,
             });
         }
+        let guard = file
+            .guard
+            .map(|g| guard_settings(g, file.node.sap, base))
+            .transpose()?;
         let agent = AgentConfig {
             address,
             sap: file.node.sap,
@@ -485,12 +564,49 @@ impl AgentConfig {
             group_access: file.control.group_access,
             links,
             rooms,
+            guard,
         };
         Ok(FullConfig {
             agent,
             sis: file.sis,
         })
     }
+}
+
+/// Checks the `[guard]` section; errors name the field.
+fn guard_settings(g: GuardSection, node_sap: u8, base: &Path) -> Result<GuardSettings, String> {
+    let mut saps: Vec<GuardSap> = Vec::new();
+    for (i, s) in g.saps.into_iter().enumerate() {
+        let at = format!("guard.sap[{i}]");
+        if s.sap > 15 {
+            return Err(format!("{at}.sap: {} is not a SAP ID (0..=15)", s.sap));
+        }
+        if s.sap == node_sap {
+            // Skywave's own SAP carries node messages, which are signed artifacts, not
+            // labelled client data.
+            return Err(format!(
+                "{at}.sap: {} is Skywave's own SAP (node.sap)",
+                s.sap
+            ));
+        }
+        if saps.iter().any(|x| x.sap == s.sap) {
+            return Err(format!("{at}.sap: {} is guarded twice", s.sap));
+        }
+        let label = match (s.label, s.envelope) {
+            (Some(label), false) => SapLabel::Default(base.join(label)),
+            (None, true) => SapLabel::Envelope,
+            _ => {
+                return Err(format!(
+                    "{at}: give exactly one of label or envelope = true"
+                ));
+            }
+        };
+        saps.push(GuardSap { sap: s.sap, label });
+    }
+    Ok(GuardSettings {
+        key: base.join(g.key),
+        saps,
+    })
 }
 
 /// How long a control request may take before the CLI gives up.
@@ -512,7 +628,7 @@ mod tests {
         let options = text
             .lines()
             .map(|l| match l.strip_prefix("# ") {
-                Some(rest) if rest.starts_with("[[") || rest.contains(" = ") => rest,
+                Some(rest) if rest.starts_with('[') || rest.contains(" = ") => rest,
                 _ => l,
             })
             .collect::<Vec<_>>()
@@ -521,6 +637,54 @@ mod tests {
         let names: Vec<&str> = every.agent.links.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(names, ["hf1", "soft", "stack"]);
         assert_eq!(every.agent.rooms.len(), 1);
+        let guard = every.agent.guard.unwrap();
+        assert_eq!(guard.key, Path::new("/etc/skywave/node-12.pem"));
+        assert_eq!(
+            guard.saps,
+            [
+                GuardSap {
+                    sap: 5,
+                    label: SapLabel::Default("/etc/skywave/secret.xml".into())
+                },
+                GuardSap {
+                    sap: 6,
+                    label: SapLabel::Envelope
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn guard_errors_name_the_field() {
+        let guard = |saps: &str| {
+            AgentConfig::parse(
+                &format!("{GOOD}[guard]\nkey = \"k.pem\"\n{saps}"),
+                Path::new("/etc/skywave"),
+            )
+        };
+        assert!(guard("").unwrap().guard.unwrap().saps.is_empty());
+        for (saps, want) in [
+            (
+                "[[guard.sap]]\nsap = 16\nenvelope = true\n",
+                "guard.sap[0].sap: 16 is not",
+            ),
+            (
+                "[[guard.sap]]\nsap = 13\nenvelope = true\n",
+                "guard.sap[0].sap: 13 is Skywave",
+            ),
+            (
+                "[[guard.sap]]\nsap = 5\nenvelope = true\n[[guard.sap]]\nsap = 5\nlabel = \"l.xml\"\n",
+                "guard.sap[1].sap: 5 is guarded twice",
+            ),
+            ("[[guard.sap]]\nsap = 5\n", "guard.sap[0]: give exactly one"),
+            (
+                "[[guard.sap]]\nsap = 5\nenvelope = true\nlabel = \"l.xml\"\n",
+                "guard.sap[0]: give exactly one",
+            ),
+        ] {
+            let e = guard(saps).unwrap_err();
+            assert!(e.starts_with(want), "{saps}: {e}");
+        }
     }
 
     /// The sample coalition's roots in a trust store, as `skywave run` loads them.

@@ -18,24 +18,28 @@
 
 mod clients;
 mod operator;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use skywave_protocol::label::binding::OriginState;
 use skywave_protocol::link::Event as LinkEvent;
 use skywave_protocol::node::{MAX_NEIGHBOURS, Node, NodeEvent};
 use skywave_protocol::policy::UnixTime;
-use skywave_protocol::station::{LinkId, Station, StationEvent};
+use skywave_protocol::station::{GuardConfig, LinkId, Station, StationEvent};
 use skywave_protocol::time::Instant;
 use skywave_protocol::wire::{Address, MAX_DPDU_LEN};
 use tokio::sync::mpsc;
 
-use super::config::AgentConfig;
+use super::config::{AgentConfig, GuardSettings};
 use super::control::Request;
 use super::link::{AgentLink, carrier};
 use crate::bearer::{BearerEvent, BearerSender};
 use crate::sis::server::ToCore;
+use crate::store::guard::SEQ_BLOCK;
 use crate::store::{ArtifactStore, Store};
 use clients::Sis;
 
@@ -75,6 +79,16 @@ pub struct Core {
     sis: Option<Sis>,
     /// Big enough for a D_PDU, or for an S_UNIDATA_REQUEST on a link through a 5066 node.
     frame: Vec<u8>,
+    /// The guard's persisted state, when `[guard]` is configured.
+    guard: Option<GuardStore>,
+}
+
+/// What of the guard's state is in the store (store/guard.rs says why numbers are reserved).
+struct GuardStore {
+    /// Binding sequence numbers below this are reserved: the station may use them.
+    reserved: u64,
+    /// The replay windows as last written.
+    saved_replay: Vec<OriginState>,
 }
 
 /// Wall-clock time for the policy engine: the laptop has a clock.
@@ -108,6 +122,15 @@ impl Core {
             anyhow::bail!("more than {MAX_NEIGHBOURS} neighbours configured");
         }
         let mut station = Box::new(Station::new(node, config.sap));
+        let guard = match &config.guard {
+            Some(settings) => Some(enable_guard(
+                &mut station,
+                config.address,
+                settings,
+                &store,
+            )?),
+            None => None,
+        };
         let mut ports = Vec::new();
         for (cfg, bearer) in config.links.iter().zip(bearers) {
             let carrier = carrier(config.address, config.sap, cfg)?;
@@ -140,7 +163,35 @@ impl Core {
             refused: BTreeMap::new(),
             sis: None,
             frame: vec![0u8; MAX_DPDU_LEN.max(crate::sis::MAX_FRAME)],
+            guard,
         })
+    }
+
+    /// Writes what the guard must not forget before anything leaves the station: binding
+    /// sequence numbers are reserved before a frame sealed with one goes to a bearer, and
+    /// replay windows are written before the data they let through goes to a client.
+    /// Returns whether every sequence number the station has used is reserved.
+    fn persist_guard(&mut self) -> bool {
+        let Some(g) = &mut self.guard else {
+            return true;
+        };
+        let next = self.station.next_binding_seq();
+        // Reserve ahead, so that most polls write nothing.
+        if next.saturating_add(SEQ_BLOCK / 2) > g.reserved {
+            let until = next.saturating_add(SEQ_BLOCK);
+            match self.store.reserve_guard_seq(until) {
+                Ok(()) => g.reserved = until,
+                Err(e) => tracing::error!(%e, "binding sequence numbers not reserved"),
+            }
+        }
+        let origins = self.station.replay_origins();
+        if origins != g.saved_replay.as_slice() {
+            match self.store.save_replay(origins) {
+                Ok(()) => g.saved_replay = origins.to_vec(),
+                Err(e) => tracing::error!(%e, "replay windows not saved"),
+            }
+        }
+        next <= g.reserved
     }
 
     /// Protocol time: milliseconds since the agent started.
@@ -230,6 +281,7 @@ impl Core {
     /// the SIS clients have waiting for room (a feed of its own, so the polls repeat).
     fn poll(&mut self) {
         loop {
+            self.persist_guard();
             let now = self.now();
             self.transmit(now);
             self.take_events();
@@ -241,11 +293,18 @@ impl Core {
 
     /// `poll_transmit` for every link until `None`, each frame to its bearer.
     fn transmit(&mut self, now: Instant) {
-        for (index, p) in (0u8..).zip(&mut self.ports) {
-            while let Some(tx) = self
-                .station
-                .poll_transmit(now, LinkId(index), &mut self.frame)
-            {
+        for index in 0..self.ports.len() {
+            let id = LinkId(index as u8);
+            while let Some(tx) = self.station.poll_transmit(now, id, &mut self.frame) {
+                // A frame may carry a message sealed just now: its number must be reserved
+                // before it leaves. If the store cannot reserve it, the frame is lost like one
+                // lost on the air, and ARQ sends it again.
+                if !self.persist_guard() {
+                    continue;
+                }
+                let Some(p) = self.ports.get_mut(index) else {
+                    break;
+                };
                 p.frames_out += 1;
                 p.bytes_out += tx.len as u64;
                 let frame = Bytes::copy_from_slice(self.frame.get(..tx.len).unwrap_or_default());
@@ -408,6 +467,38 @@ impl Core {
             }
         }
     }
+}
+
+/// Turns the station's guard on with the node key of `settings`, the first sequence number not
+/// reserved before and the replay windows from `store`, and reserves a first block.
+fn enable_guard(
+    station: &mut AgentStation,
+    address: Address,
+    settings: &GuardSettings,
+    store: &Store,
+) -> anyhow::Result<GuardStore> {
+    let key = settings.load_key().map_err(anyhow::Error::msg)?;
+    let next_seq = store.guard_seq_reserved()?;
+    let reserved = next_seq.saturating_add(SEQ_BLOCK);
+    store.reserve_guard_seq(reserved)?;
+    let saved_replay = store.replay_origins()?;
+    for origin in &saved_replay {
+        station
+            .restore_replay(*origin)
+            .map_err(|e| anyhow::anyhow!("replay window of {}: {e}", origin.address))?;
+    }
+    station.enable_guard(
+        GuardConfig {
+            address,
+            key,
+            next_seq,
+        },
+        &settings.sap_ids(),
+    );
+    Ok(GuardStore {
+        reserved,
+        saved_replay,
+    })
 }
 
 /// The next event from the SIS server's connections; never, without a server.

@@ -10,6 +10,7 @@
 //! - receiver-side dedup ([`received`]): which U_PDUs were delivered to local clients, so
 //!   none is delivered twice after a restart;
 //! - the hash-chained decision log ([`decisions`]), in the protocol's entry format;
+//! - the guard's binding sequence reservation and replay windows ([`guard`]);
 //! - evidence of equivocations and rollbacks ([`evidence`]), as self-contained evidence files;
 //! - `meta`: the node address, schema version and creation time.
 //!
@@ -35,6 +36,7 @@ pub mod artifacts;
 pub mod decisions;
 mod error;
 pub mod evidence;
+pub mod guard;
 pub mod outbound;
 pub mod received;
 mod schema;

@@ -87,6 +87,20 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX evidence_domain ON evidence (domain);
     ",
+    // 2 -> 3: the guard's binding sequence numbers and replay windows (issue 17 part 5), so a
+    // restart never reuses a number nor accepts a replay.
+    "
+    CREATE TABLE guard_seq (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        reserved INTEGER NOT NULL CHECK (reserved >= 1)
+    ) STRICT;
+
+    CREATE TABLE guard_replay (
+        origin INTEGER PRIMARY KEY,
+        highest INTEGER NOT NULL,
+        seen BLOB NOT NULL CHECK (length(seen) = 8)
+    ) STRICT;
+    ",
 ];
 
 /// Brings the store in `conn` to [`SCHEMA_VERSION`], all at once or not at all.

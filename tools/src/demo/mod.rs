@@ -92,6 +92,7 @@ pub fn agent_config(
         group_access: false,
         links,
         rooms: Vec::new(),
+        guard: None,
     })
 }
 

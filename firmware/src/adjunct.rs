@@ -518,7 +518,11 @@ fn install_link(station: &mut BoardStation, address: Address) -> Result<LinkId, 
         let n = Address::new(n).map_err(|_| StartError::Address)?;
         neighbours.push(n).map_err(|_| StartError::Address)?;
     }
-    let link = BoardLink::new(config).map_err(StartError::Link)?;
+    let mut link = BoardLink::new(config).map_err(StartError::Link)?;
+    // The adjunct serves no clients: only the node's own SAP is held, so a U_PDU for any other
+    // is delivered to nobody and a client confirmation request for it is answered DATA
+    // DELIVERY FAIL (Annex A), not confirmed.
+    link.set_bound_saps(1 << provision::SAP);
     station
         .add_link(link, &neighbours)
         .map_err(StartError::Station)

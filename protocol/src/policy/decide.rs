@@ -53,7 +53,8 @@ pub struct LabelRecord {
     pub policy: u32,
     /// The classification code.
     pub classification: u8,
-    /// The category values.
+    /// The category values (the first [`MAX_LABEL_CATEGORIES`] of a label that carries more,
+    /// which is denied [`DenyReason::TooManyCategories`]).
     pub categories: Vec<CategoryValue, MAX_LABEL_CATEGORIES>,
 }
 
@@ -172,7 +173,12 @@ impl<
                 domain: label.domain,
                 policy: label.policy,
                 classification: label.classification,
-                categories: Vec::from_slice(label.categories).unwrap_or_default(),
+                // A label with too many values is denied below; the record keeps the first
+                // ones, so a reviewer still sees what was asked instead of no categories.
+                categories: Vec::from_slice(
+                    &label.categories[..label.categories.len().min(MAX_LABEL_CATEGORIES)],
+                )
+                .unwrap_or_default(),
             },
             audience,
             verdict: Verdict::Deny(DenyReason::NoHomePolicy),

@@ -15,7 +15,7 @@ use super::model::{
 use super::sample::{self, AUS, Coalition, GBR, NOW, USA, gbr};
 use super::store::{Refusal, Table, TrustStore};
 use super::{Basis, Decision, DenyReason, Label, Verdict};
-use super::{MAX_ARTIFACT_LEN, MAX_POLICIES};
+use super::{MAX_ARTIFACT_LEN, MAX_LABEL_CATEGORIES, MAX_POLICIES};
 
 /// The sample coalition's keys and a store holding all of it (built once: signing is slow in
 /// debug builds, and the proptests need a fresh store per case).
@@ -586,6 +586,22 @@ fn a_translated_decision_bridges_the_spiral_and_records_its_lineage() {
     assert_eq!(
         translated.categories.as_slice(),
         [CategoryValue { tag: 7, value: 10 }]
+    );
+}
+
+#[test]
+fn a_label_with_too_many_categories_is_denied_and_logged_with_the_first_ones() {
+    let (_, store) = coalition();
+    let many = [gbr::OP_HERRICK; MAX_LABEL_CATEGORIES + 1];
+    let decision = store.decide(&label(gbr::SECRET, &many), AUS, Some(NOW));
+    assert_eq!(
+        decision.verdict,
+        Verdict::Deny(DenyReason::TooManyCategories)
+    );
+    // Issue 18: the log entry used to hold no categories at all.
+    assert_eq!(
+        decision.label.categories.as_slice(),
+        &many[..MAX_LABEL_CATEGORIES]
     );
 }
 

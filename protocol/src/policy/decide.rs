@@ -175,10 +175,12 @@ impl<
                 classification: label.classification,
                 // A label with too many values is denied below; the record keeps the first
                 // ones, so a reviewer still sees what was asked instead of no categories.
-                categories: Vec::from_slice(
-                    &label.categories[..label.categories.len().min(MAX_LABEL_CATEGORIES)],
-                )
-                .unwrap_or_default(),
+                categories: label
+                    .categories
+                    .iter()
+                    .take(MAX_LABEL_CATEGORIES)
+                    .copied()
+                    .collect(),
             },
             audience,
             verdict: Verdict::Deny(DenyReason::NoHomePolicy),

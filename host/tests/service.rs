@@ -244,3 +244,66 @@ fn the_log_can_be_json_lines() {
         );
     }
 }
+
+/// SIGHUP installs a root added to the trust directory: an artifact signed under it, refused
+/// before, is admitted after. A configuration that no longer parses changes nothing, and the
+/// agent carries on with what it applied.
+#[test]
+fn sighup_installs_a_new_root_and_a_broken_file_changes_nothing() {
+    let config = home("reload-root");
+    let aus_root = config.with_file_name("trust").join("root-2.cred");
+    let root = std::fs::read(&aus_root).unwrap();
+    std::fs::remove_file(&aus_root).unwrap();
+    let agent = Process(spawn(&config, None));
+    let socket = config.with_file_name("skywave.sock");
+    eventually(Duration::from_secs(20), "the agent", || status_ok(&socket));
+    // AUS's policy signer, certified by the AUS root.
+    let signer = config.with_file_name("aus-signer.sky");
+    std::fs::write(&signer, &Coalition::new().artifacts()[2]).unwrap();
+    let publish = || {
+        skywave(&[
+            "publish",
+            "--socket",
+            socket.to_str().unwrap(),
+            signer.to_str().unwrap(),
+        ])
+    };
+    let before = publish();
+    assert!(!before.status.success(), "admitted without its root");
+    assert!(
+        String::from_utf8_lossy(&before.stderr).contains("refused"),
+        "{}",
+        String::from_utf8_lossy(&before.stderr)
+    );
+
+    std::fs::write(&aus_root, &root).unwrap();
+    signal(&agent.0, "HUP");
+    eventually(Duration::from_secs(10), "the root installed", || {
+        log(&config).contains(&format!(
+            "SIGHUP: root {} installed (domain AUS): applied",
+            aus_root.display()
+        ))
+    });
+    let after = publish();
+    assert!(
+        after.status.success(),
+        "{}",
+        String::from_utf8_lossy(&after.stderr)
+    );
+    assert!(String::from_utf8_lossy(&after.stdout).contains("admitted"));
+
+    let good = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, good.replace("[node]", "[node")).unwrap();
+    signal(&agent.0, "HUP");
+    eventually(Duration::from_secs(10), "the refusal", || {
+        log(&config).contains("SIGHUP: the configuration no longer loads")
+    });
+    assert!(log(&config).contains("still running as before"));
+    assert!(status_ok(&socket), "the agent carries on");
+    // Mended: nothing changed from what runs (the root stays installed, so nothing to do).
+    std::fs::write(&config, good).unwrap();
+    signal(&agent.0, "HUP");
+    eventually(Duration::from_secs(10), "the second report", || {
+        log(&config).contains("configuration re-read: nothing changed")
+    });
+}

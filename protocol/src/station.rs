@@ -444,6 +444,12 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             .map_or(&[], |p| p.feed.neighbours())
     }
 
+    /// Whether data for `sap` must come labelled (the guard's SAPs, [`Station::enable_guard`]):
+    /// a driver that changes them while running checks what it set.
+    pub fn guards_sap(&self, sap: u8) -> bool {
+        self.guard.guards(sap)
+    }
+
     /// How many links there are.
     pub fn links(&self) -> usize {
         self.ports.len()

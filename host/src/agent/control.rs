@@ -106,6 +106,8 @@ pub enum Command {
         /// The audience.
         audience: Domain,
     },
+    /// SIGHUP's changes for the station ([`super::reload`]); never from the socket.
+    Reload(super::reload::Live),
 }
 
 /// A command and where its reply goes.
@@ -156,6 +158,8 @@ pub enum Reply {
         /// For how long.
         seconds: u64,
     },
+    /// What a reload applied and what it could not ([`Command::Reload`]).
+    Reloaded(super::reload::Applied),
     /// The request could not be carried out.
     Error {
         /// Why.

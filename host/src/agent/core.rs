@@ -18,6 +18,7 @@
 
 mod clients;
 mod operator;
+mod reload;
 #[cfg(test)]
 mod tests;
 
@@ -89,6 +90,9 @@ struct GuardStore {
     reserved: u64,
     /// The replay windows as last written.
     saved_replay: Vec<OriginState>,
+    /// The node key the guard seals with, kept to turn the guard on again with other SAPs
+    /// (SIGHUP) without reading a key file that may have changed since.
+    key: p256::ecdsa::SigningKey,
 }
 
 /// Wall-clock time for the policy engine: the laptop has a clock.
@@ -490,7 +494,7 @@ fn enable_guard(
     station.enable_guard(
         GuardConfig {
             address,
-            key,
+            key: key.clone(),
             next_seq,
         },
         &settings.sap_ids(),
@@ -498,6 +502,7 @@ fn enable_guard(
     Ok(GuardStore {
         reserved,
         saved_replay,
+        key,
     })
 }
 

@@ -6,7 +6,8 @@
 //! - [`link`]: the agent's link type: a carrier with compressed batches and CAPS.
 //! - [`control`]: the operator's control socket and the client the CLI uses.
 //! - [`explain`]: release decisions in words, for `decide` and `audit show`.
-//! - [`service`]: file and socket modes, the store's lock, systemd readiness, SIGHUP.
+//! - [`service`]: file and socket modes, the store's lock, systemd readiness.
+//! - [`reload`]: SIGHUP: what is safe applied live, the rest named for a restart.
 //! - [`status_text`]: `skywave status` in words and units.
 //!
 //! Wiring: one bearer task per link moves bytes; a forwarder per bearer tags its events with
@@ -14,8 +15,9 @@
 //! deadlines in turn. With a `[sis]` section, a task accepts SIS client connections and a task
 //! per connection feeds its primitives to the core too (`crate::sis::server`). SIGINT and
 //! SIGTERM stop it cleanly: the core answers the requests already queued, the store is closed,
-//! the socket removed. SIGHUP re-reads the configuration and trust directory and says what
-//! would change ([`service`]).
+//! the socket removed. SIGHUP re-reads the configuration and trust directory, applies what is
+//! safe (new roots, rooms, guarded SAPs, the group's access) and names the rest as waiting for
+//! a restart ([`reload`]).
 
 pub mod check;
 pub mod config;
@@ -23,6 +25,7 @@ pub mod control;
 pub mod core;
 pub mod explain;
 mod link;
+pub mod reload;
 pub mod service;
 pub mod status_text;
 
@@ -132,7 +135,7 @@ pub fn spawn_core_with_sis(
 pub async fn run(path: &Path) -> anyhow::Result<()> {
     let full = AgentConfig::load_full(path)?;
     let config = full.agent.clone();
-    let trust_files = service::trust_snapshot(&config.trust);
+    let trust_files = reload::trust_files(&config.trust);
     let mut trust = TrustStore::new();
     let roots = load_roots(&config.trust, &mut trust)?;
     config::apply_rooms(&config, &mut trust)
@@ -172,7 +175,7 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
     let (control_tx, core) = spawn_core_with_sis(&config, node, store, bearers, sis, async {
         let _ = stop.await;
     })?;
-    tokio::spawn(control::serve(listener, control_tx));
+    tokio::spawn(control::serve(listener, control_tx.clone()));
     tracing::info!(
         address = %config.address,
         links = config.links.len(),
@@ -188,8 +191,12 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         std::process::id()
     ));
     let config_path = path.to_path_buf();
+    let mut running = reload::Running {
+        config: full,
+        roots: trust_files,
+    };
     tokio::spawn(async move {
-        signals(&config_path, &full, &trust_files).await;
+        signals(&config_path, &mut running, &control_tx).await;
         service::notify("STOPPING=1\nSTATUS=stopping");
         let _ = stop_tx.send(());
     });
@@ -200,11 +207,12 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
     stopped.map_err(|e| anyhow::anyhow!("the agent's core stopped: {e}"))
 }
 
-/// Waits for SIGINT or SIGTERM, answering each SIGHUP on the way with a reload report.
+/// Waits for SIGINT or SIGTERM, answering each SIGHUP on the way with a reload
+/// ([`reload::reload`]) of what is `running`, through the core's request channel `core`.
 async fn signals(
     path: &Path,
-    running: &config::FullConfig,
-    trust: &[(std::path::PathBuf, Vec<u8>)],
+    running: &mut reload::Running,
+    core: &mpsc::Sender<control::Request>,
 ) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut hup)) = (
@@ -219,7 +227,10 @@ async fn signals(
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return,
             _ = term.recv() => return,
-            _ = hup.recv() => service::reload(path, running, trust),
+            _ = hup.recv() => {
+                // The outcome is logged; a failed reload leaves the agent as it was.
+                let _ = reload::reload(path, running, core).await;
+            }
         }
     }
 }

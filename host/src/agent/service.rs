@@ -1,5 +1,5 @@
 //! What running as a system service takes beyond the protocol: file modes, one agent per
-//! store, a control socket that appears whole, systemd's readiness protocol, and SIGHUP.
+//! store, a control socket that appears whole, and systemd's readiness protocol.
 //!
 //! **Modes.** The store holds the decision log and every artifact; the control socket steers
 //! the agent. Both are the agent user's alone (0600) unless the configuration sets
@@ -27,12 +27,7 @@
 //! and the control socket answers, and `STOPPING=1` when it begins to stop. The protocol is one
 //! datagram of `KEY=value` lines, written here directly rather than through a crate.
 //!
-//! **SIGHUP.** The agent re-reads its configuration file and trust directory, checks them as
-//! at start, and logs what changed. Links, the store, the socket, the node's address and the
-//! trust anchors are all fixed for the life of the process (the protocol's node and trust
-//! store are built once, and a half-applied link change could drop traffic in flight), so
-//! every change is reported as taking effect after a restart; nothing is applied silently,
-//! and a file that no longer parses is reported while the agent carries on as it was.
+//! SIGHUP is [`super::reload`]'s.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Write as _};
@@ -41,10 +36,9 @@ use std::os::unix::fs::{
 };
 use std::path::{Path, PathBuf};
 
-use skywave_protocol::policy::TrustStore;
 use tokio::net::UnixListener;
 
-use super::config::{AgentConfig, FullConfig};
+use super::config::AgentConfig;
 
 /// The mode of the store's files: the agent user's alone, or readable by its group.
 pub fn store_mode(config: &AgentConfig) -> u32 {
@@ -206,110 +200,4 @@ fn send_notification(target: &std::ffi::OsStr, state: &str) -> std::io::Result<(
     }
     socket.send_to(state.as_bytes(), Path::new(target))?;
     Ok(())
-}
-
-/// The trust directory's files and contents, to tell on SIGHUP whether it changed.
-pub fn trust_snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut files: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .filter_map(|p| std::fs::read(&p).ok().map(|bytes| (p, bytes)))
-        .collect();
-    files.sort();
-    files
-}
-
-/// What differs between the running configuration and the file as it reads now, one line
-/// per difference (each takes effect after a restart).
-pub fn changes(running: &FullConfig, now: &FullConfig) -> Vec<String> {
-    let (a, b) = (&running.agent, &now.agent);
-    let mut changed = Vec::new();
-    let mut field = |name: &str, differs: bool| {
-        if differs {
-            changed.push(format!("{name} changed"));
-        }
-    };
-    field("node.address", a.address != b.address);
-    field("node.sap", a.sap != b.sap);
-    field("node.trust", a.trust != b.trust);
-    field("node.store", a.store != b.store);
-    field(
-        "node.store_max_bytes",
-        a.store_max_bytes != b.store_max_bytes,
-    );
-    field("control.socket", a.socket != b.socket);
-    field("control.group_access", a.group_access != b.group_access);
-    field("the [sis] section", running.sis != now.sis);
-    for link in &a.links {
-        match b.links.iter().find(|l| l.name == link.name) {
-            None => changed.push(format!("link {} removed", link.name)),
-            Some(l) if l != link => changed.push(format!("link {} changed", link.name)),
-            Some(_) => {}
-        }
-    }
-    for link in b
-        .links
-        .iter()
-        .filter(|l| !a.links.iter().any(|x| x.name == l.name))
-    {
-        changed.push(format!("link {} added", link.name));
-    }
-    changed
-}
-
-/// SIGHUP: re-reads the configuration at `path` and the trust directory, checks them, and
-/// logs what changed (see the module's docs).
-pub fn reload(path: &Path, running: &FullConfig, trust: &[(PathBuf, Vec<u8>)]) {
-    let now = match AgentConfig::load_full(path) {
-        Ok(now) => now,
-        Err(e) => {
-            tracing::error!(%e, "SIGHUP: the configuration no longer loads; still running as started");
-            return;
-        }
-    };
-    let mut changed = changes(running, &now);
-    let dir = &now.agent.trust;
-    if trust_snapshot(dir) != trust {
-        match super::load_roots(dir, &mut TrustStore::new()) {
-            Ok(roots) => changed.push(format!("trust directory changed ({roots} roots)")),
-            Err(e) => {
-                tracing::error!(%e, "SIGHUP: the trust directory no longer loads; still running as started");
-                return;
-            }
-        }
-    }
-    if changed.is_empty() {
-        tracing::info!("SIGHUP: configuration re-read: nothing changed");
-    }
-    for change in changed {
-        tracing::warn!("SIGHUP: {change}: takes effect after a restart");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(text: &str) -> FullConfig {
-        AgentConfig::parse_full(text, Path::new("/etc/skywave")).unwrap()
-    }
-
-    const BASE: &str = "[node]\naddress = 1\ntrust = \"trust\"\n\n[[link]]\nname = \"hf0\"\nneighbours = [2]\nmodem = { bit_rate = 2400 }\nudp = { bind = \"127.0.0.1:0\", peer = \"127.0.0.1:9\" }\n";
-
-    #[test]
-    fn changes_name_each_setting_and_link() {
-        let running = parse(BASE);
-        assert!(changes(&running, &parse(BASE)).is_empty());
-        let moved = BASE.replace("127.0.0.1:9", "127.0.0.1:10");
-        assert_eq!(changes(&running, &parse(&moved)), ["link hf0 changed"]);
-        let renamed = BASE
-            .replace("hf0", "hf1")
-            .replace("address = 1", "address = 3");
-        assert_eq!(
-            changes(&running, &parse(&renamed)),
-            ["node.address changed", "link hf0 removed", "link hf1 added"]
-        );
-    }
 }

@@ -72,6 +72,7 @@ impl Core {
     pub(super) fn handle_request(&mut self, request: Request) {
         let reply = match request.command {
             Command::Status => Reply::Status(self.status()),
+            Command::Reload(live) => Reply::Reloaded(self.reload(live)),
             Command::Capture {
                 link,
                 path,

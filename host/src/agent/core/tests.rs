@@ -1,4 +1,4 @@
-//! The core's own state across a restart.
+//! The core's own state across a restart, and what a SIGHUP changes in it.
 
 use std::path::Path;
 
@@ -6,11 +6,15 @@ use p256::ecdsa::SigningKey;
 use p256::pkcs8::{EncodePrivateKey as _, LineEnding};
 use skywave_protocol::label::binding::OriginState;
 use skywave_protocol::node::{self, Node};
-use skywave_protocol::policy::TrustStore;
+use skywave_protocol::policy::sample::{AUS, Coalition, GBR, USA};
+use skywave_protocol::policy::{Table, TrustStore};
 use skywave_protocol::wire::Address;
 
 use super::Core;
-use crate::agent::config::{AgentConfig, DEFAULT_SAP, GuardSap, GuardSettings, SapLabel};
+use crate::agent::config::{
+    AgentConfig, DEFAULT_SAP, GuardSap, GuardSettings, RoomConfig, SapLabel,
+};
+use crate::agent::reload::Live;
 use crate::store::guard::SEQ_BLOCK;
 use crate::store::{Store, StoreOptions};
 
@@ -89,4 +93,106 @@ fn a_bad_key_file_stops_the_agent_naming_the_field() {
         panic!("a core with a bad key");
     };
     assert!(e.to_string().starts_with("guard.key: "), "{e}");
+}
+
+/// A core whose trust store has the coalition's GBR and USA roots (not AUS's), with the
+/// guard on SAP 5, and a key file for it in `dir`.
+fn start_with_two_roots(dir: &Path) -> Core {
+    let pem = SigningKey::from_slice(&[7; 32])
+        .unwrap()
+        .to_pkcs8_pem(LineEnding::LF)
+        .unwrap();
+    std::fs::write(dir.join("node.pem"), pem.as_bytes()).unwrap();
+    let mut core = start(&config(dir));
+    for root in Coalition::new().roots().iter().take(2) {
+        core.station
+            .node_mut()
+            .trust_mut()
+            .add_root(root, None)
+            .unwrap();
+    }
+    core
+}
+
+#[test]
+fn a_reloaded_root_admits_what_it_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut core = start_with_two_roots(dir.path());
+    // AUS's signer credential, issued by the AUS root.
+    let aus_signer = Coalition::new().artifacts()[2].clone();
+    let now = core.now();
+    assert!(core.station.publish(now, None, &aus_signer).is_err());
+
+    let root = Coalition::new().roots()[2].clone();
+    let live = Live {
+        roots: vec![("trust/aus.cred".into(), root)],
+        ..Live::default()
+    };
+    let applied = core.reload(live);
+    assert_eq!(applied.done, ["root trust/aus.cred installed (domain AUS)"]);
+    assert!(applied.failed.is_empty());
+    let admitted = core.station.publish(now, None, &aus_signer).unwrap();
+    assert_eq!(admitted.artifact.domain, AUS);
+
+    // A file that is not a root is refused by name; nothing else changes.
+    let applied = core.reload(Live {
+        roots: vec![("trust/junk".into(), b"junk".to_vec())],
+        ..Live::default()
+    });
+    assert!(applied.done.is_empty());
+    assert!(
+        applied.failed[0].starts_with("root trust/junk: "),
+        "{applied:?}"
+    );
+}
+
+#[test]
+fn reloaded_rooms_are_set_in_the_running_trust_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut core = start_with_two_roots(dir.path());
+    let room = RoomConfig {
+        domain: GBR,
+        credentials: None,
+        policies: Some(60),
+        translators: None,
+        revoked: None,
+    };
+    let applied = core.reload(Live {
+        rooms: Some(vec![room.clone()]),
+        ..Live::default()
+    });
+    assert_eq!(applied.done, ["rooms set (GBR)"]);
+    assert_eq!(core.station.node().trust().room(GBR).policies, 60);
+
+    // A room that does not fit beside the one set is refused, naming it.
+    let usa = RoomConfig {
+        domain: USA,
+        policies: Some(core.station.node().trust().capacity(Table::Policies)),
+        ..room
+    };
+    let applied = core.reload(Live {
+        rooms: Some(vec![usa]),
+        ..Live::default()
+    });
+    assert!(
+        applied.failed[0].starts_with("room[0] (USA)"),
+        "{applied:?}"
+    );
+    assert_eq!(core.station.node().trust().room(GBR).policies, 60);
+}
+
+#[test]
+fn reloaded_guarded_saps_keep_the_sequence_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut core = start_with_two_roots(dir.path());
+    let seq = core.station.next_binding_seq();
+    assert!(core.station.guards_sap(5) && !core.station.guards_sap(6));
+    let applied = core.reload(Live {
+        guard_saps: Some(vec![6, 7]),
+        ..Live::default()
+    });
+    assert_eq!(applied.done, ["guarded SAPs now [6, 7]"]);
+    assert!(!core.station.guards_sap(5));
+    assert!(core.station.guards_sap(6) && core.station.guards_sap(7));
+    assert_eq!(core.station.next_binding_seq(), seq);
 }

@@ -162,14 +162,14 @@ pub fn list_command(config: &Path, json: bool) -> anyhow::Result<()> {
     let records = store.evidence()?;
     if json {
         let all: Vec<_> = records.iter().map(record_json).collect();
-        println!("{}", serde_json::Value::Array(all));
+        crate::outln!("{}", serde_json::Value::Array(all))?;
         return Ok(());
     }
     if records.is_empty() {
-        println!("no evidence in {}", path.display());
+        crate::outln!("no evidence in {}", path.display())?;
     }
     for r in &records {
-        println!(
+        crate::outln!(
             "{} {} {} {} id {} held v{} {} offered v{} {}",
             r.position,
             r.domain,
@@ -180,7 +180,7 @@ pub fn list_command(config: &Path, json: bool) -> anyhow::Result<()> {
             &r.held.to_string()[..16],
             r.offered_version,
             &r.offered.to_string()[..16],
-        );
+        )?;
     }
     Ok(())
 }
@@ -193,7 +193,7 @@ pub fn export_command(config: &Path, dir: &Path) -> anyhow::Result<()> {
     for r in &records {
         let path = dir.join(file_name(r));
         std::fs::write(&path, &r.file).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        println!("{}", path.display());
+        crate::outln!("{}", path.display())?;
     }
     eprintln!(
         "{} pieces of evidence written to {}",

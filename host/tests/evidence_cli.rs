@@ -134,6 +134,19 @@ fn evidence_survives_a_restart_and_the_decision_log_is_checked_against_its_ancho
     );
     drop(agent);
 
+    // Into a pipe whose reader is gone (`| head -1`): quiet, exit 0, no panic.
+    for args in [
+        ["audit", "verify"],
+        ["audit", "anchor"],
+        ["evidence", "list"],
+    ] {
+        skywave_hil_tests::assert_quiet_into_closed_pipe(
+            std::process::Command::new(exe())
+                .args(args)
+                .args(["--config", conf]),
+        );
+    }
+
     // The anchor, then a cut tail: caught with the anchor only.
     let anchored = skywave(&["audit", "anchor", "--config", conf, "--json"]);
     assert!(anchored.status.success(), "{}", text(&anchored));

@@ -273,6 +273,15 @@ fn verify_evidence_says_what_each_file_proves_and_fails_on_any_that_proves_nothi
         "{said}"
     );
     assert!(said.contains("rollback proven"), "{said}");
+    // `... | head -c1`: the reader gone before the report, quiet and exit 0.
+    skywave_hil_tests::assert_quiet_into_closed_pipe(
+        Command::new(env!("CARGO_BIN_EXE_skywave-authority")).args([
+            "verify-evidence",
+            "--trust",
+            &trust,
+            &equivocation,
+        ]),
+    );
     // A file that claims more than it shows, or whose offered artifact was tampered with.
     let overclaim = evidence_file(&dir.join("o"), Conflict::Equivocation, &held, &older);
     let mut forged = twin.clone();

@@ -97,9 +97,9 @@ pub fn anchor_command(config: &Path, json: bool) -> anyhow::Result<()> {
             "head": anchor.head.to_string(),
             "anchor": anchor_text(&anchor),
         });
-        println!("{out}");
+        crate::outln!("{out}")?;
     } else {
-        println!("{}", anchor_text(&anchor));
+        crate::outln!("{}", anchor_text(&anchor))?;
         eprintln!(
             "decision log {}: {} entries; keep this anchor where the agent cannot rewrite it, \
              then check with `skywave audit verify --anchor {}`",
@@ -117,19 +117,19 @@ pub fn verify_command(config: &Path, anchor: Option<&str>) -> anyhow::Result<()>
     let (store, path) = open_store(config)?;
     let reached = verify(&store, anchor)
         .map_err(|e| anyhow::anyhow!("decision log {}: {e}", path.display()))?;
-    println!(
+    crate::outln!(
         "decision log {}: {} entries verified, head {}",
         path.display(),
         reached.count,
         reached.head
-    );
+    )?;
     match anchor {
-        Some(a) => println!(
+        Some(a) => crate::outln!(
             "matches anchor {} ({} entries since)",
             anchor_text(&a),
             reached.count - a.count
-        ),
-        None => println!("{WITHOUT_ANCHOR}"),
+        )?,
+        None => crate::outln!("{WITHOUT_ANCHOR}")?,
     }
     Ok(())
 }

@@ -528,10 +528,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             for path in &files {
                 let bytes = authority::read(path)?;
                 match authority::evidence::check(&roots, &bytes) {
-                    Ok(proven) => println!("{}: {proven}", path.display()),
+                    Ok(proven) => outln!("{}: {proven}", path.display())?,
                     Err(why) => {
                         all = false;
-                        println!("{}: {why}", path.display());
+                        outln!("{}: {why}", path.display())?;
                     }
                 }
             }

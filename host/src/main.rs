@@ -553,7 +553,9 @@ fn main() -> ExitCode {
         },
         Command::CheckConfig { file } => return check_config(&file),
         Command::Run { config, log_format } => {
-            init_log(log_format);
+            // The file's `[log] level`, if it reads; a file that does not is reported by `run`.
+            let level = AgentConfig::load(&config).ok().and_then(|c| c.log_level);
+            init_log(log_format, level.as_deref());
             run_agent(config)
         }
         other => tokio_runtime().and_then(|rt| rt.block_on(client(other))),
@@ -607,18 +609,31 @@ fn check_config(file: &Path) -> ExitCode {
     }
 }
 
-/// The agent's log on stderr, filtered by `RUST_LOG` (`info` unless set).
-fn init_log(format: LogFormat) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+/// The agent's log on stderr, filtered by `RUST_LOG`, else the file's `[log] level`, else
+/// `info`; SIGHUP may replace the filter (`skywave_host::agent::reload::on_log_level`).
+fn init_log(format: LogFormat, level: Option<&str>) {
+    use skywave_host::agent::reload::{log_filter, on_log_level};
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(log_filter(level)).unwrap_or_else(|_| "info".into());
     let log = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(filter);
+    macro_rules! install {
+        ($builder:expr) => {{
+            let builder = $builder.with_filter_reloading();
+            let handle = builder.reload_handle();
+            on_log_level(Box::new(move |text: &str| {
+                let filter = EnvFilter::try_new(text).map_err(|e| e.to_string())?;
+                handle.reload(filter).map_err(|e| e.to_string())
+            }));
+            builder.init();
+        }};
+    }
     match format {
-        LogFormat::Text => log
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init(),
-        LogFormat::Json => log.json().flatten_event(true).init(),
+        LogFormat::Text => {
+            install!(log.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())))
+        }
+        LogFormat::Json => install!(log.json().flatten_event(true)),
     }
 }
 

@@ -34,7 +34,9 @@ fn spawn(config: &Path, notify: Option<&Path>) -> Child {
         .args(["run", "--config"])
         .arg(config)
         .stdout(Stdio::null())
-        .stderr(log);
+        .stderr(log)
+        // The file's `[log] level` applies only without RUST_LOG.
+        .env_remove("RUST_LOG");
     if let Some(socket) = notify {
         command.env("NOTIFY_SOCKET", socket);
     }
@@ -301,9 +303,16 @@ fn sighup_installs_a_new_root_and_a_broken_file_changes_nothing() {
     assert!(log(&config).contains("still running as before"));
     assert!(status_ok(&socket), "the agent carries on");
     // Mended: nothing changed from what runs (the root stays installed, so nothing to do).
-    std::fs::write(&config, good).unwrap();
+    std::fs::write(&config, &good).unwrap();
     signal(&agent.0, "HUP");
     eventually(Duration::from_secs(10), "the second report", || {
         log(&config).contains("configuration re-read: nothing changed")
+    });
+
+    // The log's filter, replaced in the running process.
+    std::fs::write(&config, format!("[log]\nlevel = \"debug\"\n\n{good}")).unwrap();
+    signal(&agent.0, "HUP");
+    eventually(Duration::from_secs(10), "the new filter", || {
+        log(&config).contains("SIGHUP: log.level = \"debug\": applied")
     });
 }

@@ -38,6 +38,9 @@
 //! sap = 6
 //! envelope = true          # or: the clients send the labelled envelope themselves
 //!
+//! [log]                    # optional: the log's filter (RUST_LOG syntax; RUST_LOG overrides)
+//! level = "info"
+//!
 //! [[room]]                 # optional: a domain's room in the trust store (docs/policy.md)
 //! domain = "GBR"
 //! policies = 60            # omitted tables keep the domain's equal share
@@ -105,6 +108,9 @@ pub struct AgentConfig {
     pub rooms: Vec<RoomConfig>,
     /// The guard on labelled client data (`[guard]`); `None`: no guard, nothing labelled.
     pub guard: Option<GuardSettings>,
+    /// The log's filter (`[log] level`, `RUST_LOG` syntax); `RUST_LOG` overrides it, `info`
+    /// when neither is set.
+    pub log_level: Option<String>,
 }
 
 /// The `[guard]` section: this node's key and the SAPs whose client data is labelled.
@@ -254,6 +260,14 @@ struct File {
     #[serde(default, rename = "room")]
     rooms: Vec<RoomSection>,
     guard: Option<GuardSection>,
+    #[serde(default)]
+    log: LogSection,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LogSection {
+    level: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -554,6 +568,10 @@ impl AgentConfig {
             .guard
             .map(|g| guard_settings(g, file.node.sap, base))
             .transpose()?;
+        if let Some(level) = &file.log.level {
+            tracing_subscriber::EnvFilter::try_new(level)
+                .map_err(|e| format!("log.level: {level:?} is not a log filter: {e}"))?;
+        }
         let agent = AgentConfig {
             address,
             sap: file.node.sap,
@@ -565,6 +583,7 @@ impl AgentConfig {
             links,
             rooms,
             guard,
+            log_level: file.log.level,
         };
         Ok(FullConfig {
             agent,

@@ -15,6 +15,8 @@
 //! - **`[control] group_access`**: the socket's and the store's modes are set again (`chmod` of
 //!   an existing socket only narrows or widens who may connect next; it opens no window the
 //!   atomic creation at start guards against).
+//! - **`[log] level`**: the log's filter is replaced (unless `RUST_LOG` is set, which the
+//!   file never overrides), through the hook the binary installs with [`on_log_level`].
 //!
 //! What waits for a restart, and why:
 //!
@@ -79,6 +81,8 @@ pub struct Plan {
     pub live: Live,
     /// The modes to give the socket and store, when `group_access` changed.
     pub group_access: Option<bool>,
+    /// The log's filter, when `[log] level` changed (`None` inside: back to the default).
+    pub log_level: Option<Option<String>>,
     /// Each change that takes effect only after a restart, in words.
     pub restart: Vec<String>,
 }
@@ -216,6 +220,7 @@ pub fn plan(
             guard_saps,
         },
         group_access: (a.group_access != b.group_access).then_some(b.group_access),
+        log_level: (a.log_level != b.log_level).then(|| b.log_level.clone()),
         restart,
     })
 }
@@ -234,6 +239,39 @@ pub fn apply_modes(config: &AgentConfig) -> anyhow::Result<()> {
     let lock = PathBuf::from(format!("{}.lock", config.store.display()));
     std::fs::set_permissions(&lock, std::fs::Permissions::from_mode(mode))
         .map_err(|e| anyhow::anyhow!("store lock {}: {e}", lock.display()))
+}
+
+/// Replaces the log's filter: given `RUST_LOG` syntax, says whether it took.
+pub type LogFilter = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
+static LOG_FILTER: std::sync::OnceLock<LogFilter> = std::sync::OnceLock::new();
+
+/// Installs how SIGHUP replaces the log's filter (the binary that set up logging knows how;
+/// without it a changed `[log] level` is reported as not applied). The first one stays.
+pub fn on_log_level(set: LogFilter) {
+    let _ = LOG_FILTER.set(set);
+}
+
+/// The filter the log starts with: `RUST_LOG` when set, else the file's `[log] level`, else
+/// `info`.
+pub fn log_filter(level: Option<&str>) -> String {
+    std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| level.unwrap_or("info").to_owned())
+}
+
+/// Sets the log's filter for `level` (the default when `None`); returns the filter set.
+fn set_log_level(level: Option<&str>) -> Result<String, String> {
+    if std::env::var("RUST_LOG").is_ok_and(|v| !v.is_empty()) {
+        return Err("RUST_LOG is set and overrides the file".into());
+    }
+    let filter = log_filter(level);
+    let set = LOG_FILTER
+        .get()
+        .ok_or_else(|| "this process's log cannot be changed while it runs".to_owned())?;
+    set(&filter)?;
+    Ok(filter)
 }
 
 /// What the core said it did with a [`Live`] reload.
@@ -282,6 +320,15 @@ async fn reload_inner(
                 ));
             }
             Err(e) => applied.failed.push(format!("control.group_access: {e}")),
+        }
+    }
+    if let Some(level) = &plan.log_level {
+        match set_log_level(level.as_deref()) {
+            Ok(filter) => {
+                running.config.agent.log_level.clone_from(level);
+                applied.done.push(format!("log.level = {filter:?}"));
+            }
+            Err(e) => applied.failed.push(format!("log.level: {e}")),
         }
     }
     if !plan.live.is_empty() {

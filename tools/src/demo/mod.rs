@@ -93,6 +93,7 @@ pub fn agent_config(
         links,
         rooms: Vec::new(),
         guard: None,
+        log_level: None,
     })
 }
 

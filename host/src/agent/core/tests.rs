@@ -29,6 +29,7 @@ fn config(dir: &Path) -> AgentConfig {
         group_access: false,
         links: Vec::new(),
         rooms: Vec::new(),
+        log_level: None,
         guard: Some(GuardSettings {
             key: dir.join("node.pem"),
             saps: vec![GuardSap {

@@ -266,3 +266,22 @@ async fn what_the_core_installed_is_what_runs_and_is_not_sent_again() {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].roots, [(file, aus_root())]);
 }
+
+#[test]
+fn the_log_level_is_applied_live() {
+    let node = Node::new(BASE);
+    let plan = node
+        .plan(&BASE.replace("[node]", "[log]\nlevel = \"debug\"\n\n[node]"))
+        .unwrap();
+    assert_eq!(plan.log_level, Some(Some("debug".to_owned())));
+    assert!(plan.restart.is_empty() && plan.live.is_empty());
+    let bad = AgentConfig::parse_full(
+        &BASE.replace("[node]", "[log]\nlevel = \"=bad[\"\n\n[node]"),
+        node.dir.path(),
+    )
+    .unwrap_err();
+    assert!(
+        bad.starts_with("log.level: \"=bad[\" is not a log filter"),
+        "{bad}"
+    );
+}

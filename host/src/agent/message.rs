@@ -228,8 +228,11 @@ impl MessageJson {
         lines.push(format!("  label: {} ({})", self.marking, self.label_hex));
         match decision {
             Some(d) => {
-                lines.push(format!("  policy decision: {}", d.headline()));
-                lines.extend(d.in_words().into_iter().skip(1));
+                let mut words = d.in_words().into_iter();
+                if let Some(first) = words.next() {
+                    lines.push(format!("  policy decision: {first}"));
+                }
+                lines.extend(words);
             }
             None => lines.push("  policy decision: none (refused before one was made)".into()),
         }

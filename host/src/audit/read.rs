@@ -61,8 +61,11 @@ impl AuditEntry {
     }
 }
 
-/// A decision's lineage on one line: `policy GBR #1 v1, translator GBR #1 v1, revocation GBR
-/// #1`.
+/// A policy decision and its lineage on one line: `policy decision: release, through
+/// translator GBR #1 v1 (spiral 4 -> 5), home policy GBR #1 v1, translator GBR #1 v1,
+/// revocation GBR #0`. For a message it is what the guard's verdict rests on, not the verdict:
+/// the guard refuses what the policy would release on the home authority alone once the
+/// translator is revoked.
 fn lineage(d: &DecisionJson) -> String {
     let artifact = |what: &str, a: &Option<crate::agent::control::ArtifactJson>| {
         a.as_ref()
@@ -74,9 +77,9 @@ fn lineage(d: &DecisionJson) -> String {
         .iter()
         .map(|(domain, seq)| format!("{domain} #{seq}"))
         .collect();
-    let policy = artifact("policy", &d.home);
+    let policy = artifact("home policy", &d.home);
     format!(
-        "{}{policy}{}{}, revocation {}",
+        "policy decision: {}{policy}{}{}, revocation {}",
         d.describe(),
         artifact("translator", &d.translator),
         artifact("revoked translator", &d.revoked_translator),

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
-use p256::ecdsa::SigningKey;
 use p256::pkcs8::{EncodePrivateKey as _, LineEnding};
 use serde_json::Value;
 use skywave_hil_tests::{
@@ -21,8 +20,8 @@ use skywave_hil_tests::{
 };
 use skywave_protocol::codec::Hex;
 use skywave_protocol::label::{MAX_COMPACT_LABEL_LEN, compact};
-use skywave_protocol::policy::sample::{self, Coalition, GBR, USA, gbr};
-use skywave_protocol::policy::{Artifact, Credential, Label, Scope};
+use skywave_protocol::policy::Label;
+use skywave_protocol::policy::sample::{self, Coalition, GBR, gbr};
 
 /// The guarded SAP both agents' operators use.
 const SAP: u8 = 5;
@@ -37,7 +36,7 @@ fn guarded_node(
 ) -> PathBuf {
     let config = write_node(dir, name, address, &[link], c);
     let key = config.with_file_name("node.pem");
-    let pem = node_key(address)
+    let pem = sample::node_key(address)
         .to_pkcs8_pem(LineEnding::LF)
         .expect("PEM of the node key");
     std::fs::write(&key, pem.as_bytes()).expect("node key file");
@@ -46,25 +45,6 @@ fn guarded_node(
         &format!("\n[guard]\nkey = \"node.pem\"\n[[guard.sap]]\nsap = {SAP}\nenvelope = true\n");
     std::fs::write(&config, text).expect("config");
     config
-}
-
-/// Node `address`'s key.
-fn node_key(address: u32) -> SigningKey {
-    sample::key(90 + address as u8)
-}
-
-/// The node credentials: A (1) is GBR's, B (2) is USA's, each issued by its nation's root.
-fn node_credentials(c: &Coalition) -> Vec<Vec<u8>> {
-    [(&c.gbr_root, GBR, 1), (&c.usa_root, USA, 2)]
-        .into_iter()
-        .map(|(root, domain, address)| {
-            let cred = Credential {
-                node: Some(address),
-                ..sample::credential(root, &node_key(address), domain, Scope::NODE, 0)
-            };
-            sample::sign(root, &Artifact::Credential(cred))
-        })
-        .collect()
 }
 
 /// SECRET, operation TELIC: GBR releases it to USA through the GBR-USA translator.
@@ -188,7 +168,7 @@ fn a_revoked_translator_stops_the_next_labelled_message_at_both_ends_with_lineag
         &c,
     ));
     let mut artifacts = c.artifacts();
-    artifacts.extend(node_credentials(&c));
+    artifacts.extend(c.node_credentials());
     a.publish_all(&artifacts, &dir);
     eventually(Duration::from_secs(120), "B holds the coalition", || {
         b.held() == Some(artifacts.len())

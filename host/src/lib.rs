@@ -14,6 +14,8 @@
 //! - [`frames`]: the `skywave frames` commands (sample and decode D_PDU captures).
 //! - [`label`]: `skywave label check / show / compact`: STANAG 4774 XML labels against a SPIF
 //!   or a signed policy.
+//! - [`labelled`]: `skywave send / receive`: the operator's labelled messages through a running
+//!   agent's guard.
 //! - [`bearer`]: the links to the air: serial HF modems (tokio-serial) and UDP for software
 //!   modems, each a task that turns bytes into D_PDUs with the protocol's deframer, writes the
 //!   D_PDUs it is given, and reconnects with backoff when its port goes away.
@@ -34,6 +36,7 @@ pub mod demo;
 pub mod evidence;
 pub mod frames;
 pub mod label;
+pub mod labelled;
 pub mod sis;
 pub mod spif;
 pub mod store;

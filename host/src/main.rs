@@ -146,6 +146,45 @@ enum Command {
         #[arg(long)]
         audience: String,
     },
+    /// Send a labelled message through a running agent's guard to a node's guarded SAP. Prints
+    /// the data's digest and the sender's verdict with its reason and lineage (or `held` while
+    /// the message waits for its link). Exit status 0: released or held; 3: refused by the
+    /// guard; 1: anything else (bad input, no agent, an agent that does not guard).
+    Send {
+        #[command(flatten)]
+        target: Target,
+        /// The destination node's address (`2` or `0.0.0.2`).
+        #[arg(long, value_parser = skywave_host::labelled::parse_address)]
+        to: u32,
+        /// The label: a STANAG 4774 XML label (with --spif, --domain, --policy-id) or a
+        /// compact label in hex (`skywave label compact` prints one).
+        #[arg(long, value_name = "LABEL")]
+        label: PathBuf,
+        /// The SPIF an XML label is checked and compacted under.
+        #[arg(long, requires_all = ["domain", "policy_id"])]
+        spif: Option<PathBuf>,
+        /// The labelling domain the SPIF was imported for.
+        #[arg(long)]
+        domain: Option<String>,
+        /// The policy id the SPIF was imported as.
+        #[arg(long)]
+        policy_id: Option<u32>,
+        /// The SAP at both ends (default: the first `[[guard.sap]]` of the agent).
+        #[arg(long)]
+        sap: Option<u8>,
+        /// The data to send.
+        file: PathBuf,
+    },
+    /// Take the labelled messages that arrived for the operator (on a guarded SAP no SIS
+    /// client holds) since the last call, with label marking, source and the receiver's
+    /// verdict; refused ones are listed without data. Returns at once (does not wait).
+    Receive {
+        #[command(flatten)]
+        target: Target,
+        /// Write each released message's data to DIR/SOURCE-SEQ.bin.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Check a node's records offline (no agent needed; safe while one runs).
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -479,7 +518,14 @@ async fn client(command: Command) -> anyhow::Result<()> {
             let reply = target.ask(wire).await?;
             show(&target, &reply, decision_in_words)?;
         }
-        Command::Run { .. }
+        Command::Receive { target, out } => {
+            let text =
+                skywave_host::labelled::receive(&target.socket()?, out.as_deref(), target.json)
+                    .await?;
+            print(Ok(text))?;
+        }
+        Command::Send { .. }
+        | Command::Run { .. }
         | Command::CheckConfig { .. }
         | Command::Frames(_)
         | Command::Audit(_)
@@ -552,6 +598,44 @@ fn main() -> ExitCode {
             Err(e) => Err(e),
         },
         Command::CheckConfig { file } => return check_config(&file),
+        Command::Send {
+            target,
+            to,
+            label,
+            spif,
+            domain,
+            policy_id,
+            sap,
+            file,
+        } => {
+            let xml = match (&spif, &domain, policy_id) {
+                (Some(spif), Some(domain), Some(id)) => {
+                    Some(skywave_host::labelled::XmlLabelSource { spif, domain, id })
+                }
+                _ => None,
+            };
+            let sent = skywave_host::labelled::read_label(&label, xml).and_then(|label| {
+                let socket = target.socket()?;
+                tokio_runtime()?.block_on(skywave_host::labelled::send(
+                    &socket,
+                    to,
+                    sap,
+                    label,
+                    &file,
+                    target.json,
+                ))
+            });
+            match sent {
+                Ok((text, status)) => {
+                    let printed = print(Ok(text));
+                    if printed.is_ok() || printed.as_ref().is_err_and(is_broken_pipe) {
+                        return ExitCode::from(status);
+                    }
+                    printed
+                }
+                Err(e) => Err(e),
+            }
+        }
         Command::Run { config, log_format } => {
             // The file's `[log] level`, if it reads; a file that does not is reported by `run`.
             let level = AgentConfig::load(&config).ok().and_then(|c| c.log_level);

@@ -12,6 +12,8 @@
 //! {"cmd":"policies"}
 //! {"cmd":"capture","link":"hf1","path":"/tmp/hf1.pcap","seconds":60}
 //! {"cmd":"decide","domain":"GBR","policy":1,"classification":2,"categories":[[2,10]],"audience":"USA"}
+//! {"cmd":"send","to":2,"sap":5,"label_hex":"0147...","data_hex":"68656c6c6f"}
+//! {"cmd":"receive"}
 //! ```
 
 use std::path::Path;
@@ -23,6 +25,11 @@ use skywave_protocol::policy::{
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
+
+use super::message::MessageJson;
+use skywave_protocol::label::MAX_COMPACT_LABEL_LEN;
+use skywave_protocol::station::MAX_GUARDED_LEN;
+use skywave_protocol::wire::Address;
 
 /// The longest request line accepted: a publish of the largest artifact, hex-encoded, with room.
 const MAX_REQUEST: usize = 8192;
@@ -63,6 +70,20 @@ pub enum Wire {
         /// The audience domain.
         audience: String,
     },
+    /// Send labelled data through the guard (`skywave send`).
+    Send {
+        /// The destination node's address.
+        to: u32,
+        /// The SAP at both ends (a guarded SAP); the first guarded SAP when absent.
+        #[serde(default)]
+        sap: Option<u8>,
+        /// The compact label, hex.
+        label_hex: String,
+        /// The data, hex.
+        data_hex: String,
+    },
+    /// Take the labelled messages that arrived for the operator (`skywave receive`).
+    Receive,
 }
 
 /// The labelling part of a decide request.
@@ -108,6 +129,19 @@ pub enum Command {
     },
     /// SIGHUP's changes for the station ([`super::reload`]); never from the socket.
     Reload(super::reload::Live),
+    /// See [`Wire::Send`].
+    Send {
+        /// The destination node.
+        to: Address,
+        /// The SAP, if given.
+        sap: Option<u8>,
+        /// The compact label.
+        label: Vec<u8>,
+        /// The data.
+        data: Vec<u8>,
+    },
+    /// See [`Wire::Receive`].
+    Receive,
 }
 
 /// A command and where its reply goes.
@@ -149,6 +183,13 @@ pub enum Reply {
         /// Its index in the hash-chained log.
         log_index: u64,
     },
+    /// A labelled message was taken by the guard (`skywave send`).
+    Sent(Box<SentJson>),
+    /// The labelled messages that arrived for the operator since the last `receive`.
+    Received {
+        /// Oldest first.
+        messages: Vec<InboxJson>,
+    },
     /// A capture has started.
     Capturing {
         /// The link.
@@ -165,6 +206,41 @@ pub enum Reply {
         /// Why.
         message: String,
     },
+}
+
+/// What `skywave send` is told: the message, and the sender's verdict when the guard has
+/// given it.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct SentJson {
+    /// SHA-256 of the data, hex.
+    pub digest: String,
+    /// The guard's handle for it (`null` when it was refused at once).
+    pub ticket: Option<u32>,
+    /// `released` (sealed and on its link), `refused`, or `held` (waiting for its link: it is
+    /// decided again when it goes, and that decision is logged).
+    pub state: String,
+    /// The guard's report, when it has decided.
+    pub message: Option<MessageJson>,
+    /// The policy decision and its lineage, when one was made.
+    pub decision: Option<DecisionJson>,
+    /// Where the guard's report is in the decision log.
+    pub log_index: Option<u64>,
+}
+
+/// One labelled message that arrived for the operator: the receiver's verdict, and the data
+/// when it was released.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct InboxJson {
+    /// The receiver's report.
+    pub message: MessageJson,
+    /// The policy decision and its lineage, when one was made.
+    pub decision: Option<DecisionJson>,
+    /// Where the report is in the decision log.
+    pub log_index: Option<u64>,
+    /// When it arrived (Unix seconds).
+    pub received_unix: u64,
+    /// The data, hex; `null` when refused (the guard does not hand refused data on).
+    pub data_hex: Option<String>,
 }
 
 /// `skywave status`.
@@ -462,6 +538,38 @@ impl Wire {
                     audience: domain(&audience, "audience")?,
                 }
             }
+            Wire::Send {
+                to,
+                sap,
+                label_hex,
+                data_hex,
+            } => {
+                let label = unhex(&label_hex).map_err(|e| format!("label_hex: {e}"))?;
+                if label.is_empty() || label.len() > MAX_COMPACT_LABEL_LEN {
+                    return Err(format!(
+                        "label_hex: {} bytes; a compact label has 1 to {MAX_COMPACT_LABEL_LEN}",
+                        label.len()
+                    ));
+                }
+                let data = unhex(&data_hex).map_err(|e| format!("data_hex: {e}"))?;
+                if data.len() > MAX_GUARDED_LEN {
+                    return Err(format!(
+                        "{} bytes of data: a labelled message carries at most {MAX_GUARDED_LEN}",
+                        data.len()
+                    ));
+                }
+                let to = Address::new(to)
+                    .ok()
+                    .filter(|a| *a != Address::BROADCAST)
+                    .ok_or_else(|| format!("to: {to} is not a node address"))?;
+                Command::Send {
+                    to,
+                    sap,
+                    label,
+                    data,
+                }
+            }
+            Wire::Receive => Command::Receive,
         })
     }
 }

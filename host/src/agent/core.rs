@@ -17,6 +17,7 @@
 //! has its `HostLink`: the station drives both alike.
 
 mod clients;
+mod messages;
 mod operator;
 mod reload;
 #[cfg(test)]
@@ -30,7 +31,7 @@ use skywave_protocol::label::binding::OriginState;
 use skywave_protocol::link::Event as LinkEvent;
 use skywave_protocol::node::{MAX_NEIGHBOURS, Node, NodeEvent};
 use skywave_protocol::policy::UnixTime;
-use skywave_protocol::station::{GuardConfig, LinkId, Station, StationEvent};
+use skywave_protocol::station::{End, GuardConfig, LinkId, Station, StationEvent};
 use skywave_protocol::time::Instant;
 use skywave_protocol::wire::{Address, MAX_DPDU_LEN};
 use tokio::sync::mpsc;
@@ -43,6 +44,7 @@ use crate::sis::server::ToCore;
 use crate::store::guard::SEQ_BLOCK;
 use crate::store::{ArtifactStore, Store};
 use clients::Sis;
+use messages::Messages;
 
 /// Links one agent drives at most.
 pub const MAX_LINKS: usize = 8;
@@ -82,6 +84,8 @@ pub struct Core {
     frame: Vec<u8>,
     /// The guard's persisted state, when `[guard]` is configured.
     guard: Option<GuardStore>,
+    /// The operator's labelled messages: sender verdicts for `send`, arrivals for `receive`.
+    messages: Messages,
 }
 
 /// What of the guard's state is in the store (store/guard.rs says why numbers are reserved).
@@ -157,7 +161,7 @@ impl Core {
                 capture: None,
             });
         }
-        Ok(Core {
+        let mut core = Core {
             address: config.address,
             sap: config.sap,
             station,
@@ -168,7 +172,10 @@ impl Core {
             sis: None,
             frame: vec![0u8; MAX_DPDU_LEN.max(crate::sis::MAX_FRAME)],
             guard,
-        })
+            messages: Messages::new(config.guard.as_ref().map_or(&[][..], |g| &g.saps)),
+        };
+        core.tell_links_bound_saps(1 << config.sap);
+        Ok(core)
     }
 
     /// Writes what the guard must not forget before anything leaves the station: binding
@@ -331,6 +338,7 @@ impl Core {
             refused,
             sis,
             store,
+            messages,
             ..
         } = self;
         while let Some(event) = station.poll_event() {
@@ -350,13 +358,21 @@ impl Core {
                     None
                 }
                 StationEvent::Guard(report) => {
-                    // Every guard decision goes to the decision log, as an operator's does.
+                    // Every guard decision goes to the decision log, release or refusal, with
+                    // or without a policy decision behind it, as an operator's does.
                     tracing::info!(end = ?report.end, link = name(report.link), seq = report.seq, refusal = ?report.refusal, "guard");
-                    if let Some(decision) = &report.decision
-                        && let Err(e) =
-                            store.append_decision(decision, std::time::SystemTime::now())
-                    {
-                        tracing::error!(%e, "guard decision not logged");
+                    let log_index =
+                        match store.append_guard_report(report, std::time::SystemTime::now()) {
+                            Ok(anchor) => Some(anchor.count - 1),
+                            Err(e) => {
+                                tracing::error!(%e, "guard decision not logged");
+                                None
+                            }
+                        };
+                    let bound = sis.as_ref().map_or(0, |s| s.hub.bound_saps());
+                    match report.end {
+                        End::Sender => messages.sent(report, log_index),
+                        End::Receiver => messages.arrived(report, log_index, bound),
                     }
                     None
                 }
@@ -374,7 +390,9 @@ impl Core {
                     let handed = sis
                         .as_ref()
                         .is_some_and(|s| s.hub.indicate(src, service, header, payload));
-                    if !handed {
+                    if messages.deliver(src, header.dest_sap, payload, handed) {
+                        // Released by the guard for the operator: `skywave receive` takes it.
+                    } else if !handed {
                         tracing::debug!(%src, sap = header.dest_sap, "U_PDU for an unbound SAP dropped");
                     }
                     None

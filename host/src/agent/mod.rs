@@ -6,6 +6,7 @@
 //! - [`link`]: the agent's link type: a carrier with compressed batches and CAPS.
 //! - [`control`]: the operator's control socket and the client the CLI uses.
 //! - [`explain`]: release decisions in words, for `decide` and `audit show`.
+//! - [`message`]: the guard's decisions on labelled messages, for `send`, `receive` and `audit`.
 //! - [`service`]: file and socket modes, the store's lock, systemd readiness.
 //! - [`reload`]: SIGHUP: what is safe applied live, the rest named for a restart.
 //! - [`status_text`]: `skywave status` in words and units.
@@ -25,6 +26,7 @@ pub mod control;
 pub mod core;
 pub mod explain;
 mod link;
+pub mod message;
 pub mod reload;
 pub mod service;
 pub mod status_text;

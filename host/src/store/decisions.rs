@@ -1,7 +1,10 @@
 //! The hash-chained decision log, one entry per row of the `decisions` table.
 //!
-//! Entries are the protocol's own ([`DecisionLog::append`] writes them, [`log::verify`]
-//! checks them): index, previous entry's hash, postcard-encoded [`Decision`]. The store keeps
+//! Entries are the protocol's own ([`DecisionLog::append`] and
+//! [`DecisionLog::append_message`] write them, [`log::verify`] checks them): index and record
+//! format, previous entry's hash, and a postcard-encoded [`Decision`] (an operator's `decide`)
+//! or [`GuardReport`] (the guard's decision on a labelled message, release or refusal, at
+//! either end). The store keeps
 //! the log's anchor in memory, resumed from the last row at open, and advances it only when
 //! a row committed. Rows are read back in the order they were written (`position`), not
 //! sorted by the index inside them, so a reordered or renumbered row shows up as a fault.
@@ -14,6 +17,7 @@ use std::time::SystemTime;
 use rusqlite::{Connection, OptionalExtension};
 use skywave_protocol::policy::log::{self, entry_hash};
 use skywave_protocol::policy::{Decision, DecisionLog, LogAnchor, LogEntry, LogFault};
+use skywave_protocol::station::GuardReport;
 
 use super::{Store, StoreError, from_unix_ms, unix_ms};
 
@@ -30,7 +34,8 @@ pub struct DecisionRow {
 
 /// Room for one entry: the 40-byte header and the largest decision (two labels of at most
 /// `MAX_LABEL_CATEGORIES` values, three artifact references, `MAX_DOMAINS` revocation
-/// sequence numbers) take well under 1 KiB.
+/// sequence numbers) take well under 1 KiB; a guard report adds its compact label (at most
+/// 139 bytes) and some 60 bytes of addresses, digest and numbers.
 const ENTRY_BUF: usize = 2048;
 
 /// The log's anchor after the last row in `conn`.
@@ -62,10 +67,32 @@ impl Store {
         decision: &Decision,
         now: SystemTime,
     ) -> Result<LogAnchor, StoreError> {
+        self.append_entry(now, |log, buf| log.append(decision, buf))
+    }
+
+    /// Appends the guard's decision on one labelled message (its whole report: a refusal
+    /// without a policy decision is logged too); returns the anchor after it. On an error
+    /// nothing was written and the anchor is unchanged.
+    pub fn append_guard_report(
+        &self,
+        report: &GuardReport,
+        now: SystemTime,
+    ) -> Result<LogAnchor, StoreError> {
+        self.append_entry(now, |log, buf| log.append_message(report, buf))
+    }
+
+    fn append_entry(
+        &self,
+        now: SystemTime,
+        write: impl for<'b> FnOnce(
+            &mut DecisionLog,
+            &'b mut [u8],
+        ) -> Result<&'b [u8], skywave_protocol::policy::EncodeError>,
+    ) -> Result<LogAnchor, StoreError> {
         self.with(|inner| {
             let mut log = inner.log;
             let mut buf = [0u8; ENTRY_BUF];
-            let entry = log.append(decision, &mut buf).map_err(StoreError::Encode)?;
+            let entry = write(&mut log, &mut buf).map_err(StoreError::Encode)?;
             inner.conn.execute(
                 "INSERT INTO decisions (entry, recorded_unix_ms) VALUES (?1, ?2)",
                 (entry, unix_ms(now)),

@@ -422,7 +422,7 @@ fn the_decision_log_continues_across_restarts_and_verifies() {
         .decision_entries()
         .unwrap()
         .iter()
-        .map(|e| LogEntry::read(e).unwrap().decision)
+        .map(|e| LogEntry::read(e).unwrap().decision().cloned().unwrap())
         .collect();
     assert_eq!(read, decided);
 }

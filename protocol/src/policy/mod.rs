@@ -41,7 +41,7 @@ mod tests;
 pub use decide::{Basis, Decision, DenyReason, Label, LabelRecord, Lineage, SpiralGap, Verdict};
 pub use encoding::{Artifact, DecodeError, EncodeError, Kind, Signed};
 pub use evidence::{Conflict, Evidence, EvidenceFile, FileError, NotProven, Proof, Side};
-pub use log::{DecisionLog, LogAnchor, LogEntry, LogFault};
+pub use log::{DecisionLog, LogAnchor, LogEntry, LogFault, Record};
 pub use model::{
     ArtifactRef, Category, CategoryGroup, CategoryKind, CategorySet, CategoryValue, Checkpoint,
     ClassMap, Classification, Constraint, Credential, DeltaOp, Digest, Domain, Equivalence,

@@ -198,6 +198,40 @@ pub fn translator<'a>(
     }
 }
 
+/// A signed node credential: `root` of `domain` certifies that `key` speaks for node
+/// `address` (scope `node`, depth 0).
+pub fn node_credential(
+    root: &SigningKey,
+    key: &SigningKey,
+    domain: Domain,
+    address: u32,
+) -> Vec<u8> {
+    let cred = Credential {
+        node: Some(address),
+        ..credential(root, key, domain, Scope::NODE, 0)
+    };
+    sign(root, &Artifact::Credential(cred))
+}
+
+/// The key of node `address` in the sample: node 1 is GBR's, node 2 USA's
+/// ([`Coalition::node_credentials`]).
+pub fn node_key(address: u32) -> SigningKey {
+    key(69u8.wrapping_add(address as u8))
+}
+
+impl Coalition {
+    /// The node credentials of node 1 (GBR) and node 2 (USA), each issued by its nation's root
+    /// for its [`node_key`].
+    pub fn node_credentials(&self) -> Vec<Vec<u8>> {
+        [(&self.gbr_root, GBR, 1), (&self.usa_root, USA, 2)]
+            .into_iter()
+            .map(|(root, domain, address)| {
+                node_credential(root, &node_key(address), domain, address)
+            })
+            .collect()
+    }
+}
+
 /// A revocation delta.
 pub fn revocation(
     domain: Domain,

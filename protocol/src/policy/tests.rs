@@ -17,6 +17,9 @@ use super::store::{Refusal, Table, TrustStore};
 use super::{Basis, Decision, DenyReason, Label, Verdict};
 use super::{MAX_ARTIFACT_LEN, MAX_LABEL_CATEGORIES, MAX_POLICIES};
 
+/// The log's record formats (policy decisions and message decisions, old and new layout).
+mod log_formats;
+
 /// The sample coalition's keys and a store holding all of it (built once: signing is slow in
 /// debug builds, and the proptests need a fresh store per case).
 fn coalition() -> (Coalition, TrustStore) {
@@ -722,7 +725,7 @@ fn the_decision_log_verifies_and_reads_back() {
     assert_eq!(anchor.count, 5);
     let read: Vec<Decision> = entries
         .iter()
-        .map(|e| log::LogEntry::read(e).unwrap().decision)
+        .map(|e| log::LogEntry::read(e).unwrap().decision().cloned().unwrap())
         .collect();
     assert_eq!(read, decided);
 }

@@ -49,8 +49,10 @@ impl Core {
         self.poll();
     }
 
-    /// Tells every link which SAPs have a client here (`saps`, a bit per SAP).
-    fn tell_links_bound_saps(&mut self, saps: u16) {
+    /// Tells every link which SAPs have a client here (`saps`, a bit per SAP, and the guarded
+    /// SAPs, whose client is the operator's inbox when no SIS client holds them).
+    pub(super) fn tell_links_bound_saps(&mut self, saps: u16) {
+        let saps = saps | self.messages.guarded_saps();
         for index in 0..self.station.links() {
             if let Some(link) = self.station.link_mut(LinkId(index as u8)) {
                 link.set_bound_saps(saps);

@@ -117,6 +117,13 @@ impl Core {
                     },
                 }
             }
+            Command::Send {
+                to,
+                sap,
+                label,
+                data,
+            } => self.send(to, sap, &label, &data),
+            Command::Receive => self.receive(),
             Command::Policies => Reply::Policies {
                 artifacts: (0..self.station.node().storage().len())
                     .filter_map(|i| {

@@ -10,7 +10,7 @@ use super::*;
 use crate::label::binding::{self, BindingRefusal, Endpoints, MAX_BINDING_LEN};
 use crate::label::compact::{self, MAX_COMPACT_LABEL_LEN};
 use crate::policy::sample::{GBR, USA, gbr};
-use crate::policy::{Artifact, Basis, Credential, Label, Revoked, Scope};
+use crate::policy::{Artifact, Basis, Label, Revoked};
 
 /// The guarded SAP.
 const SAP: u8 = 3;
@@ -24,21 +24,7 @@ const GBR_TO_USA: Endpoints = Endpoints {
 
 /// GBR's node key (station 0, address 1) and USA's (station 1, address 2).
 fn node_key(station: usize) -> SigningKey {
-    sample::key(70 + station as u8)
-}
-
-/// The node credentials of stations 0 (GBR) and 1 (USA).
-fn node_credentials(c: &Coalition) -> Vec<Vec<u8>> {
-    [(&c.gbr_root, GBR, 0), (&c.usa_root, USA, 1)]
-        .into_iter()
-        .map(|(root, domain, station)| {
-            let cred = Credential {
-                node: Some(station as u32 + 1),
-                ..sample::credential(root, &node_key(station), domain, Scope::NODE, 0)
-            };
-            sample::sign(root, &Artifact::Credential(cred))
-        })
-        .collect()
+    sample::node_key(station as u32 + 1)
 }
 
 /// SECRET, operation TELIC: GBR releases it to USA, through the GBR-USA translator.
@@ -67,7 +53,7 @@ fn guarded(c: &Coalition, forger: bool) -> Net {
         Fanout::DEFAULT,
     );
     for s in 0..2 {
-        for cred in node_credentials(c) {
+        for cred in c.node_credentials() {
             net.publish(s, &cred);
         }
         let config = GuardConfig {

@@ -84,6 +84,15 @@ impl Scenario {
         self.coalition.roots()
     }
 
+    /// A trust store holding [`Scenario::roots`], as both nodes start.
+    pub fn trust(&self) -> TrustStore {
+        let mut trust = TrustStore::new();
+        for root in self.roots() {
+            let _ = trust.add_root(&root, Some(NOW));
+        }
+        trust
+    }
+
     /// The artifact node A publishes: GBR's first revocation delta (sequence 1, revoking
     /// translator 1 version 1), signed by the GBR root, so the roots alone admit it. Signing is
     /// deterministic (RFC 6979): every driver, the simulator's scenario files included, makes
@@ -135,10 +144,7 @@ pub fn reference() -> [Trace; 2] {
         modem: Modem::hf_2400_short(),
     };
     for me in [A, B] {
-        let mut trust = TrustStore::new();
-        for root in script.roots() {
-            let _ = trust.add_root(&root, Some(NOW));
-        }
+        let trust = script.trust();
         let config = node::Config {
             address: Some(address(me)),
             jitter_seed: me,

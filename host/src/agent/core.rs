@@ -81,7 +81,14 @@ pub struct Core {
     frame: Vec<u8>,
     /// The guard's persisted state, when `[guard]` is configured.
     guard: Option<GuardStore>,
+    /// Sees every event the station reports, in order, before the core acts on it.
+    observer: Option<EventObserver>,
 }
+
+/// What [`Core::with_observer`] takes: called with each event the station reports, in the
+/// order `poll_event` returned them (the drivers' test compares them with the other drivers',
+/// docs/drivers.md).
+pub type EventObserver = Box<dyn FnMut(&StationEvent<'_>) + Send>;
 
 /// What of the guard's state is in the store (store/guard.rs says why numbers are reserved).
 struct GuardStore {
@@ -164,7 +171,14 @@ impl Core {
             sis: None,
             frame: vec![0u8; MAX_DPDU_LEN.max(crate::sis::MAX_FRAME)],
             guard,
+            observer: None,
         })
+    }
+
+    /// Shows `observer` every event the station reports, before the core acts on it.
+    pub fn with_observer(mut self, observer: EventObserver) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Writes what the guard must not forget before anything leaves the station: binding
@@ -327,9 +341,13 @@ impl Core {
             refused,
             sis,
             store,
+            observer,
             ..
         } = self;
         while let Some(event) = station.poll_event() {
+            if let Some(observe) = observer {
+                observe(&event);
+            }
             let name = |link: LinkId| {
                 ports
                     .get(usize::from(link.0))

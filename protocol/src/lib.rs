@@ -54,5 +54,7 @@ pub mod node;
 pub mod policy;
 pub mod sis;
 pub mod station;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 pub mod time;
 pub mod wire;

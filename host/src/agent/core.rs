@@ -86,7 +86,14 @@ pub struct Core {
     guard: Option<GuardStore>,
     /// The operator's labelled messages: sender verdicts for `send`, arrivals for `receive`.
     messages: Messages,
+    /// Sees every event the station reports, in order, before the core acts on it.
+    observer: Option<EventObserver>,
 }
+
+/// What [`Core::with_observer`] takes: called with each event the station reports, in the
+/// order `poll_event` returned them (the drivers' test compares them with the other drivers',
+/// docs/drivers.md).
+pub type EventObserver = Box<dyn FnMut(&StationEvent<'_>) + Send>;
 
 /// What of the guard's state is in the store (store/guard.rs says why numbers are reserved).
 struct GuardStore {
@@ -173,9 +180,16 @@ impl Core {
             frame: vec![0u8; MAX_DPDU_LEN.max(crate::sis::MAX_FRAME)],
             guard,
             messages: Messages::new(config.guard.as_ref().map_or(&[][..], |g| &g.saps)),
+            observer: None,
         };
         core.tell_links_bound_saps(1 << config.sap);
         Ok(core)
+    }
+
+    /// Shows `observer` every event the station reports, before the core acts on it.
+    pub fn with_observer(mut self, observer: EventObserver) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Writes what the guard must not forget before anything leaves the station: binding
@@ -339,9 +353,13 @@ impl Core {
             sis,
             store,
             messages,
+            observer,
             ..
         } = self;
         while let Some(event) = station.poll_event() {
+            if let Some(observe) = observer {
+                observe(&event);
+            }
             let name = |link: LinkId| {
                 ports
                     .get(usize::from(link.0))

@@ -98,16 +98,18 @@ pub fn spawn_core(
     bearers: Vec<Bearer>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<(mpsc::Sender<control::Request>, tokio::task::JoinHandle<()>)> {
-    spawn_core_with_sis(config, node, store, bearers, None, shutdown)
+    spawn_core_with_sis(config, node, store, bearers, None, None, shutdown)
 }
 
-/// [`spawn_core`], with an SIS server's hub and the events of its connections.
+/// [`spawn_core`], with an SIS server's hub and the events of its connections, and an observer
+/// of the station's events ([`core::Core::with_observer`]).
 pub fn spawn_core_with_sis(
     config: &AgentConfig,
     node: Box<Node<ArtifactStore>>,
     store: Store,
     bearers: Vec<Bearer>,
     sis: Option<(Hub, mpsc::Receiver<ToCore>)>,
+    observer: Option<core::EventObserver>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<(mpsc::Sender<control::Request>, tokio::task::JoinHandle<()>)> {
     let (merged_tx, merged) = mpsc::channel(bearer::EVENT_CAPACITY);
@@ -128,6 +130,9 @@ pub fn spawn_core_with_sis(
     let mut core = core::Core::new(config, node, store, senders)?;
     if let Some((hub, events)) = sis {
         core = core.with_sis(hub, events);
+    }
+    if let Some(observer) = observer {
+        core = core.with_observer(observer);
     }
     let task = tokio::spawn(core.run(merged, control_rx, shutdown));
     Ok((control_tx, task))
@@ -174,7 +179,7 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         None => None,
     };
     let (stop_tx, stop) = tokio::sync::oneshot::channel();
-    let (control_tx, core) = spawn_core_with_sis(&config, node, store, bearers, sis, async {
+    let (control_tx, core) = spawn_core_with_sis(&config, node, store, bearers, sis, None, async {
         let _ = stop.await;
     })?;
     tokio::spawn(control::serve(listener, control_tx.clone()));

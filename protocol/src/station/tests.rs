@@ -58,6 +58,8 @@ struct Net {
     log: Vec<Vec<String>>,
     /// Per station, its guard reports not yet taken (tests/guard.rs).
     reports: Vec<Vec<GuardReport>>,
+    /// Per station, every event in the drivers' canonical form (tests/drivers.rs).
+    traces: Vec<crate::testkit::Trace>,
 }
 
 impl Net {
@@ -101,6 +103,7 @@ impl Net {
             frames: std::vec![0; stations.len()],
             log: std::vec![Vec::new(); stations.len()],
             reports: std::vec![Vec::new(); stations.len()],
+            traces: std::vec![crate::testkit::Trace::new(); stations.len()],
             stations,
             channels: members,
             flights: Vec::new(),
@@ -205,6 +208,7 @@ impl Net {
     fn take_events(&mut self, s: usize) {
         let (station, log) = (&mut self.stations[s], &mut self.log[s]);
         while let Some(e) = station.poll_event() {
+            self.traces[s].record(&e);
             match e {
                 StationEvent::Guard(r) => self.reports[s].push(r.clone()),
                 other => log.push(describe(&other)),

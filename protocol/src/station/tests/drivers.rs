@@ -1,16 +1,18 @@
-//! One scripted scenario (two stations on one channel, one artifact, one client message)
-//! under the driving loops of the firmware, the coalition simulator and the station tests: the
-//! stations report the same events in the same order whichever loop drives them. A difference
-//! is a station whose behaviour depends on how a driver that keeps the contract schedules its
-//! calls.
-//!
-//! The loops are restated here over [`Net`]'s idealised channel, each with its driver's
+//! The drivers' shared scenario (`crate::testkit`: two stations on one channel, one artifact,
+//! one client message) under the driving loops of the firmware, the coalition simulator and
+//! the station tests, each restated over [`Net`]'s idealised channel with its driver's
 //! schedule: the firmware polls everything every millisecond (`Adjunct::poll`), the simulator
 //! serves one station per queued arrival or wake-up (`coalition.rs`'s `service`), the station
-//! tests serve every station per step (`Net::run`). The host agent's loop is the simulator's
-//! (one feed, then the polls) with real time; it is not run here (docs/drivers.md, not done).
+//! tests serve every station per step (`Net::run`). Each must give the reference driver's
+//! traces (`testkit::reference`): a difference is a station whose behaviour depends on how a
+//! driver that keeps the contract schedules its calls.
+//!
+//! The real drivers run the same scenario against the same reference: the agent's `Core` and
+//! the simulator's `Sim` in `tools/tests/drivers.rs`, the firmware's adjunct in
+//! `hil-tests/tests/firmware_drivers.rs` (docs/drivers.md).
 
 use super::*;
+use crate::testkit::{self, RUN_FOR, Scenario, Trace};
 
 /// How a driver schedules the station's calls.
 #[derive(Clone, Copy, Debug)]
@@ -99,45 +101,57 @@ impl Net {
     }
 }
 
-/// The script, driven by `driver`: what each station reported, in order.
-fn scenario(driver: Loop) -> Vec<Vec<String>> {
-    let c = Coalition::new();
-    let mut net = Net::new(&c, 2, &[&[0, 1]], &[], Fanout::DEFAULT);
-    for s in 0..2 {
-        net.take_events(s);
-    }
+/// The scenario, driven by `driver`: each station's trace.
+fn scenario(driver: Loop) -> Vec<Trace> {
+    let script = Scenario::new();
+    let c = script.coalition();
+    let mut net = Net::new(c, 2, &[&[0, 1]], &[], Fanout::DEFAULT);
     let now = net.now;
-    let artifact = &c.artifacts()[0];
-    net.publish(0, artifact);
-    let message = client(2, b"one client message", now + minutes(10));
-    net.stations[0].submit(now, LinkId(0), &message).unwrap();
+    let artifact = script.artifact();
+    net.publish(0, &artifact);
+    net.stations[0]
+        .submit(now, LinkId(0), &Scenario::client_message(now))
+        .unwrap();
     match driver {
-        Loop::Stepper => net.run(minutes(4), |_, _| false),
-        Loop::Firmware => net.run_polled(minutes(4)),
-        Loop::Simulator => net.run_queued(minutes(4)),
+        Loop::Stepper => net.run(RUN_FOR, |_, _| false),
+        Loop::Firmware => net.run_polled(RUN_FOR),
+        Loop::Simulator => net.run_queued(RUN_FOR),
     }
     assert!(
-        net.holds(1).contains(&Digest::of(artifact)),
+        net.holds(1).contains(&Digest::of(&artifact)),
         "{driver:?}: the artifact crossed"
     );
-    net.log
+    net.traces
+}
+
+/// What the scenario must show, beside being the same under every driver: node B got the
+/// artifact and the message, node A heard its message was delivered.
+fn check_reference(traces: &[Trace]) {
+    let has = |t: &Trace, prefix: &str| t.lines().iter().any(|l| l.starts_with(prefix));
+    assert!(has(&traces[0], "delivered client#0"), "{:?}", traces[0]);
+    assert!(
+        has(&traces[1], "admitted Revocation GBR"),
+        "{:?}",
+        traces[1]
+    );
+    let received = std::format!(
+        "received from=A sap={}>{}",
+        testkit::CLIENT_SRC_SAP,
+        testkit::CLIENT_DEST_SAP
+    );
+    assert!(has(&traces[1], &received), "{:?}", traces[1]);
 }
 
 #[test]
 fn three_driving_loops_see_the_same_events_in_the_same_order() {
-    let reference = scenario(Loop::Stepper);
-    assert!(
-        reference[1]
-            .iter()
-            .any(|e| e.starts_with("received") && e.ends_with("one client message")),
-        "{:?}",
-        reference[1]
-    );
-    assert!(reference[0].iter().any(|e| e.starts_with("Delivered")));
-    for driver in [Loop::Firmware, Loop::Simulator] {
-        let log = scenario(driver);
-        for s in 0..2 {
-            assert_eq!(log[s], reference[s], "station {s} under {driver:?}");
+    let reference = testkit::reference();
+    check_reference(&reference);
+    for driver in [Loop::Stepper, Loop::Firmware, Loop::Simulator] {
+        let traces = scenario(driver);
+        for (s, (ours, theirs)) in reference.iter().zip(&traces).enumerate() {
+            if let Some(report) = ours.diff("reference", theirs, &std::format!("{driver:?}")) {
+                panic!("node {}: {report}", ["A", "B"][s]);
+            }
         }
     }
 }

@@ -115,8 +115,8 @@ struct Sim<'a> {
     publish: Vec<Vec<Vec<u8>>>,
     inject: Vec<Vec<Vec<u8>>>,
     labels: Vec<(String, Vec<CategoryValue>, Domain, u32, u8, Domain)>,
-    /// Per `[[message]]`: its compact label, and its verdicts so far.
-    message_labels: Vec<Vec<u8>>,
+    /// Per `[[message]]`: its compact label (none: plain client data).
+    message_labels: Vec<Option<Vec<u8>>>,
     messages: Vec<MessageRecord>,
     // Measurements.
     records: Vec<ArtifactRecord>,
@@ -130,7 +130,12 @@ struct Sim<'a> {
     air_log: Vec<(f64, f64)>,
     /// (time s, net, bytes, class) of every frame put on the air.
     frame_log: Vec<(f64, usize, u64, &'static str)>,
+    /// Sees every station's events as `poll_event` returns them ([`run_observed`]).
+    observer: Option<Observer<'a>>,
 }
+
+/// What [`run_observed`] calls with each event: the station's index, and the event.
+pub type Observer<'a> = &'a mut dyn FnMut(usize, &StationEvent<'_>);
 
 /// Wall-clock time of the simulated stations: the sample coalition's `NOW` plus simulated
 /// time, so credentials are inside their validity.
@@ -139,7 +144,12 @@ fn wall(now: Instant) -> Option<UnixTime> {
 }
 
 impl<'a> Sim<'a> {
-    fn new(scenario: &'a CoalitionScenario, seed: u64, capture: bool) -> anyhow::Result<Self> {
+    fn new(
+        scenario: &'a CoalitionScenario,
+        seed: u64,
+        capture: bool,
+        observer: Option<Observer<'a>>,
+    ) -> anyhow::Result<Self> {
         scenario.check()?;
         let net_index = |name: &str| named(&scenario.nets, name, "net", |n| &n.name);
         let station_index = |name: &str| named(&scenario.stations, name, "station", |s| &s.name);
@@ -278,7 +288,7 @@ impl<'a> Sim<'a> {
         let message_labels = scenario
             .messages
             .iter()
-            .map(|m| m.label.compact())
+            .map(|m| m.label.as_ref().map(LabelSpec::compact).transpose())
             .collect::<anyhow::Result<Vec<_>>>()?;
         let messages = scenario
             .messages
@@ -288,7 +298,10 @@ impl<'a> Sim<'a> {
                 name: m.name.clone(),
                 from: m.from.clone(),
                 to: m.to.clone(),
-                label: skywave_protocol::codec::Hex(label).to_string(),
+                label: label
+                    .as_deref()
+                    .map(|l| skywave_protocol::codec::Hex(l).to_string())
+                    .unwrap_or_default(),
                 digest: skywave_protocol::policy::Digest::of(m.name.as_bytes()).to_string(),
                 submitted_s: m.at_s,
                 sender: None,
@@ -321,6 +334,7 @@ impl<'a> Sim<'a> {
             bytes: BTreeMap::new(),
             frame_log: Vec::new(),
             air_log: Vec::new(),
+            observer,
         };
         for (index, p) in scenario.publish.iter().enumerate() {
             sim.queue.push(instant(p.at_s), Ev::Publish { index });
@@ -455,12 +469,13 @@ impl<'a> Sim<'a> {
         let data = spec.name.as_bytes();
         let now = self.now;
         let st = self.stations.get_mut(s).context("station")?;
-        let submitted = st.submit_labelled(
-            now,
-            LinkId(link as u8),
-            &traffic::message(dest, data, now),
-            label,
-        );
+        let message = traffic::message(dest, data, now);
+        let submitted = match label {
+            Some(label) => st
+                .submit_labelled(now, LinkId(link as u8), &message, label)
+                .map(|_| ()),
+            None => st.submit(now, LinkId(link as u8), &message).map(|_| ()),
+        };
         // A refusal comes as a guard report too (filed in take_events); anything else
         // (no room, link down) never reached the guard's decision.
         if let Err(e) = submitted
@@ -589,11 +604,19 @@ impl<'a> Sim<'a> {
             StationEvent::Guard(r) => Some(Err(Box::new(r.clone()))),
             _ => None,
         };
-        while let Some(e) = self
-            .stations
-            .get_mut(s)
-            .and_then(|st| st.poll_event().map(owned))
-        {
+        while let Some(e) = {
+            let Sim {
+                stations, observer, ..
+            } = &mut *self;
+            stations.get_mut(s).and_then(|st| {
+                st.poll_event().map(|e| {
+                    if let Some(observe) = observer.as_mut() {
+                        observe(s, &e);
+                    }
+                    owned(e)
+                })
+            })
+        } {
             let e = match e {
                 Some(Err(report)) => {
                     traffic::file(&mut self.messages, &report, at);
@@ -861,9 +884,23 @@ pub fn run(
     capture: bool,
     progress: bool,
 ) -> anyhow::Result<(CoalitionReport, Vec<u8>)> {
-    let (mut report, pcap) = Sim::new(scenario, seed, capture)?.run(progress)?;
+    let (mut report, pcap) = Sim::new(scenario, seed, capture, None)?.run(progress)?;
     report.seed = seed;
     Ok((report, pcap))
+}
+
+/// Runs a coalition scenario as [`run`] does (no capture), showing `observer` every event of
+/// every station in the order each station reported them: what the drivers' test
+/// (`tools/tests/drivers.rs`) compares with the other drivers'.
+pub fn run_observed<'a>(
+    scenario: &'a CoalitionScenario,
+    seed: u64,
+    observer: Observer<'a>,
+) -> anyhow::Result<CoalitionReport> {
+    let sim = Sim::new(scenario, seed, false, Some(observer))?;
+    let (mut report, _) = sim.run(false)?;
+    report.seed = seed;
+    Ok(report)
 }
 
 impl CoalitionReport {

@@ -287,14 +287,16 @@ impl ScenarioFile for CoalitionScenario {
                 .any(|s| s.name == name && s.domain.is_some())
         };
         for m in &self.messages {
-            ensure!(
-                guarded(&m.from) && guarded(&m.to),
-                "message {}: {} and {} must be stations with a domain",
-                m.name,
-                m.from,
-                m.to
-            );
-            m.label.compact()?;
+            if let Some(label) = &m.label {
+                ensure!(
+                    guarded(&m.from) && guarded(&m.to),
+                    "message {}: {} and {} must be stations with a domain",
+                    m.name,
+                    m.from,
+                    m.to
+                );
+                label.compact()?;
+            }
             ensure!(
                 self.messages.iter().filter(|o| o.name == m.name).count() == 1,
                 "two messages are called {}",

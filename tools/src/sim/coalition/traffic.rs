@@ -17,7 +17,9 @@ pub const GUARD_SAP: u8 = 5;
 /// How long a labelled message is worth sending, s.
 const MESSAGE_TTD_S: u64 = 1800;
 
-/// A client's labelled message, submitted at `from` for its neighbour `to`.
+/// A client's message, submitted at `from` for its neighbour `to`: labelled (through both
+/// stations' guards), or without a label (plain client data, as a station without a guard
+/// carries it).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MessageSpec {
@@ -29,8 +31,9 @@ pub struct MessageSpec {
     pub from: String,
     /// The receiving station: a neighbour of `from` on one of its nets.
     pub to: String,
-    /// Its label.
-    pub label: LabelSpec,
+    /// Its label; none: plain client data, and `from` and `to` need no domain.
+    #[serde(default)]
+    pub label: Option<LabelSpec>,
 }
 
 /// A confidentiality label in a scenario.

@@ -114,7 +114,10 @@ impl<
         for n in self
             .neighbours
             .iter_mut()
-            .filter(|n| Some(n.address) == from || (heard_on.is_some() && n.channel == heard_on))
+            // A neighbour that is down heard no broadcast, whatever channel it is on.
+            .filter(|n| {
+                Some(n.address) == from || (n.up && heard_on.is_some() && n.channel == heard_on)
+            })
         {
             n.learn(short);
         }

@@ -362,9 +362,11 @@ impl<
                     .any(|e| e.kind == a.kind as u8 && e.id == a.id && e.version >= a.version);
             // Revocation deltas go by sequence (inventory.rs: a SUMMARY that shows the
             // neighbour behind sends them, a WANT pulls a gap), which also repairs a lost one;
-            // one already sent that way is not pushed again in key order.
-            let sent = matches!(a.kind, Kind::Revocation | Kind::Checkpoint)
-                && neighbour.is_some_and(|n| n.knows(&a.digest));
+            // one already sent that way is not pushed again in key order. A checkpoint is: no
+            // later delta reveals it missing, and skipping it left a station back from an
+            // outage without the checkpoint (its non-ARQ copies lost in a fade) until the next
+            // SUMMARY round, 560 s later in hostile-partner.
+            let sent = a.kind == Kind::Revocation && neighbour.is_some_and(|n| n.knows(&a.digest));
             !held && !newer && !sent
         };
         // The `room` lacking artifacts with the smallest prefixes, and the smallest prefix

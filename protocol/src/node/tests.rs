@@ -629,6 +629,50 @@ fn a_long_history_is_kept_within_its_room_and_a_node_far_behind_gets_the_checkpo
 }
 
 #[test]
+fn a_lost_checkpoint_is_pushed_again_by_the_reconciliation_its_return_starts() {
+    // hostile-partner, seed 1: the USA adjunct came back 2,000 deltas behind; usa-hq sent it
+    // the checkpoint at once (three non-ARQ copies, all lost in a fade) and counted it as
+    // held, so the range reconciliation that followed never pushed it again and the adjunct
+    // waited 560 s for the next SUMMARY round (17 s before the rule that skipped it).
+    let c = Coalition::new();
+    let mut net = Net::new(&c, 2);
+    publish_all(net.node(1), &c.artifacts());
+    net.link(1, 2);
+    net.run(|_| false);
+    net.node(1).neighbour_down(addr(2));
+    let now = net.now;
+    let history = 2 * u32::from(Config::new(9).revocation_history);
+    let entry = |seq: u32| Revoked::Policy {
+        id: 100 + seq % 4,
+        version: seq,
+    };
+    for seq in 1..=history {
+        net.node(1)
+            .publish(now, Some(NOW), &revocation(&c, seq, &[entry(seq)]))
+            .unwrap();
+    }
+    let live: Vec<Revoked> = (history - 3..=history).map(entry).collect();
+    let cp = checkpoint(&c, history, &live);
+    net.node(1).publish(now, Some(NOW), &cp).unwrap();
+    net.drain_events();
+    net.link(1, 2);
+    // Its first copy is lost; everything else crosses.
+    let mut lost = false;
+    net.run(|(from, _, bytes)| {
+        let first = *from == addr(1) && !lost && bytes.windows(cp.len()).any(|w| w == cp);
+        lost |= first;
+        first
+    });
+    assert!(lost, "the checkpoint was sent");
+    let seqs: Vec<(Domain, u32)> = net.node(2).trust().revocation_seqs().collect();
+    assert!(
+        seqs.contains(&(GBR, history)),
+        "the reconciliation brought the checkpoint: {seqs:?}"
+    );
+    assert_eq!(net.holds(2), net.holds(1));
+}
+
+#[test]
 fn a_partners_junk_never_evicts_anothers_held_revocation() {
     let c = Coalition::new();
     let mut n = node(&c);

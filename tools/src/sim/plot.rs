@@ -262,10 +262,11 @@ pub fn coalition(report: &CoalitionReport) -> String {
         .iter()
         .filter(|a| a.published_s > 0.0)
         .count();
-    // Tall enough for a legend line per line drawn and outage.
-    let legend_rows = lines.len() + report.catch_ups.len();
-    let height = 520u32.max(140 + 18 * legend_rows as u32);
-    svg((1200, height), |root| {
+    // The legend goes under the chart, in columns, so it never covers a line: a hostile
+    // partner's run has twenty entries, and any corner of the chart holds data somewhere.
+    let legend_rows = (lines.len() + report.catch_ups.len()).div_ceil(LEGEND_COLUMNS);
+    let legend_height = 16 + LEGEND_ROW * legend_rows as u32;
+    svg((1200, 40 + CHART_HEIGHT + legend_height), |root| {
         let title = format!(
             "{} (seed {}): {} stations, {} artifacts ({} published during the run), converged: {}",
             report.scenario,
@@ -276,7 +277,8 @@ pub fn coalition(report: &CoalitionReport) -> String {
             report.converged
         );
         let root = root.titled(&title, ("sans-serif", 16))?;
-        let (left, right) = root.split_horizontally(800);
+        let (top, bottom) = root.split_vertically(CHART_HEIGHT);
+        let (left, right) = top.split_horizontally(800);
         let last_admission = lines
             .iter()
             .filter_map(|l| l.times.last().copied())
@@ -300,19 +302,19 @@ pub fn coalition(report: &CoalitionReport) -> String {
             .y_label_formatter(&|v| format!("{:.0} %", v * 100.0))
             .light_line_style(MINOR_GRID)
             .draw()?;
+        let mut entries = Vec::new();
         for outage in &report.catch_ups {
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(outage.start_s, 0.0), (outage.end_s, 1.05)],
-                    OUTAGE.mix(0.25).filled(),
-                )))?
-                .label(format!(
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(outage.start_s, 0.0), (outage.end_s, 1.05)],
+                OUTAGE.mix(0.25).filled(),
+            )))?;
+            entries.push((
+                format!(
                     "{} off the air {:.0}-{:.0} s",
                     outage.station, outage.start_s, outage.end_s
-                ))
-                .legend(|(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 16, y + 5)], OUTAGE.mix(0.5).filled())
-                });
+                ),
+                Key::Band,
+            ));
         }
         for (i, line) in lines.iter().enumerate() {
             // A step up at each admission (every k-th for a large group); flat to the right
@@ -330,15 +332,52 @@ pub fn coalition(report: &CoalitionReport) -> String {
                 before = after;
             }
             points.push((xmax, line.times.len() as f64 / line.pairs));
-            let style = colour(i).stroke_width(2);
-            chart
-                .draw_series(LineSeries::new(points, style))?
-                .label(line.label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
+            chart.draw_series(LineSeries::new(points, colour(i).stroke_width(2)))?;
+            entries.push((line.label.clone(), Key::Line(colour(i))));
         }
-        legend(&mut chart)?;
+        legend_below(&bottom, &entries)?;
         airtime_bars(&right, report)
     })
+}
+
+/// Height in pixels of the coalition figure's charts (the legend below adds to it).
+const CHART_HEIGHT: u32 = 480;
+
+/// Columns and row height of the legend under the coalition figure.
+const LEGEND_COLUMNS: usize = 3;
+const LEGEND_ROW: u32 = 18;
+
+/// What a legend entry's key looks like.
+enum Key {
+    /// A line of this colour.
+    Line(RGBColor),
+    /// A shaded outage band.
+    Band,
+}
+
+/// `entries` in [`LEGEND_COLUMNS`] columns filling `area` row by row, each a key and its text.
+fn legend_below(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    entries: &[(String, Key)],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (width, _) = area.dim_in_pixel();
+    let column = (width as i32 - 60) / LEGEND_COLUMNS as i32;
+    for (k, (text, key)) in entries.iter().enumerate() {
+        let x = 60 + column * (k % LEGEND_COLUMNS) as i32;
+        let y = 8 + LEGEND_ROW as i32 * (k / LEGEND_COLUMNS) as i32;
+        match key {
+            Key::Line(c) => area.draw(&PathElement::new(
+                vec![(x, y + 6), (x + 20, y + 6)],
+                c.stroke_width(2),
+            ))?,
+            Key::Band => area.draw(&Rectangle::new(
+                [(x, y + 1), (x + 20, y + 11)],
+                OUTAGE.mix(0.5).filled(),
+            ))?,
+        }
+        area.draw(&Text::new(text.as_str(), (x + 26, y), ("sans-serif", 12)))?;
+    }
+    Ok(())
 }
 
 /// Horizontal bars: seconds of D_PDU airtime by what the D_PDUs carried.
@@ -371,6 +410,8 @@ fn airtime_bars(
         .configure_mesh()
         .disable_y_mesh()
         .x_desc("airtime (s)")
+        // Few enough numbers that four- and five-digit seconds never run into each other.
+        .x_labels(5)
         .x_label_formatter(&whole)
         .y_labels(kinds.len().max(1))
         .y_label_formatter(&|v| match v {

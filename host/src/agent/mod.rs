@@ -179,9 +179,10 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         None => None,
     };
     let (stop_tx, stop) = tokio::sync::oneshot::channel();
-    let (control_tx, core) = spawn_core_with_sis(&config, node, store, bearers, sis, None, async {
-        let _ = stop.await;
-    })?;
+    let (control_tx, core) =
+        spawn_core_with_sis(&config, node, store, bearers, sis, None, async {
+            let _ = stop.await;
+        })?;
     tokio::spawn(control::serve(listener, control_tx.clone()));
     tracing::info!(
         address = %config.address,

@@ -297,6 +297,11 @@ fn cpdus_every_type_and_reason() {
     });
     vectors.push((Cpdu::Data(data), vec![0x00, 0x05, 0x2D, 0x00, b'X']));
     let mut buf = [0u8; 16];
+    // The link-type bits in a request's low nibble are read and not honoured (docs/link.md:
+    // Annex B's link types are not implemented): any request is one for a plain link.
+    for nibble in 1..=0x0F {
+        assert_eq!(Cpdu::parse(&[0x10 | nibble]).unwrap(), Cpdu::LinkRequest);
+    }
     for (cpdu, bytes) in vectors {
         let n = cpdu.emit(&mut buf).unwrap();
         assert_eq!(&buf[..n], &bytes[..], "{cpdu:?} encoded");

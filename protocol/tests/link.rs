@@ -405,6 +405,102 @@ fn submission() -> impl Strategy<Value = Submission> {
         })
 }
 
+/// The submissions and channel of [`arq_schedule`]: the messages, the channel's seed, the
+/// chances of loss, duplication and corruption, and reordering within a transmission.
+fn schedule() -> impl Strategy<Value = (Vec<Submission>, u64, f64, f64, f64, bool)> {
+    (
+        proptest::collection::vec(submission(), 1..8),
+        any::<u64>(),
+        0.0f64..0.5,
+        0.0f64..0.1,
+        0.0f64..0.1,
+        any::<bool>(),
+    )
+}
+
+/// [`arq_survives_any_schedule`]'s check: `subs` over a channel that loses, corrupts and
+/// duplicates frames with the given chances (and reorders within a transmission).
+fn arq_schedule(
+    subs: &[Submission],
+    seed: u64,
+    (loss, dup, corrupt): (f64, f64, f64),
+    reorder: bool,
+    reset_after_link: bool,
+) -> Result<(), TestCaseError> {
+    let mut rng = Mix(seed);
+    let fate = move |_: usize, _: usize, _: usize| {
+        if rng.chance(loss) {
+            Fate::Lose
+        } else if rng.chance(corrupt) {
+            Fate::Corrupt(rng.next() as usize)
+        } else if rng.chance(dup) {
+            Fate::Duplicate
+        } else {
+            Fate::Deliver
+        }
+    };
+    let mut net = Net::new(&[1, 2], fate, reorder);
+    for node in &mut net.nodes {
+        let mut c = *node.link.config();
+        c.reset_after_link = reset_after_link;
+        *node.link = HostLink::new(c).unwrap();
+    }
+    let mut sent = Vec::new();
+    for (k, s) in subs.iter().enumerate() {
+        let data = payload(k as u32, s.len.max(4));
+        let (from, to) = if s.from_b { (1, 1) } else { (0, 2) };
+        let ttd = Instant::from_millis(s.ttd_secs * 1000);
+        let id = net.submit(from, &arq(to, s.priority, s.in_order, ttd, &data));
+        sent.push((from, id, data, ttd));
+    }
+    net.run(Instant::from_millis(3 * 3_600_000));
+    for (k, (from, id, data, ttd)) in sent.iter().enumerate() {
+        let receiver = &net.nodes[1 - from].log;
+        let copies: Vec<_> = receiver.received.iter().filter(|r| &r.3 == data).collect();
+        let log = &net.nodes[*from].log;
+        let delivered = log.delivered.contains_key(id);
+        let failed = log.failed.get(id);
+        prop_assert!(
+            delivered != failed.is_some(),
+            "message {k}: exactly one outcome"
+        );
+        prop_assert!(
+            copies.len() <= 1,
+            "message {k} delivered {} times",
+            copies.len()
+        );
+        if delivered {
+            prop_assert_eq!(copies.len(), 1, "acknowledged message {} missing", k);
+        }
+        if let Some(&(at, why)) = failed {
+            prop_assert_eq!(why, Failure::Expired);
+            prop_assert!(at >= *ttd && at <= *ttd + Duration::from_secs(1));
+            // A failed message may still have been delivered once: when every segment
+            // reached the receiver but no acknowledgement came back before the time-to-die,
+            // and the DROP that follows arrives too late (Annex C has the same window).
+        }
+    }
+    // In order: an in-order message is never delivered before a message of the same
+    // sender and priority submitted (so numbered) before it.
+    for node in 0..2 {
+        let order: Vec<usize> = net.nodes[1 - node]
+            .log
+            .received
+            .iter()
+            .filter_map(|r| sent.iter().position(|s| s.0 == node && s.2 == r.3))
+            .collect();
+        for (i, &a) in order.iter().enumerate() {
+            for &b in &order[i + 1..] {
+                let (sa, sb) = (&subs[a], &subs[b]);
+                if sa.in_order && sa.priority == sb.priority {
+                    prop_assert!(b > a, "in-order message {a} overtook {b}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     // 48 cases keep the suite fast; PROPTEST_CASES=5000 for a deeper hunt.
     #![proptest_config(ProptestConfig {
@@ -417,69 +513,17 @@ proptest! {
     /// keep their order; the sender never gets both outcomes.
     #[test]
     fn arq_survives_any_schedule(
-        subs in proptest::collection::vec(submission(), 1..8),
-        seed in any::<u64>(),
-        loss in 0.0f64..0.5,
-        dup in 0.0f64..0.1,
-        corrupt in 0.0f64..0.1,
-        reorder in any::<bool>(),
+        (subs, seed, loss, dup, corrupt, reorder) in schedule(),
     ) {
-        let mut rng = Mix(seed);
-        let fate = move |_: usize, _: usize, _: usize| {
-            if rng.chance(loss) {
-                Fate::Lose
-            } else if rng.chance(corrupt) {
-                Fate::Corrupt(rng.next() as usize)
-            } else if rng.chance(dup) {
-                Fate::Duplicate
-            } else {
-                Fate::Deliver
-            }
-        };
-        let mut net = Net::new(&[1, 2], fate, reorder);
-        let mut sent = Vec::new();
-        for (k, s) in subs.iter().enumerate() {
-            let data = payload(k as u32, s.len.max(4));
-            let (from, to) = if s.from_b { (1, 1) } else { (0, 2) };
-            let ttd = Instant::from_millis(s.ttd_secs * 1000);
-            let id = net.submit(from, &arq(to, s.priority, s.in_order, ttd, &data));
-            sent.push((from, id, data, ttd));
-        }
-        net.run(Instant::from_millis(3 * 3_600_000));
-        for (k, (from, id, data, ttd)) in sent.iter().enumerate() {
-            let receiver = &net.nodes[1 - from].log;
-            let copies: Vec<_> = receiver.received.iter().filter(|r| &r.3 == data).collect();
-            let log = &net.nodes[*from].log;
-            let delivered = log.delivered.contains_key(id);
-            let failed = log.failed.get(id);
-            prop_assert!(delivered != failed.is_some(), "message {k}: exactly one outcome");
-            prop_assert!(copies.len() <= 1, "message {k} delivered {} times", copies.len());
-            if delivered {
-                prop_assert_eq!(copies.len(), 1, "acknowledged message {} missing", k);
-            }
-            if let Some(&(at, why)) = failed {
-                prop_assert_eq!(why, Failure::Expired);
-                prop_assert!(at >= *ttd && at <= *ttd + Duration::from_secs(1));
-                // A failed message may still have been delivered once: when every segment
-                // reached the receiver but no acknowledgement came back before the time-to-die,
-                // and the DROP that follows arrives too late (Annex C has the same window).
-            }
-        }
-        // In order: an in-order message is never delivered before a message of the same
-        // sender and priority submitted (so numbered) before it.
-        for node in 0..2 {
-            let order: Vec<usize> = net.nodes[1 - node].log.received.iter().filter_map(|r| {
-                sent.iter().position(|s| s.0 == node && s.2 == r.3)
-            }).collect();
-            for (i, &a) in order.iter().enumerate() {
-                for &b in &order[i + 1..] {
-                    let (sa, sb) = (&subs[a], &subs[b]);
-                    if sa.in_order && sa.priority == sb.priority {
-                        prop_assert!(b > a, "in-order message {a} overtook {b}");
-                    }
-                }
-            }
-        }
+        arq_schedule(&subs, seed, (loss, dup, corrupt), reorder, false)?;
+    }
+
+    /// The same with FULL RESET only on a made link (`Config::reset_after_link`).
+    #[test]
+    fn arq_survives_any_schedule_in_the_annex_order(
+        (subs, seed, loss, dup, corrupt, reorder) in schedule(),
+    ) {
+        arq_schedule(&subs, seed, (loss, dup, corrupt), reorder, true)?;
     }
 
     /// Ten listeners with independent loss: each completes exactly when every segment reached

@@ -111,11 +111,9 @@ fn one_seed_reproduces_a_run_exactly() {
     assert!(a != c, "another seed, another run");
 }
 
-/// tshark 4.0 dissects frames of 15 bytes or more; each of those must show a correct header
-/// CRC, and nothing may be malformed. Skipped (with a note) where tshark is missing, unless
-/// SKYWAVE_REQUIRE_TOOLS=1.
-#[test]
-fn tshark_agrees_with_a_simulated_capture() {
+/// Whether tshark can be run; where it cannot, the caller skips its check (with a note),
+/// unless SKYWAVE_REQUIRE_TOOLS=1.
+fn tshark_available() -> bool {
     let available = Command::new("tshark")
         .arg("-v")
         .output()
@@ -126,29 +124,25 @@ fn tshark_agrees_with_a_simulated_capture() {
             "tshark is required"
         );
         eprintln!("tshark not installed: capture check skipped");
-        return;
     }
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/two-node-arq.toml");
-    let scenario = Scenario::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let opts = Options {
-        seed: 5,
-        capture: true,
-        progress: false,
-    };
-    let (_, pcap) = sim::run(&scenario, opts).unwrap();
-    let file = out("tshark-check.pcap");
-    std::fs::write(&file, &pcap).unwrap();
+    available
+}
+
+/// tshark 4.0 dissects frames of 15 bytes or more; each of those in the capture at `file`
+/// must show a correct header CRC, and nothing may be malformed. Returns tshark's text.
+fn tshark_check(file: &Path) -> String {
+    let pcap = std::fs::read(file).unwrap();
     let long_frames = PcapReader::new(&pcap)
         .unwrap()
         .filter(|r| r.as_ref().is_ok_and(|r| r.data.len() >= 15))
         .count();
     let text = Command::new("tshark")
         .arg("-r")
-        .arg(&file)
+        .arg(file)
         .arg("-V")
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&text.stdout);
+    let text = String::from_utf8_lossy(&text.stdout).to_string();
     let correct = text
         .lines()
         .filter(|l| l.trim().starts_with("CRC on header:") && l.ends_with("(Correct)"))
@@ -165,6 +159,71 @@ fn tshark_agrees_with_a_simulated_capture() {
                 && !lower.contains("incorrect"),
             "tshark complains: {line}"
         );
+    }
+    text
+}
+
+#[test]
+fn tshark_agrees_with_a_simulated_capture() {
+    if !tshark_available() {
+        return;
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/two-node-arq.toml");
+    let scenario = Scenario::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let opts = Options {
+        seed: 5,
+        capture: true,
+        progress: false,
+    };
+    let (_, pcap) = sim::run(&scenario, opts).unwrap();
+    let file = out("tshark-check.pcap");
+    std::fs::write(&file, &pcap).unwrap();
+    tshark_check(&file);
+}
+
+/// `skywave-sim setup`: the two FULL RESET placements, their figures and captures. With the
+/// default placement the caller's first transmission is LINK REQUEST (type 8, two copies) and
+/// FULL RESET (type 3, two copies) together; in the annex order the RESET waits until the
+/// link request and its acceptance have both gone, and the first delivery takes longer.
+#[test]
+fn setup_measures_both_full_reset_placements_and_captures_them() {
+    let (json, dir) = (out("setup.json"), out("setup-captures"));
+    let status = Command::new(env!("CARGO_BIN_EXE_skywave-sim"))
+        .args(["setup", "--json"])
+        .arg(&json)
+        .arg("--capture-dir")
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let figures: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let delivery = |i: usize| figures[i]["first_delivery_s"].as_f64().unwrap();
+    assert_eq!(figures[0]["placement"], "with-link-request");
+    assert_eq!(figures[1]["placement"], "after-link");
+    assert!(
+        delivery(1) > delivery(0),
+        "the annex order costs turns: {figures}"
+    );
+    let types = |name: &str| -> Vec<u8> {
+        let pcap = std::fs::read(dir.join(name)).unwrap();
+        PcapReader::new(&pcap)
+            .unwrap()
+            .map(|r| {
+                let r = r.unwrap();
+                Dpdu::parse(&Frame::new_checked(r.data).unwrap())
+                    .unwrap()
+                    .body
+                    .dpdu_type() as u8
+            })
+            .collect()
+    };
+    assert_eq!(types("reset-with-link-request.pcap")[..4], [8, 8, 3, 3]);
+    assert_eq!(types("reset-after-link.pcap")[..6], [8, 8, 8, 8, 3, 3]);
+    if tshark_available() {
+        for name in ["reset-with-link-request.pcap", "reset-after-link.pcap"] {
+            tshark_check(&dir.join(name));
+        }
     }
 }
 

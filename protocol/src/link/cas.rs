@@ -113,9 +113,10 @@ impl<
             Cas::Down if now < self.request_after => {}
             Cas::Down => {
                 if let Some(dest) = wanted {
-                    if self.arq_peer != Some(dest) {
+                    if self.arq_peer != Some(dest) && !self.config.reset_after_link {
                         // Our state is for another peer (or none): start afresh, and say so
-                        // with a FULL RESET right behind the request.
+                        // with a FULL RESET right behind the request. In the annex order
+                        // (`reset_after_link`) `link_up` decides instead.
                         self.arq_peer = Some(dest);
                         self.begin_reset();
                     }

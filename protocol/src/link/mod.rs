@@ -280,6 +280,11 @@ impl<
         self.bound_saps = saps;
     }
 
+    /// The SAPs [`Link::set_bound_saps`] last said have a client (bit n for SAP n).
+    pub const fn bound_saps(&self) -> u16 {
+        self.bound_saps
+    }
+
     /// Queued C_PDUs, including the link's own and expired ones still being dropped.
     pub fn queued(&self) -> usize {
         self.queue.iter().flatten().count()

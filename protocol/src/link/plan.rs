@@ -216,6 +216,7 @@ impl<
         let dest = peer.unwrap_or(Address::BROADCAST);
         // CAS-1 first: a FULL RESET that travels with a link request must follow it.
         self.plan_non_arq(&mut planner, true, 0);
+        let cas_planned = !planner.frames.is_empty();
         if let Some(to) = self.warning_owed {
             let len = self.dpdu_len(to, Body::Warning(busy_warning()));
             planner.add(&self.config.modem, len, Planned::Warning(to));
@@ -227,6 +228,9 @@ impl<
             ..Reset::default()
         });
         let requests = match self.reset {
+            // In the annex order not beside ACCEPTED: the peer takes that D_PDU before the
+            // C_PDU that makes the link, so the RESET would be for no link.
+            ResetState::Requesting(_) if cas_planned && self.config.reset_after_link => None,
             ResetState::Requesting(id) => Some(Reset {
                 full_reset: true,
                 reset_frame_id: id,

@@ -33,11 +33,16 @@ impl<
     }
 
     /// Where RESET/WIN-RESYNC frames go: the linked peer, or the peer being called when our
-    /// state was reset for it (the FULL RESET then rides with the link request).
+    /// state was reset for it (the FULL RESET then rides with the link request), except in
+    /// the annex order (`Config::reset_after_link`): the linked peer only.
     pub(super) fn reset_dest(&self) -> Option<Address> {
         match self.cas {
             Cas::Up { peer, .. } => Some(peer),
-            Cas::Requesting { peer, .. } if self.arq_peer == Some(peer) => Some(peer),
+            Cas::Requesting { peer, .. }
+                if self.arq_peer == Some(peer) && !self.config.reset_after_link =>
+            {
+                Some(peer)
+            }
             _ => None,
         }
     }

@@ -32,6 +32,13 @@ pub struct Config {
     /// node restarted within the window must not start counting where its previous life did:
     /// drivers pass a value that differs from start to start (a clock, a random number).
     pub first_cpdu_id: u16,
+    /// Send FULL RESET only once the physical link is made, never in a transmission that
+    /// carries a CAS-1 C_PDU: the order Annexes B and C imply, which other stacks expect (they
+    /// take a RESET that rides with LINK REQUEST or ACCEPTED before the CAS C_PDU, as meant
+    /// for no link, and answer with a WARNING). Off by default because it costs one turn at
+    /// every link with a new peer; docs/link.md has the measured set-up times
+    /// (`skywave-sim setup`).
+    pub reset_after_link: bool,
 }
 
 impl Config {
@@ -48,6 +55,7 @@ impl Config {
             idle_break: Duration::from_secs(120),
             confirm_ttd: Duration::from_secs(600),
             first_cpdu_id: 0,
+            reset_after_link: false,
         }
     }
 }

@@ -62,6 +62,116 @@ fn unidata_request_bytes_follow_annex_a() {
     assert_eq!(Primitive::parse_packet(&packet).unwrap(), p);
 }
 
+/// The node-to-client primitives the reference lays out (shared/reference/stanag5066.md,
+/// "SIS over TCP (Annex A)"), byte by byte: S_BIND_ACCEPTED, S_UNIDATA_INDICATION (ARQ; non-ARQ
+/// with errors and its block lists; expedited), S_UNIDATA_REQUEST_CONFIRM and _REJECTED and
+/// their expedited forms. Each encoded, and its body decoded back.
+#[test]
+fn node_to_client_primitives_follow_annex_a() {
+    let (to, from) = (addr(0x0102), addr(2));
+    let indication = |tx_mode, blocks, updu| UnidataIndication {
+        priority: 7,
+        dest_sap: 5,
+        dest: to,
+        tx_mode,
+        src_sap: 13,
+        src: from,
+        blocks,
+        updu,
+    };
+    // Mode 3: one error block (pointer 1, size 2), no missing blocks.
+    let blocks: &[u8] = &[0x00, 0x01, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00];
+    let report = |reason| UnidataReport {
+        reason,
+        sap: 5,
+        dest: to,
+        updu: b"hi",
+    };
+    let to_bytes = [0xE0, 0x00, 0x01, 0x02];
+    let from_bytes = [0xE0, 0x00, 0x00, 0x02];
+    let body = |head: &[u8], tail: &[&[u8]]| {
+        let mut b = head.to_vec();
+        for t in tail {
+            b.extend_from_slice(t);
+        }
+        b
+    };
+    let cases = [
+        (
+            Primitive::BindAccepted { sap: 5, mtu: 2048 },
+            vec![3, 0x50, 0x08, 0x00],
+        ),
+        (
+            Primitive::UnidataIndication {
+                expedited: false,
+                indication: indication(tx_mode::ARQ, &[], b"ok"),
+            },
+            body(
+                &[21, 0x75],
+                &[&to_bytes, &[0x1D], &from_bytes, &[0, 2], b"ok"],
+            ),
+        ),
+        (
+            Primitive::UnidataIndication {
+                expedited: false,
+                indication: indication(tx_mode::NON_ARQ_WITH_ERRORS, blocks, b"ok"),
+            },
+            body(
+                &[21, 0x75],
+                &[&to_bytes, &[0x3D], &from_bytes, &[0, 2], blocks, b"ok"],
+            ),
+        ),
+        (
+            Primitive::UnidataIndication {
+                expedited: true,
+                indication: UnidataIndication {
+                    priority: 0,
+                    ..indication(tx_mode::ARQ, &[], b"ok")
+                },
+            },
+            body(
+                &[25, 0x05],
+                &[&to_bytes, &[0x1D], &from_bytes, &[0, 2], b"ok"],
+            ),
+        ),
+        (
+            Primitive::UnidataConfirm {
+                expedited: false,
+                report: report(0),
+            },
+            body(&[22, 0x05], &[&to_bytes, &[0, 2], b"hi"]),
+        ),
+        (
+            Primitive::UnidataRejected {
+                expedited: false,
+                report: report(rejected::TOO_LARGE),
+            },
+            body(&[23, 0x45], &[&to_bytes, &[0, 2], b"hi"]),
+        ),
+        (
+            Primitive::UnidataConfirm {
+                expedited: true,
+                report: report(0),
+            },
+            body(&[26, 0x05], &[&to_bytes, &[0, 2], b"hi"]),
+        ),
+        (
+            Primitive::UnidataRejected {
+                expedited: true,
+                report: report(rejected::SAP_NOT_BOUND),
+            },
+            body(&[27, 0x25], &[&to_bytes, &[0, 2], b"hi"]),
+        ),
+    ];
+    for (p, body) in cases {
+        let mut expected = vec![0x90, 0xEB, 0x00];
+        expected.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        expected.extend_from_slice(&body);
+        assert_eq!(frame(&p), expected, "{p:?} encoded");
+        assert_eq!(Primitive::parse(&body).unwrap(), p, "{body:02X?} decoded");
+    }
+}
+
 #[test]
 fn broadcast_is_31_255_255_255() {
     assert_eq!(SisAddress::BROADCAST.to_bytes(), [0xFF, 0xFF, 0xFF, 0xFF]);

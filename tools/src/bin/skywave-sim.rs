@@ -3,6 +3,7 @@
 //! ```text
 //! skywave-sim run SCENARIO.toml --seed N --json OUT.json[.zst] [--summary-only] [--capture OUT.pcap] [--plot OUT.svg]
 //! skywave-sim bench --json OUT.json [--seed N]
+//! skywave-sim setup [--json OUT.json] [--capture-dir DIR] [--seed N]
 //! skywave-sim coalition SCENARIO.toml --seed N --json OUT.json[.zst] [--summary-only] [--capture OUT.pcap] [--plot OUT.svg]
 //! skywave-sim chain --hops H --bit-rate B --loss P --turnaround-ms T --seed N [--json OUT.json]
 //! skywave-sim fanout --json OUT.json [--plot OUT.svg] [--max-neighbours N] [--seeds K]
@@ -96,6 +97,20 @@ enum Command {
         /// Seeds per point.
         #[arg(long, default_value_t = 10)]
         seeds: u64,
+    },
+    /// Measure link set-up with a new peer (submission to first delivery) with the FULL RESET
+    /// beside the link request (the default) and only once the link is made; print a table.
+    Setup {
+        /// Also write the figures as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Also write each run's frames as pcap (link type 237) into this directory:
+        /// `reset-with-link-request.pcap`, `reset-after-link.pcap`.
+        #[arg(long)]
+        capture_dir: Option<PathBuf>,
+        /// The seed (the channel is clean: it changes nothing but is recorded).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Measure the link layer's figures of merit; print a table and write JSON.
     Bench {
@@ -380,6 +395,25 @@ fn run() -> anyhow::Result<()> {
             }
         }
         Command::Demo => skywave_tools::demo::run()?,
+        Command::Setup {
+            json,
+            capture_dir,
+            seed,
+        } => {
+            let runs = sim::setup::measure(seed)?;
+            let figures: Vec<_> = runs.iter().map(|(s, _)| s.clone()).collect();
+            out!("{}", sim::setup::table(&figures))?;
+            if let Some(path) = json {
+                write(&path, serde_json::to_string_pretty(&figures)?)?;
+            }
+            if let Some(dir) = capture_dir {
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+                for (figures, pcap) in &runs {
+                    write(&dir.join(format!("reset-{}.pcap", figures.placement)), pcap)?;
+                }
+            }
+        }
         Command::Bench { json, seed } => {
             let (value, table) = sim::bench::bench(seed)?;
             out!("{table}")?;

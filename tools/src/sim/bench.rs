@@ -50,7 +50,8 @@ fn modem() -> ModemSpec {
     })
 }
 
-fn pair(name: &str, channel: Model, duration_s: f64, link: LinkSpec) -> Scenario {
+/// Two nodes `a` (1) and `b` (2) on one net; `a` sends `b` the bulk transfer by ARQ.
+pub(super) fn pair(name: &str, channel: Model, duration_s: f64, link: LinkSpec) -> Scenario {
     Scenario {
         name: name.to_string(),
         duration_s,

@@ -14,6 +14,7 @@
 //! - [`report`]: what a run measured, as JSON, and its SVG plot.
 //! - [`plot`]: the coalition run's figure, drawn with plotters.
 //! - [`bench`](mod@bench): the fixed benchmark behind `skywave-sim bench`.
+//! - [`setup`]: link set-up time with each FULL RESET placement (`skywave-sim setup`).
 
 pub mod air;
 pub mod bench;
@@ -25,6 +26,7 @@ pub mod hostile;
 pub mod plot;
 pub mod report;
 pub mod scenario;
+pub mod setup;
 pub mod sync_bench;
 
 use std::collections::{HashMap, VecDeque};
@@ -128,6 +130,9 @@ pub(crate) fn named<T>(
         .ok_or_else(|| anyhow!("unknown {what} {name}"))
 }
 
+/// The SAP every simulated client sends from and to (the only one a simulated node holds).
+pub const CLIENT_SAP: u8 = 2;
+
 /// The first 8 bytes of every simulated U_PDU carry its message number.
 fn payload(number: u64, size: usize) -> Vec<u8> {
     let mut p = number.to_be_bytes().to_vec();
@@ -145,9 +150,12 @@ impl<'a> Sim<'a> {
         for spec in &scenario.nodes {
             let address =
                 Address::new(spec.address).map_err(|e| anyhow!("node {}: {e}", spec.name))?;
-            let link = HostLink::new(scenario.link.config(address, scenario.modem.modem()))
+            let mut link = HostLink::new(scenario.link.config(address, scenario.modem.modem()))
                 .map(Box::new)
                 .map_err(|e| anyhow!("node {}: {e}", spec.name))?;
+            // As the agent and the adjunct do: a node holds the SAPs its clients bound, here
+            // the simulated clients' one, not all sixteen.
+            link.set_bound_saps(1 << CLIENT_SAP);
             nodes.push(Node {
                 link,
                 net: net_index(&spec.net)?,
@@ -338,8 +346,8 @@ impl<'a> Sim<'a> {
                 dest,
                 header: SpduHeader {
                     priority: t.priority,
-                    src_sap: 2,
-                    dest_sap: 2,
+                    src_sap: CLIENT_SAP,
+                    dest_sap: CLIENT_SAP,
                 },
                 mode,
                 confirm: false,
@@ -431,4 +439,20 @@ impl<'a> Sim<'a> {
 /// Runs `scenario` with `opts`: the report and, if asked, the pcap capture.
 pub fn run(scenario: &Scenario, opts: Options) -> anyhow::Result<(Report, Vec<u8>)> {
     Sim::new(scenario, opts)?.run()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_simulated_node_holds_only_its_clients_sap() {
+        // As the agent and the adjunct: a U_PDU for any other SAP is delivered to nobody, and a
+        // confirmation request for one is answered DATA DELIVERY FAIL (Annex A).
+        let scenario = setup::scenario(false);
+        let sim = Sim::new(&scenario, Options::default()).unwrap();
+        for node in &sim.nodes {
+            assert_eq!(node.link.bound_saps(), 1 << CLIENT_SAP);
+        }
+    }
 }

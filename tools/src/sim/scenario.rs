@@ -111,6 +111,8 @@ pub struct LinkSpec {
     pub ack_copies: u8,
     /// Idle time before a physical link is broken, s.
     pub idle_break_s: u64,
+    /// FULL RESET only once the link is made (the annex order; `link::Config::reset_after_link`).
+    pub reset_after_link: bool,
 }
 
 impl LinkSpec {
@@ -121,6 +123,7 @@ impl LinkSpec {
         config.arq_window = self.arq_window;
         config.ack_copies = self.ack_copies;
         config.idle_break = Duration::from_secs(self.idle_break_s);
+        config.reset_after_link = self.reset_after_link;
         config
     }
 }
@@ -132,6 +135,7 @@ impl Default for LinkSpec {
             arq_window: 64,
             ack_copies: 2,
             idle_break_s: 120,
+            reset_after_link: false,
         }
     }
 }

@@ -225,6 +225,8 @@ pub enum StationEvent<'a> {
         header: SpduHeader,
         /// How it came (ARQ or not, expedited or not).
         service: Service,
+        /// Its sender asked for client delivery confirmation, which the link has queued.
+        confirm: bool,
         /// The U_PDU.
         payload: &'a [u8],
     },
@@ -724,6 +726,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                                 src,
                                 header,
                                 service: r.service,
+                                confirm: r.confirm,
                                 payload: &[],
                             }
                         })
@@ -736,6 +739,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                             src: r.src,
                             header: r.header,
                             service: r.service,
+                            confirm: r.confirm,
                             payload: &[],
                         })
                     }

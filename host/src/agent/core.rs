@@ -18,6 +18,7 @@
 
 mod clients;
 mod operator;
+mod persist;
 #[cfg(test)]
 mod tests;
 
@@ -209,7 +210,12 @@ impl Core {
             .ports
             .iter()
             .filter_map(|p| p.capture.as_ref().map(|c| c.until));
-        station.into_iter().chain(captures).min()
+        let resend = self
+            .sis
+            .as_ref()
+            .and_then(|s| s.queue.next_resend())
+            .map(|t| self.epoch + std::time::Duration::from_millis(t.millis()));
+        station.into_iter().chain(captures).chain(resend).min()
     }
 
     /// The armed instant came: captures due end, and the station acts on the time.
@@ -279,12 +285,20 @@ impl Core {
 
     /// The polls that follow every feed: frames to the bearers, then events, then whatever
     /// the SIS clients have waiting for room (a feed of its own, so the polls repeat).
+    ///
+    /// Events are also taken *before* the frames: a link queues a client confirmation when it
+    /// hands out the U_PDU (during the feed), and that U_PDU must be in the store before the
+    /// confirmation can go on the air (persist.rs).
     fn poll(&mut self) {
         loop {
             self.persist_guard();
             let now = self.now();
+            self.take_events();
+            self.settle();
+            self.persist_guard();
             self.transmit(now);
             self.take_events();
+            self.settle();
             if !self.submit_clients(now) {
                 return;
             }
@@ -321,6 +335,7 @@ impl Core {
     /// `poll_event` until `None`: the node's reports are logged, client data and the outcomes
     /// of client messages go to the SIS clients, and conflicts the node kept go to the store.
     fn take_events(&mut self) {
+        let now = self.now();
         let Core {
             station,
             ports,
@@ -364,15 +379,11 @@ impl Core {
                     src,
                     header,
                     service,
+                    confirm,
                     payload,
                     ..
                 } => {
-                    let handed = sis
-                        .as_ref()
-                        .is_some_and(|s| s.hub.indicate(src, service, header, payload));
-                    if !handed {
-                        tracing::debug!(%src, sap = header.dest_sap, "U_PDU for an unbound SAP dropped");
-                    }
+                    persist::receive(store, sis.as_ref(), src, header, service, confirm, payload);
                     None
                 }
                 StationEvent::PhysicalLink { link, peer, up } => {
@@ -421,7 +432,7 @@ impl Core {
                 )),
             };
             if let (Some((link, event)), Some(s)) = (outcome, sis.as_mut()) {
-                s.queue.outcome(&s.hub, usize::from(link.0), &event);
+                s.queue.outcome(&s.hub, usize::from(link.0), &event, now);
             }
         }
         // Only when there is some: the node's state does not change otherwise, and taking it

@@ -49,7 +49,7 @@ mod queue;
 
 pub use connection::{bind, serve};
 pub use hub::{Hub, Submission};
-pub use queue::ClientQueue;
+pub use queue::{ClientQueue, DEFAULT_CONFIRM_WAIT, Settled};
 
 /// A client connection's number, unique for the life of the agent.
 pub type ClientId = u64;

@@ -317,11 +317,15 @@ fn sis_messages_cross_exactly_once_while_both_agents_are_killed() {
         let j = rng.below(k as u64 + 1) as usize;
         order.swap(k, j);
     }
+    // 0.8 to 3.8 s apart: the kills spread over the transfer, and hit every stage of it.
+    let mut at_kill = Vec::new();
     for &victim in &order {
-        std::thread::sleep(Duration::from_millis(300 + rng.below(1500)));
+        std::thread::sleep(Duration::from_millis(800 + rng.below(3000)));
+        at_kill.push(got.lock().unwrap().len());
         agents[victim].kill();
         agents[victim].restart();
     }
+    eprintln!("delivered at each kill: {at_kill:?}");
     let at_last_kill = got.lock().unwrap().len();
     eprintln!("{at_last_kill} of {MESSAGES} messages delivered by the last kill");
 

@@ -137,7 +137,6 @@ const MIGRATIONS: &[&str] = &[
         received_unix_ms INTEGER NOT NULL,
         UNIQUE (source, message)
     ) STRICT;
-    CREATE INDEX received_held ON received (dest_sap, id) WHERE data IS NOT NULL;
 
     CREATE TABLE sis_saps (
         sap INTEGER PRIMARY KEY CHECK (sap BETWEEN 0 AND 15)

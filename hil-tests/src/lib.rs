@@ -197,8 +197,19 @@ impl Emulator {
         turnaround_ms: u32,
         args: &[&str],
     ) -> Emulator {
+        Emulator::start_at(2400, latency_ms, preamble_ms, turnaround_ms, args)
+    }
+
+    /// [`Emulator::start_with_modem`] at `bit_rate` bit/s.
+    pub fn start_at(
+        bit_rate: u32,
+        latency_ms: u32,
+        preamble_ms: u32,
+        turnaround_ms: u32,
+        args: &[&str],
+    ) -> Emulator {
         let mut child = Command::new(binary("skywave-linkemu"))
-            .args(["--bit-rate", "2400", "--stats-secs", "0"])
+            .args(["--bit-rate", &bit_rate.to_string(), "--stats-secs", "0"])
             .args(["--latency-ms", &latency_ms.to_string()])
             .args(["--preamble-ms", &preamble_ms.to_string()])
             .args(["--turnaround-ms", &turnaround_ms.to_string()])

@@ -20,8 +20,8 @@ use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
-use skywave_host::store::{ArtifactStore, MessageKey, Outbound, Store, StoreError, StoreOptions};
-use skywave_protocol::link::{Mode, SpduHeader};
+use skywave_host::store::{ArtifactStore, Outbound, Outcome, Store, StoreError, StoreOptions};
+use skywave_protocol::link::{Mode, Service, SpduHeader};
 use skywave_protocol::node::{Config, Node, Storage, StorageError};
 use skywave_protocol::policy::sample::{Coalition, GBR, NOW, USA, gbr};
 use skywave_protocol::policy::{ArtifactRef, Decision, Digest, Kind, Label, TrustStore};
@@ -121,8 +121,6 @@ fn child_writer() {
     };
     let run: u32 = std::env::var(RUN_ENV).unwrap().parse().unwrap();
     let store = Store::open(Path::new(&path), node(), StoreOptions::default()).unwrap();
-    // As the agent does at start: what the dead process had in flight goes out again.
-    store.requeue_sent(SystemTime::now()).unwrap();
     let mut artifacts = store.artifacts().unwrap();
     // An empty trust store decides without verifying anything: the child starts fast.
     let decision = decision(&TrustStore::new());
@@ -141,18 +139,22 @@ fn child_writer() {
                 println!("queued {}", store.enqueue(&message, now).unwrap().0);
             }
             2 => {
-                if let Some(q) = store.take_next(neighbour, now).unwrap() {
-                    store.mark_delivered(q.id, now).unwrap();
+                // As the agent does after a start: what is unfinished goes out again, and
+                // the far client's confirmation settles it.
+                let oldest = store.unfinished().unwrap().into_iter().next();
+                if let Some(q) = oldest.filter(|q| q.neighbour == neighbour) {
+                    store.finish(q.id, Outcome::Confirmed, true, now).unwrap();
                     println!("delivered {}", q.id.0);
                 }
             }
             3 => {
-                let key = MessageKey::of(&HEADER, format!("{run} {n}").as_bytes());
-                store
-                    .deliver_once(Address::new(3).unwrap(), &key, now, || {
-                        Ok::<_, StoreError>(())
-                    })
-                    .unwrap();
+                let data = format!("{run} {n}");
+                let source = Address::new(3).unwrap();
+                assert!(
+                    store
+                        .hold(source, HEADER, Service::Arq, data.as_bytes(), now)
+                        .unwrap()
+                );
                 println!("received {run} {n}");
             }
             _ => {
@@ -244,10 +246,11 @@ fn check(path: &Path, committed: &Committed) {
     );
 
     for &(run, n) in &committed.received {
-        let key = MessageKey::of(&HEADER, format!("{run} {n}").as_bytes());
+        let data = format!("{run} {n}");
+        let source = Address::new(3).unwrap();
         assert!(
-            store
-                .already_delivered(Address::new(3).unwrap(), &key)
+            !store
+                .hold(source, HEADER, Service::Arq, data.as_bytes(), at(1))
                 .unwrap(),
             "delivery {run} {n} forgotten"
         );
@@ -391,28 +394,19 @@ fn a_full_store_refuses_new_work_and_keeps_what_it_had() {
     assert_eq!(store.decision_anchor().unwrap(), anchor_when_full);
     assert!(anchor_when_full.count >= anchor.count);
 
-    // A delivery the store cannot record is not made at all.
-    let key = MessageKey::of(&queued.header, &big);
-    let mut delivered = false;
+    // A received U_PDU the store cannot hold is refused (the agent then hands it over
+    // unrecorded rather than lose it: its confirmation is queued already).
+    let source = Address::new(3).unwrap();
     let mut i = 0u32;
     let outcome = loop {
         // Receipts are small: keep recording distinct ones until even they do not fit.
-        let key = MessageKey::of(&queued.header, &i.to_le_bytes());
-        let r = store.deliver_once(Address::new(3).unwrap(), &key, at(3), || {
-            Ok::<_, StoreError>(())
-        });
+        let r = store.hold(source, queued.header, Service::Arq, &i.to_le_bytes(), at(3));
         if r.is_err() || i > 10_000 {
             break r;
         }
         i += 1;
     };
     assert!(matches!(outcome, Err(StoreError::DiskFull)));
-    let r = store.deliver_once(Address::new(3).unwrap(), &key, at(3), || {
-        delivered = true;
-        Ok::<_, StoreError>(())
-    });
-    assert!(matches!(r, Err(StoreError::DiskFull)));
-    assert!(!delivered);
 
     // What it had is all there, now and after reopening without the limit.
     assert_eq!(held(&artifacts), kept);

@@ -225,6 +225,8 @@ pub enum StationEvent<'a> {
         header: SpduHeader,
         /// How it came (ARQ or not, expedited or not).
         service: Service,
+        /// Its sender asked for client delivery confirmation, which the link has queued.
+        confirm: bool,
         /// The U_PDU.
         payload: &'a [u8],
     },
@@ -730,6 +732,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                                 src,
                                 header,
                                 service: r.service,
+                                confirm: r.confirm,
                                 payload: &[],
                             }
                         })
@@ -742,6 +745,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                             src: r.src,
                             header: r.header,
                             service: r.service,
+                            confirm: r.confirm,
                             payload: &[],
                         })
                     }

@@ -269,6 +269,23 @@ pub struct StatusReport {
     pub domains: std::collections::BTreeMap<String, DomainStatus>,
     /// Per link.
     pub links: Vec<LinkStatus>,
+    /// SIS client messages kept in the store, when the agent serves SIS.
+    #[serde(default)]
+    pub sis: Option<SisStatus>,
+}
+
+/// The SIS server's stored messages in `skywave status` (docs/sis.md).
+#[derive(Serialize, Deserialize, Debug, Default, PartialEq, Eq)]
+pub struct SisStatus {
+    /// Messages sent with client confirmation whose far client has not confirmed them yet.
+    pub unconfirmed: u64,
+    /// Finished messages whose sending client has not been told yet (it is, when a client
+    /// binds their SAP).
+    pub untold: u64,
+    /// Received messages no client has had yet.
+    pub held: u64,
+    /// Requests in the agent's memory: waiting for link room, or on a link for an answer.
+    pub pending: usize,
 }
 
 /// One domain in `skywave status`.

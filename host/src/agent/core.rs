@@ -19,6 +19,7 @@
 mod clients;
 mod messages;
 mod operator;
+mod persist;
 mod reload;
 #[cfg(test)]
 mod tests;
@@ -234,7 +235,12 @@ impl Core {
             .ports
             .iter()
             .filter_map(|p| p.capture.as_ref().map(|c| c.until));
-        station.into_iter().chain(captures).min()
+        let resend = self
+            .sis
+            .as_ref()
+            .and_then(|s| s.queue.next_resend())
+            .map(|t| self.epoch + std::time::Duration::from_millis(t.millis()));
+        station.into_iter().chain(captures).chain(resend).min()
     }
 
     /// The armed instant came: captures due end, and the station acts on the time.
@@ -304,12 +310,20 @@ impl Core {
 
     /// The polls that follow every feed: frames to the bearers, then events, then whatever
     /// the SIS clients have waiting for room (a feed of its own, so the polls repeat).
+    ///
+    /// Events are also taken *before* the frames: a link queues a client confirmation when it
+    /// hands out the U_PDU (during the feed), and that U_PDU must be in the store before the
+    /// confirmation can go on the air (persist.rs).
     fn poll(&mut self) {
         loop {
             self.persist_guard();
             let now = self.now();
+            self.take_events();
+            self.settle();
+            self.persist_guard();
             self.transmit(now);
             self.take_events();
+            self.settle();
             if !self.submit_clients(now) {
                 return;
             }
@@ -346,6 +360,7 @@ impl Core {
     /// `poll_event` until `None`: the node's reports are logged, client data and the outcomes
     /// of client messages go to the SIS clients, and conflicts the node kept go to the store.
     fn take_events(&mut self) {
+        let now = self.now();
         let Core {
             station,
             ports,
@@ -402,15 +417,22 @@ impl Core {
                     src,
                     header,
                     service,
+                    confirm,
                     payload,
                     ..
                 } => {
-                    let handed = sis
-                        .as_ref()
-                        .is_some_and(|s| s.hub.indicate(src, service, header, payload));
-                    if messages.deliver(src, header.dest_sap, payload, handed) {
-                        // Released by the guard for the operator: `skywave receive` takes it.
-                    } else if !handed {
+                    // A SIS client's (or held for one: persist.rs); else, if the guard released
+                    // it for the operator, `skywave receive` takes it.
+                    let taken = persist::receive(
+                        store,
+                        sis.as_ref(),
+                        src,
+                        header,
+                        service,
+                        confirm,
+                        payload,
+                    );
+                    if !messages.deliver(src, header.dest_sap, payload, taken) && !taken {
                         tracing::debug!(%src, sap = header.dest_sap, "U_PDU for an unbound SAP dropped");
                     }
                     None
@@ -461,7 +483,7 @@ impl Core {
                 )),
             };
             if let (Some((link, event)), Some(s)) = (outcome, sis.as_mut()) {
-                s.queue.outcome(&s.hub, usize::from(link.0), &event);
+                s.queue.outcome(&s.hub, usize::from(link.0), &event, now);
             }
         }
         // Only when there is some: the node's state does not change otherwise, and taking it

@@ -97,6 +97,7 @@ enum Report {
         src: Address,
         service: Service,
         header: SpduHeader,
+        confirm: bool,
         data: Vec<u8>,
     },
     Confirmed {
@@ -125,11 +126,13 @@ impl Report {
                 src,
                 service,
                 header,
+                confirm,
                 data,
             } => LinkEvent::Received(Received {
                 src: *src,
                 service: *service,
                 header: *header,
+                confirm: *confirm,
                 data,
             }),
             Report::Confirmed { from, header, echo } => LinkEvent::Confirmed {
@@ -312,6 +315,7 @@ impl AgentLink {
                 src,
                 service,
                 header,
+                confirm,
                 data,
             } => {
                 // Only configured neighbours are tracked: a forged source address must not
@@ -337,6 +341,7 @@ impl AgentLink {
                                     src,
                                     service,
                                     header,
+                                    confirm,
                                     data,
                                 }))
                         }
@@ -346,6 +351,7 @@ impl AgentLink {
                         src,
                         service,
                         header,
+                        confirm,
                         data,
                     }),
                 }
@@ -448,6 +454,7 @@ impl StationLink for AgentLink {
                     src: r.src,
                     service: r.service,
                     header: r.header,
+                    confirm: r.confirm,
                     data: r.data.to_vec(),
                 },
                 LinkEvent::Confirmed { from, header, echo } => Report::Confirmed {

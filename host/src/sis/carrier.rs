@@ -457,6 +457,9 @@ impl SisCarrier {
             src: inbound.src,
             service: inbound.service,
             header: inbound.header,
+            // An S_UNIDATA_INDICATION does not say whether its sender asked for confirmation:
+            // the 5066 node this carrier talks to answered for it.
+            confirm: false,
             data: &self.current,
         }))
     }

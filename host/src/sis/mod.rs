@@ -39,6 +39,11 @@ pub struct SisServerConfig {
     /// How many clients may hold a SAP at once (each holds one).
     #[serde(default = "default_max_clients")]
     pub max_clients: usize,
+    /// Seconds a request with client confirmation waits for that confirmation after the far
+    /// node acknowledged it before it is sent again (the far agent may have been killed
+    /// between the two; docs/sis.md).
+    #[serde(default = "default_confirm_wait_s")]
+    pub confirm_wait_s: u64,
 }
 
 impl Default for SisServerConfig {
@@ -46,12 +51,17 @@ impl Default for SisServerConfig {
         SisServerConfig {
             listen: default_listen(),
             max_clients: default_max_clients(),
+            confirm_wait_s: default_confirm_wait_s(),
         }
     }
 }
 
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], skywave_protocol::sis::PORT))
+}
+
+fn default_confirm_wait_s() -> u64 {
+    server::DEFAULT_CONFIRM_WAIT.millis() / 1000
 }
 
 fn default_max_clients() -> usize {

@@ -5,10 +5,12 @@
 //! - [`ArtifactStore`] ([`artifacts`]): every admitted artifact byte for byte, in admission
 //!   order; it is the [`Storage`](skywave_protocol::node::Storage) the protocol's node forwards
 //!   from and rebuilds its trust store from at start.
-//! - the outbound queue ([`outbound`]): U_PDUs per neighbour with priority, time-to-die and
-//!   delivery state, so a restart resends what was not acknowledged;
-//! - receiver-side dedup ([`received`]): which U_PDUs were delivered to local clients, so
-//!   none is delivered twice after a restart;
+//! - SIS client messages sent with client confirmation ([`outbound`]), from before the
+//!   agent takes one until its sender is told the outcome, so a restart resends what the far
+//!   client has not confirmed;
+//! - SIS client messages received with client confirmation ([`received`]), held until a
+//!   client has them and remembered after, so none is lost or delivered twice across a
+//!   restart, and the SAPs clients held;
 //! - the hash-chained decision log ([`decisions`]), in the protocol's entry format;
 //! - the guard's binding sequence reservation and replay windows ([`guard`]);
 //! - evidence of equivocations and rollbacks ([`evidence`]), as self-contained evidence files;
@@ -52,8 +54,8 @@ use skywave_protocol::wire::Address;
 pub use artifacts::ArtifactStore;
 pub use error::StoreError;
 pub use evidence::{EvidenceRecord, Recorded};
-pub use outbound::{DeliveryState, Outbound, QueueCount, QueueId, Queued};
-pub use received::MessageKey;
+pub use outbound::{DeliveryState, Outbound, Outcome, QueueCount, QueueId, Queued};
+pub use received::{Held, MessageKey};
 pub use schema::SCHEMA_VERSION;
 
 /// How long a write waits for another connection's lock (an operator's `sqlite3` shell)

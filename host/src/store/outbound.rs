@@ -1,36 +1,43 @@
-//! The outbound queue: U_PDUs per neighbour, with priority, time-to-die and delivery state.
+//! SIS client messages on their way out: every U_PDU a SIS client asked to have confirmed by
+//! the far client (ARQ, client confirmation) is written here before the agent takes it, and
+//! stays until its sender has been told the outcome.
 //!
-//! A U_PDU is written here before it is handed to the link, so a crash never loses one the
-//! agent accepted. Its life:
+//! A row's life:
 //!
 //! ```text
-//! queued --take_next--> sent --mark_delivered--> delivered
-//!    |                    |---mark_failed------> failed / expired
-//!    '--expire----------------------------------> expired
-//! sent --requeue_sent (at start: the link that held it died with the process)--> queued
+//! queued --finish(Confirmed)--> delivered --mark_told--> (told; forget_finished deletes it)
+//!    |----finish(Expired)-----> expired   --mark_told--> ...
+//!    '----finish(Failed(r))---> failed    --mark_told--> ...
 //! ```
 //!
-//! **Time-to-die is wall-clock** (Unix milliseconds), unlike the link's [`Instant`], whose
+//! A queued row is submitted to the station after every start ([`Store::unfinished`]) until
+//! the far node's DATA DELIVERY CONFIRM (or FAIL) arrives or its time-to-die passes: the
+//! receiver recognises the resends of what it already delivered (`received`). An outcome is
+//! written before the client is told, and marked told in the same write when a client holds
+//! the SAP then; otherwise the next client to bind the sending SAP is told
+//! ([`Store::untold`]). So a client hears each outcome at most once, and a kill between the
+//! write and the client's socket loses that one answer rather than repeating it.
+//!
+//! **Time-to-die is wall-clock** (Unix milliseconds), unlike the station's [`Instant`], whose
 //! epoch is the agent's start: a deadline must mean the same moment after a restart, and only
-//! the wall clock outlives the process. [`Queued::message`] turns it back into an `Instant`
-//! on the running link's clock. If the laptop's clock jumps, deadlines move with it; that
+//! the wall clock outlives the process. [`Queued::ttd_at`] turns it back into an `Instant` on
+//! the running station's clock. If the laptop's clock jumps, deadlines move with it; that
 //! costs at most an early or late expiry, never a lost or repeated delivery.
 
 use std::time::SystemTime;
 
-use rusqlite::{OptionalExtension, TransactionBehavior};
-use skywave_protocol::link::{Failure, Message, Mode, SpduHeader};
+use skywave_protocol::link::{Mode, SpduHeader};
 use skywave_protocol::time::{Duration, Instant};
 use skywave_protocol::wire::Address;
 
 use super::{Store, StoreError, address_column, from_unix_ms, unix_ms};
 
-/// A U_PDU to queue for a neighbour.
+/// A client's U_PDU to keep until its outcome is told.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Outbound<'a> {
-    /// The neighbour it goes to (or [`Address::BROADCAST`] for non-ARQ).
+    /// The node it goes to.
     pub neighbour: Address,
-    /// Priority and SAP IDs.
+    /// Priority and SAP IDs (the source SAP is the sending client's).
     pub header: SpduHeader,
     /// The delivery service.
     pub mode: Mode,
@@ -42,16 +49,16 @@ pub struct Outbound<'a> {
     pub data: &'a [u8],
 }
 
-/// A queued U_PDU's row id; ids only grow, so one is never reused for another message.
+/// A stored U_PDU's row id; ids only grow, so one is never reused for another message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct QueueId(pub i64);
 
-/// A U_PDU taken from the queue to hand to the link.
+/// A U_PDU read back from the store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Queued {
-    /// Its row id, to report the outcome with.
+    /// Its row id, to record the outcome with.
     pub id: QueueId,
-    /// The neighbour it goes to.
+    /// The node it goes to.
     pub neighbour: Address,
     /// Priority and SAP IDs.
     pub header: SpduHeader,
@@ -61,29 +68,38 @@ pub struct Queued {
     pub confirm: bool,
     /// When it stops being worth sending (wall clock).
     pub ttd: SystemTime,
+    /// Where it is in its life.
+    pub state: DeliveryState,
+    /// The SIS rejection reason of a [`DeliveryState::Failed`] one.
+    pub reason: Option<u8>,
     /// The U_PDU.
     pub data: Vec<u8>,
 }
 
 impl Queued {
-    /// The message to submit to the link, its time-to-die moved onto the link's clock: `now`
-    /// on the link's clock is `wall` on the wall clock. A deadline already past maps to `now`.
-    pub fn message(&self, now: Instant, wall: SystemTime) -> Message<'_> {
+    /// Its time-to-die on the station's clock, where `now` is `wall` on the wall clock. A
+    /// deadline already past maps to `now`.
+    pub fn ttd_at(&self, now: Instant, wall: SystemTime) -> Instant {
         let left = self.ttd.duration_since(wall).unwrap_or_default();
-        let left = Duration::from_millis(u64::try_from(left.as_millis()).unwrap_or(u64::MAX));
-        Message {
-            dest: self.neighbour,
-            header: self.header,
-            mode: self.mode,
-            confirm: self.confirm,
-            ttd: now + left,
-            data: &self.data,
-        }
+        now + Duration::from_millis(u64::try_from(left.as_millis()).unwrap_or(u64::MAX))
     }
 
     /// A row read back, checked.
     fn from_row(row: Row) -> Result<Queued, StoreError> {
-        let (id, neighbour, priority, src_sap, dest_sap, mode, repeats, confirm, ttd, data) = row;
+        let (
+            id,
+            neighbour,
+            priority,
+            src_sap,
+            dest_sap,
+            mode,
+            repeats,
+            confirm,
+            ttd,
+            data,
+            state,
+            reason,
+        ) = row;
         let bad = |what: &str| StoreError::corrupt(format!("outbound {id}: {what}"));
         let small = |v: i64, what: &str| u8::try_from(v).map_err(|_| bad(what));
         Ok(Queued {
@@ -98,45 +114,58 @@ impl Queued {
                 .ok_or_else(|| bad("mode"))?,
             confirm,
             ttd: from_unix_ms(ttd),
+            state: DeliveryState::from_name(&state).ok_or_else(|| bad("state"))?,
+            reason: reason.map(|r| small(r, "reason")).transpose()?,
             data,
         })
     }
 }
 
-/// Where a queued U_PDU is in its life.
+/// Where a stored U_PDU is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DeliveryState {
-    /// Waiting for its turn.
+    /// Waiting for the far client's confirmation: submitted to the station after every start.
     Queued,
-    /// Handed to the link, outcome not known yet.
-    Sent,
-    /// Acknowledged by the neighbour (ARQ) or sent its configured number of times (non-ARQ).
+    /// The far node's DATA DELIVERY CONFIRM arrived.
     Delivered,
     /// Its time-to-die passed first.
     Expired,
+    /// The far node answered DATA DELIVERY FAIL.
+    Failed,
 }
 
 impl DeliveryState {
     const ALL: [DeliveryState; 4] = [
         DeliveryState::Queued,
-        DeliveryState::Sent,
         DeliveryState::Delivered,
         DeliveryState::Expired,
+        DeliveryState::Failed,
     ];
 
     /// The name in the `state` column.
     pub const fn name(self) -> &'static str {
         match self {
             DeliveryState::Queued => "queued",
-            DeliveryState::Sent => "sent",
             DeliveryState::Delivered => "delivered",
             DeliveryState::Expired => "expired",
+            DeliveryState::Failed => "failed",
         }
     }
 
     fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.name() == name)
     }
+}
+
+/// How a stored U_PDU ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The far client confirmed it.
+    Confirmed,
+    /// Its time-to-die passed.
+    Expired,
+    /// The far node refused it, with this SIS rejection reason.
+    Failed(u8),
 }
 
 /// How many U_PDUs one neighbour has at one priority in one state (for `skywave status`).
@@ -148,6 +177,8 @@ pub struct QueueCount {
     pub priority: u8,
     /// The state.
     pub state: DeliveryState,
+    /// Whether the sending client was told the outcome.
+    pub told: bool,
     /// How many.
     pub count: u64,
 }
@@ -175,19 +206,36 @@ fn mode_from_columns(name: &str, repeats: u8) -> Option<Mode> {
     })
 }
 
-/// A queued row as SQLite returns it: id, neighbour, priority, SAPs, mode, repeats, confirm,
-/// time-to-die, data.
-type Row = (i64, i64, i64, i64, i64, String, i64, bool, i64, Vec<u8>);
+/// A row as SQLite returns it: id, neighbour, priority, SAPs, mode, repeats, confirm,
+/// time-to-die, data, state and reason.
+type Row = (
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    String,
+    i64,
+    bool,
+    i64,
+    Vec<u8>,
+    String,
+    Option<i64>,
+);
+
+/// The columns [`Row`] reads.
+const COLUMNS: &str = "id, neighbour, priority, src_sap, dest_sap, mode, repeats, confirm,
+    ttd_unix_ms, data, state, reason";
 
 impl Store {
-    /// Queues `message`; it is on disk when this returns.
+    /// Stores `message` as queued; it is on disk when this returns.
     pub fn enqueue(&self, message: &Outbound<'_>, now: SystemTime) -> Result<QueueId, StoreError> {
         let (mode, repeats) = mode_columns(message.mode);
         self.with(|inner| {
             inner.conn.execute(
                 "INSERT INTO outbound (neighbour, priority, src_sap, dest_sap, mode, repeats,
-                     confirm, ttd_unix_ms, data, state, enqueued_unix_ms, updated_unix_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'queued', ?10, ?10)",
+                     confirm, ttd_unix_ms, data, state, told, enqueued_unix_ms, updated_unix_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'queued', 0, ?10, ?10)",
                 (
                     message.neighbour.value(),
                     message.header.priority,
@@ -205,98 +253,72 @@ impl Store {
         })
     }
 
-    /// The next U_PDU for `neighbour`: highest priority first, first queued first within a
-    /// priority. It is marked sent in the same transaction; those whose time-to-die has passed
-    /// by `now` are marked expired on the way.
-    pub fn take_next(
-        &self,
-        neighbour: Address,
-        now: SystemTime,
-    ) -> Result<Option<Queued>, StoreError> {
-        let now = unix_ms(now);
-        self.with(|inner| {
-            let tx = inner
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute(
-                "UPDATE outbound SET state = 'expired', updated_unix_ms = ?2
-                 WHERE neighbour = ?1 AND state = 'queued' AND ttd_unix_ms <= ?2",
-                (neighbour.value(), now),
-            )?;
-            let row: Option<Row> = tx
-                .query_row(
-                    "SELECT id, neighbour, priority, src_sap, dest_sap, mode, repeats, confirm,
-                         ttd_unix_ms, data
-                     FROM outbound WHERE neighbour = ?1 AND state = 'queued'
-                     ORDER BY priority DESC, id LIMIT 1",
-                    [neighbour.value()],
-                    |r| {
-                        Ok((
-                            r.get(0)?,
-                            r.get(1)?,
-                            r.get(2)?,
-                            r.get(3)?,
-                            r.get(4)?,
-                            r.get(5)?,
-                            r.get(6)?,
-                            r.get(7)?,
-                            r.get(8)?,
-                            r.get(9)?,
-                        ))
-                    },
-                )
-                .optional()?;
-            let Some(row) = row else {
-                tx.commit()?;
-                return Ok(None);
-            };
-            let queued = Queued::from_row(row)?;
-            tx.execute(
-                "UPDATE outbound SET state = 'sent', updated_unix_ms = ?2 WHERE id = ?1",
-                (queued.id.0, now),
-            )?;
-            tx.commit()?;
-            Ok(Some(queued))
-        })
+    /// Every queued U_PDU, oldest first: what a starting agent submits again.
+    pub fn unfinished(&self) -> Result<Vec<Queued>, StoreError> {
+        self.select(&format!(
+            "SELECT {COLUMNS} FROM outbound WHERE state = 'queued' ORDER BY id"
+        ))
     }
 
-    /// Records that the link delivered message `id`. Returns whether there was such a message.
-    pub fn mark_delivered(&self, id: QueueId, now: SystemTime) -> Result<bool, StoreError> {
-        self.set_state(id, DeliveryState::Delivered, now)
+    /// The finished U_PDUs from SAP `src_sap` whose sender was not told yet, oldest first:
+    /// what the next client to bind that SAP is told.
+    pub fn untold(&self, src_sap: u8) -> Result<Vec<Queued>, StoreError> {
+        self.select(&format!(
+            "SELECT {COLUMNS} FROM outbound
+             WHERE state != 'queued' AND told = 0 AND src_sap = {src_sap} ORDER BY id"
+        ))
     }
 
-    /// Records that the link gave up on message `id` (today the link's only failure is an
-    /// expired time-to-die: it retries a refused physical link until then). Returns whether
-    /// there was such a message.
-    pub fn mark_failed(
+    fn select(&self, sql: &str) -> Result<Vec<Queued>, StoreError> {
+        let rows = self.with(|inner| {
+            let mut stmt = inner.conn.prepare(sql)?;
+            let rows = stmt
+                .query_map([], |r| Row::try_from(r))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })?;
+        rows.into_iter().map(Queued::from_row).collect()
+    }
+
+    /// Records how queued message `id` ended, and whether its client is told now (the caller
+    /// tells it after this returns). Returns whether `id` was still queued: an outcome for a
+    /// finished one (a late second confirmation) changes nothing.
+    pub fn finish(
         &self,
         id: QueueId,
-        failure: Failure,
+        outcome: Outcome,
+        told: bool,
         now: SystemTime,
     ) -> Result<bool, StoreError> {
-        let state = match failure {
-            Failure::Expired => DeliveryState::Expired,
+        let (state, reason) = match outcome {
+            Outcome::Confirmed => (DeliveryState::Delivered, None),
+            Outcome::Expired => (DeliveryState::Expired, None),
+            Outcome::Failed(r) => (DeliveryState::Failed, Some(r)),
         };
-        self.set_state(id, state, now)
-    }
-
-    fn set_state(
-        &self,
-        id: QueueId,
-        state: DeliveryState,
-        now: SystemTime,
-    ) -> Result<bool, StoreError> {
         self.with(|inner| {
             let changed = inner.conn.execute(
-                "UPDATE outbound SET state = ?2, updated_unix_ms = ?3 WHERE id = ?1",
-                (id.0, state.name(), unix_ms(now)),
+                "UPDATE outbound SET state = ?2, reason = ?3, told = ?4, updated_unix_ms = ?5
+                 WHERE id = ?1 AND state = 'queued'",
+                (id.0, state.name(), reason, told, unix_ms(now)),
             )?;
             Ok(changed == 1)
         })
     }
 
-    /// Marks every queued U_PDU whose time-to-die has passed by `now` as expired; returns how
-    /// many. (Those already sent are the link's to expire: it reports them failed.)
+    /// Records that the sender of finished message `id` was told its outcome.
+    pub fn mark_told(&self, id: QueueId, now: SystemTime) -> Result<(), StoreError> {
+        self.with(|inner| {
+            inner.conn.execute(
+                "UPDATE outbound SET told = 1, updated_unix_ms = ?2
+                 WHERE id = ?1 AND state != 'queued'",
+                (id.0, unix_ms(now)),
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Marks every queued U_PDU whose time-to-die has passed by `now` as expired (not told);
+    /// returns how many. For the agent's start: the station expires the others.
     pub fn expire(&self, now: SystemTime) -> Result<usize, StoreError> {
         self.with(|inner| {
             Ok(inner.conn.execute(
@@ -307,38 +329,25 @@ impl Store {
         })
     }
 
-    /// Puts every U_PDU marked sent back in the queue; returns how many. For the agent's
-    /// start: the link that held them died with the previous process, so their outcome will
-    /// never be reported. Sending one again is safe: the receiver drops duplicates
-    /// ([`Store::deliver_once`]).
-    pub fn requeue_sent(&self, now: SystemTime) -> Result<usize, StoreError> {
-        self.with(|inner| {
-            Ok(inner.conn.execute(
-                "UPDATE outbound SET state = 'queued', updated_unix_ms = ?1 WHERE state = 'sent'",
-                [unix_ms(now)],
-            )?)
-        })
-    }
-
-    /// Deletes delivered, failed and expired U_PDUs whose state last changed before `before`;
-    /// returns how many. Queued and sent ones are never deleted.
+    /// Deletes finished U_PDUs whose sender was told and whose state last changed before
+    /// `before`; returns how many. Queued and untold ones are never deleted.
     pub fn forget_finished(&self, before: SystemTime) -> Result<usize, StoreError> {
         self.with(|inner| {
             Ok(inner.conn.execute(
                 "DELETE FROM outbound
-                 WHERE state IN ('delivered', 'failed', 'expired') AND updated_unix_ms < ?1",
+                 WHERE state != 'queued' AND told = 1 AND updated_unix_ms < ?1",
                 [unix_ms(before)],
             )?)
         })
     }
 
-    /// How many U_PDUs each neighbour has, by priority (highest first) and state.
+    /// How many U_PDUs each neighbour has, by priority (highest first), state and told.
     pub fn queue_counts(&self) -> Result<Vec<QueueCount>, StoreError> {
         let rows = self.with(|inner| {
             let mut stmt = inner.conn.prepare(
-                "SELECT neighbour, priority, state, count(*) FROM outbound
-                 GROUP BY neighbour, priority, state
-                 ORDER BY neighbour, priority DESC, state",
+                "SELECT neighbour, priority, state, told, count(*) FROM outbound
+                 GROUP BY neighbour, priority, state, told
+                 ORDER BY neighbour, priority DESC, state, told",
             )?;
             let rows = stmt
                 .query_map([], |r| {
@@ -346,19 +355,21 @@ impl Store {
                         r.get::<_, i64>(0)?,
                         r.get::<_, i64>(1)?,
                         r.get::<_, String>(2)?,
-                        r.get::<_, i64>(3)?,
+                        r.get::<_, bool>(3)?,
+                        r.get::<_, i64>(4)?,
                     ))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
         })?;
         rows.into_iter()
-            .map(|(neighbour, priority, state, count)| {
+            .map(|(neighbour, priority, state, told, count)| {
                 let bad = |what: &str| StoreError::corrupt(format!("outbound: {what}"));
                 Ok(QueueCount {
                     neighbour: address_column(neighbour, "outbound")?,
                     priority: u8::try_from(priority).map_err(|_| bad("priority"))?,
                     state: DeliveryState::from_name(&state).ok_or_else(|| bad("state"))?,
+                    told,
                     count: u64::try_from(count).map_err(|_| bad("count"))?,
                 })
             })

@@ -101,6 +101,47 @@ const MIGRATIONS: &[&str] = &[
         seen BLOB NOT NULL CHECK (length(seen) = 8)
     ) STRICT;
     ",
+    // 3 -> 4: SIS client messages persisted (issue 16 part 3). The first `outbound` and
+    // `received` tables were never written by any agent, so they are replaced, not migrated.
+    "
+    DROP TABLE outbound;
+    CREATE TABLE outbound (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, neighbour INTEGER NOT NULL,
+        priority INTEGER NOT NULL CHECK (priority BETWEEN 0 AND 15),
+        src_sap INTEGER NOT NULL CHECK (src_sap BETWEEN 0 AND 15), dest_sap INTEGER NOT NULL
+            CHECK (dest_sap BETWEEN 0 AND 15),
+        mode TEXT NOT NULL CHECK (mode IN
+            ('arq', 'arq-in-order', 'expedited-arq', 'non-arq', 'expedited-non-arq')),
+        repeats INTEGER NOT NULL CHECK (repeats BETWEEN 0 AND 255),
+        confirm INTEGER NOT NULL CHECK (confirm IN (0, 1)),
+        ttd_unix_ms INTEGER NOT NULL, data BLOB NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'delivered', 'expired', 'failed')),
+        reason INTEGER CHECK (reason BETWEEN 0 AND 255),
+        told INTEGER NOT NULL CHECK (told IN (0, 1)),
+        enqueued_unix_ms INTEGER NOT NULL,
+        updated_unix_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX outbound_state ON outbound (state, src_sap, told, id);
+
+    DROP TABLE received;
+    CREATE TABLE received (
+        id INTEGER PRIMARY KEY,
+        source INTEGER NOT NULL,
+        message BLOB NOT NULL CHECK (length(message) = 32),
+        priority INTEGER NOT NULL CHECK (priority BETWEEN 0 AND 15),
+        src_sap INTEGER NOT NULL CHECK (src_sap BETWEEN 0 AND 15),
+        dest_sap INTEGER NOT NULL CHECK (dest_sap BETWEEN 0 AND 15),
+        service TEXT NOT NULL CHECK (service IN
+            ('arq', 'expedited-arq', 'non-arq', 'expedited-non-arq')),
+        data BLOB,
+        received_unix_ms INTEGER NOT NULL,
+        UNIQUE (source, message)
+    ) STRICT;
+
+    CREATE TABLE sis_saps (
+        sap INTEGER PRIMARY KEY CHECK (sap BETWEEN 0 AND 15)
+    ) STRICT;
+    ",
 ];
 
 /// Brings the store in `conn` to [`SCHEMA_VERSION`], all at once or not at all.

@@ -2,7 +2,7 @@ use std::time::{Duration as StdDuration, SystemTime, UNIX_EPOCH};
 
 use proptest::prelude::*;
 use rusqlite::Connection;
-use skywave_protocol::link::{Failure, Mode, SpduHeader};
+use skywave_protocol::link::{Mode, Service, SpduHeader};
 use skywave_protocol::node::{Config, FixedStorage, Node, Storage};
 use skywave_protocol::policy::sample::{AUS, Coalition, GBR, NOW, USA, gbr};
 use skywave_protocol::policy::{
@@ -209,40 +209,15 @@ fn outbound(neighbour: u32, priority: u8, ttd: SystemTime, data: &[u8]) -> Outbo
             dest_sap: 9,
         },
         mode: Mode::Arq { in_order: false },
-        confirm: false,
+        confirm: true,
         ttd,
         data,
     }
 }
 
 #[test]
-fn the_queue_gives_the_highest_priority_first_then_first_come() {
+fn a_stored_message_comes_back_whole_with_its_deadline_on_the_station_clock() {
     let dir = TempDir::new().unwrap();
-    let store = open(&dir);
-    let late = at(10_000);
-    for (n, p, data) in [
-        (1, 8, &b"policy a"[..]),
-        (1, 15, b"revocation"),
-        (2, 15, b"other neighbour"),
-        (1, 8, b"policy b"),
-        (1, 10, b"credential"),
-    ] {
-        store.enqueue(&outbound(n, p, late, data), at(0)).unwrap();
-    }
-    let mut order = Vec::new();
-    while let Some(q) = store.take_next(addr(1), at(1)).unwrap() {
-        order.push(q.data);
-    }
-    assert_eq!(
-        order,
-        [&b"revocation"[..], b"credential", b"policy a", b"policy b"]
-    );
-}
-
-#[test]
-fn a_queued_message_comes_back_whole_with_its_deadline_on_the_link_clock() {
-    let dir = TempDir::new().unwrap();
-    let store = open(&dir);
     let message = Outbound {
         neighbour: addr(3),
         header: SpduHeader {
@@ -250,17 +225,19 @@ fn a_queued_message_comes_back_whole_with_its_deadline_on_the_link_clock() {
             src_sap: 4,
             dest_sap: 5,
         },
-        mode: Mode::ExpeditedNonArq { repeats: 3 },
+        mode: Mode::ExpeditedArq,
         confirm: true,
         ttd: at(1_000),
         data: b"bytes",
     };
-    let id = store.enqueue(&message, at(0)).unwrap();
-    let q = store.take_next(addr(3), at(400)).unwrap().unwrap();
+    let id = open(&dir).enqueue(&message, at(0)).unwrap();
+    let store = open(&dir);
+    let [q] = &store.unfinished().unwrap()[..] else {
+        panic!("one message");
+    };
     assert_eq!(q.id, id);
-    let m = q.message(Instant::from_millis(5_000), at(400));
     assert_eq!(
-        (m.dest, m.header, m.mode, m.confirm, m.data),
+        (q.neighbour, q.header, q.mode, q.confirm, &q.data[..]),
         (
             message.neighbour,
             message.header,
@@ -269,138 +246,192 @@ fn a_queued_message_comes_back_whole_with_its_deadline_on_the_link_clock() {
             &b"bytes"[..]
         )
     );
-    assert_eq!(m.ttd, Instant::from_millis(5_000 + 600_000));
+    assert_eq!(q.state, DeliveryState::Queued);
+    let now = Instant::from_millis(5_000);
+    assert_eq!(
+        q.ttd_at(now, at(400)),
+        Instant::from_millis(5_000 + 600_000)
+    );
     // Past its deadline, it is due now.
-    assert_eq!(
-        q.message(Instant::from_millis(5_000), at(2_000)).ttd,
-        Instant::from_millis(5_000)
-    );
+    assert_eq!(q.ttd_at(now, at(2_000)), now);
 }
 
+/// Crash point 1, sender: a request accepted (stored) but killed before it was on the air is
+/// sent again after the restart, until its outcome, which its client hears exactly once.
 #[test]
-fn delivery_states_are_counted_by_priority_and_survive_a_restart() {
+fn a_message_accepted_before_a_kill_is_sent_again_until_its_outcome_is_told_once() {
     let dir = TempDir::new().unwrap();
-    {
+    let (a, b, c) = {
         let store = open(&dir);
-        let ids: Vec<_> = [(15, 100), (8, 5), (8, 100), (8, 100), (8, 100), (10, 100)]
-            .iter()
-            .map(|&(p, ttd)| {
-                store
-                    .enqueue(&outbound(1, p, at(ttd), b"x"), at(0))
-                    .unwrap()
-            })
-            .collect();
-        // 15 delivered; 10 and one 8 expired by the link, one 8 sent and in flight at the
-        // crash; the 8 with the early deadline expires before it is taken.
-        let taken: Vec<_> = (0..4)
-            .map(|_| store.take_next(addr(1), at(10)).unwrap().unwrap().id)
-            .collect();
-        assert_eq!(taken, [ids[0], ids[5], ids[2], ids[3]]);
-        assert!(store.mark_delivered(ids[0], at(11)).unwrap());
-        assert!(store.mark_failed(ids[5], Failure::Expired, at(11)).unwrap());
-        assert!(store.mark_failed(ids[2], Failure::Expired, at(11)).unwrap());
-        assert!(!store.mark_delivered(QueueId(999), at(11)).unwrap());
-    }
-    let store = open(&dir);
-    let count = |p, s| {
-        store
-            .queue_counts()
-            .unwrap()
-            .iter()
-            .find(|c| c.neighbour == addr(1) && c.priority == p && c.state == s)
-            .map_or(0, |c| c.count)
-    };
-    use DeliveryState::*;
-    assert_eq!(
-        [count(15, Delivered), count(10, Expired), count(8, Expired)],
-        [1, 1, 2]
-    );
-    assert_eq!([count(8, Sent), count(8, Queued)], [1, 1]);
-
-    // After the restart the message in flight goes out again, after the one still queued.
-    assert_eq!(store.requeue_sent(at(20)).unwrap(), 1);
-    assert_eq!(store.expire(at(20)).unwrap(), 0);
-    let again: Vec<_> = std::iter::from_fn(|| store.take_next(addr(1), at(20)).unwrap())
-        .map(|q| q.id)
-        .collect();
-    assert_eq!(again.len(), 2);
-    assert_eq!(
-        store.expire(at(200)).unwrap(),
-        0,
-        "sent ones are the link's to expire"
-    );
-
-    assert_eq!(store.forget_finished(at(12)).unwrap(), 4);
-    assert_eq!(store.forget_finished(at(12)).unwrap(), 0);
-    assert_eq!(count(8, Sent), 2);
-}
-
-#[test]
-fn expire_marks_only_queued_messages_past_their_deadline() {
-    let dir = TempDir::new().unwrap();
-    let store = open(&dir);
-    for ttd in [5, 10, 15] {
-        store
-            .enqueue(&outbound(2, 8, at(ttd), b"x"), at(0))
+        let a = store
+            .enqueue(&outbound(1, 8, at(100), b"a"), at(0))
             .unwrap();
+        let b = store
+            .enqueue(&outbound(1, 8, at(100), b"b"), at(0))
+            .unwrap();
+        let c = store.enqueue(&outbound(1, 8, at(5), b"c"), at(0)).unwrap();
+        (a, b, c)
+        // Killed: nothing else written.
+    };
+    let store = open(&dir);
+    // The restart expires what passed its time-to-die and resends the rest.
+    assert_eq!(store.expire(at(10)).unwrap(), 1);
+    let again: Vec<_> = store.unfinished().unwrap().iter().map(|q| q.id).collect();
+    assert_eq!(again, [a, b]);
+    // A's confirmation arrives while its client is connected: told at once. B's arrives
+    // with no client on its SAP: the next client to bind SAP 9 hears it, with C's expiry.
+    assert!(store.finish(a, Outcome::Confirmed, true, at(11)).unwrap());
+    assert!(store.finish(b, Outcome::Confirmed, false, at(11)).unwrap());
+    // A second confirmation (the far node confirming a resend) changes nothing.
+    assert!(!store.finish(a, Outcome::Confirmed, false, at(12)).unwrap());
+    assert!(store.unfinished().unwrap().is_empty());
+    let untold: Vec<_> = store
+        .untold(9)
+        .unwrap()
+        .iter()
+        .map(|q| (q.id, q.state))
+        .collect();
+    assert_eq!(
+        untold,
+        [(b, DeliveryState::Delivered), (c, DeliveryState::Expired)]
+    );
+    assert!(store.untold(4).unwrap().is_empty());
+    for (id, _) in untold {
+        store.mark_told(id, at(13)).unwrap();
     }
-    assert_eq!(store.expire(at(10)).unwrap(), 2);
-    let left = store.take_next(addr(2), at(11)).unwrap().unwrap();
-    assert_eq!(left.ttd, at(15));
-    assert_eq!(store.take_next(addr(2), at(11)).unwrap(), None);
+    drop(store);
+    let store = open(&dir);
+    assert!(store.untold(9).unwrap().is_empty(), "told once, not again");
+    assert_eq!(store.forget_finished(at(13)).unwrap(), 1);
+    assert_eq!(store.forget_finished(at(14)).unwrap(), 2);
+    assert!(store.queue_counts().unwrap().is_empty());
 }
 
 #[test]
-fn a_message_is_delivered_once_even_across_a_restart() {
+fn a_refused_message_keeps_its_reason_and_counts_show_what_is_left() {
     let dir = TempDir::new().unwrap();
-    let header = SpduHeader {
+    let store = open(&dir);
+    let a = store
+        .enqueue(&outbound(1, 8, at(100), b"a"), at(0))
+        .unwrap();
+    store
+        .enqueue(&outbound(2, 15, at(100), b"b"), at(0))
+        .unwrap();
+    assert!(store.finish(a, Outcome::Failed(2), false, at(1)).unwrap());
+    let q = store.untold(9).unwrap().remove(0);
+    assert_eq!((q.state, q.reason), (DeliveryState::Failed, Some(2)));
+    let counts: Vec<_> = store
+        .queue_counts()
+        .unwrap()
+        .iter()
+        .map(|c| (c.neighbour.value(), c.priority, c.state, c.told, c.count))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            (1, 8, DeliveryState::Failed, false, 1),
+            (2, 15, DeliveryState::Queued, false, 1)
+        ]
+    );
+}
+
+fn header() -> SpduHeader {
+    SpduHeader {
         priority: 8,
         src_sap: 9,
         dest_sap: 9,
-    };
-    let key = MessageKey::of(&header, b"hello");
-    let mut delivered = Vec::new();
+    }
+}
+
+/// Crash point 2, receiver: a U_PDU held (and so confirmable) but killed before a client had
+/// it is handed to the next client of its SAP, once.
+#[test]
+fn a_message_held_before_a_kill_reaches_the_next_client_of_its_sap_once() {
+    let dir = TempDir::new().unwrap();
     {
         let store = open(&dir);
-        // A delivery that fails is not recorded: the U_PDU is delivered when it comes again.
-        let failed: Result<Option<()>, StoreError> =
-            store.deliver_once(addr(1), &key, at(1), || Err(StoreError::Busy));
-        assert!(failed.is_err());
-        assert!(!store.already_delivered(addr(1), &key).unwrap());
-        for _ in 0..2 {
-            let r = store
-                .deliver_once(addr(1), &key, at(1), || {
-                    delivered.push("from 1");
-                    Ok::<_, StoreError>(delivered.len())
-                })
-                .unwrap();
-            assert_eq!(r.is_some(), delivered.len() == 1 && r == Some(1));
-        }
+        store.set_sap_bound(9, true).unwrap();
+        assert!(
+            store
+                .hold(addr(1), header(), Service::Arq, b"hello", at(1))
+                .unwrap()
+        );
     }
     let store = open(&dir);
-    assert!(store.already_delivered(addr(1), &key).unwrap());
-    let again = store
-        .deliver_once(addr(1), &key, at(2), || {
-            delivered.push("from 1 again");
-            Ok::<_, StoreError>(())
-        })
-        .unwrap();
-    assert_eq!(again, None);
-    // The same bytes from another node, or to another SAP, are another message.
-    let other_sap = MessageKey::of(
-        &SpduHeader {
-            dest_sap: 10,
-            ..header
-        },
-        b"hello",
+    assert_eq!(store.bound_saps().unwrap(), 1 << 9, "SAP 9 stays answered");
+    assert_eq!(store.held_count().unwrap(), 1);
+    let held = store.held(9).unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(
+        (
+            held[0].source,
+            held[0].header,
+            held[0].service,
+            &held[0].data[..]
+        ),
+        (addr(1), header(), Service::Arq, &b"hello"[..])
     );
-    assert_ne!(other_sap, key);
-    assert!(!store.already_delivered(addr(2), &key).unwrap());
-    assert_eq!(delivered, ["from 1"]);
+    assert!(store.held(8).unwrap().is_empty());
+    store.handed(addr(1), &held[0].key).unwrap();
+    assert!(store.held(9).unwrap().is_empty());
+    // The sender's resend of it is recognised.
+    assert!(
+        !store
+            .hold(addr(1), header(), Service::Arq, b"hello", at(2))
+            .unwrap()
+    );
+    store.set_sap_bound(9, false).unwrap();
+    assert_eq!(store.bound_saps().unwrap(), 0);
+}
 
+/// Crash point 3, receiver: handed to the client, killed before the confirmation went out:
+/// the sender resends, and the resend is recognised (confirmed, not delivered again), until
+/// its key is forgotten.
+#[test]
+fn a_message_handed_before_a_kill_is_not_delivered_again() {
+    let dir = TempDir::new().unwrap();
+    {
+        let store = open(&dir);
+        assert!(
+            store
+                .hold(addr(1), header(), Service::Arq, b"hello", at(1))
+                .unwrap()
+        );
+        store
+            .handed(addr(1), &MessageKey::of(&header(), b"hello"))
+            .unwrap();
+    }
+    let store = open(&dir);
+    assert!(
+        !store
+            .hold(addr(1), header(), Service::Arq, b"hello", at(2))
+            .unwrap()
+    );
+    assert_eq!(store.held_count().unwrap(), 0);
+    // The same bytes from another node, or to another SAP, are another message.
+    assert!(
+        store
+            .hold(addr(2), header(), Service::Arq, b"hello", at(2))
+            .unwrap()
+    );
+    let other_sap = SpduHeader {
+        dest_sap: 10,
+        ..header()
+    };
+    assert!(
+        store
+            .hold(addr(1), other_sap, Service::Arq, b"hello", at(2))
+            .unwrap()
+    );
+    // Held ones are never forgotten; delivered ones are, after the window.
     assert_eq!(store.forget_deliveries(at(1)).unwrap(), 0);
-    assert_eq!(store.forget_deliveries(at(2)).unwrap(), 1);
-    assert!(!store.already_delivered(addr(1), &key).unwrap());
+    assert_eq!(store.forget_deliveries(at(3)).unwrap(), 1);
+    assert_eq!(store.held_count().unwrap(), 2);
+    assert!(
+        store
+            .hold(addr(1), header(), Service::Arq, b"hello", at(4))
+            .unwrap()
+    );
 }
 
 #[test]
@@ -480,8 +511,8 @@ enum Op {
     Remove(u8),
     /// Queue a U_PDU for neighbour 1 or 2 at a priority.
     Enqueue(u32, u8),
-    /// Take the next U_PDU for neighbour 1 or 2.
-    Take(u32),
+    /// Settle the oldest unfinished U_PDU for neighbour 1 or 2.
+    Finish(u32),
     /// Close and open the store again.
     Reopen,
 }
@@ -491,7 +522,7 @@ fn op() -> impl Strategy<Value = Op> {
         4 => any::<u8>().prop_map(|n| Op::Insert(n % 16)),
         2 => any::<u8>().prop_map(|n| Op::Remove(n % 16)),
         4 => (1..3u32, 0..16u8).prop_map(|(n, p)| Op::Enqueue(n, p)),
-        3 => (1..3u32).prop_map(Op::Take),
+        3 => (1..3u32).prop_map(Op::Finish),
         1 => Just(Op::Reopen),
     ]
 }
@@ -511,9 +542,8 @@ fn stand_in(n: u8) -> (ArtifactRef, Vec<u8>) {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
-    /// The store keeps artifacts exactly as the protocol's in-memory storage does, and hands
-    /// out queued U_PDUs highest priority first, first come first within a priority, across
-    /// any number of restarts.
+    /// The store keeps artifacts exactly as the protocol's in-memory storage does, and gives
+    /// back exactly the unfinished U_PDUs, oldest first, across any number of restarts.
     #[test]
     fn the_store_behaves_like_the_in_memory_models(ops in proptest::collection::vec(op(), 1..40)) {
         let dir = TempDir::new().unwrap();
@@ -539,12 +569,18 @@ proptest! {
                     store.enqueue(&outbound(n, p, at(100), &data), at(0)).unwrap();
                     queues[n as usize].push((p, i));
                 }
-                Op::Take(n) => {
-                    let queue = &mut queues[n as usize];
-                    let next = (0..queue.len()).max_by_key(|&k| (queue[k].0, usize::MAX - queue[k].1));
-                    let expected = next.map(|k| queue.remove(k).1.to_le_bytes().to_vec());
-                    let taken = store.take_next(addr(n), at(1)).unwrap().map(|q| q.data);
-                    prop_assert_eq!(taken, expected);
+                Op::Finish(n) => {
+                    let oldest = store
+                        .unfinished()
+                        .unwrap()
+                        .into_iter()
+                        .find(|q| q.neighbour == addr(n));
+                    let expected = queues[n as usize].first().copied();
+                    prop_assert_eq!(oldest.as_ref().map(|q| q.data.clone()), expected.map(|(_, i)| i.to_le_bytes().to_vec()));
+                    if let Some(q) = oldest {
+                        prop_assert!(store.finish(q.id, Outcome::Confirmed, true, at(1)).unwrap());
+                        queues[n as usize].remove(0);
+                    }
                 }
                 Op::Reopen => {
                     drop(artifacts);
@@ -553,6 +589,8 @@ proptest! {
                     artifacts = store.artifacts().unwrap();
                 }
             }
+            let unfinished = store.unfinished().unwrap().len();
+            prop_assert_eq!(unfinished, queues.iter().map(Vec::len).sum::<usize>());
             prop_assert_eq!(artifacts.len(), model.len());
             for k in 0..model.len() {
                 prop_assert_eq!(artifacts.get(k), model.get(k));

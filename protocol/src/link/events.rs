@@ -83,6 +83,7 @@ impl<
                 src,
                 service,
                 header: d.header,
+                confirm: d.confirm,
                 data: d.updu,
             })),
             Ok(Cpdu::Data(Spdu::DeliveryConfirm { header, echo })) => Some(Event::Confirmed {

@@ -135,6 +135,10 @@ pub struct Received<'a> {
     pub service: Service,
     /// Priority and SAP IDs.
     pub header: SpduHeader,
+    /// Its sender asked for client delivery confirmation (the DATA S_PDU's flag; the link
+    /// has queued the confirmation). A driver that must deliver such U_PDUs exactly once
+    /// across restarts recognises the sender's resends by it (docs/sis.md).
+    pub confirm: bool,
     /// The U_PDU.
     pub data: &'a [u8],
 }

@@ -365,6 +365,7 @@ fn describe(e: &StationEvent<'_>) -> String {
             header,
             service,
             payload,
+            ..
         } => std::format!(
             "received link={l} from={} sap={}>{} priority={} {service:?} {}",
             src.value(),

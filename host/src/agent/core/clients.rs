@@ -4,7 +4,7 @@
 
 use skywave_protocol::link::SubmitError;
 use skywave_protocol::station::{LinkId, StationError};
-use skywave_protocol::time::Instant;
+use skywave_protocol::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::Core;
@@ -16,6 +16,9 @@ pub(super) struct Sis {
     pub(super) hub: Hub,
     pub(super) queue: ClientQueue,
     pub(super) events: Option<mpsc::Receiver<ToCore>>,
+    /// SAPs a client held when the agent last stopped and no client holds again yet (bit n
+    /// for SAP n): the links go on answering for them, and what arrives waits in the store.
+    pub(super) held_saps: u16,
 }
 
 impl Core {
@@ -23,12 +26,15 @@ impl Core {
     pub fn with_sis(mut self, hub: Hub, events: mpsc::Receiver<ToCore>) -> Self {
         let mut hub = hub;
         hub.set_available(self.ports.iter().any(|p| p.bearer_up));
-        self.tell_links_bound_saps(hub.bound_saps());
+        let wait = u64::try_from(hub.confirm_wait().as_millis()).unwrap_or(u64::MAX);
         self.sis = Some(Sis {
             hub,
-            queue: ClientQueue::default(),
+            queue: ClientQueue::new(Duration::from_millis(wait)),
             events: Some(events),
+            held_saps: 0,
         });
+        self.restore_sis();
+        self.tell_links_bound_saps(self.answered_saps());
         self
     }
 
@@ -38,14 +44,33 @@ impl Core {
         let Some(sis) = &mut self.sis else {
             return;
         };
-        if let ToCore::Closed { id } = event {
-            sis.queue.forget(id);
+        let (id, bind) = match &event {
+            ToCore::Closed { id } => {
+                sis.queue.forget(*id);
+                (*id, None)
+            }
+            ToCore::Bind { id, sap, .. } => (*id, Some(*sap)),
+            ToCore::Connected { id, .. } | ToCore::Unbind { id } | ToCore::Unidata { id, .. } => {
+                (*id, None)
+            }
+        };
+        let held = sis.hub.sap_of(id);
+        let submission = sis.hub.handle(event, now);
+        let left = held.filter(|_| sis.hub.sap_of(id).is_none());
+        if let Some(sap) = bind.filter(|&sap| sis.hub.sap_of(id) == Some(sap) && held.is_none()) {
+            self.sap_bound(id, sap);
         }
-        if let Some(submission) = sis.hub.handle(event, now) {
+        if let Some(sap) = left
+            && let Err(e) = self.store.set_sap_bound(sap, false)
+        {
+            tracing::error!(%e, sap, "unbound SAP not stored");
+        }
+        if let Some(submission) = submission.and_then(|s| self.store_request(s))
+            && let Some(sis) = &mut self.sis
+        {
             sis.queue.push(submission);
         }
-        let saps = sis.hub.bound_saps();
-        self.tell_links_bound_saps(saps);
+        self.tell_links_bound_saps(self.answered_saps());
         self.poll();
     }
 
@@ -78,6 +103,7 @@ impl Core {
         let Some(sis) = sis else {
             return false;
         };
+        sis.queue.resend_due(now);
         let links = (0..station.links()).map(|i| LinkId(i as u8));
         let mut fed = false;
         while let Some(next) = sis.queue.front() {

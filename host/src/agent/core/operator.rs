@@ -209,6 +209,21 @@ impl Core {
         }
     }
 
+    /// The SIS server's stored messages, counted from the store.
+    fn sis_status(&self) -> Option<super::super::control::SisStatus> {
+        let sis = self.sis.as_ref()?;
+        let counts = self.store.queue_counts().unwrap_or_default();
+        let count = |f: &dyn Fn(&crate::store::QueueCount) -> bool| {
+            counts.iter().filter(|c| f(c)).map(|c| c.count).sum()
+        };
+        Some(super::super::control::SisStatus {
+            unconfirmed: count(&|c| c.state == crate::store::DeliveryState::Queued),
+            untold: count(&|c| c.state != crate::store::DeliveryState::Queued && !c.told),
+            held: self.store.held_count().unwrap_or(0),
+            pending: sis.queue.pending(),
+        })
+    }
+
     fn status(&self) -> StatusReport {
         let now = self.now();
         let node = self.station.node();
@@ -221,6 +236,7 @@ impl Core {
             decisions_logged: self.store.decision_anchor().map_or(0, |a| a.count),
             refused: self.refused.clone(),
             domains: self.domains(),
+            sis: self.sis_status(),
             links: (0u8..)
                 .zip(&self.ports)
                 .filter_map(|(index, p)| {

@@ -8,6 +8,7 @@ use super::{
     ToCore, UNLIMITED_TTL, UnidataIndication, UnidataReport, availability, bind_rejected, confirm,
     encode, link, mpsc, rejected, tx_mode,
 };
+use crate::store::QueueId;
 
 /// One connected client, as the hub knows it.
 pub(super) struct Client {
@@ -21,8 +22,12 @@ pub(super) struct Client {
 /// An accepted request on its way to a link.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Submission {
-    /// Who asked.
-    pub client: ClientId,
+    /// Who asked: `None` once that client left (a stored request's outcome then goes to the
+    /// next client of its SAP).
+    pub client: Option<ClientId>,
+    /// Its row in the store's `outbound` table, for a request kept across restarts (ARQ
+    /// with client confirmation).
+    pub stored: Option<QueueId>,
     /// The expedited form (its answers are expedited too).
     pub expedited: bool,
     /// Priority and SAPs for the S_PDU.
@@ -62,6 +67,7 @@ pub struct Hub {
     address: Address,
     node_sap: u8,
     max_clients: usize,
+    confirm_wait: std::time::Duration,
     pub(super) clients: HashMap<ClientId, Client>,
     available: bool,
 }
@@ -73,6 +79,7 @@ impl Hub {
             address,
             node_sap,
             max_clients: config.max_clients,
+            confirm_wait: std::time::Duration::from_secs(config.confirm_wait_s),
             clients: HashMap::new(),
             available: false,
         }
@@ -85,6 +92,17 @@ impl Hub {
             .values()
             .filter_map(|c| c.sap)
             .fold(1 << self.node_sap, |saps, sap| saps | 1 << sap)
+    }
+
+    /// The SAP client `id` holds, if any.
+    pub fn sap_of(&self, id: ClientId) -> Option<u8> {
+        self.clients.get(&id).and_then(|c| c.sap)
+    }
+
+    /// How long a stored request waits for the far client's confirmation after the far node
+    /// acknowledged it ([`ClientQueue`](super::ClientQueue)).
+    pub fn confirm_wait(&self) -> std::time::Duration {
+        self.confirm_wait
     }
 
     /// The client bound to `sap`, if any.
@@ -281,7 +299,8 @@ impl Hub {
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
         self.adjust_backlog(id, true);
         Some(Submission {
-            client: id,
+            client: Some(id),
+            stored: None,
             expedited,
             header,
             dest: r.dest,

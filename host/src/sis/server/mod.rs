@@ -18,13 +18,15 @@
 //!
 //! Each part has its file (`connection`, `hub`, `queue`); this one holds what they exchange.
 //!
-//! **Nothing is persisted.** A request's confirmation goes out only once the link reports the
-//! delivery, so a restart never loses anything the node has confirmed; requests in flight die
-//! with the TCP connection, which the client sees, exactly as with any 5066 node. Received
-//! U_PDUs are handed straight to the bound client, without the store's `received` dedup table:
-//! 5066 clients may legitimately send identical U_PDUs (keep-alives, repeated chat lines), and
-//! ARQ already drops duplicates within a link session. docs/sis.md says the same for
-//! operators.
+//! **What is persisted** is the core's business (`agent/core/persist.rs`): requests with client
+//! confirmation (ARQ to one node) are stored before they are queued here, carry their store id
+//! ([`Submission::stored`]), outlive their connection, and are answered through the core
+//! ([`Settled`]); received U_PDUs whose sender asked for client confirmation are held in the
+//! store until a client has them. Other requests die with the TCP connection, which the client
+//! sees, as with any 5066 node, and other received U_PDUs are handed straight to the bound
+//! client: 5066 clients may legitimately send identical unconfirmed U_PDUs (keep-alives,
+//! repeated chat lines), and ARQ already drops duplicates within a link session. docs/sis.md
+//! ("What survives a crash") says the same for operators.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -49,7 +51,7 @@ mod queue;
 
 pub use connection::{bind, serve};
 pub use hub::{Hub, Submission};
-pub use queue::ClientQueue;
+pub use queue::{ClientQueue, DEFAULT_CONFIRM_WAIT, Settled};
 
 /// A client connection's number, unique for the life of the agent.
 pub type ClientId = u64;

@@ -1,30 +1,72 @@
 //! The [`ClientQueue`]: accepted client requests waiting for room on their link, and which link
 //! message answers which request, so link events become confirmations and rejections.
+//!
+//! A request the core stored (ARQ with client confirmation: `store::outbound`) is answered
+//! by the core, not here: its outcome is written to the store before its sender is told, so
+//! this queue hands it over as a [`Settled`] ([`ClientQueue::take_settled`]). Such a request
+//! also outlives its client's connection, and is sent again when the far client's
+//! confirmation has not come [`ClientQueue::confirm_wait`] after the far node acknowledged it:
+//! the far agent may have been killed between acknowledging it on the air and holding it.
 
 use super::{
-    ClientId, HashMap, Hub, LinkEvent, MessageId, SisAddress, Submission, VecDeque, confirm, link,
+    ClientId, HashMap, Hub, Instant, LinkEvent, MessageId, Submission, VecDeque, confirm, link,
     rejected,
 };
+use crate::store::Outcome;
+use skywave_protocol::time::Duration;
+
+/// How long a stored request waits for the far client's confirmation after the far node
+/// acknowledged it, when the configuration does not say.
+pub const DEFAULT_CONFIRM_WAIT: Duration = Duration::from_millis(60_000);
 
 /// A request handed to a link, waiting for its outcome.
 #[derive(Debug)]
 struct Tracked {
-    client: ClientId,
-    expedited: bool,
-    confirm: u8,
-    sap: u8,
-    dest: SisAddress,
-    data: Vec<u8>,
+    submission: Submission,
+    /// For a stored request the far node acknowledged: when to send it again.
+    resend_at: Option<Instant>,
+}
+
+/// A stored request's outcome, for the core to write and then tell.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settled {
+    /// The request (its `stored` id is set).
+    pub submission: Submission,
+    /// How it ended.
+    pub outcome: Outcome,
 }
 
 /// Accepted requests waiting for link room, and those on links waiting for their outcome.
-#[derive(Default)]
 pub struct ClientQueue {
     backlog: VecDeque<Submission>,
     tracked: HashMap<(usize, MessageId), Tracked>,
+    settled: Vec<Settled>,
+    confirm_wait: Duration,
+}
+
+impl Default for ClientQueue {
+    fn default() -> Self {
+        Self::new(DEFAULT_CONFIRM_WAIT)
+    }
 }
 
 impl ClientQueue {
+    /// A queue that sends a stored request again `confirm_wait` after its acknowledgement
+    /// when no confirmation came.
+    pub fn new(confirm_wait: Duration) -> Self {
+        ClientQueue {
+            backlog: VecDeque::new(),
+            tracked: HashMap::new(),
+            settled: Vec::new(),
+            confirm_wait,
+        }
+    }
+
+    /// How long a stored request waits for its confirmation after its acknowledgement.
+    pub fn confirm_wait(&self) -> Duration {
+        self.confirm_wait
+    }
+
     /// Queues an accepted request.
     pub fn push(&mut self, s: Submission) {
         self.backlog.push_back(s);
@@ -32,10 +74,22 @@ impl ClientQueue {
 
     /// Forgets a departed client's requests: those waiting are not sent (nobody would hear
     /// the outcome, and a 5066 client takes a lost connection as "in doubt"), and those on
-    /// links no longer wait for an answer.
+    /// links no longer wait for an answer. Stored requests stay: their outcome goes to the
+    /// next client of their SAP.
     pub fn forget(&mut self, client: ClientId) {
-        self.backlog.retain(|s| s.client != client);
-        self.tracked.retain(|_, t| t.client != client);
+        self.backlog
+            .retain(|s| s.client != Some(client) || s.stored.is_some());
+        self.tracked
+            .retain(|_, t| t.submission.client != Some(client) || t.submission.stored.is_some());
+        let orphan = |s: &mut Submission| {
+            if s.client == Some(client) {
+                s.client = None;
+            }
+        };
+        self.backlog.iter_mut().for_each(orphan);
+        self.tracked
+            .values_mut()
+            .for_each(|t| orphan(&mut t.submission));
     }
 
     /// The oldest request waiting for room.
@@ -46,7 +100,9 @@ impl ClientQueue {
     /// Takes the oldest request, to submit it.
     pub fn pop(&mut self, hub: &mut Hub) -> Option<Submission> {
         let s = self.backlog.pop_front()?;
-        hub.adjust_backlog(s.client, false);
+        if let Some(client) = s.client {
+            hub.adjust_backlog(client, false);
+        }
         Some(s)
     }
 
@@ -60,17 +116,11 @@ impl ClientQueue {
     ) {
         match result {
             Ok(id) => {
-                self.tracked.insert(
-                    (index, id),
-                    Tracked {
-                        client: s.client,
-                        expedited: s.expedited,
-                        confirm: s.confirm,
-                        sap: s.header.dest_sap,
-                        dest: s.dest,
-                        data: s.data,
-                    },
-                );
+                let tracked = Tracked {
+                    submission: s,
+                    resend_at: None,
+                };
+                self.tracked.insert((index, id), tracked);
             }
             Err(e) => {
                 let reason = match e {
@@ -78,37 +128,120 @@ impl ClientQueue {
                     link::SubmitError::Expired => rejected::TTL_EXPIRED,
                     _ => rejected::UNKNOWN,
                 };
-                tracing::info!(client = s.client, %e, "SIS request refused by the link");
-                let sap = s.header.dest_sap;
-                hub.reject(s.client, s.expedited, reason, sap, s.dest, &s.data);
+                tracing::info!(client = ?s.client, %e, "SIS request refused by the link");
+                let outcome = match e {
+                    link::SubmitError::Expired => Outcome::Expired,
+                    _ => Outcome::Failed(reason),
+                };
+                self.answer(hub, s, outcome);
             }
         }
     }
 
-    /// Turns a link event about a client's message into its answer. Returns whether the event
-    /// was about one.
-    pub fn outcome(&mut self, hub: &Hub, index: usize, event: &LinkEvent<'_>) -> bool {
+    /// Tells the sender of `s` how it ended, or hands a stored one to the core.
+    fn answer(&mut self, hub: &Hub, s: Submission, outcome: Outcome) {
+        if s.stored.is_some() {
+            self.settled.push(Settled {
+                submission: s,
+                outcome,
+            });
+            return;
+        }
+        let Some(client) = s.client else {
+            return;
+        };
+        let (sap, dest) = (s.header.dest_sap, s.dest);
+        match outcome {
+            Outcome::Confirmed => hub.confirm(client, s.expedited, sap, dest, &s.data),
+            Outcome::Expired => {
+                hub.reject(
+                    client,
+                    s.expedited,
+                    rejected::TTL_EXPIRED,
+                    sap,
+                    dest,
+                    &s.data,
+                );
+            }
+            Outcome::Failed(reason) => hub.reject(client, s.expedited, reason, sap, dest, &s.data),
+        }
+    }
+
+    /// The stored requests whose outcome is known, for the core to write and tell.
+    pub fn take_settled(&mut self) -> Vec<Settled> {
+        std::mem::take(&mut self.settled)
+    }
+
+    /// Moves the stored requests whose confirmation is overdue at `now` back to the front of
+    /// the backlog; returns how many.
+    pub fn resend_due(&mut self, now: Instant) -> usize {
+        let due: Vec<(usize, MessageId)> = self
+            .tracked
+            .iter()
+            .filter(|(_, t)| t.resend_at.is_some_and(|at| at <= now))
+            .map(|(k, _)| *k)
+            .collect();
+        let mut again: Vec<Submission> = due
+            .iter()
+            .filter_map(|k| self.tracked.remove(k))
+            .map(|t| t.submission)
+            .collect();
+        // Oldest first, ahead of what waits.
+        again.sort_by_key(|s| s.stored);
+        let n = again.len();
+        for s in again.into_iter().rev() {
+            tracing::info!(stored = ?s.stored, "no client confirmation yet: sending again");
+            self.backlog.push_front(s);
+        }
+        n
+    }
+
+    /// When the next stored request's confirmation becomes overdue.
+    pub fn next_resend(&self) -> Option<Instant> {
+        self.tracked.values().filter_map(|t| t.resend_at).min()
+    }
+
+    /// Requests (waiting or on links) not answered yet.
+    pub fn pending(&self) -> usize {
+        self.backlog.len() + self.tracked.len()
+    }
+
+    /// Turns a link event about a client's message at `now` into its answer. Returns whether
+    /// the event was about one.
+    pub fn outcome(
+        &mut self,
+        hub: &Hub,
+        index: usize,
+        event: &LinkEvent<'_>,
+        now: Instant,
+    ) -> bool {
         match *event {
             LinkEvent::Delivered(id) => {
                 let key = (index, id);
-                match self.tracked.get(&key) {
-                    Some(t) if t.confirm == confirm::NODE => {
-                        hub.confirm(t.client, t.expedited, t.sap, t.dest, &t.data);
-                        self.tracked.remove(&key);
-                    }
+                let wait = self.confirm_wait;
+                let Some(t) = self.tracked.get_mut(&key) else {
+                    return false;
+                };
+                match t.submission.confirm {
                     // A client confirmation is still to come.
-                    Some(t) if t.confirm == confirm::CLIENT => {}
-                    Some(_) => {
-                        self.tracked.remove(&key);
+                    confirm::CLIENT => {
+                        if t.submission.stored.is_some() {
+                            t.resend_at = Some(now + wait);
+                        }
                     }
-                    None => return false,
+                    c => {
+                        let s = self.tracked.remove(&key).map(|t| t.submission);
+                        if let Some(s) = s.filter(|_| c == confirm::NODE) {
+                            self.answer(hub, s, Outcome::Confirmed);
+                        }
+                    }
                 }
                 true
             }
             LinkEvent::Sent(id) => match self.tracked.remove(&(index, id)) {
                 Some(t) => {
-                    if t.confirm != confirm::NONE {
-                        hub.confirm(t.client, t.expedited, t.sap, t.dest, &t.data);
+                    if t.submission.confirm != confirm::NONE {
+                        self.answer(hub, t.submission, Outcome::Confirmed);
                     }
                     true
                 }
@@ -116,8 +249,7 @@ impl ClientQueue {
             },
             LinkEvent::Failed(id, _) => match self.tracked.remove(&(index, id)) {
                 Some(t) => {
-                    let reason = rejected::TTL_EXPIRED;
-                    hub.reject(t.client, t.expedited, reason, t.sap, t.dest, &t.data);
+                    self.answer(hub, t.submission, Outcome::Expired);
                     true
                 }
                 None => false,
@@ -128,30 +260,38 @@ impl ClientQueue {
             } => {
                 // CONFIRM and FAIL carry the request's own SAP byte (Annex A): their
                 // destination SAP is the one the request went to.
+                let answers = |s: &Submission| {
+                    s.confirm == confirm::CLIENT
+                        && s.dest.address == from
+                        && s.header.src_sap == header.src_sap
+                        && s.header.dest_sap == header.dest_sap
+                        && s.data.starts_with(echo)
+                };
                 let key = self
                     .tracked
                     .iter()
-                    .filter(|((i, _), t)| {
-                        *i == index
-                            && t.confirm == confirm::CLIENT
-                            && t.dest.address == from
-                            && t.sap == header.dest_sap
-                            && t.data.starts_with(echo)
-                    })
+                    .filter(|((i, _), t)| *i == index && answers(&t.submission))
                     .map(|(k, _)| *k)
                     .min();
-                match key.and_then(|k| self.tracked.remove(&k)) {
-                    Some(t) if matches!(event, LinkEvent::Confirmed { .. }) => {
-                        hub.confirm(t.client, t.expedited, t.sap, t.dest, &t.data);
-                        true
-                    }
-                    Some(t) => {
-                        let reason = rejected::SAP_NOT_BOUND;
-                        hub.reject(t.client, t.expedited, reason, t.sap, t.dest, &t.data);
-                        true
-                    }
-                    None => false,
-                }
+                let found = match key.and_then(|k| self.tracked.remove(&k)) {
+                    Some(t) => Some(t.submission),
+                    // A stored request waiting to be sent again: the first copy's answer
+                    // came late, and settles it.
+                    None => self
+                        .backlog
+                        .iter()
+                        .position(|s| s.stored.is_some() && answers(s))
+                        .and_then(|i| self.backlog.remove(i)),
+                };
+                let Some(s) = found else {
+                    return false;
+                };
+                let outcome = match event {
+                    LinkEvent::Confirmed { .. } => Outcome::Confirmed,
+                    _ => Outcome::Failed(rejected::SAP_NOT_BOUND),
+                };
+                self.answer(hub, s, outcome);
+                true
             }
             _ => false,
         }

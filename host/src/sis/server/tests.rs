@@ -260,7 +260,10 @@ async fn a_non_arq_request_with_node_confirmation_is_confirmed_once_sent() {
     assert!(matches!(submission.mode, Mode::NonArq { .. }));
     let id = MessageId(7);
     s.queue.submitted(&s.hub, 0, submission, Ok(id));
-    assert!(s.queue.outcome(&s.hub, 0, &LinkEvent::Sent(id)));
+    assert!(
+        s.queue
+            .outcome(&s.hub, 0, &LinkEvent::Sent(id), Instant::ZERO)
+    );
     let f = s.next().await;
     assert_eq!(
         f.get(HEADER_LEN),
@@ -281,7 +284,10 @@ async fn a_client_confirmation_refused_by_the_far_node_is_rejected_sap_not_bound
     let id = MessageId(3);
     s.queue.submitted(&s.hub, 0, submission, Ok(id));
     // The far node has the U_PDU (ARQ delivered), but no client on SAP 6: DATA DELIVERY FAIL.
-    assert!(s.queue.outcome(&s.hub, 0, &LinkEvent::Delivered(id)));
+    assert!(
+        s.queue
+            .outcome(&s.hub, 0, &LinkEvent::Delivered(id), Instant::ZERO)
+    );
     let header = SpduHeader {
         priority: 0,
         src_sap: 5,
@@ -293,6 +299,6 @@ async fn a_client_confirmation_refused_by_the_far_node_is_rejected_sap_not_bound
         reason: 1,
         echo: &data[..8],
     };
-    assert!(s.queue.outcome(&s.hub, 0, &fail));
+    assert!(s.queue.outcome(&s.hub, 0, &fail, Instant::ZERO));
     s.rejected(rejected::SAP_NOT_BOUND).await;
 }

@@ -17,6 +17,7 @@
 //! has its `HostLink`: the station drives both alike.
 
 mod clients;
+mod guarded;
 mod operator;
 #[cfg(test)]
 mod tests;
@@ -81,6 +82,8 @@ pub struct Core {
     frame: Vec<u8>,
     /// The guard's persisted state, when `[guard]` is configured.
     guard: Option<GuardStore>,
+    /// The guarded SAPs' SIS clients: labels, held requests.
+    guarded: guarded::Guarded,
 }
 
 /// What of the guard's state is in the store (store/guard.rs says why numbers are reserved).
@@ -131,6 +134,12 @@ impl Core {
             )?),
             None => None,
         };
+        // Default labels are compacted once, here, against what the node has admitted.
+        let rules = match &config.guard {
+            Some(settings) => super::sap_label::rules(settings, Some(station.node().trust()))
+                .map_err(anyhow::Error::msg)?,
+            None => Vec::new(),
+        };
         let mut ports = Vec::new();
         for (cfg, bearer) in config.links.iter().zip(bearers) {
             let carrier = carrier(config.address, config.sap, cfg)?;
@@ -164,6 +173,7 @@ impl Core {
             sis: None,
             frame: vec![0u8; MAX_DPDU_LEN.max(crate::sis::MAX_FRAME)],
             guard,
+            guarded: guarded::Guarded::new(rules),
         })
     }
 
@@ -321,12 +331,14 @@ impl Core {
     /// `poll_event` until `None`: the node's reports are logged, client data and the outcomes
     /// of client messages go to the SIS clients, and conflicts the node kept go to the store.
     fn take_events(&mut self) {
+        let now = self.now();
         let Core {
             station,
             ports,
             refused,
             sis,
             store,
+            guarded,
             ..
         } = self;
         while let Some(event) = station.poll_event() {
@@ -354,6 +366,7 @@ impl Core {
                     {
                         tracing::error!(%e, "guard decision not logged");
                     }
+                    guarded.report(report, sis.as_mut(), now);
                     None
                 }
                 StationEvent::Node(other) => {
@@ -367,9 +380,21 @@ impl Core {
                     payload,
                     ..
                 } => {
+                    let wrapped;
+                    let data = match guarded.for_client(header.dest_sap, payload) {
+                        guarded::Handed::Plain => payload,
+                        guarded::Handed::Enveloped(envelope) => {
+                            wrapped = envelope;
+                            &wrapped[..]
+                        }
+                        guarded::Handed::Withheld => {
+                            tracing::error!(%src, sap = header.dest_sap, "labelled data with no released label withheld");
+                            continue;
+                        }
+                    };
                     let handed = sis
                         .as_ref()
-                        .is_some_and(|s| s.hub.indicate(src, service, header, payload));
+                        .is_some_and(|s| s.hub.indicate(src, service, header, data));
                     if !handed {
                         tracing::debug!(%src, sap = header.dest_sap, "U_PDU for an unbound SAP dropped");
                     }

@@ -192,3 +192,110 @@ pub fn wrap(label: &[u8], data: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
     envelope.write(&mut out)?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use skywave_protocol::policy::sample::Coalition;
+
+    use super::*;
+
+    /// A label in the sample GBR policy's names (values as LACVs: no SPIF).
+    fn xml(classification: &str) -> XmlLabel {
+        XmlLabel::parse(&format!(
+            "<originatorConfidentialityLabel \
+             xmlns=\"urn:nato:stanag:4774:confidentialitymetadatalabel:1:0\">\
+             <ConfidentialityInformation><PolicyIdentifier>national</PolicyIdentifier>\
+             <Classification>{classification}</Classification>\
+             <Category TagName=\"OPERATION\" Type=\"PERMISSIVE\">\
+             <GenericValue>10</GenericValue></Category>\
+             </ConfidentialityInformation></originatorConfidentialityLabel>"
+        ))
+        .unwrap()
+    }
+
+    const GBR_1: PolicyName = PolicyName {
+        domain: skywave_protocol::policy::sample::GBR,
+        id: 1,
+    };
+
+    #[test]
+    fn a_label_compacts_through_the_admitted_policy_or_says_why_not() {
+        let trust = Coalition::new().store().unwrap();
+        // SECRET (3), operation TELIC (tag 2, LACV 10), as docs/sis.md's example shows it.
+        let telic = compact_xml(GBR_1, None, Some(&trust), &xml("SECRET")).unwrap();
+        assert_eq!(
+            telic,
+            [0x01, 0x47, 0x42, 0x52, 0x01, 0x03, 0x01, 0x02, 0x0a]
+        );
+        let e = compact_xml(GBR_1, None, Some(&trust), &xml("CONFIDENTIAL")).unwrap_err();
+        assert!(e.contains("unknown classification"), "{e}");
+        let gbr_9 = PolicyName { id: 9, ..GBR_1 };
+        let e = compact_xml(gbr_9, None, Some(&trust), &xml("SECRET")).unwrap_err();
+        assert!(e.starts_with("policy GBR:9 is not admitted"), "{e}");
+        let e = compact_xml(GBR_1, None, None, &xml("SECRET")).unwrap_err();
+        assert!(e.starts_with("policy GBR:1 is not admitted"), "{e}");
+    }
+
+    #[test]
+    fn a_default_label_that_does_not_compact_names_its_section() {
+        let dir = tempfile::tempdir().unwrap();
+        let label = dir.path().join("l.xml");
+        std::fs::write(&label, "<not-a-label/>").unwrap();
+        let settings = GuardSettings {
+            key: Path::new("k.pem").into(),
+            saps: vec![
+                GuardSap {
+                    sap: 6,
+                    label: SapLabel::Envelope,
+                    policy: None,
+                    spif: None,
+                },
+                GuardSap {
+                    sap: 5,
+                    label: SapLabel::Default(label),
+                    policy: Some(GBR_1),
+                    spif: None,
+                },
+            ],
+        };
+        let trust = Coalition::new().store().unwrap();
+        let e = rules(&settings, Some(&trust)).unwrap_err();
+        assert!(e.starts_with("guard.sap[1].label: "), "{e}");
+    }
+
+    #[test]
+    fn an_envelope_gives_its_label_and_data_or_a_refusal() {
+        let trust = Coalition::new().store().unwrap();
+        let telic = compact_xml(GBR_1, None, Some(&trust), &xml("SECRET")).unwrap();
+        let compact_only = SapRule::Envelope { xml: None };
+        let envelope = wrap(&telic, b"data").unwrap();
+        let (label, data) = compact_only.label(&envelope, &trust).unwrap();
+        assert_eq!((label, data), (telic.clone(), &b"data"[..]));
+        // An XML label where none can be read, a bad compact label, a bad frame.
+        let body = "<originatorConfidentialityLabel \
+                    xmlns=\"urn:nato:stanag:4774:confidentialitymetadatalabel:1:0\">\
+                    <ConfidentialityInformation><PolicyIdentifier>national</PolicyIdentifier>\
+                    <Classification>SECRET</Classification></ConfidentialityInformation>\
+                    </originatorConfidentialityLabel>";
+        let form = Envelope {
+            form: LabelForm::Xml,
+            label: body.as_bytes(),
+            data: b"",
+        };
+        let mut xml_envelope = vec![0u8; form.len()];
+        form.write(&mut xml_envelope).unwrap();
+        for bad in [xml_envelope.clone(), vec![1, 0, 0, 2, 0xff, 0xff], vec![1]] {
+            assert!(compact_only.label(&bad, &trust).is_err(), "{bad:?}");
+        }
+        let reader = SapRule::Envelope {
+            xml: Some(XmlReader {
+                policy: GBR_1,
+                spif: None,
+            }),
+        };
+        let (label, data) = reader.label(&xml_envelope, &trust).unwrap();
+        assert_eq!((label.len(), data), (7, &[][..]), "SECRET alone");
+    }
+}

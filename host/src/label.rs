@@ -21,7 +21,11 @@ pub type Verdict = std::result::Result<(), String>;
 
 /// The compact record of `label` in `policy`'s terms, resolving names through `spif` or else
 /// through the names the policy carries (values then as LACVs).
-fn record(policy: &Policy<'_>, spif: Option<&Spif>, label: &XmlLabel) -> Reason<LabelRecord> {
+pub(crate) fn record(
+    policy: &Policy<'_>,
+    spif: Option<&Spif>,
+    label: &XmlLabel,
+) -> Reason<LabelRecord> {
     if let Some(spif) = spif {
         return import::to_record(spif, label, policy.domain, policy.id).map_err(|e| e.to_string());
     }
@@ -111,7 +115,7 @@ pub fn check(
 }
 
 /// A label fault in words, with the names the policy (and the SPIF, for values) give.
-fn describe(
+pub(crate) fn describe(
     policy: &Policy<'_>,
     spif: Option<&Spif>,
     fault: skywave_protocol::label::LabelFault,

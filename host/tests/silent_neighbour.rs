@@ -3,6 +3,8 @@
 //! publishes must reach node 2 in good time. Runs two agents' cores on tokio's paused clock over
 //! the simulated radio bearer, as `skywave demo` does.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -100,18 +102,5 @@ fn a_silent_neighbour_does_not_hold_back_the_other_links() {
         PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("silent-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    // The agents' fixed-size protocol state wants more than a test thread's default stack.
-    std::thread::Builder::new()
-        .stack_size(64 << 20)
-        .spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .start_paused(true)
-                .build()
-                .unwrap()
-                .block_on(story(dir));
-        })
-        .unwrap()
-        .join()
-        .unwrap();
+    common::on_paused_clock(dir, story);
 }

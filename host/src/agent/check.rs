@@ -119,15 +119,11 @@ pub fn check_loaded(full: &FullConfig) -> Vec<Finding> {
         if let Err(e) = guard.load_key() {
             error(e);
         }
-        for (i, sap) in guard.saps.iter().enumerate() {
-            if let super::config::SapLabel::Default(label) = &sap.label
-                && !label.is_file()
-            {
-                error(format!(
-                    "guard.sap[{i}].label: {} is not a file",
-                    label.display()
-                ));
-            }
+        // The default labels compacted as at start: against the SPIF, and the admitted
+        // policy when the store holds it.
+        admit_stored(config, &mut trust);
+        if let Err(e) = super::sap_label::rules(guard, Some(&trust)) {
+            error(e);
         }
     }
     findings.extend(link_conflicts(full));
@@ -139,6 +135,24 @@ pub fn check_loaded(full: &FullConfig) -> Vec<Finding> {
         )));
     }
     findings
+}
+
+/// Admits what the store holds into `trust` (whose roots are in), as the agent does at start,
+/// so that labels can be checked against admitted policies. No store yet: nothing to add.
+fn admit_stored(config: &AgentConfig, trust: &mut TrustStore) {
+    use skywave_protocol::node::Storage as _;
+    let Ok(store) = crate::store::Store::open_existing(&config.store, config.address) else {
+        return;
+    };
+    let Ok(artifacts) = store.artifacts() else {
+        return;
+    };
+    for index in 0..artifacts.len() {
+        if let Some((_, bytes)) = artifacts.get(index) {
+            // One that no longer admits is the agent's to report; the rest still check.
+            let _ = trust.admit(bytes, super::core::wall_time());
+        }
+    }
 }
 
 /// Two links on one port, a UDP link whose peer is itself, a link to our own SIS server.

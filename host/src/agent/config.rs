@@ -33,6 +33,8 @@
 //! [[guard.sap]]            # a guarded SAP: its clients' data is labelled and decided
 //! sap = 5
 //! label = "secret.xml"     # the label for this SAP's clients' data (a 4774 label)
+//! policy = "GBR:40"        # the label's policy (domain:id), which compaction needs
+//! spif = "nato.xml"        # optional: the SPIF naming its values (else the admitted policy)
 //!
 //! [[guard.sap]]
 //! sap = 6
@@ -146,6 +148,42 @@ pub struct GuardSap {
     pub sap: u8,
     /// Where the label comes from.
     pub label: SapLabel,
+    /// The policy the SAP's XML labels are under: the default label's (required with one), or
+    /// the one an envelope's XML label is read under (an envelope with a compact label names
+    /// its own).
+    pub policy: Option<PolicyName>,
+    /// The SPIF that names the policy's values; without it, names resolve through the
+    /// admitted policy and values must be LACVs.
+    pub spif: Option<PathBuf>,
+}
+
+/// A policy as a label needs it named: its domain and policy id (`"GBR:40"`). The version is
+/// not part of it: a label stays valid across versions that keep its codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PolicyName {
+    /// The labelling domain.
+    pub domain: Domain,
+    /// The policy id.
+    pub id: u32,
+}
+
+impl std::str::FromStr for PolicyName {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || format!("{text:?} is not DOMAIN:ID (three letters, a number: \"GBR:40\")");
+        let (domain, id) = text.split_once(':').ok_or_else(bad)?;
+        Ok(PolicyName {
+            domain: Domain::new(domain).ok_or_else(bad)?,
+            id: id.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+impl std::fmt::Display for PolicyName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.domain, self.id)
+    }
 }
 
 /// Where a guarded SAP's client data gets its label.
@@ -285,6 +323,8 @@ struct GuardSapSection {
     label: Option<PathBuf>,
     #[serde(default)]
     envelope: bool,
+    policy: Option<String>,
+    spif: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -620,7 +660,28 @@ fn guard_settings(g: GuardSection, node_sap: u8, base: &Path) -> Result<GuardSet
                 ));
             }
         };
-        saps.push(GuardSap { sap: s.sap, label });
+        let policy = s
+            .policy
+            .map(|p| p.parse::<PolicyName>())
+            .transpose()
+            .map_err(|e| format!("{at}.policy: {e}"))?;
+        if policy.is_none() {
+            if matches!(label, SapLabel::Default(_)) {
+                // Compaction writes the policy's domain and id into the label.
+                return Err(format!(
+                    "{at}.policy: a label needs its policy (\"DOMAIN:ID\") to be compacted"
+                ));
+            }
+            if s.spif.is_some() {
+                return Err(format!("{at}.spif: a SPIF needs policy = \"DOMAIN:ID\""));
+            }
+        }
+        saps.push(GuardSap {
+            sap: s.sap,
+            label,
+            policy,
+            spif: s.spif.map(|p| base.join(p)),
+        });
     }
     Ok(GuardSettings {
         key: base.join(g.key),
@@ -663,11 +724,15 @@ mod tests {
             [
                 GuardSap {
                     sap: 5,
-                    label: SapLabel::Default("/etc/skywave/secret.xml".into())
+                    label: SapLabel::Default("/etc/skywave/secret.xml".into()),
+                    policy: Some("GBR:40".parse().unwrap()),
+                    spif: Some("/etc/skywave/nato.xml".into()),
                 },
                 GuardSap {
                     sap: 6,
-                    label: SapLabel::Envelope
+                    label: SapLabel::Envelope,
+                    policy: None,
+                    spif: None,
                 }
             ]
         );
@@ -694,6 +759,18 @@ mod tests {
             (
                 "[[guard.sap]]\nsap = 5\nenvelope = true\n[[guard.sap]]\nsap = 5\nlabel = \"l.xml\"\n",
                 "guard.sap[1].sap: 5 is guarded twice",
+            ),
+            (
+                "[[guard.sap]]\nsap = 5\nlabel = \"l.xml\"\n",
+                "guard.sap[0].policy: a label needs its policy",
+            ),
+            (
+                "[[guard.sap]]\nsap = 5\nlabel = \"l.xml\"\npolicy = \"GBR-40\"\n",
+                "guard.sap[0].policy: \"GBR-40\" is not DOMAIN:ID",
+            ),
+            (
+                "[[guard.sap]]\nsap = 5\nenvelope = true\nspif = \"s.xml\"\n",
+                "guard.sap[0].spif: a SPIF needs policy",
             ),
             ("[[guard.sap]]\nsap = 5\n", "guard.sap[0]: give exactly one"),
             (

@@ -17,6 +17,7 @@
 //! has its `HostLink`: the station drives both alike.
 
 mod clients;
+mod guarded;
 mod messages;
 mod operator;
 mod persist;
@@ -89,6 +90,8 @@ pub struct Core {
     messages: Messages,
     /// Sees every event the station reports, in order, before the core acts on it.
     observer: Option<EventObserver>,
+    /// The guarded SAPs' SIS clients: labels, held requests.
+    guarded: guarded::Guarded,
 }
 
 /// What [`Core::with_observer`] takes: called with each event the station reports, in the
@@ -147,6 +150,12 @@ impl Core {
             )?),
             None => None,
         };
+        // Default labels are compacted once, here, against what the node has admitted.
+        let rules = match &config.guard {
+            Some(settings) => super::sap_label::rules(settings, Some(station.node().trust()))
+                .map_err(anyhow::Error::msg)?,
+            None => Vec::new(),
+        };
         let mut ports = Vec::new();
         for (cfg, bearer) in config.links.iter().zip(bearers) {
             let carrier = carrier(config.address, config.sap, cfg)?;
@@ -182,6 +191,7 @@ impl Core {
             guard,
             messages: Messages::new(config.guard.as_ref().map_or(&[][..], |g| &g.saps)),
             observer: None,
+            guarded: guarded::Guarded::new(rules),
         };
         core.tell_links_bound_saps(1 << config.sap);
         Ok(core)
@@ -369,6 +379,7 @@ impl Core {
             store,
             messages,
             observer,
+            guarded,
             ..
         } = self;
         while let Some(event) = station.poll_event() {
@@ -407,6 +418,7 @@ impl Core {
                         End::Sender => messages.sent(report, log_index),
                         End::Receiver => messages.arrived(report, log_index, bound),
                     }
+                    guarded.report(report, sis.as_mut(), now);
                     None
                 }
                 StationEvent::Node(other) => {
@@ -421,17 +433,22 @@ impl Core {
                     payload,
                     ..
                 } => {
+                    let wrapped;
+                    let data = match guarded.for_client(header.dest_sap, payload) {
+                        guarded::Handed::Plain => payload,
+                        guarded::Handed::Enveloped(envelope) => {
+                            wrapped = envelope;
+                            &wrapped[..]
+                        }
+                        guarded::Handed::Withheld => {
+                            tracing::error!(%src, sap = header.dest_sap, "labelled data with no released label withheld");
+                            continue;
+                        }
+                    };
                     // A SIS client's (or held for one: persist.rs); else, if the guard released
                     // it for the operator, `skywave receive` takes it.
-                    let taken = persist::receive(
-                        store,
-                        sis.as_ref(),
-                        src,
-                        header,
-                        service,
-                        confirm,
-                        payload,
-                    );
+                    let taken =
+                        persist::receive(store, sis.as_ref(), src, header, service, confirm, data);
                     if !messages.deliver(src, header.dest_sap, payload, taken) && !taken {
                         tracing::debug!(%src, sap = header.dest_sap, "U_PDU for an unbound SAP dropped");
                     }

@@ -4,6 +4,7 @@
 //! - [`check`]: `skywave check-config`, the configuration checked against the machine.
 //! - [`core`]: the one task that drives the node's station.
 //! - [`link`]: the agent's link type: a carrier with compressed batches and CAPS.
+//! - [`sap_label`]: the labels of guarded SAPs' SIS clients (default label, envelope).
 //! - [`control`]: the operator's control socket and the client the CLI uses.
 //! - [`explain`]: release decisions in words, for `decide` and `audit show`.
 //! - [`message`]: the guard's decisions on labelled messages, for `send`, `receive` and `audit`.
@@ -28,6 +29,7 @@ pub mod explain;
 mod link;
 pub mod message;
 pub mod reload;
+pub mod sap_label;
 pub mod service;
 pub mod status_text;
 

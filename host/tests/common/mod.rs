@@ -1,4 +1,5 @@
-//! Helpers shared by the tests that run `skywave` as separate processes.
+//! Helpers shared by the tests that run `skywave` as separate processes, or agents' cores in
+//! the test on tokio's paused clock.
 
 #![allow(
     dead_code,
@@ -46,4 +47,25 @@ pub fn udp_node(dir: &Path, c: &Coalition, bind: &str, peer: &str) -> PathBuf {
     );
     std::fs::write(&config, text).unwrap();
     config
+}
+
+/// Runs `story` (given `dir`) on tokio's paused clock, in a thread whose stack holds the
+/// agents' fixed-size protocol state (more than a test thread's default).
+pub fn on_paused_clock<F: Future<Output = ()> + 'static>(
+    dir: PathBuf,
+    story: impl FnOnce(PathBuf) -> F + Send + 'static,
+) {
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                .build()
+                .unwrap()
+                .block_on(story(dir));
+        })
+        .unwrap()
+        .join()
+        .unwrap();
 }

@@ -11,6 +11,8 @@
 //!   with a typed [`LabelFault`].
 //! - [`guard`]: the one call a guard makes per message: validity, then the release decision
 //!   (home policy, translators, revocations) with its lineage.
+//! - [`envelope`]: the labelled envelope a SIS client on a guarded SAP sends and receives
+//!   (version, label form, label, data).
 //! - [`binding`]: the originating node's signature over the label, the data's digest, the
 //!   addresses and SAPs and a per-origin sequence number, and the receiver's checks (bad
 //!   signature, replay, data mismatch).
@@ -19,6 +21,7 @@
 
 pub mod binding;
 pub mod compact;
+pub mod envelope;
 pub mod guard;
 pub mod validate;
 

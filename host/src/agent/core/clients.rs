@@ -99,14 +99,31 @@ impl Core {
     /// links are down or full waits (and its client's backlog with it). Returns whether any
     /// was fed.
     pub(super) fn submit_clients(&mut self, now: Instant) -> bool {
-        let Core { station, sis, .. } = self;
+        let Core {
+            station,
+            sis,
+            guarded,
+            ..
+        } = self;
         let Some(sis) = sis else {
             return false;
         };
         sis.queue.resend_due(now);
         let links = (0..station.links()).map(|i| LinkId(i as u8));
         let mut fed = false;
-        while let Some(next) = sis.queue.front() {
+        loop {
+            // A guarded SAP's requests go through the guard (guarded.rs).
+            match guarded.submit_front(now, station, sis) {
+                Some(true) => {
+                    fed = true;
+                    continue;
+                }
+                Some(false) => break,
+                None => {}
+            }
+            let Some(next) = sis.queue.front() else {
+                break;
+            };
             let message = next.message();
             let targets: Vec<LinkId> = if next.dest.group {
                 links.clone().collect()

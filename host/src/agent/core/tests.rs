@@ -35,6 +35,8 @@ fn config(dir: &Path) -> AgentConfig {
             saps: vec![GuardSap {
                 sap: 5,
                 label: SapLabel::Envelope,
+                policy: None,
+                spif: None,
             }],
         }),
     }

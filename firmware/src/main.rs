@@ -75,19 +75,6 @@ fn run() -> ! {
         }
     };
     stack::restart();
-    match adjunct.restored() {
-        Some(Ok(r)) => {
-            let _ = writeln!(
-                console,
-                "restored admitted={} refused={} records={} passes={}",
-                r.admitted, r.refused, r.read, r.passes
-            );
-        }
-        Some(Err(e)) => {
-            let _ = writeln!(console, "error trust journal: {e}");
-        }
-        None => {}
-    }
     let _ = writeln!(
         console,
         "skywave-firmware {} ready address={} provision={}",
@@ -95,6 +82,21 @@ fn run() -> ! {
         provision::ADDRESS,
         provision::SOURCE
     );
+    // After the banner (the first line a console reader waits for), as an event (which may
+    // come at any time between answers): what the journal gave back.
+    match adjunct.restored() {
+        Some(Ok(r)) => {
+            let _ = writeln!(
+                console,
+                "event restored admitted={} refused={} records={} passes={}",
+                r.admitted, r.refused, r.read, r.passes
+            );
+        }
+        Some(Err(e)) => {
+            let _ = writeln!(console, "event restore-failed error={e}");
+        }
+        None => {}
+    }
 
     let mut chunk = [0u8; 64];
     loop {

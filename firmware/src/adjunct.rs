@@ -22,6 +22,7 @@ use core::fmt::Write;
 use core::mem::MaybeUninit;
 use core::ptr::addr_of_mut;
 
+use skywave_persist::{Journal, JournalError, Persisted, ReplayStats, Replayed};
 use skywave_protocol::link::{self, Link};
 use skywave_protocol::node::{self, ArenaStorage, Node, NodeEvent};
 use skywave_protocol::policy::{Label, Refusal, TrustStore};
@@ -74,8 +75,9 @@ const ARQ_WINDOW: u8 = (RX_SLOTS - CPDU.div_ceil(MAX_SEGMENT_LEN)) as u8;
 
 /// The trust store, sized for the board.
 pub type BoardTrust = TrustStore<CREDENTIALS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>;
-/// Artifact storage, packed.
-pub type BoardStorage = ArenaStorage<STORED, STORED_BYTES>;
+/// Artifact storage, packed, and every artifact recorded in the trust journal before it is
+/// kept (when the board has one: the self-test runs without).
+pub type BoardStorage = Persisted<ArenaStorage<STORED, STORED_BYTES>>;
 /// The node: 8 queued messages, 2 artifacts waiting for a dependency, 4 neighbours, 32
 /// artifacts remembered per neighbour, 8 events.
 pub type BoardNode = Node<BoardStorage, BoardTrust, 8, 2, 4, 32, 8>;
@@ -158,6 +160,7 @@ pub struct Adjunct {
     line: LineBuffer,
     counters: Counters,
     booted: Instant,
+    restored: Option<Result<ReplayStats, JournalError>>,
 }
 
 impl Adjunct {
@@ -165,6 +168,12 @@ impl Adjunct {
     /// stack) from the provisioned roots, address and neighbours, and brings its link up: the
     /// node queues a SUMMARY to each neighbour, which is how a rebooted adjunct asks to be
     /// caught up.
+    ///
+    /// With a `journal`, everything it holds is admitted again before the link comes up, through
+    /// the node's own admission (verified as if it had come over the air; what no longer admits,
+    /// such as a translator revoked since, is refused), and every artifact admitted from then on
+    /// is recorded in it before the node reports it admitted. [`Adjunct::restored`] says what
+    /// the replay did.
     ///
     /// The station is written in place from `const fn` constructors (the node, its trust store
     /// and storage start empty; the roots go in afterwards), so it needs no stack of its size.
@@ -178,13 +187,14 @@ impl Adjunct {
     pub fn start(
         slot: &'static mut MaybeUninit<Adjunct>,
         now: Instant,
+        journal: Option<&'static dyn Journal>,
     ) -> Result<&'static mut Adjunct, StartError> {
         let address = Address::new(provision::ADDRESS).map_err(|_| StartError::Address)?;
         let p = slot.as_mut_ptr();
         // SAFETY: every field is written exactly once here through pointers into `slot`, before
         // `assume_init_mut` below; nothing reads them before that.
         unsafe {
-            install_station(addr_of_mut!((*p).station), address)?;
+            install_station(addr_of_mut!((*p).station), address, journal)?;
             addr_of_mut!((*p).link).write(LinkId(0));
             addr_of_mut!((*p).deframer).write(Deframer::new());
             addr_of_mut!((*p).last_rx).write(None);
@@ -193,15 +203,58 @@ impl Adjunct {
             addr_of_mut!((*p).line).write(LineBuffer::new());
             addr_of_mut!((*p).counters).write(Counters::default());
             addr_of_mut!((*p).booted).write(now);
+            addr_of_mut!((*p).restored).write(None);
         }
         // SAFETY: all fields were written just above.
         let adjunct = unsafe { slot.assume_init_mut() };
         adjunct.link = install_link(&mut adjunct.station, address)?;
+        if let Some(journal) = journal {
+            adjunct.restored = Some(adjunct.restore(now, journal));
+        }
         adjunct
             .station
             .link_up(now, None, adjunct.link)
             .map_err(StartError::Station)?;
         Ok(adjunct)
+    }
+
+    /// Admits everything `journal` holds, before any neighbour is up (so nothing is queued to
+    /// one: the SUMMARY after link-up tells them what we hold). The node's events of the
+    /// replay are dropped, not reported: they are the boot's, and the journal's stats say it.
+    #[inline(never)]
+    fn restore(
+        &mut self,
+        now: Instant,
+        journal: &'static dyn Journal,
+    ) -> Result<ReplayStats, JournalError> {
+        let station = &mut self.station;
+        journal.replay(&mut |bytes| {
+            let outcome = match station.publish(now, None, bytes) {
+                Ok(a) if a.duplicate => Replayed::Duplicate,
+                Ok(_) => Replayed::Admitted,
+                Err(_) => Replayed::Refused,
+            };
+            while station.poll_event().is_some() {}
+            outcome
+        })
+    }
+
+    /// What restoring the trust journal at boot did: `None` without a journal.
+    pub const fn restored(&self) -> Option<Result<ReplayStats, JournalError>> {
+        self.restored
+    }
+
+    /// Admits an artifact made on the board itself (as an operator's `publish` on a host):
+    /// recorded in the journal and queued to every neighbour that is up. The persistence test
+    /// admits the sample coalition this way.
+    pub fn publish(
+        &mut self,
+        now: Instant,
+        bytes: &[u8],
+    ) -> Result<skywave_protocol::policy::Admitted, Refusal> {
+        let result = self.station.publish(now, None, bytes);
+        while self.station.poll_event().is_some() {}
+        result
     }
 
     /// The station (for the self-test and status).
@@ -416,8 +469,8 @@ impl Adjunct {
             counts[1],
             counts[2],
             counts[3],
-            storage.used_bytes(),
-            storage.capacity_bytes()
+            storage.inner().used_bytes(),
+            storage.inner().capacity_bytes()
         )?;
         for i in 0..storage.len() {
             if let Some((a, _)) = storage.get(i) {
@@ -479,20 +532,25 @@ impl Adjunct {
     }
 }
 
-/// Writes the station (trust store with the provisioned roots, empty storage, node) to `dst`.
-/// The node knows its own `address`, which also seeds its SUMMARY jitter, so adjuncts that boot
-/// together do not key up together every interval.
+/// Writes the station (trust store with the provisioned roots, empty storage recording into
+/// `journal`, node) to `dst`. The node knows its own `address`, which also seeds its SUMMARY
+/// jitter, so adjuncts that boot together do not key up together every interval.
 ///
 /// # Safety
 /// `dst` must be valid for writes of a [`BoardStation`]; what it held is overwritten, not
 /// dropped.
 #[inline(never)]
-unsafe fn install_station(dst: *mut BoardStation, address: Address) -> Result<(), StartError> {
+unsafe fn install_station(
+    dst: *mut BoardStation,
+    address: Address,
+    journal: Option<&'static dyn Journal>,
+) -> Result<(), StartError> {
     let mut config = node::Config::new(provision::SAP);
     config.address = Some(address);
     config.jitter_seed = address.value();
     config.revocation_history = REVOCATION_HISTORY;
-    let node = Node::empty(config, BoardTrust::empty(), BoardStorage::new());
+    let storage = BoardStorage::new(ArenaStorage::new(), journal);
+    let node = Node::empty(config, BoardTrust::empty(), storage);
     // SAFETY: the caller's promise. Every constructor here is a `const fn` struct literal, so
     // the compiler writes the station straight into `dst` instead of assembling it on the stack.
     let station = unsafe {

@@ -1,7 +1,8 @@
 //! The Skywave radio adjunct: UART0 is the modem, UART1 the local console.
 //!
 //! Boot: paint the stack (for the high-water mark), start SysTick, build the station in its
-//! static from the provisioned roots and address, and bring the radio link up (the node sends
+//! static from the provisioned roots and address, admit again what the trust journal holds
+//! (every artifact admitted before the reset or power loss), and bring the radio link up (the node sends
 //! its neighbours a SUMMARY: a rebooted adjunct is caught up by the inventory exchange). Then
 //! poll forever: radio bytes to the station, console lines to the request handler, the
 //! station's timer, its transmissions to the radio and its events to the console.
@@ -20,14 +21,22 @@ use cortex_m_semihosting::hprintln;
 use panic_semihosting as _;
 
 use skywave_firmware::adjunct::{Adjunct, Radio};
+use skywave_firmware::board::flash::{self, RamNor};
 use skywave_firmware::board::uart::{UART0_BASE, UART1_BASE, Uart};
 use skywave_firmware::{board, provision, stack};
+use skywave_persist::{FlashJournal, Journal};
 
 /// The console UART's bit rate.
 const CONSOLE_BAUD: u32 = 115_200;
 
 /// The adjunct's one home: a static, so its size is static RAM, counted by the budget check.
 static mut ADJUNCT: MaybeUninit<Adjunct> = MaybeUninit::uninit();
+
+/// The trust journal, in the board's flash region. A `static mut` because the journal is
+/// shared by reference (its cell is not `Sync`); `run` takes the one reference to it.
+// SAFETY (of `RamNor::new`): this is the only `RamNor`, and nothing else uses the region.
+static mut JOURNAL: FlashJournal<RamNor> =
+    FlashJournal::new(unsafe { RamNor::new() }, 0..flash::SIZE as u32);
 
 /// The radio UART as the adjunct's modem.
 struct Modem(Uart);
@@ -50,7 +59,14 @@ fn run() -> ! {
     // SAFETY: `main` runs once and is the only code that names ADJUNCT, so this is the only
     // reference to it ever made.
     let slot = unsafe { &mut *core::ptr::addr_of_mut!(ADJUNCT) };
-    let adjunct = match Adjunct::start(slot, clock.now()) {
+    // SAFETY: as ADJUNCT; the journal is only ever used through this shared reference.
+    let journal: &'static FlashJournal<RamNor> = unsafe { &*core::ptr::addr_of!(JOURNAL) };
+    // A region that was never a journal (QEMU zeroes it when it starts) is erased once.
+    let blank = journal.with_flash(|f| f.blank()).unwrap_or(false);
+    if blank && journal.format().is_err() {
+        let _ = writeln!(console, "error trust journal: cannot erase");
+    }
+    let adjunct = match Adjunct::start(slot, clock.now(), Some(journal as &dyn Journal)) {
         Ok(a) => a,
         Err(e) => {
             let _ = writeln!(console, "error start: {e}");
@@ -66,6 +82,21 @@ fn run() -> ! {
         provision::ADDRESS,
         provision::SOURCE
     );
+    // After the banner (the first line a console reader waits for), as an event (which may
+    // come at any time between answers): what the journal gave back.
+    match adjunct.restored() {
+        Some(Ok(r)) => {
+            let _ = writeln!(
+                console,
+                "event restored admitted={} refused={} records={} passes={}",
+                r.admitted, r.refused, r.read, r.passes
+            );
+        }
+        Some(Err(e)) => {
+            let _ = writeln!(console, "event restore-failed error={e}");
+        }
+        None => {}
+    }
 
     let mut chunk = [0u8; 64];
     loop {

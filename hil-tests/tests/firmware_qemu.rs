@@ -6,6 +6,9 @@
 //! - the differential verifier test image runs the sample coalition and 1,000 mutants of it
 //!   through p256-cm4 and RustCrypto on the target and exits with PASS only if every verdict
 //!   agrees with the other verifier's and with RustCrypto's on the host;
+//! - the persistence image admits the sample coalition and four revocation deltas into the
+//!   adjunct with its trust journal, resets the board (SYSRESETREQ), and after the reset finds
+//!   the revocations restored from the journal and the revoked translator refused again;
 //! - the adjunct image, fed a noisy stream with a damaged and a cut frame on its radio UART,
 //!   finds exactly the frames the host's decoder finds (asked over its console UART), and
 //!   keeps answering.
@@ -34,8 +37,18 @@ fn images_present(names: &[&str]) -> bool {
 /// semihosting; its exit status and what it printed. A hung target fails the test after
 /// `limit` instead of hanging it.
 fn run_to_exit(image: &str, limit: Duration) -> (std::process::ExitStatus, String) {
+    run_to_exit_with(image, &[], limit)
+}
+
+/// [`run_to_exit`] with more QEMU arguments.
+fn run_to_exit_with(
+    image: &str,
+    args: &[&str],
+    limit: Duration,
+) -> (std::process::ExitStatus, String) {
     let mut qemu = qemu_board();
     qemu.args(["-icount", "shift=0", "-serial", "null", "-serial", "null"])
+        .args(args)
         .arg("-kernel")
         .arg(firmware_image(image))
         .stdin(Stdio::null())
@@ -86,6 +99,85 @@ fn the_differential_verifier_test_passes_on_the_target() {
     for line in text.lines().filter(|l| l.starts_with("measure ")) {
         eprintln!("{line}");
     }
+}
+
+/// Issue 19 item 3: the trust journal across a reset. QEMU carries out the image's
+/// SYSRESETREQ as a board reset: the image is loaded again, and the RAM that stands in for the
+/// journal's flash keeps what it held, as flash would. About a second of QEMU.
+#[test]
+fn the_trust_journal_brings_the_revocations_back_after_a_reset() {
+    if !images_present(&["persist"]) {
+        return;
+    }
+    let (status, text) = run_to_exit("persist", Duration::from_secs(120));
+    assert!(
+        status.success(),
+        "persistence test failed ({status:?}):\n{text}"
+    );
+    let order = [
+        "persist: first boot, journal empty",
+        "persist: before reset revocation GBR seq=4",
+        "persist: resetting (SYSRESETREQ)",
+        "persist: second boot, journal restored",
+        "persist: after reset revocation GBR seq=4",
+        "persist: PASS",
+    ];
+    let mut rest = text.as_str();
+    for line in order {
+        let at = rest
+            .find(line)
+            .unwrap_or_else(|| panic!("no {line:?} in order:\n{text}"));
+        rest = &rest[at + line.len()..];
+    }
+    assert_eq!(figure(&text, "revocations"), 4, "{text}");
+    assert_eq!(figure(&text, "refused"), 0, "{text}");
+    for line in text.lines().filter(|l| l.starts_with("measure ")) {
+        eprintln!("{line}");
+    }
+}
+
+/// The same across a power cycle: the board's PSRAM, where the journal lives, backed by a
+/// file, and two QEMU processes one after the other. The first admits and then, asking for a
+/// reset under `-no-reboot`, stops QEMU; the second starts from the file as a powered-up part
+/// starts from its flash.
+#[test]
+fn the_trust_journal_brings_the_revocations_back_after_a_power_cycle() {
+    if !images_present(&["persist"]) {
+        return;
+    }
+    let file = std::env::temp_dir().join(format!("skywave-psram-{}.img", std::process::id()));
+    std::fs::File::create(&file)
+        .and_then(|f| f.set_len(16 << 20))
+        .expect("backing file");
+    let backend = format!(
+        "memory-backend-file,id=psram,size=16M,mem-path={},share=on",
+        file.display()
+    );
+    let args = [
+        "-object",
+        &backend,
+        "-machine",
+        "mps2-an386,memory-backend=psram",
+        "-no-reboot",
+    ];
+    let (status, first) = run_to_exit_with("persist", &args, Duration::from_secs(120));
+    assert!(status.success(), "first power-up ({status:?}):\n{first}");
+    assert!(
+        first.contains("persist: resetting (SYSRESETREQ)"),
+        "{first}"
+    );
+    assert!(
+        !first.contains("second boot"),
+        "QEMU reset instead of stopping:\n{first}"
+    );
+    let (status, second) = run_to_exit_with("persist", &args, Duration::from_secs(120));
+    let _ = std::fs::remove_file(&file);
+    assert!(status.success(), "second power-up ({status:?}):\n{second}");
+    assert!(
+        second.contains("persist: after reset revocation GBR seq=4"),
+        "{second}"
+    );
+    assert!(second.contains("persist: PASS"), "{second}");
 }
 
 #[test]

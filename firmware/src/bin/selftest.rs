@@ -400,7 +400,7 @@ fn adjunct(c: &mut Checks, clock: &mut Clock) {
     let slot = unsafe { &mut *core::ptr::addr_of_mut!(ADJUNCT) };
     let now = clock.now();
     let before = stack::peak();
-    let adjunct = match Adjunct::start(slot, now) {
+    let adjunct = match Adjunct::start(slot, now, None) {
         Ok(a) => a,
         Err(e) => {
             hprintln!("adjunct start: {}", e);

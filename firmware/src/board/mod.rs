@@ -5,6 +5,7 @@
 //! radio), the second UART1 (the local console).
 
 pub mod clock;
+pub mod flash;
 pub mod uart;
 
 use cortex_m_semihosting::debug;

@@ -1,0 +1,134 @@
+//! The trust journal's flash on the reference board: a region of the MPS2's RAM presented as
+//! NOR flash through the `embedded-storage` traits.
+//!
+//! QEMU's mps2-an386 has no flash controller (its "flash" is the code SSRAM the image is
+//! loaded into). The journal takes the first 32 KiB of the board's 16 MiB PSRAM at
+//! `0x2100_0000`, which no image section covers and which is QEMU's machine RAM: by default
+//! plain RAM, or a file with `-object memory-backend-file,id=j,size=16M,mem-path=FILE,share=on
+//! -machine mps2-an386,memory-backend=j`. So under QEMU:
+//!
+//! - a guest system reset (SYSRESETREQ) reloads the image's own sections and leaves this RAM
+//!   as it was: the journal survives a reset as flash would;
+//! - with the file backend it also survives QEMU being stopped and started again, which is
+//!   what a power cycle does to flash; without it, a new QEMU process starts with the region
+//!   zeroed (a new part, not a power cycle);
+//! - every word is written as NOR programs it (a bit once cleared stays cleared until its page
+//!   is erased), so a layout that relied on overwriting would show it here;
+//! - a zeroed region is not a state flash is ever in (a new part's flash is erased, all ones):
+//!   [`RamNor::blank`] tells it apart, and the boot erases it once.
+//!
+//! On a real part this module is the flash controller's driver (erase a sector, program
+//! words) over sectors that `memory.x` keeps out of the image.
+
+use core::ptr::{read_volatile, write_volatile};
+
+use embedded_storage::nor_flash::{
+    ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
+};
+
+/// Where the region starts: the board's PSRAM (QEMU's machine RAM, which can be a file).
+pub const BASE: usize = 0x2100_0000;
+/// Bytes in the region: eight 4 KiB pages.
+pub const SIZE: usize = 32 * 1024;
+/// An erase page.
+pub const PAGE: usize = 4096;
+/// The program unit.
+const WORD: usize = 4;
+
+/// Why an operation was refused: an argument outside the region or not aligned (the journal
+/// never makes one; a board driver also reports program and erase failures here).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct FlashError(NorFlashErrorKind);
+
+impl NorFlashError for FlashError {
+    fn kind(&self) -> NorFlashErrorKind {
+        self.0
+    }
+}
+
+/// The region, as NOR flash. Zero-sized: the region is fixed.
+#[derive(Debug)]
+pub struct RamNor(());
+
+impl RamNor {
+    /// The region.
+    ///
+    /// # Safety
+    /// Only one `RamNor` may exist, and nothing else may use the region.
+    pub const unsafe fn new() -> Self {
+        RamNor(())
+    }
+
+    /// Whether the region is all zeros: QEMU's RAM (or a new backing file) at start, never a
+    /// state the journal leaves flash in (an erased word is all ones).
+    pub fn blank(&self) -> bool {
+        (0..SIZE / WORD).all(|i| self.word(i * WORD) == 0)
+    }
+
+    fn word(&self, offset: usize) -> u32 {
+        // SAFETY: `offset` is word-aligned and within the region, which `new`'s caller gave us.
+        unsafe { read_volatile((BASE + offset) as *const u32) }
+    }
+
+    fn check(offset: u32, len: usize, align: usize) -> Result<usize, FlashError> {
+        let offset = offset as usize;
+        if !offset.is_multiple_of(align) || !len.is_multiple_of(align) {
+            return Err(FlashError(NorFlashErrorKind::NotAligned));
+        }
+        if offset.checked_add(len).is_none_or(|end| end > SIZE) {
+            return Err(FlashError(NorFlashErrorKind::OutOfBounds));
+        }
+        Ok(offset)
+    }
+}
+
+impl ErrorType for RamNor {
+    type Error = FlashError;
+}
+
+impl ReadNorFlash for RamNor {
+    const READ_SIZE: usize = 1;
+
+    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), FlashError> {
+        let offset = Self::check(offset, bytes.len(), 1)?;
+        for (i, b) in bytes.iter_mut().enumerate() {
+            // SAFETY: within the region (checked above).
+            *b = unsafe { read_volatile((BASE + offset + i) as *const u8) };
+        }
+        Ok(())
+    }
+
+    fn capacity(&self) -> usize {
+        SIZE
+    }
+}
+
+impl NorFlash for RamNor {
+    const WRITE_SIZE: usize = WORD;
+    const ERASE_SIZE: usize = PAGE;
+
+    fn erase(&mut self, from: u32, to: u32) -> Result<(), FlashError> {
+        let len = (to as usize).saturating_sub(from as usize);
+        let from = Self::check(from, len, PAGE)?;
+        for at in (from..from + len).step_by(WORD) {
+            // SAFETY: word-aligned, within the region (checked above).
+            unsafe { write_volatile((BASE + at) as *mut u32, u32::MAX) };
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), FlashError> {
+        let offset = Self::check(offset, bytes.len(), WORD)?;
+        for (i, chunk) in bytes.chunks_exact(WORD).enumerate() {
+            let at = offset + i * WORD;
+            let mut word = [0u8; WORD];
+            word.copy_from_slice(chunk);
+            let new = u32::from_le_bytes(word);
+            // NOR programming only clears bits.
+            let value = self.word(at) & new;
+            // SAFETY: word-aligned, within the region (checked above).
+            unsafe { write_volatile((BASE + at) as *mut u32, value) };
+        }
+        Ok(())
+    }
+}

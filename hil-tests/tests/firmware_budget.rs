@@ -12,8 +12,9 @@
 //!   requests, against [`STACK_BUDGET`].
 //!
 //! It prints the figures (docs/firmware.md records them), with the whole-RAM sum (static + boot
-//! peak + steady peak) the 64 KiB part needs; that sum is not asserted yet (docs/firmware.md
-//! says what is left).
+//! peak + steady peak) the 64 KiB part needs. That sum is held to [`WHOLE_RAM_BOUND`], a
+//! ratchet at today's figure, not yet to the part's [`RAM_BUDGET`] (docs/firmware.md says what
+//! is left).
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
@@ -24,10 +25,14 @@ use skywave_hil_tests::{Process, firmware_image, qemu_board, require_or_skip, to
 
 const FLASH_BUDGET: u64 = 128 * 1024;
 const RAM_BUDGET: u64 = 64 * 1024;
-/// The steady-state stack after the decisions this test asks (19.5 KB measured; the whole
-/// end-to-end exchange, with admissions and decisions over held policies, measures 35 KB and
-/// `firmware_e2e` holds it to 40 KiB).
-const STACK_BUDGET: u64 = 32 * 1024;
+/// The steady-state stack after the decisions this test asks (11.3 KB measured since a decision
+/// decodes one artifact at a time; the whole end-to-end exchange, with admissions and decisions
+/// over held policies, is held by `firmware_e2e`).
+const STACK_BUDGET: u64 = 16 * 1024;
+/// Static RAM + boot peak + steady peak: 86,820 B measured (110,184 B before the link's
+/// transmit windows were sized to its receive slots and decisions went step by step). A
+/// ratchet, so a regression fails here; the part's own limit is [`RAM_BUDGET`].
+const WHOLE_RAM_BOUND: u64 = 88 * 1024;
 
 const SHF_WRITE: u32 = 0x1;
 const SHF_ALLOC: u32 = 0x2;
@@ -232,11 +237,15 @@ fn the_adjunct_image_meets_its_flash_ram_heap_and_stack_budgets() {
     eprintln!(
         "firmware stack: boot peak {boot} B, steady-state peak {steady} B (budget {STACK_BUDGET} B)"
     );
+    let whole = ram + boot + steady;
     eprintln!(
         "firmware whole RAM: static {ram} B + boot peak {boot} B + steady-state peak {steady} B \
-         = {} B ({:.1} KiB; target {RAM_BUDGET} B)",
-        ram + boot + steady,
-        (ram + boot + steady) as f64 / 1024.0
+         = {whole} B ({:.1} KiB; bound {WHOLE_RAM_BOUND} B, the part's {RAM_BUDGET} B)",
+        whole as f64 / 1024.0
+    );
+    assert!(
+        whole <= WHOLE_RAM_BOUND,
+        "whole RAM {whole} B > {WHOLE_RAM_BOUND} B"
     );
     assert!(
         steady > 0 && steady <= STACK_BUDGET,

@@ -16,9 +16,6 @@
 use crate::wire::reassembly::ArqReassembly;
 use crate::wire::{ArqFlags, SelectiveAck};
 
-/// Frames per sequence space (sequence numbers are mod 256).
-const SEQ_SPACE: usize = 256;
-
 /// Where a frame in the transmit window stands.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum FrameState {
@@ -65,34 +62,56 @@ impl TxFrame {
     };
 }
 
-/// A transmit window of at most `limit` outstanding frames.
+/// A transmit window of at most `limit` outstanding frames, kept in a ring of `W` entries.
+///
+/// Only the frames in `[lwe, next)` carry state; every other sequence number is free. So the
+/// window needs room for `limit` frames, not for the whole 256-number sequence space: a link
+/// sizes `W` as its receive slots (`Link`'s `RX`, which its window never reaches), so a board
+/// with a window of 2 keeps 4 entries instead of 256 (3.5 KB per space).
 #[derive(Clone, Debug)]
-pub(crate) struct TxWindow {
-    frames: [TxFrame; SEQ_SPACE],
+pub(crate) struct TxWindow<const W: usize> {
+    frames: [TxFrame; W],
+    /// The ring index of the frame `lwe`.
+    head: usize,
     lwe: u8,
     next: u8,
     limit: u8,
+    /// What [`TxWindow::frame_mut`] lends for a sequence number outside the window: a free
+    /// frame, as the number's state is, whose changes are discarded.
+    spare: TxFrame,
 }
 
 /// Why an acknowledgement could not be applied.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct AckOutOfWindow;
 
-impl TxWindow {
+impl<const W: usize> TxWindow<W> {
     pub const fn new(limit: u8) -> Self {
         TxWindow {
-            frames: [TxFrame::FREE; SEQ_SPACE],
+            frames: [TxFrame::FREE; W],
+            head: 0,
             lwe: 0,
             next: 0,
             limit,
+            spare: TxFrame::FREE,
         }
     }
 
     /// Empties the window and restarts numbering at 0 (link made or reset).
     pub fn reset(&mut self) {
-        self.frames = [TxFrame::FREE; SEQ_SPACE];
+        self.frames = [TxFrame::FREE; W];
+        self.head = 0;
         self.lwe = 0;
         self.next = 0;
+    }
+
+    /// The ring index of `seq`, if it is in the window `[lwe, next)`.
+    fn index(&self, seq: u8) -> Option<usize> {
+        let offset = seq.wrapping_sub(self.lwe);
+        if offset >= self.next.wrapping_sub(self.lwe) {
+            return None;
+        }
+        (self.head + usize::from(offset)).checked_rem(W)
     }
 
     pub fn lwe(&self) -> u8 {
@@ -105,7 +124,8 @@ impl TxWindow {
     }
 
     pub fn can_assign(&self) -> bool {
-        self.next.wrapping_sub(self.lwe) < self.limit
+        let used = self.next.wrapping_sub(self.lwe);
+        used < self.limit && usize::from(used) < W
     }
 
     /// Puts a new frame at the upper edge as `Pending`; returns its sequence number.
@@ -114,7 +134,8 @@ impl TxWindow {
             return None;
         }
         let seq = self.next;
-        *self.frames.get_mut(usize::from(seq))? = TxFrame {
+        let at = (self.head + usize::from(seq.wrapping_sub(self.lwe))).checked_rem(W)?;
+        *self.frames.get_mut(at)? = TxFrame {
             state: FrameState::Pending,
             slot,
             offset,
@@ -126,16 +147,28 @@ impl TxWindow {
         Some(seq)
     }
 
+    /// The frame `seq`: free unless it is in the window.
     pub fn frame(&self, seq: u8) -> Option<&TxFrame> {
-        self.frames.get(usize::from(seq))
+        match self.index(seq) {
+            Some(at) => self.frames.get(at),
+            None => Some(&TxFrame::FREE),
+        }
     }
 
+    /// The frame `seq`, to change; outside the window, a free frame whose changes are lost
+    /// (no state is kept for a number outside the window).
     pub fn frame_mut(&mut self, seq: u8) -> Option<&mut TxFrame> {
-        self.frames.get_mut(usize::from(seq))
+        match self.index(seq) {
+            Some(at) => self.frames.get_mut(at),
+            None => {
+                self.spare = TxFrame::FREE;
+                Some(&mut self.spare)
+            }
+        }
     }
 
     /// The sequence numbers in the window, oldest first.
-    pub fn seqs(&self) -> impl Iterator<Item = u8> + use<> {
+    pub fn seqs(&self) -> impl Iterator<Item = u8> + use<W> {
         let (lwe, n) = (self.lwe, self.next.wrapping_sub(self.lwe));
         (0..n).map(move |i| lwe.wrapping_add(i))
     }
@@ -145,7 +178,7 @@ impl TxWindow {
     /// it holds.
     pub fn drop_slot(&mut self, slot: u8) {
         for seq in self.seqs() {
-            if let Some(f) = self.frames.get_mut(usize::from(seq))
+            if let Some(f) = self.index(seq).and_then(|at| self.frames.get_mut(at))
                 && f.slot == slot
                 && f.state != FrameState::Free
             {
@@ -174,7 +207,10 @@ impl TxWindow {
             .seqs()
             .filter(|&s| self.frame(s).is_some_and(|f| f.state == FrameState::Sent))
             .last();
-        if let Some(f) = newest.and_then(|s| self.frames.get_mut(usize::from(s))) {
+        if let Some(f) = newest
+            .and_then(|s| self.index(s))
+            .and_then(|at| self.frames.get_mut(at))
+        {
             f.state = FrameState::Pending;
         }
     }
@@ -190,7 +226,7 @@ impl TxWindow {
             return Err(AckOutOfWindow);
         }
         for seq in self.seqs() {
-            let Some(f) = self.frames.get_mut(usize::from(seq)) else {
+            let Some(f) = self.index(seq).and_then(|at| self.frames.get_mut(at)) else {
                 continue;
             };
             if !matches!(f.state, FrameState::Pending | FrameState::Sent) {
@@ -207,11 +243,12 @@ impl TxWindow {
             }
         }
         while self.lwe != self.next {
-            match self.frames.get_mut(usize::from(self.lwe)) {
+            match self.frames.get_mut(self.head) {
                 Some(f) if f.state == FrameState::Acked => *f = TxFrame::FREE,
                 _ => break,
             }
             self.lwe = self.lwe.wrapping_add(1);
+            self.head = (self.head + 1).checked_rem(W).unwrap_or(0);
         }
         Ok(())
     }
@@ -261,7 +298,7 @@ mod tests {
 
     #[test]
     fn selective_ack_resends_exactly_the_gaps() {
-        let mut w = TxWindow::new(8);
+        let mut w = TxWindow::<8>::new(8);
         for i in 0..4 {
             w.assign(0, i * 10, 10, flags(i == 0, i == 3)).unwrap();
         }
@@ -288,7 +325,7 @@ mod tests {
 
     #[test]
     fn window_limit_and_wrap() {
-        let mut w = TxWindow::new(2);
+        let mut w = TxWindow::<2>::new(2);
         assert!(w.assign(0, 0, 1, flags(true, true)).is_some());
         assert!(w.assign(0, 0, 1, flags(true, true)).is_some());
         assert!(w.assign(0, 0, 1, flags(true, true)).is_none());
@@ -300,6 +337,49 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(w.lwe(), (302 % 256) as u8);
+    }
+
+    #[test]
+    fn a_ring_smaller_than_the_sequence_space_keeps_holes_across_the_wrap() {
+        // 3 entries (not a divisor of 256): the ring follows the lower edge, not seq mod 3.
+        let mut w = TxWindow::<3>::new(3);
+        for _ in 0..254 {
+            let s = w.assign(0, 0, 1, flags(true, true)).unwrap();
+            w.apply_ack(&SelectiveAck::new(s.wrapping_add(1)), |_| ())
+                .unwrap();
+        }
+        assert_eq!(w.lwe(), 254);
+        for i in 0..3 {
+            let s = w.assign(0, i * 10, 10, flags(i == 0, i == 2)).unwrap();
+            w.frame_mut(s).unwrap().state = FrameState::Sent;
+        }
+        assert_eq!(w.seqs().collect::<std::vec::Vec<_>>(), [254, 255, 0]);
+        assert!(!w.can_assign(), "three frames fill three entries");
+        // The peer got 254 and 0: 255 is resent, 0 waits for the lower edge.
+        let mut ack = SelectiveAck::new(255);
+        ack.set(0).unwrap();
+        let mut got = std::vec::Vec::new();
+        w.apply_ack(&ack, |f| got.push(f.offset)).unwrap();
+        assert_eq!(got, [0, 20]);
+        assert_eq!(w.lwe(), 255);
+        assert_eq!(w.frame(255).unwrap().state, FrameState::Pending);
+        assert_eq!(w.frame(0).unwrap().state, FrameState::Acked);
+        assert_eq!(w.frame(0).unwrap().offset, 20);
+        assert_eq!(w.frame(1).unwrap().state, FrameState::Free);
+        let s = w.assign(1, 30, 10, flags(true, true)).unwrap();
+        assert_eq!(s, 1);
+        assert_eq!(w.frame(1).unwrap().offset, 30);
+        assert_eq!(
+            w.frame(255).unwrap().offset,
+            10,
+            "255 keeps its entry beside the new frame"
+        );
+        w.apply_ack(&SelectiveAck::new(2), |_| ()).unwrap();
+        assert_eq!(w.uwe(), None);
+        assert!(
+            core::mem::size_of::<TxWindow<4>>() < 128,
+            "no 256-entry table"
+        );
     }
 
     #[test]

@@ -104,9 +104,12 @@ const CONTROL_PRIORITY: u8 = 15;
 ///
 /// - `QUEUE`: C_PDUs queued for sending (each `CPDU` bytes).
 /// - `CPDU`: the largest C_PDU ([`MAX_CPDU_LEN`] for full-size U_PDUs).
-/// - `RX`: ARQ receive slots (at least `arq_window` plus the segments of one C_PDU).
+/// - `RX`: ARQ receive slots (at least `arq_window` plus the segments of one C_PDU), and the
+///   entries of each transmit window (which never holds more than `arq_window` frames, or the
+///   expedited window), so a small board keeps a few entries, not the 256 sequence numbers.
 /// - `SEG`: bytes per receive slot (at least `max_segment`).
-/// - `XRX`: expedited ARQ receive slots ([`EXPEDITED_SLOTS`]); the expedited send window is half.
+/// - `XRX`: expedited ARQ receive slots ([`EXPEDITED_SLOTS`]); the expedited send window is half
+///   (at most `RX`, the entries of its transmit window).
 /// - `NARQ`: non-ARQ C_PDUs reassembled at once ([`NON_ARQ_ENTRIES`]).
 /// - `INB`: complete non-ARQ C_PDUs waiting for [`Link::poll_event`] ([`INBOX`]).
 ///
@@ -127,8 +130,10 @@ pub struct Link<
     next_id: u32,
     next_order: u32,
     next_cpdu_id: [u16; 3],
-    normal: Space<RX, SEG>,
-    expedited: Space<XRX, SEG>,
+    // Both transmit windows hold `RX` entries: the normal window is always smaller (`check`),
+    // and the two must be one type, as the link serves either through the same code.
+    normal: Space<RX, SEG, RX>,
+    expedited: Space<XRX, SEG, RX>,
     non_arq: NonArqReassembly<NARQ, CPDU>,
     inbox: heapless::Deque<Inbound<CPDU>, INB>,
     rx_buf: [u8; CPDU],

@@ -53,8 +53,8 @@ impl<const CPDU: usize> Outgoing<CPDU> {
 
 /// One ARQ sequence space: both directions.
 #[derive(Clone, Debug)]
-pub(super) struct Space<const RX: usize, const SEG: usize> {
-    pub(super) tx: TxWindow,
+pub(super) struct Space<const RX: usize, const SEG: usize, const TXW: usize> {
+    pub(super) tx: TxWindow<TXW>,
     pub(super) rx: ArqReassembly<RX, SEG>,
     pub(super) ack_owed: bool,
     /// The queue slot whose segments are being numbered: a C_PDU's segments take consecutive
@@ -62,7 +62,7 @@ pub(super) struct Space<const RX: usize, const SEG: usize> {
     pub(super) current: Option<u8>,
 }
 
-impl<const RX: usize, const SEG: usize> Space<RX, SEG> {
+impl<const RX: usize, const SEG: usize, const TXW: usize> Space<RX, SEG, TXW> {
     pub(super) const fn new(window: u8) -> Self {
         Space {
             tx: TxWindow::new(window),

@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use super::encoding::{Artifact, Kind, Signed};
 use super::model::{
-    ArtifactRef, CategoryKind, CategoryValue, Domain, Policy, ReleaseRule, Scope, Translator,
-    UnixTime,
+    ArtifactRef, CategoryKind, CategoryValue, Domain, Policy, ReleaseRule, Scope, SpiralRef,
+    Translator, UnixTime,
 };
 use super::store::{Held, TrustStore, held_ref};
 use super::{MAX_DOMAINS, MAX_LABEL_CATEGORIES};
@@ -150,10 +150,28 @@ pub struct Decision {
     pub lineage: Lineage,
 }
 
-/// An admitted policy or translator that is usable now, decoded.
+/// An admitted policy that is usable now, decoded.
 struct InForce<T> {
     reference: ArtifactRef,
     body: T,
+}
+
+/// What a decision keeps of its home policy after the verdict: the spiral translators start
+/// from, and the kind of each of the label's values (what translation needs), instead of the
+/// decoded policy.
+struct HomeFacts {
+    spiral: u8,
+    kinds: [Option<CategoryKind>; MAX_LABEL_CATEGORIES],
+}
+
+/// The translator a decision uses: where it and its target policy are held, and what ranks it
+/// (the target's spiral, then the translator's version).
+#[derive(Clone, Copy)]
+struct Choice {
+    translator: usize,
+    target: usize,
+    spiral: u8,
+    version: u32,
 }
 
 impl<
@@ -203,72 +221,157 @@ impl<
             decision.verdict = Verdict::Deny(DenyReason::TooManyCategories);
             return decision;
         }
-        let Some(home) =
-            self.policy_in_force(|h| h.domain == label.domain && h.id == label.policy, now)
-        else {
+        let Some(home) = self.home_verdict_of(label, audience, now, &mut decision) else {
             return decision;
-        };
-        decision.lineage.home = Some(home.reference);
-        decision.verdict = match home_verdict(&home.body, label, audience) {
-            Ok(()) => Verdict::Release,
-            Err(reason) => Verdict::Deny(reason),
         };
         if audience == label.domain {
             return decision;
         }
-        let mut revoked = None;
-        let mut best: Option<(InForce<Translator<'_>>, InForce<Policy<'_>>)> = None;
-        let candidates = self.translators.iter().filter(|h| {
-            h.domain == label.domain && h.peer == audience && h.spiral == home.body.spiral
-        });
-        for held in candidates {
-            let Some(translator) = decode_translator(held) else {
-                continue;
-            };
-            let reference = held_ref(Kind::Translator, held);
-            if !self.translator_usable(held, &translator, now) {
-                revoked = Some(reference);
-                continue;
-            }
-            let to = translator.to;
-            let Some(target) =
-                self.policy_in_force(|h| h.domain == to.domain && h.spiral == to.spiral, now)
-            else {
-                continue;
-            };
-            let better = best.as_ref().is_none_or(|(b, _)| {
-                (to.spiral, translator.version) > (b.body.to.spiral, b.body.version)
-            });
-            if better {
-                best = Some((
-                    InForce {
-                        reference,
-                        body: translator,
-                    },
-                    target,
-                ));
-            }
-        }
-        let Some((translator, target)) = best else {
+        let (best, revoked) = self.pick_translator(label, audience, home.spiral, now);
+        let Some(choice) = best else {
             if let Some(reference) = revoked {
                 decision.basis = Basis::HomeOnlyTranslatorRevoked(reference);
             }
             return decision;
         };
+        self.translate_with(choice, &home, label, now, &mut decision);
+        decision
+    }
+
+    /// Step 1 of [`Self::decide`]: the home policy's verdict and lineage, written into
+    /// `decision`. Returns what the later steps need of the home policy (`None`: no usable
+    /// home policy), so the decoded policy (3 KB) is gone before a translator is decoded.
+    // Out of line, as are the other steps: each step's decoded artifacts live in its own
+    // frame, one step at a time, instead of all of them in the caller's (the adjunct's stack).
+    #[inline(never)]
+    fn home_verdict_of(
+        &self,
+        label: &Label<'_>,
+        audience: Domain,
+        now: Option<UnixTime>,
+        decision: &mut Decision,
+    ) -> Option<HomeFacts> {
+        let home =
+            self.policy_in_force(|h| h.domain == label.domain && h.id == label.policy, now)?;
+        decision.lineage.home = Some(home.reference);
+        decision.verdict = match home_verdict(&home.body, label, audience) {
+            Ok(()) => Verdict::Release,
+            Err(reason) => Verdict::Deny(reason),
+        };
+        let mut kinds = [None; MAX_LABEL_CATEGORIES];
+        for (kind, value) in kinds.iter_mut().zip(label.categories) {
+            *kind = category_kind(&home.body, *value);
+        }
+        Some(HomeFacts {
+            spiral: home.body.spiral,
+            kinds,
+        })
+    }
+
+    /// Step 2: the best usable translator from the label's domain at the home policy's
+    /// `spiral` to `audience` whose target policy is in force (highest target spiral, then
+    /// version), and the last unusable (revoked) one met on the way. Decodes one artifact at a
+    /// time and keeps only where the winner is held.
+    #[inline(never)]
+    fn pick_translator(
+        &self,
+        label: &Label<'_>,
+        audience: Domain,
+        spiral: u8,
+        now: Option<UnixTime>,
+    ) -> (Option<Choice>, Option<ArtifactRef>) {
+        let mut revoked = None;
+        let mut best: Option<Choice> = None;
+        let candidates =
+            self.translators.iter().enumerate().filter(|(_, h)| {
+                h.domain == label.domain && h.peer == audience && h.spiral == spiral
+            });
+        for (index, held) in candidates {
+            let Some((to, version, usable)) = self.translator_facts(held, now) else {
+                continue;
+            };
+            if !usable {
+                revoked = Some(held_ref(Kind::Translator, held));
+                continue;
+            }
+            let Some(target) = self.policy_index_in_force(to, now) else {
+                continue;
+            };
+            let better = best
+                .as_ref()
+                .is_none_or(|b| (to.spiral, version) > (b.spiral, b.version));
+            if better {
+                best = Some(Choice {
+                    translator: index,
+                    target,
+                    spiral: to.spiral,
+                    version,
+                });
+            }
+        }
+        (best, revoked)
+    }
+
+    /// A held translator's target, version and whether it is usable now (`None`: it does not
+    /// decode).
+    #[inline(never)]
+    fn translator_facts(
+        &self,
+        held: &Held,
+        now: Option<UnixTime>,
+    ) -> Option<(SpiralRef, u32, bool)> {
+        let translator = decode_translator(held)?;
+        let usable = self.translator_usable(held, &translator, now);
+        Some((translator.to, translator.version, usable))
+    }
+
+    /// Where the first policy in force for the spiral `to` is held.
+    #[inline(never)]
+    fn policy_index_in_force(&self, to: SpiralRef, now: Option<UnixTime>) -> Option<usize> {
+        self.policies.iter().position(|h| {
+            h.domain == to.domain && h.spiral == to.spiral && self.usable(h, now).is_some()
+        })
+    }
+
+    /// Step 3: the chosen translator and its target policy, decoded once more, give the basis,
+    /// the lineage and (if the home policy releases) the label in the audience's terms.
+    #[inline(never)]
+    fn translate_with(
+        &self,
+        choice: Choice,
+        home: &HomeFacts,
+        label: &Label<'_>,
+        now: Option<UnixTime>,
+        decision: &mut Decision,
+    ) {
+        // Both decoded and found usable in step 2, from the same bytes, so neither lookup
+        // fails; if one did, the decision stays on the home policy alone.
+        let Some(held) = self.translators.get(choice.translator) else {
+            return;
+        };
+        let Some(translator) = decode_translator(held) else {
+            return;
+        };
+        let Some(target) = self
+            .policies
+            .get(choice.target)
+            .and_then(|h| self.usable(h, now))
+        else {
+            return;
+        };
         decision.basis = Basis::Translated;
-        decision.lineage.translator = Some(translator.reference);
+        decision.lineage.translator = Some(held_ref(Kind::Translator, held));
         decision.lineage.target = Some(target.reference);
         decision.lineage.spiral_gap = Some(SpiralGap {
-            from: translator.body.from.spiral,
-            to: translator.body.to.spiral,
+            from: translator.from.spiral,
+            to: translator.to.spiral,
         });
         if decision.verdict == Verdict::Release {
-            match translate(&translator.body, &home.body, &target.body, label) {
+            match translate(&translator, &home.kinds, &target.body, label) {
                 Ok(translated) => decision.translated = Some(translated),
                 Err(reason) => decision.verdict = Verdict::Deny(reason),
             }
         }
-        decision
     }
 
     /// The policy `id` of `domain` if it is held and usable now (not revoked, signed by a key in
@@ -290,24 +393,31 @@ impl<
         which: impl Fn(&Held) -> bool,
         now: Option<UnixTime>,
     ) -> Option<InForce<Policy<'_>>> {
-        self.policies.iter().filter(|h| which(h)).find_map(|held| {
-            let Ok(Signed {
-                artifact: Artifact::Policy(policy),
-                ..
-            }) = Signed::decode(&held.bytes)
-            else {
-                return None;
-            };
-            let entry = super::model::Revoked::Policy {
-                id: held.id,
-                version: held.version,
-            };
-            let usable = !self.is_revoked(held.domain, &entry)
-                && self.in_good_standing(policy.signer, held.domain, Scope::POLICY, now);
-            usable.then(|| InForce {
-                reference: held_ref(Kind::Policy, held),
-                body: policy,
-            })
+        self.policies
+            .iter()
+            .filter(|h| which(h))
+            .find_map(|held| self.usable(held, now))
+    }
+
+    /// `held`, decoded, if it is a policy that is not revoked and whose signer is in good
+    /// standing.
+    fn usable<'s>(&'s self, held: &'s Held, now: Option<UnixTime>) -> Option<InForce<Policy<'s>>> {
+        let Ok(Signed {
+            artifact: Artifact::Policy(policy),
+            ..
+        }) = Signed::decode(&held.bytes)
+        else {
+            return None;
+        };
+        let entry = super::model::Revoked::Policy {
+            id: held.id,
+            version: held.version,
+        };
+        let usable = !self.is_revoked(held.domain, &entry)
+            && self.in_good_standing(policy.signer, held.domain, Scope::POLICY, now);
+        usable.then(|| InForce {
+            reference: held_ref(Kind::Policy, held),
+            body: policy,
         })
     }
 
@@ -390,10 +500,11 @@ fn category_kind(policy: &Policy<'_>, value: CategoryValue) -> Option<CategoryKi
         .map(|c| c.kind)
 }
 
-/// The label in the target policy's terms.
+/// The label in the target policy's terms; `home_kinds` holds the kind of each of the label's
+/// values in the home policy.
 fn translate(
     translator: &Translator<'_>,
-    home: &Policy<'_>,
+    home_kinds: &[Option<CategoryKind>],
     target: &Policy<'_>,
     label: &Label<'_>,
 ) -> Result<LabelRecord, DenyReason> {
@@ -405,7 +516,7 @@ fn translate(
         .filter(|code| target.rank(*code).is_some())
         .ok_or(DenyReason::UnmappedClassification)?;
     let mut categories = Vec::new();
-    for value in label.categories {
+    for (i, value) in label.categories.iter().enumerate() {
         let mapped = translator
             .equivalences
             .iter()
@@ -422,7 +533,7 @@ fn translate(
                     })
             })
             .filter(|m| category_kind(target, *m).is_some());
-        match (mapped, category_kind(home, *value)) {
+        match (mapped, home_kinds.get(i).copied().flatten()) {
             // Capacity is the label's, already checked, so the push cannot fail.
             (Some(m), _) => {
                 let _ = categories.push(m);

@@ -153,6 +153,7 @@ async fn agent(dir: &Path, address: u32, neighbour: u32, bearer: Bearer) -> Agen
         store,
         vec![bearer],
         Some((hub, events)),
+        None,
         std::future::pending(),
     )
     .unwrap();

@@ -154,7 +154,7 @@ impl Guarded {
             (None, None) if now >= submission.ttd => rejected::TTL_EXPIRED,
             (None, None) => rejected::UNKNOWN,
             (Some(refusal), _) => {
-                tracing::info!(client = submission.client, %refusal, "held SIS request refused by the guard");
+                tracing::info!(client = ?submission.client, %refusal, "held SIS request refused by the guard");
                 sis_reason(refusal)
             }
         };
@@ -180,7 +180,7 @@ impl Guarded {
 fn reject(sis: &mut Sis, reason: u8, why: &str) -> bool {
     if let Some(s) = sis.queue.pop(&mut sis.hub) {
         tracing::info!(
-            client = s.client,
+            client = ?s.client,
             sap = s.header.dest_sap,
             why,
             "SIS request on a guarded SAP refused"
@@ -192,7 +192,10 @@ fn reject(sis: &mut Sis, reason: u8, why: &str) -> bool {
 
 /// S_UNIDATA_REQUEST_REJECTED with `reason` to the client of `s`, its U_PDU returned.
 fn answer(sis: &Sis, s: &Submission, reason: u8) {
-    let (sap, data) = (s.header.dest_sap, &s.data);
-    sis.hub
-        .reject(s.client, s.expedited, reason, sap, s.dest, data);
+    // A client that has left is told nothing: its request was never stored (only released
+    // requests are, persist.rs), so nothing is owed to the next client of its SAP.
+    if let Some(client) = s.client {
+        let (sap, data) = (s.header.dest_sap, &s.data);
+        sis.hub.reject(client, s.expedited, reason, sap, s.dest, data);
+    }
 }

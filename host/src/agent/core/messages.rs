@@ -298,6 +298,8 @@ mod tests {
             .map(|&sap| GuardSap {
                 sap,
                 label: SapLabel::Envelope,
+                policy: None,
+                spif: None,
             })
             .collect();
         Messages::new(&saps)

@@ -196,6 +196,7 @@ fn answer(sis: &Sis, s: &Submission, reason: u8) {
     // requests are, persist.rs), so nothing is owed to the next client of its SAP.
     if let Some(client) = s.client {
         let (sap, data) = (s.header.dest_sap, &s.data);
-        sis.hub.reject(client, s.expedited, reason, sap, s.dest, data);
+        sis.hub
+            .reject(client, s.expedited, reason, sap, s.dest, data);
     }
 }

@@ -30,6 +30,15 @@ fn offline_block(guide: &str) -> Vec<String> {
         .collect()
 }
 
+/// The workspace members named on the manifest's `members = [...]` line.
+fn members(manifest: &str) -> Vec<&str> {
+    let line = manifest
+        .lines()
+        .find(|l| l.trim_start().starts_with("members"))
+        .expect("the workspace manifest lists its members on one line");
+    line.split('"').skip(1).step_by(2).collect()
+}
+
 /// Copies `from` into `to`, leaving out build output.
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -88,7 +97,10 @@ fn the_guide_offline_install_resolves_and_builds_from_vendored_sources() {
         std::fs::create_dir_all(&tree).unwrap();
         std::fs::copy(root.join(file), tree.join(file)).unwrap();
     }
-    for member in [".cargo", "protocol", "host", "tools", "hil-tests"] {
+    // Every workspace member, as the manifest lists them (a new member missing from a
+    // hand-kept list made the copy's manifest unreadable).
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    for member in std::iter::once(".cargo").chain(members(&manifest)) {
         copy_tree(&root.join(member), &tree.join(member));
     }
 

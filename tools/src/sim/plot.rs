@@ -126,10 +126,18 @@ fn draw_panel(
         .x_label_area_size(40)
         .y_label_area_size(60)
         .build_cartesian_2d(0.0..xmax, 0.0..ymax)?;
-    // Whole numbers on an axis that runs to 10 or more; tenths below that.
-    let tick = |max: f64| {
+    // Whole numbers on an axis that runs to 10 or more or that only counts (neighbours on a
+    // channel: "2.0" neighbours reads wrong); tenths otherwise.
+    let counts = |coordinate: fn(&(f64, f64)) -> f64| {
+        panel
+            .lines
+            .iter()
+            .flat_map(|l| &l.points)
+            .all(|p| coordinate(p).fract() == 0.0)
+    };
+    let tick = |max: f64, counts: bool| {
         move |v: &f64| {
-            if max >= 10.0 {
+            if max >= 10.0 || counts {
                 format!("{v:.0}")
             } else {
                 format!("{v:.1}")
@@ -140,8 +148,8 @@ fn draw_panel(
         .configure_mesh()
         .x_desc(panel.x.as_str())
         .y_desc(panel.y.as_str())
-        .x_label_formatter(&tick(xmax))
-        .y_label_formatter(&tick(ymax))
+        .x_label_formatter(&tick(xmax, counts(|p| p.0)))
+        .y_label_formatter(&tick(ymax, counts(|p| p.1)))
         .light_line_style(MINOR_GRID)
         .draw()?;
     for (i, line) in panel.lines.iter().enumerate() {

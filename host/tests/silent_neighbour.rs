@@ -26,6 +26,7 @@ fn link(name: &str, neighbour: u32) -> LinkConfig {
         bearer: BearerConfig::Simulated,
         modem: Modem::hf_2400_short(),
         neighbours: vec![Address::new(neighbour).unwrap()],
+        reset_after_link: false,
     }
 }
 

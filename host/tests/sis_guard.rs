@@ -108,6 +108,7 @@ fn config(dir: &Path, address: u32, neighbour: u32) -> AgentConfig {
         bearer: BearerConfig::Simulated,
         modem: Modem::hf_2400_short(),
         neighbours: vec![Address::new(neighbour).unwrap()],
+        reset_after_link: false,
     };
     let mut config = agent_config(dir, address, vec![link]).unwrap();
     let key = dir.join(format!("node-{address}.pem"));

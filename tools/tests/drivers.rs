@@ -85,6 +85,7 @@ async fn start(dir: &std::path::Path, net: &RadioNet, me: u32, other: u32, sap: 
         bearer: BearerConfig::Simulated,
         modem: Modem::hf_2400_short(),
         neighbours: vec![testkit::address(other)],
+        reset_after_link: false,
     };
     let config = agent_config(dir, me, vec![link]).unwrap();
     let (node, store) = open_node(&config, script.trust()).unwrap();

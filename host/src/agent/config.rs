@@ -271,6 +271,10 @@ pub struct LinkConfig {
     pub modem: Modem,
     /// Nodes reached through this link.
     pub neighbours: Vec<Address>,
+    /// FULL RESET only once the link is made, in the annex order (`link::Config::
+    /// reset_after_link`, docs/link.md): two more turns per new peer, for a foreign stack that
+    /// warns about a FULL RESET beside a link request.
+    pub reset_after_link: bool,
 }
 
 /// The bearer of a link.
@@ -385,6 +389,8 @@ struct LinkSection {
     serial: Option<SerialConfig>,
     udp: Option<UdpConfig>,
     sis: Option<SisBearerConfig>,
+    #[serde(default)]
+    reset_after_link: bool,
 }
 
 #[derive(Deserialize)]
@@ -575,6 +581,7 @@ impl AgentConfig {
                 bearer,
                 modem,
                 neighbours,
+                reset_after_link: l.reset_after_link,
             });
         }
         if links.is_empty() {
@@ -889,6 +896,22 @@ udp = { bind = "127.0.0.1:15066", peer = "127.0.0.1:15067" }
         );
         assert_eq!(c.links[1].modem.turnaround, Duration::from_millis(150));
         assert!(matches!(c.links[1].bearer, BearerConfig::Udp(_)));
+        assert!(
+            !c.links[0].reset_after_link,
+            "FULL RESET rides with the link request"
+        );
+    }
+
+    #[test]
+    fn a_link_can_ask_for_the_annex_order_of_full_reset() {
+        let annex = GOOD.replace(
+            "modem = { bit_rate = 9600, turnaround_ms = 150 }",
+            "modem = { bit_rate = 9600, turnaround_ms = 150 }\nreset_after_link = true",
+        );
+        let c = AgentConfig::parse(&annex, Path::new(".")).unwrap();
+        assert!(c.links[1].reset_after_link && !c.links[0].reset_after_link);
+        let config = crate::agent::link::hf_config(Address::new(12).unwrap(), &c.links[1]);
+        assert!(config.reset_after_link, "the link is built with it");
     }
 
     #[test]

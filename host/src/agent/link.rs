@@ -566,16 +566,22 @@ fn first_cpdu_id() -> u16 {
     (mixed >> 20) as u16
 }
 
+/// The link layer's settings for HF link `cfg` of the node at `address`.
+pub(crate) fn hf_config(address: Address, cfg: &LinkConfig) -> link::Config {
+    link::Config {
+        first_cpdu_id: first_cpdu_id(),
+        reset_after_link: cfg.reset_after_link,
+        ..link::Config::new(address, cfg.modem)
+    }
+}
+
 /// The carrier for link `cfg` of the node at `address` on SAP `sap`: an HF link, or a SIS
 /// carrier for a link through another 5066 node.
 pub fn carrier(address: Address, sap: u8, cfg: &LinkConfig) -> anyhow::Result<Carrier> {
     let mut carrier = match cfg.bearer {
         BearerConfig::Sis(_) => Carrier::Sis(Box::new(SisCarrier::new(sap))),
         _ => {
-            let config = link::Config {
-                first_cpdu_id: first_cpdu_id(),
-                ..link::Config::new(address, cfg.modem)
-            };
+            let config = hf_config(address, cfg);
             let hf =
                 HostLink::new(config).map_err(|e| anyhow::anyhow!("link {}: {e}", cfg.name))?;
             Carrier::Hf(Box::new(hf))

@@ -240,6 +240,7 @@ fn build(dir: &Path, c: &Coalition) -> anyhow::Result<(Vec<Station>, Vec<NetMemb
                 bearer: BearerConfig::Simulated,
                 modem: modem(),
                 neighbours,
+                reset_after_link: false,
             });
         }
         let config = agent_config(dir, *address, links)?;

@@ -13,7 +13,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut out = vec![0u8; envelope.len()];
-    let written = envelope.write(&mut out).expect("a parsed envelope writes back");
+    let written = envelope
+        .write(&mut out)
+        .expect("a parsed envelope writes back");
     assert_eq!(&out[..written], data, "round trip");
     if envelope.form == LabelForm::Compact {
         let _ = compact::decode(envelope.label);

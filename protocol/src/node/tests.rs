@@ -575,33 +575,45 @@ fn checkpoint(c: &Coalition, seq: u32, entries: &[Revoked]) -> Vec<u8> {
     sample::sign(&c.gbr_root, &Artifact::Checkpoint(body))
 }
 
-#[test]
-fn a_long_history_is_kept_within_its_room_and_a_node_far_behind_gets_the_checkpoint() {
-    let c = Coalition::new();
-    let mut net = Net::new(&c, 2);
+/// The policy revocation delta `seq` of a long history carries.
+fn history_entry(seq: u32) -> Revoked {
+    Revoked::Policy {
+        id: 100 + seq % 4,
+        version: seq,
+    }
+}
+
+/// Two nodes that held the coalition together; node 2 is then away while node 1 admits
+/// `history` revocation deltas (one [`history_entry`] each).
+fn node_2_away_for_a_history(c: &Coalition, history: u32) -> Net {
+    let mut net = Net::new(c, 2);
     publish_all(net.node(1), &c.artifacts());
     net.link(1, 2);
     net.run(|_| false);
-    // Node 2 goes away; node 1 admits a year's worth of deltas, then the root's checkpoint.
     net.node(1).neighbour_down(addr(2));
     let now = net.now;
-    let history = 3 * u32::from(Config::new(9).revocation_history);
-    let entry = |seq: u32| Revoked::Policy {
-        id: 100 + seq % 4,
-        version: seq,
-    };
     for seq in 1..=history {
         net.node(1)
-            .publish(now, Some(NOW), &revocation(&c, seq, &[entry(seq)]))
+            .publish(now, Some(NOW), &revocation(c, seq, &[history_entry(seq)]))
             .unwrap();
     }
+    net
+}
+
+#[test]
+fn a_long_history_is_kept_within_its_room_and_a_node_far_behind_gets_the_checkpoint() {
+    let c = Coalition::new();
+    // Node 2 goes away; node 1 admits a year's worth of deltas, then the root's checkpoint.
+    let history = 3 * u32::from(Config::new(9).revocation_history);
+    let mut net = node_2_away_for_a_history(&c, history);
+    let now = net.now;
     let deltas_kept = |n: &TestNode| n.held().filter(|a| a.kind == Kind::Revocation).count();
     assert_eq!(
         deltas_kept(net.node(1)),
         usize::from(Config::new(9).revocation_history),
         "GBR's history stays within its room"
     );
-    let live: Vec<Revoked> = (history - 3..=history).map(entry).collect();
+    let live: Vec<Revoked> = (history - 3..=history).map(history_entry).collect();
     let cp = checkpoint(&c, history, &live);
     net.node(1).publish(now, Some(NOW), &cp).unwrap();
     assert_eq!(
@@ -632,26 +644,13 @@ fn a_long_history_is_kept_within_its_room_and_a_node_far_behind_gets_the_checkpo
 fn a_lost_checkpoint_is_pushed_again_by_the_reconciliation_its_return_starts() {
     // hostile-partner, seed 1: the USA adjunct came back 2,000 deltas behind; usa-hq sent it
     // the checkpoint at once (three non-ARQ copies, all lost in a fade) and counted it as
-    // held, so the range reconciliation that followed never pushed it again and the adjunct
-    // waited 560 s for the next SUMMARY round (17 s before the rule that skipped it).
+    // held, so a range reconciliation never pushed it again (one cause of the adjunct's
+    // 560 s wait for it; docs/store-and-forward.md, "The adjunct's late checkpoint").
     let c = Coalition::new();
-    let mut net = Net::new(&c, 2);
-    publish_all(net.node(1), &c.artifacts());
-    net.link(1, 2);
-    net.run(|_| false);
-    net.node(1).neighbour_down(addr(2));
-    let now = net.now;
     let history = 2 * u32::from(Config::new(9).revocation_history);
-    let entry = |seq: u32| Revoked::Policy {
-        id: 100 + seq % 4,
-        version: seq,
-    };
-    for seq in 1..=history {
-        net.node(1)
-            .publish(now, Some(NOW), &revocation(&c, seq, &[entry(seq)]))
-            .unwrap();
-    }
-    let live: Vec<Revoked> = (history - 3..=history).map(entry).collect();
+    let mut net = node_2_away_for_a_history(&c, history);
+    let now = net.now;
+    let live: Vec<Revoked> = (history - 3..=history).map(history_entry).collect();
     let cp = checkpoint(&c, history, &live);
     net.node(1).publish(now, Some(NOW), &cp).unwrap();
     net.drain_events();

@@ -19,9 +19,7 @@ use skywave_hil_tests::{
     translator_revocation, write_node,
 };
 use skywave_protocol::codec::Hex;
-use skywave_protocol::label::{MAX_COMPACT_LABEL_LEN, compact};
-use skywave_protocol::policy::Label;
-use skywave_protocol::policy::sample::{self, Coalition, GBR, gbr};
+use skywave_protocol::policy::sample::{self, Coalition};
 
 /// The guarded SAP both agents' operators use.
 const SAP: u8 = 5;
@@ -49,15 +47,7 @@ fn guarded_node(
 
 /// SECRET, operation TELIC: GBR releases it to USA through the GBR-USA translator.
 fn telic_hex() -> String {
-    let label = Label {
-        domain: GBR,
-        policy: 1,
-        classification: gbr::SECRET,
-        categories: &[gbr::OP_TELIC],
-    };
-    let mut out = [0u8; MAX_COMPACT_LABEL_LEN];
-    let len = compact::encode(&label, &mut out).expect("compact label");
-    format!("{}\n", Hex(out.get(..len).unwrap_or_default()))
+    format!("{}\n", Hex(&sample::telic_label()[..]))
 }
 
 /// `skywave send --json` from `agent` to node 2 of `data` (written to `dir/name`) under the

@@ -248,6 +248,20 @@ pub fn revocation(
     }
 }
 
+/// SECRET, operation TELIC, in compact form: GBR releases it to USA through the GBR-USA
+/// translator (the guard tests' and the labelled hil test's label).
+pub fn telic_label() -> Vec<u8> {
+    let label = super::Label {
+        domain: GBR,
+        policy: 1,
+        classification: gbr::SECRET,
+        categories: &[gbr::OP_TELIC],
+    };
+    let mut out = [0u8; crate::label::compact::MAX_COMPACT_LABEL_LEN];
+    let len = crate::label::compact::encode(&label, &mut out).unwrap_or(0);
+    out.get(..len).unwrap_or_default().to_vec()
+}
+
 /// The sample coalition's keys.
 pub struct Coalition {
     /// The GBR root.

@@ -8,9 +8,8 @@ use p256::ecdsa::SigningKey;
 
 use super::*;
 use crate::label::binding::{self, BindingRefusal, Endpoints, MAX_BINDING_LEN};
-use crate::label::compact::{self, MAX_COMPACT_LABEL_LEN};
-use crate::policy::sample::{GBR, USA, gbr};
-use crate::policy::{Artifact, Basis, Label, Revoked};
+use crate::policy::sample::{self, GBR, USA};
+use crate::policy::{Artifact, Basis, Revoked};
 
 /// The guarded SAP.
 const SAP: u8 = 3;
@@ -25,19 +24,6 @@ const GBR_TO_USA: Endpoints = Endpoints {
 /// GBR's node key (station 0, address 1) and USA's (station 1, address 2).
 fn node_key(station: usize) -> SigningKey {
     sample::node_key(station as u32 + 1)
-}
-
-/// SECRET, operation TELIC: GBR releases it to USA, through the GBR-USA translator.
-fn telic() -> Vec<u8> {
-    let label = Label {
-        domain: GBR,
-        policy: 1,
-        classification: gbr::SECRET,
-        categories: &[gbr::OP_TELIC],
-    };
-    let mut out = [0u8; MAX_COMPACT_LABEL_LEN];
-    let len = compact::encode(&label, &mut out).unwrap();
-    out[..len].to_vec()
 }
 
 /// Stations 0 (GBR) and 1 (USA) on one channel, holding the coalition and both node
@@ -95,7 +81,7 @@ impl Net {
     fn submit_labelled(&mut self, s: usize, data: &[u8]) -> Result<Ticket, StationError> {
         let now = self.now;
         let message = on_sap(2, data, now);
-        self.stations[s].submit_labelled(now, LinkId(0), &message, &telic())
+        self.stations[s].submit_labelled(now, LinkId(0), &message, &sample::telic_label())
     }
 }
 
@@ -145,7 +131,7 @@ fn labelled_data_is_released_at_both_ends_with_its_lineage() {
     for r in [sent, got] {
         assert!(r.released(), "{r:?}");
         assert_eq!(r.digest, Digest::of(b"first light"));
-        assert_eq!(&r.label[..], &telic()[..]);
+        assert_eq!(&r.label[..], &sample::telic_label()[..]);
         let decision = r.decision.as_ref().unwrap();
         assert_eq!(
             (decision.audience, decision.basis),
@@ -167,7 +153,7 @@ fn labelled_data_is_released_at_both_ends_with_its_lineage() {
 /// `ends` with `key`, and `data`.
 fn envelope(key: &SigningKey, seq: u64, ends: &Endpoints, sealed: &[u8], data: &[u8]) -> Vec<u8> {
     let mut binding = [0u8; MAX_BINDING_LEN];
-    let len = binding::seal(key, seq, &telic(), sealed, ends, &mut binding).unwrap();
+    let len = binding::seal(key, seq, &sample::telic_label(), sealed, ends, &mut binding).unwrap();
     let mut out = std::vec![len as u8];
     out.extend_from_slice(&binding[..len]);
     out.extend_from_slice(data);
@@ -349,7 +335,8 @@ fn the_guard_refuses_what_it_cannot_decide_for() {
     let mut net = guarded(&c, false);
     let now = net.now;
     let to_unknown = on_sap(9, b"x", now);
-    let refused = net.stations[0].submit_labelled(now, LinkId(0), &to_unknown, &telic());
+    let refused =
+        net.stations[0].submit_labelled(now, LinkId(0), &to_unknown, &sample::telic_label());
     assert_eq!(
         refused,
         Err(StationError::Guard(GuardRefusal::UnknownDestination {
@@ -360,7 +347,8 @@ fn the_guard_refuses_what_it_cannot_decide_for() {
         dest: Address::BROADCAST,
         ..to_unknown
     };
-    let refused = net.stations[0].submit_labelled(now, LinkId(0), &broadcast, &telic());
+    let refused =
+        net.stations[0].submit_labelled(now, LinkId(0), &broadcast, &sample::telic_label());
     assert_eq!(refused, Err(StationError::GuardBroadcast));
     let reports = net.take_reports(0);
     assert_eq!(reports.len(), 1);

@@ -6,6 +6,10 @@
 //! `skywave-sim`) loses it or the member is in an outage. Delays are tokio sleeps, so under a
 //! paused tokio clock (as `skywave demo` runs) hours of airtime pass in moments, and everything
 //! else in the agent runs exactly as it would over a serial modem.
+//!
+//! A radio's bearer ([`bearer`]) takes any [`Air`]: the drivers' test runs agents over the
+//! reference driver's channel through it (half-duplex radios that are deaf while keyed, which
+//! this net does not model; docs/drivers.md).
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -72,12 +76,7 @@ impl RadioNet {
             down: false,
         });
         drop(net);
-        let port = RadioPort {
-            net: self.clone(),
-            member: index,
-            frames: Mutex::new(Some(frames)),
-        };
-        (index, Bearer::spawn(port))
+        (index, bearer(self.clone(), index, frames))
     }
 
     /// Starts or ends an outage of `member`: nothing it sends is heard, nothing reaches it.
@@ -86,7 +85,9 @@ impl RadioNet {
             m.down = down;
         }
     }
+}
 
+impl Air for RadioNet {
     /// Puts `frame` from `member` on the air after what is already there.
     fn transmit(&self, member: usize, frame: Bytes) {
         let now = Instant::now();
@@ -121,15 +122,33 @@ impl RadioNet {
     }
 }
 
-/// One member's end of a [`RadioNet`], as a bearer port.
-struct RadioPort {
-    net: RadioNet,
+/// A shared channel that radios' bearers put their frames on: [`RadioNet`] here, and the
+/// drivers' test's reference channel (tools/tests/drivers.rs).
+pub trait Air: Clone + Send + Sync + 'static {
+    /// Puts `frame`, handed to member `member`'s bearer now, on the air; the channel sends
+    /// what each other member hears to that member's inbox (the `heard` of [`bearer`]).
+    fn transmit(&self, member: usize, frame: Bytes);
+}
+
+/// The bearer of member `member` of `air`: what it is handed goes to [`Air::transmit`], and
+/// the frames `heard` brings come out of it as a modem's would.
+pub fn bearer<A: Air>(air: A, member: usize, heard: mpsc::UnboundedReceiver<Bytes>) -> Bearer {
+    Bearer::spawn(RadioPort {
+        air,
+        member,
+        frames: Mutex::new(Some(heard)),
+    })
+}
+
+/// One member's end of an [`Air`], as a bearer port.
+struct RadioPort<A> {
+    air: A,
     member: usize,
     /// Frames heard by this member; taken by the first (and only) open.
     frames: Mutex<Option<mpsc::UnboundedReceiver<Bytes>>>,
 }
 
-impl Port for RadioPort {
+impl<A: Air> Port for RadioPort<A> {
     type Open = mpsc::UnboundedReceiver<Bytes>;
 
     fn describe(&self) -> String {
@@ -162,7 +181,7 @@ impl Port for RadioPort {
                         return None;
                     }
                 }
-                frame = outgoing.recv() => self.net.transmit(self.member, frame?),
+                frame = outgoing.recv() => self.air.transmit(self.member, frame?),
             }
         }
     }

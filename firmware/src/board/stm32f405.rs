@@ -17,12 +17,14 @@
 //!   to polling;
 //! - core-coupled RAM (64 KiB at 0x1000_0000) is absent: nothing here uses it.
 //!
-//! The USARTs: USART1 (0x4001_1000, on APB2) is the radio and USART2 (0x4000_4400, on APB1)
-//! the console: QEMU's netduinoplus2 wires its USARTs to `-serial` in that order.
+//! The USARTs: USART1 (0x4001_1000, on APB2; TX PA9, RX PA10) is the radio and USART2
+//! (0x4000_4400, on APB1; TX PA2, RX PA3) the console: QEMU's netduinoplus2 wires its USARTs to
+//! `-serial` in that order. The pins are put in alternate function 7 (the USARTs'); QEMU does
+//! not model the GPIO ports either (writes dropped), and its USARTs need no pins.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use stm32f4::stm32f405::{FLASH, RCC, USART1, USART2, usart1};
+use stm32f4::stm32f405::{FLASH, GPIOA, RCC, USART1, USART2, usart1};
 
 /// The board feature's name.
 pub const NAME: &str = "stm32f405";
@@ -31,8 +33,8 @@ pub const NAME: &str = "stm32f405";
 const HSI_HZ: u32 = 16_000_000;
 /// The core clock from the PLL: HSI / M 16 x N 336 / P 2 (Q 7 gives USB its 48 MHz).
 const PLL_HZ: u32 = 168_000_000;
-/// Ready-bit reads before the set-up gives up on one. The PLL locks in about 100 us, 1,600
-/// reads at 16 MHz; this is over sixty times that.
+/// Ready-bit reads before the set-up gives up on one. The PLL locks in about 100 us (1,600
+/// cycles at 16 MHz); this many reads take well over sixty times that.
 const READY_POLLS: u32 = 100_000;
 
 /// The APB1 (USART2) and APB2 (USART1) clocks [`start_clocks`] left, for the baud rates.
@@ -93,6 +95,24 @@ pub fn start_clocks() -> u32 {
     core
 }
 
+/// Puts port A's `pins` in alternate function 7, the USARTs' (RM0090 8.4.9, 8.4.10), with
+/// port A's clock enabled first.
+fn pins_to_usart(pins: &[u8]) {
+    // SAFETY: RCC as in `Port::radio`; port A is used by nothing else, and each call changes
+    // only its own pins' fields.
+    let (rcc, gpioa) = unsafe { (&*RCC::ptr(), &*GPIOA::ptr()) };
+    rcc.ahb1enr().modify(|_, w| w.gpioaen().enabled());
+    let _ = rcc.ahb1enr().read();
+    for &pin in pins {
+        if pin < 8 {
+            gpioa.afrl().modify(|_, w| w.afr(pin).af7());
+        } else {
+            gpioa.afrh().modify(|_, w| w.afr(pin - 8).af7());
+        }
+        gpioa.moder().modify(|_, w| w.moder(pin).alternate());
+    }
+}
+
 /// One USART (8 data bits, no parity, 1 stop bit).
 pub struct Port {
     regs: &'static usart1::RegisterBlock,
@@ -107,6 +127,10 @@ impl Port {
         // SAFETY: RCC is only modified here and in `start_clocks`, which ran before.
         let rcc = unsafe { &*RCC::ptr() };
         rcc.apb2enr().modify(|_, w| w.usart1en().enabled());
+        // The part's errata sheet (ES0182, "Delay after an RCC peripheral clock enabling"): a
+        // peripheral answers two cycles after its clock is enabled; a read-back waits them out.
+        let _ = rcc.apb2enr().read();
+        pins_to_usart(&[9, 10]);
         // SAFETY: USART1's registers, and the caller makes this its only user.
         Self::open(
             unsafe { &*USART1::ptr() },
@@ -123,6 +147,8 @@ impl Port {
         // SAFETY: as in `radio`.
         let rcc = unsafe { &*RCC::ptr() };
         rcc.apb1enr().modify(|_, w| w.usart2en().enabled());
+        let _ = rcc.apb1enr().read();
+        pins_to_usart(&[2, 3]);
         // SAFETY: as in `radio`, USART2's.
         Self::open(
             unsafe { &*USART2::ptr() },

@@ -1,6 +1,7 @@
 //! Build-time inputs of the firmware, written to `OUT_DIR`:
 //!
-//! - `memory.x`, where cortex-m-rt's linker script finds it;
+//! - `memory.x`, where cortex-m-rt's linker script finds it: the board's (`memory.x` for the
+//!   mps2-an386, `memory-stm32f405.x` with feature `stm32f405`);
 //! - `provision.rs`: this adjunct's address, SAP, radio neighbours, modem timing and trust roots,
 //!   read from the provisioning file (`SKYWAVE_PROVISION`, default `provision/example.toml`;
 //!   format in docs/firmware.md). Every root is checked here with the protocol's own
@@ -23,9 +24,14 @@ use skywave_protocol::wire::Address;
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    fs::copy("memory.x", out.join("memory.x")).expect("copy memory.x");
+    let memory = if env::var_os("CARGO_FEATURE_STM32F405").is_some() {
+        "memory-stm32f405.x"
+    } else {
+        "memory.x"
+    };
+    fs::copy(memory, out.join("memory.x")).expect("copy the board's memory.x");
     println!("cargo:rustc-link-search={}", out.display());
-    println!("cargo:rerun-if-changed=memory.x");
+    println!("cargo:rerun-if-changed={memory}");
 
     println!("cargo:rerun-if-env-changed=SKYWAVE_PROVISION");
     let file = env::var_os("SKYWAVE_PROVISION")

@@ -65,14 +65,18 @@ cargo fmt --all --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 (cd firmware && cargo clippy --release --quiet -- -D warnings)
+(cd firmware && cargo clippy-stm32f405 --quiet -- -D warnings)
 
 step "no_std, no alloc: skywave-protocol for thumbv7em-none-eabihf"
 cargo build -p skywave-protocol --target thumbv7em-none-eabihf --quiet
 
-step "firmware cross-build for the QEMU tests (mps2-an386)"
-# The QEMU tests in hil-tests/ boot these images: the adjunct (skywave-firmware) and its
-# boot self-test (selftest).
+step "firmware cross-build for the QEMU tests (mps2-an386, stm32f405)"
+# The QEMU tests in hil-tests/ boot these images on both boards: the adjunct
+# (skywave-firmware), its boot self-test (selftest), the differential verifier test and the
+# trust journal's test. The STM32F405's go to firmware/target/stm32f405 (an alias in
+# firmware/.cargo/config.toml).
 (cd firmware && cargo build --release --quiet)
+(cd firmware && cargo build-stm32f405 --quiet)
 
 step "tests (unit, integration, property, QEMU)"
 cargo test --workspace

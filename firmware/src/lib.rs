@@ -1,12 +1,13 @@
 //! Skywave firmware for radio adjuncts: the protocol core on a Cortex-M4, with QEMU's
-//! mps2-an386 as the reference board.
+//! mps2-an386 as the reference board and an STM32F405 (QEMU's netduinoplus2) as the second.
 //!
 //! An adjunct sits beside a tactical radio. It holds the coalition's trust roots (provisioned
 //! at build time), admits what arrives over the radio only if it verifies, relays it, and
 //! answers release decisions for the equipment next to it over a local serial console. No
 //! operating system, no heap: everything lives in statics sized at compile time.
 //!
-//! - [`board`]: the MPS2's CMSDK UARTs and the SysTick clock;
+//! - [`board`]: the board's serial ports, clock and journal region (the MPS2's CMSDK UARTs,
+//!   or the STM32F405's RCC and USARTs; cargo feature `mps2-an386` or `stm32f405`);
 //! - [`adjunct`]: the protocol station (node, trust store, storage, link) and its driver;
 //! - [`console`]: the line protocol on UART1;
 //! - [`storage`]: artifacts packed in one arena, for forwarding;

@@ -1,4 +1,5 @@
-//! The Skywave radio adjunct: UART0 is the modem, UART1 the local console.
+//! The Skywave radio adjunct: the board's first serial port is the modem (UART0 on the
+//! mps2-an386, USART1 on the STM32F405), its second the local console (UART1, USART2).
 //!
 //! Boot: paint the stack (for the high-water mark), start SysTick, build the station in its
 //! static from the provisioned roots and address, admit again what the trust journal holds
@@ -22,7 +23,7 @@ use panic_semihosting as _;
 
 use skywave_firmware::adjunct::{Adjunct, Radio};
 use skywave_firmware::board::flash::{self, RamNor};
-use skywave_firmware::board::uart::{UART0_BASE, UART1_BASE, Uart};
+use skywave_firmware::board::uart::Uart;
 use skywave_firmware::{board, provision, stack};
 use skywave_persist::{FlashJournal, Journal};
 
@@ -52,9 +53,9 @@ skywave_firmware::entry!(run);
 #[inline(never)]
 fn run() -> ! {
     let mut clock = board::start_clock();
-    // SAFETY: these are the board's UART0 and UART1, and each has only this user.
-    let mut radio = Modem(unsafe { Uart::new(UART0_BASE, provision::RADIO_BAUD) });
-    let mut console = unsafe { Uart::new(UART1_BASE, CONSOLE_BAUD) };
+    // SAFETY: the board's radio and console ports, and each has only this user.
+    let mut radio = Modem(unsafe { Uart::radio(provision::RADIO_BAUD) });
+    let mut console = unsafe { Uart::console(CONSOLE_BAUD) };
 
     // SAFETY: `main` runs once and is the only code that names ADJUNCT, so this is the only
     // reference to it ever made.
@@ -77,10 +78,11 @@ fn run() -> ! {
     stack::restart();
     let _ = writeln!(
         console,
-        "skywave-firmware {} ready address={} provision={}",
+        "skywave-firmware {} ready address={} provision={} board={}",
         env!("CARGO_PKG_VERSION"),
         provision::ADDRESS,
-        provision::SOURCE
+        provision::SOURCE,
+        board::NAME
     );
     // After the banner (the first line a console reader waits for), as an event (which may
     // come at any time between answers): what the journal gave back.

@@ -2,8 +2,8 @@
 //!
 //! On real hardware it measures time. Under QEMU with `-icount shift=0`, virtual time advances
 //! exactly 1 ns per guest instruction and SysTick runs on virtual time, so a stretch of
-//! [`Stopwatch::nanos`] is the number of instructions executed in it (to SysTick's 40 ns
-//! resolution, and including the SysTick interrupt's few instructions each millisecond). The
+//! [`Stopwatch::nanos`] is the number of instructions executed in it (to SysTick's resolution,
+//! one core clock, and including the SysTick interrupt's few instructions each millisecond). The
 //! self-test reports its figures that way; docs/firmware.md converts them to milliseconds at
 //! 64 MHz.
 

@@ -556,24 +556,63 @@ pub fn data_frame(seq: u8, segment: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The firmware's release image `name` (`skywave-firmware` or `selftest`), built by
-/// `scripts/test.sh` (`cargo build --release` in firmware/): in firmware/'s own target
-/// directory, or under `CARGO_TARGET_DIR` when that is set, as cargo does.
-pub fn firmware_image(name: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("firmware/target"));
-    target.join("thumbv7em-none-eabihf/release").join(name)
+/// A board the firmware is built for (docs/firmware.md, "Boards"), as `scripts/test.sh` builds
+/// its images and QEMU boots them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Board {
+    /// QEMU's mps2-an386, the reference board: `cargo build --release` in firmware/.
+    Mps2An386,
+    /// An STM32F405, QEMU's netduinoplus2: `cargo build-stm32f405` in firmware/ (an alias
+    /// for the `stm32f405` feature and its own target directory, `firmware/target/stm32f405`).
+    Stm32f405,
 }
 
-/// `qemu-system-arm` as the firmware's reference board: a Cortex-M4 mps2-an386 with no
-/// display or monitor and semihosting on (so the firmware can exit QEMU with a status). Add
-/// the `-serial` options (the first is UART0, the radio; the second UART1, the console) and
-/// `-kernel IMAGE`.
-pub fn qemu_board() -> std::process::Command {
-    let mut qemu = std::process::Command::new("qemu-system-arm");
-    qemu.args(["-cpu", "cortex-m4", "-machine", "mps2-an386"])
-        .args(["-display", "none", "-monitor", "none"])
-        .args(["-semihosting-config", "enable=on,target=native"]);
-    qemu
+impl Board {
+    /// The board's name, as the firmware reports it (`board=` on its banner and the
+    /// self-test's first line).
+    pub fn name(self) -> &'static str {
+        match self {
+            Board::Mps2An386 => "mps2-an386",
+            Board::Stm32f405 => "stm32f405",
+        }
+    }
+
+    /// The board's release image `name` (`skywave-firmware`, `selftest`, `difftest`,
+    /// `persist`). The reference board's is in firmware/'s own target directory, or under
+    /// `CARGO_TARGET_DIR` when that is set, as cargo does; the STM32F405's in the target
+    /// directory its alias names.
+    pub fn image(self, name: &str) -> PathBuf {
+        let target = match self {
+            Board::Mps2An386 => std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| workspace_root().join("firmware/target")),
+            Board::Stm32f405 => workspace_root().join("firmware/target/stm32f405"),
+        };
+        target.join("thumbv7em-none-eabihf/release").join(name)
+    }
+
+    /// `qemu-system-arm` as this board, with no display or monitor and semihosting on (so the
+    /// firmware can exit QEMU with a status). Add the `-serial` options (the first is the
+    /// radio: UART0, USART1; the second the console: UART1, USART2) and `-kernel IMAGE`.
+    pub fn qemu(self) -> Command {
+        let mut qemu = Command::new("qemu-system-arm");
+        match self {
+            Board::Mps2An386 => qemu.args(["-cpu", "cortex-m4", "-machine", "mps2-an386"]),
+            // The machine fixes its Cortex-M4.
+            Board::Stm32f405 => qemu.args(["-machine", "netduinoplus2"]),
+        };
+        qemu.args(["-display", "none", "-monitor", "none"])
+            .args(["-semihosting-config", "enable=on,target=native"]);
+        qemu
+    }
+}
+
+/// The reference board's release image `name` ([`Board::image`]).
+pub fn firmware_image(name: &str) -> PathBuf {
+    Board::Mps2An386.image(name)
+}
+
+/// `qemu-system-arm` as the reference board ([`Board::qemu`]).
+pub fn qemu_board() -> Command {
+    Board::Mps2An386.qemu()
 }

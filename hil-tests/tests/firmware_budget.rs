@@ -1,5 +1,6 @@
-//! The adjunct image's memory budgets, measured from the release ELF that `scripts/test.sh`
-//! builds, failing the run when exceeded:
+//! The adjunct image's memory budgets on each board (the mps2-an386 and the STM32F405, the
+//! same limits), measured from the release ELF that `scripts/test.sh` builds, failing the run
+//! when exceeded:
 //!
 //! - flash (everything loaded: vector table, code, read-only data, the initial values of
 //!   .data) at most [`FLASH_BUDGET`];
@@ -21,7 +22,7 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use skywave_hil_tests::{Process, firmware_image, qemu_board, require_or_skip, tool_available};
+use skywave_hil_tests::{Board, Process, require_or_skip, tool_available};
 
 const FLASH_BUDGET: u64 = 128 * 1024;
 const RAM_BUDGET: u64 = 64 * 1024;
@@ -111,12 +112,12 @@ fn symbols(elf: &[u8], sections: &[Section]) -> Vec<(String, u32)> {
         .collect()
 }
 
-/// Boots the adjunct, asks `status` twice (after boot, and after a few hundred decisions) and
-/// returns its stack figures: (boot peak, steady-state peak).
-fn stack_peaks() -> (u64, u64) {
-    let mut qemu = qemu_board();
+/// Boots `board`'s adjunct, asks `status` twice (after boot, and after a few hundred
+/// decisions) and returns its stack figures: (boot peak, steady-state peak).
+fn stack_peaks(board: Board) -> (u64, u64) {
+    let mut qemu = board.qemu();
     qemu.args(["-serial", "null", "-serial", "stdio", "-kernel"])
-        .arg(firmware_image("skywave-firmware"))
+        .arg(board.image("skywave-firmware"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped());
     let mut child = Process(qemu.spawn().expect("start qemu-system-arm"));
@@ -154,7 +155,18 @@ fn stack_peaks() -> (u64, u64) {
 
 #[test]
 fn the_adjunct_image_meets_its_flash_ram_heap_and_stack_budgets() {
-    let image = firmware_image("skywave-firmware");
+    budgets_on(Board::Mps2An386);
+}
+
+/// Issue 19 item 4: the STM32F405's image within the same budgets.
+#[test]
+fn the_stm32f405_adjunct_image_meets_its_flash_ram_heap_and_stack_budgets() {
+    budgets_on(Board::Stm32f405);
+}
+
+fn budgets_on(board: Board) {
+    let name = board.name();
+    let image = board.image("skywave-firmware");
     if !require_or_skip(
         image.exists(),
         "the firmware image (built by scripts/test.sh)",
@@ -181,9 +193,9 @@ fn the_adjunct_image_meets_its_flash_ram_heap_and_stack_budgets() {
         .filter(alloc)
         .map(|s| format!("{} {}", s.name, s.size))
         .collect();
-    eprintln!("firmware sections: {}", table.join(", "));
+    eprintln!("{name} firmware sections: {}", table.join(", "));
     eprintln!(
-        "firmware budgets: flash {flash} B of {FLASH_BUDGET} ({:.1} KiB), static RAM {ram} B of \
+        "{name} firmware budgets: flash {flash} B of {FLASH_BUDGET} ({:.1} KiB), static RAM {ram} B of \
          {RAM_BUDGET} ({:.1} KiB)",
         flash as f64 / 1024.0,
         ram as f64 / 1024.0
@@ -223,23 +235,23 @@ fn the_adjunct_image_meets_its_flash_ram_heap_and_stack_budgets() {
         symbol("_stack_start"),
         symbol("__sdata").min(symbol("__sbss")),
     );
-    eprintln!("firmware layout: stack top {stack_top:#010x}, statics from {statics:#010x}");
+    eprintln!("{name} firmware layout: stack top {stack_top:#010x}, statics from {statics:#010x}");
     assert!(
         stack_top <= statics,
         "the stack (top {stack_top:#x}) grows towards the statics (from {statics:#x}): not linked \
          with flip-link"
     );
 
-    if !tool_available("qemu-system-arm", "the firmware's reference board") {
+    if !tool_available("qemu-system-arm", "the firmware's boards") {
         return;
     }
-    let (boot, steady) = stack_peaks();
+    let (boot, steady) = stack_peaks(board);
     eprintln!(
-        "firmware stack: boot peak {boot} B, steady-state peak {steady} B (budget {STACK_BUDGET} B)"
+        "{name} firmware stack: boot peak {boot} B, steady-state peak {steady} B (budget {STACK_BUDGET} B)"
     );
     let whole = ram + boot + steady;
     eprintln!(
-        "firmware whole RAM: static {ram} B + boot peak {boot} B + steady-state peak {steady} B \
+        "{name} firmware whole RAM: static {ram} B + boot peak {boot} B + steady-state peak {steady} B \
          = {whole} B ({:.1} KiB; bound {WHOLE_RAM_BOUND} B, the part's {RAM_BUDGET} B)",
         whole as f64 / 1024.0
     );

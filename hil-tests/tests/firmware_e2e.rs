@@ -18,17 +18,19 @@
 //! Last, the adjunct is rebooted (a new QEMU on the same PTY): it starts from its roots alone
 //! and the inventory sync with the host brings back the revocation and every artifact but the
 //! revoked translator, which it now refuses.
+//!
+//! All of it on both boards (docs/firmware.md, "Boards"), one after the other: each run is a
+//! real-time HF link, and two at once would compete for the machine.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use skywave_hil_tests::{
-    Agent, Emulator, MODEM, Process, SerialLink, agents_built, broadcast_artifacts, eventually,
-    firmware_image, qemu_board, require_or_skip, test_dir, tool_available, translator_revocation,
-    write_node,
+    Agent, Board, Emulator, MODEM, Process, SerialLink, agents_built, broadcast_artifacts,
+    eventually, require_or_skip, test_dir, tool_available, translator_revocation, write_node,
 };
 use skywave_protocol::policy::sample::{self, Coalition};
 
@@ -156,14 +158,14 @@ fn agrees(adjunct: &[(String, String)], host: &serde_json::Value) -> bool {
         && same("revoked", "revoked_translator")
 }
 
-/// Boots the adjunct with its radio UART on `radio` and its console on our pipes, and waits for
-/// its banner.
-fn boot_adjunct(radio: &Path) -> (Process, Console) {
-    let mut qemu = qemu_board();
+/// Boots `board`'s adjunct with its radio UART on `radio` and its console on our pipes, and
+/// waits for its banner.
+fn boot_adjunct(board: Board, radio: &Path) -> (Process, Console) {
+    let mut qemu = board.qemu();
     qemu.arg("-serial")
         .arg(radio)
         .args(["-serial", "stdio", "-kernel"])
-        .arg(firmware_image("skywave-firmware"))
+        .arg(board.image("skywave-firmware"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped());
     let mut firmware = Process(qemu.spawn().expect("start qemu-system-arm"));
@@ -185,23 +187,39 @@ fn boot_adjunct(radio: &Path) -> (Process, Console) {
     (firmware, console)
 }
 
+/// Held by each board's run, so the two never run at once.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 #[test]
 fn the_adjunct_admits_policy_translators_and_a_revocation_from_a_host_and_refuses_forgeries() {
+    end_to_end_on(Board::Mps2An386);
+}
+
+/// Issue 19 item 4: the same exchange with the STM32F405's image (USART1 the radio, USART2
+/// the console).
+#[test]
+fn the_stm32f405_adjunct_admits_policy_translators_and_a_revocation_and_refuses_forgeries() {
+    end_to_end_on(Board::Stm32f405);
+}
+
+fn end_to_end_on(board: Board) {
     if !agents_built()
-        || !tool_available("qemu-system-arm", "the firmware's reference board")
+        || !tool_available("qemu-system-arm", "the firmware's boards")
         || !require_or_skip(
-            firmware_image("skywave-firmware").exists(),
+            board.image("skywave-firmware").exists(),
             "the firmware image (built by scripts/test.sh)",
         )
     {
         return;
     }
-    let dir = test_dir("fw-e2e");
+    // A failed run on one board must not stop the other from running.
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let dir = test_dir(&format!("fw-e2e-{}", board.name()));
 
     // Every process is a `Process`, killed when dropped, so a failing assertion cleans up;
     // the PTYs are the emulator's and go with it.
     let mut emu = Emulator::start(&["--channel", "bernoulli:0.1", "--seed", "8"]);
-    let (firmware, mut console) = boot_adjunct(&emu.a);
+    let (firmware, mut console) = boot_adjunct(board, &emu.a);
 
     let c = Coalition::new();
     let link = SerialLink {
@@ -348,7 +366,7 @@ fn the_adjunct_admits_policy_translators_and_a_revocation_from_a_host_and_refuse
     // authority with no translator to name (`home_only`), where the host, which held the
     // translator when it was revoked, names it. The verdict and the home policy are the same.
     drop(firmware);
-    let (_firmware, mut console) = boot_adjunct(&emu.a);
+    let (_firmware, mut console) = boot_adjunct(board, &emu.a);
     let fresh = console.decision();
     assert_eq!(get(&fresh, "reason"), "no_home_policy", "{fresh:?}");
     let caught_up = "held credentials=7 policies=3 translators=1 revocations=1 ";

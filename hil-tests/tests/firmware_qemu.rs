@@ -1,4 +1,5 @@
-//! The firmware on the reference board (QEMU mps2-an386), alone:
+//! The firmware on each board (QEMU's mps2-an386, the reference board, and its netduinoplus2,
+//! an STM32F405), alone:
 //!
 //! - the boot self-test image checks the protocol core on the target against the host's
 //!   answers and exits through semihosting with its verdict; run under `-icount shift=0`, its
@@ -13,44 +14,45 @@
 //!   finds exactly the frames the host's decoder finds (asked over its console UART), and
 //!   keeps answering.
 //!
-//! `scripts/test.sh` builds the images first.
+//! Each check runs on the reference board; the self-test, the differential test, the reset
+//! and the noisy stream run on the STM32F405 too (the power cycle needs the mps2's file-backed
+//! PSRAM). `scripts/test.sh` builds both boards' images first.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use skywave_hil_tests::{
-    Process, data_frame, firmware_image, qemu_board, require_or_skip, tool_available,
-};
+use skywave_hil_tests::{Board, Process, data_frame, require_or_skip, tool_available};
 use skywave_protocol::wire::{Deframer, Event};
 
-fn images_present(names: &[&str]) -> bool {
-    if !tool_available("qemu-system-arm", "the firmware's reference board") {
+fn images_present(board: Board, names: &[&str]) -> bool {
+    if !tool_available("qemu-system-arm", "the firmware's boards") {
         return false;
     }
-    let present = names.iter().all(|n| firmware_image(n).exists());
+    let present = names.iter().all(|n| board.image(n).exists());
     require_or_skip(present, "the firmware images (built by scripts/test.sh)")
 }
 
-/// Runs `image` under `-icount shift=0` with both UARTs off until it exits through
+/// Runs `board`'s `image` under `-icount shift=0` with both UARTs off until it exits through
 /// semihosting; its exit status and what it printed. A hung target fails the test after
 /// `limit` instead of hanging it.
-fn run_to_exit(image: &str, limit: Duration) -> (std::process::ExitStatus, String) {
-    run_to_exit_with(image, &[], limit)
+fn run_to_exit(board: Board, image: &str, limit: Duration) -> (std::process::ExitStatus, String) {
+    run_to_exit_with(board, image, &[], limit)
 }
 
 /// [`run_to_exit`] with more QEMU arguments.
 fn run_to_exit_with(
+    board: Board,
     image: &str,
     args: &[&str],
     limit: Duration,
 ) -> (std::process::ExitStatus, String) {
-    let mut qemu = qemu_board();
+    let mut qemu = board.qemu();
     qemu.args(["-icount", "shift=0", "-serial", "null", "-serial", "null"])
         .args(args)
         .arg("-kernel")
-        .arg(firmware_image(image))
+        .arg(board.image(image))
         .stdin(Stdio::null())
         .stdout(Stdio::piped());
     let mut child = Process(qemu.spawn().expect("start qemu-system-arm"));
@@ -84,10 +86,20 @@ fn figure(text: &str, key: &str) -> u64 {
 /// on the sample coalition and 1,000 mutants, on the target. About 4 s of QEMU.
 #[test]
 fn the_differential_verifier_test_passes_on_the_target() {
-    if !images_present(&["difftest"]) {
+    differential_test_on(Board::Mps2An386);
+}
+
+/// The same on the STM32F405.
+#[test]
+fn the_differential_verifier_test_passes_on_the_stm32f405() {
+    differential_test_on(Board::Stm32f405);
+}
+
+fn differential_test_on(board: Board) {
+    if !images_present(board, &["difftest"]) {
         return;
     }
-    let (status, text) = run_to_exit("difftest", Duration::from_secs(120));
+    let (status, text) = run_to_exit(board, "difftest", Duration::from_secs(120));
     assert!(
         status.success(),
         "differential test failed ({status:?}):\n{text}"
@@ -106,10 +118,21 @@ fn the_differential_verifier_test_passes_on_the_target() {
 /// journal's flash keeps what it held, as flash would. About a second of QEMU.
 #[test]
 fn the_trust_journal_brings_the_revocations_back_after_a_reset() {
-    if !images_present(&["persist"]) {
+    journal_across_a_reset_on(Board::Mps2An386);
+}
+
+/// The same on the STM32F405, whose journal is in SRAM2 (QEMU models no flash interface): the
+/// netduinoplus2's reset, too, reloads the image and leaves the rest of RAM alone.
+#[test]
+fn the_trust_journal_brings_the_revocations_back_after_a_reset_on_the_stm32f405() {
+    journal_across_a_reset_on(Board::Stm32f405);
+}
+
+fn journal_across_a_reset_on(board: Board) {
+    if !images_present(board, &["persist"]) {
         return;
     }
-    let (status, text) = run_to_exit("persist", Duration::from_secs(120));
+    let (status, text) = run_to_exit(board, "persist", Duration::from_secs(120));
     assert!(
         status.success(),
         "persistence test failed ({status:?}):\n{text}"
@@ -142,7 +165,8 @@ fn the_trust_journal_brings_the_revocations_back_after_a_reset() {
 /// starts from its flash.
 #[test]
 fn the_trust_journal_brings_the_revocations_back_after_a_power_cycle() {
-    if !images_present(&["persist"]) {
+    let board = Board::Mps2An386;
+    if !images_present(board, &["persist"]) {
         return;
     }
     let file = std::env::temp_dir().join(format!("skywave-psram-{}.img", std::process::id()));
@@ -160,7 +184,7 @@ fn the_trust_journal_brings_the_revocations_back_after_a_power_cycle() {
         "mps2-an386,memory-backend=psram",
         "-no-reboot",
     ];
-    let (status, first) = run_to_exit_with("persist", &args, Duration::from_secs(120));
+    let (status, first) = run_to_exit_with(board, "persist", &args, Duration::from_secs(120));
     assert!(status.success(), "first power-up ({status:?}):\n{first}");
     assert!(
         first.contains("persist: resetting (SYSRESETREQ)"),
@@ -170,7 +194,7 @@ fn the_trust_journal_brings_the_revocations_back_after_a_power_cycle() {
         !first.contains("second boot"),
         "QEMU reset instead of stopping:\n{first}"
     );
-    let (status, second) = run_to_exit_with("persist", &args, Duration::from_secs(120));
+    let (status, second) = run_to_exit_with(board, "persist", &args, Duration::from_secs(120));
     let _ = std::fs::remove_file(&file);
     assert!(status.success(), "second power-up ({status:?}):\n{second}");
     assert!(
@@ -182,12 +206,28 @@ fn the_trust_journal_brings_the_revocations_back_after_a_power_cycle() {
 
 #[test]
 fn the_boot_self_test_passes_on_the_target_and_reports_instruction_counts() {
-    if !images_present(&["selftest"]) {
+    self_test_on(Board::Mps2An386);
+}
+
+/// Issue 19 item 4: the same self-test on the second board, an STM32F405 (its RCC, flash
+/// interface and USARTs; QEMU's netduinoplus2 models the USARTs but not the clock tree).
+#[test]
+fn the_boot_self_test_passes_on_the_stm32f405_and_reports_instruction_counts() {
+    self_test_on(Board::Stm32f405);
+}
+
+fn self_test_on(board: Board) {
+    if !images_present(board, &["selftest"]) {
         return;
     }
     // The self-test takes about a second.
-    let (status, text) = run_to_exit("selftest", Duration::from_secs(120));
+    let (status, text) = run_to_exit(board, "selftest", Duration::from_secs(120));
     assert!(status.success(), "self-test failed ({status:?}):\n{text}");
+    assert!(
+        text.contains(&format!(" on the target board={}\n", board.name())),
+        "not the {} image:\n{text}",
+        board.name()
+    );
     assert!(text.contains(" 0 failed"), "{text}");
     assert!(!text.contains("selftest FAIL"), "{text}");
     let verify = figure(&text, "verify_insns");
@@ -201,7 +241,10 @@ fn the_boot_self_test_passes_on_the_target_and_reports_instruction_counts() {
     // icount, so this is a bound, not a timing).
     let guard = figure(&text, "guard_decide_insns");
     assert!(guard <= 1_000_000, "{text}");
-    eprintln!("--- self-test figures (instructions under -icount shift=0; ms at 64 MHz, 1 IPC)");
+    eprintln!(
+        "--- {} self-test figures (instructions under -icount shift=0; ms at 64 MHz, 1 IPC)",
+        board.name()
+    );
     for line in text.lines().filter(|l| l.starts_with("measure ")) {
         eprintln!("{line}");
     }
@@ -260,17 +303,27 @@ fn host_summary(stream: &[u8]) -> String {
 
 #[test]
 fn the_adjunct_deframes_a_noisy_stream_like_the_host() {
-    if !images_present(&["skywave-firmware"]) {
+    noisy_stream_on(Board::Mps2An386);
+}
+
+/// The same through the STM32F405's USART1 (radio) and USART2 (console).
+#[test]
+fn the_adjunct_deframes_a_noisy_stream_like_the_host_on_the_stm32f405() {
+    noisy_stream_on(Board::Stm32f405);
+}
+
+fn noisy_stream_on(board: Board) {
+    if !images_present(board, &["skywave-firmware"]) {
         return;
     }
     let stream = noisy_stream();
     let expected = host_summary(&stream);
     assert!(expected.starts_with("frames: 28 good, "), "{expected}");
 
-    // UART0 on a PTY QEMU makes (it prints the path first), UART1 on our pipes.
-    let mut qemu = qemu_board();
+    // The radio on a PTY QEMU makes (it prints the path first), the console on our pipes.
+    let mut qemu = board.qemu();
     qemu.args(["-serial", "pty", "-serial", "stdio", "-kernel"])
-        .arg(firmware_image("skywave-firmware"))
+        .arg(board.image("skywave-firmware"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped());
     let mut child = Process(qemu.spawn().expect("start qemu-system-arm"));
@@ -297,6 +350,10 @@ fn the_adjunct_deframes_a_noisy_stream_like_the_host() {
         .to_owned();
     let banner = next("boot banner");
     assert!(banner.starts_with("skywave-firmware "), "{banner}");
+    assert!(
+        banner.ends_with(&format!(" board={}", board.name())),
+        "{banner}"
+    );
 
     let mut radio = std::fs::OpenOptions::new()
         .read(false)

@@ -121,8 +121,9 @@ fn run() -> ! {
         failed: 0,
     };
     hprintln!(
-        "selftest: skywave-firmware {} on the target",
-        env!("CARGO_PKG_VERSION")
+        "selftest: skywave-firmware {} on the target board={}",
+        env!("CARGO_PKG_VERSION"),
+        board::NAME
     );
 
     hprintln!(

@@ -1,8 +1,9 @@
 //! The protocol clock: SysTick counting milliseconds since boot.
 //!
 //! The protocol core takes time as an argument (`skywave_protocol::time::Instant`); on the board
-//! that time is the millisecond count kept here. SysTick runs from the 25 MHz core clock and
-//! interrupts once a millisecond; the interrupt only increments a counter.
+//! that time is the millisecond count kept here. SysTick runs from the core clock (25 MHz on
+//! the mps2-an386, 168 MHz on the STM32F405: [`super::start_clock`] says which) and interrupts
+//! once a millisecond; the interrupt only increments a counter.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 use cortex_m::peripheral::SYST;
@@ -10,12 +11,9 @@ use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::exception;
 use skywave_protocol::time::Instant;
 
-/// The MPS2 core clock SysTick counts.
-pub const CORE_CLOCK_HZ: u32 = 25_000_000;
-/// SysTick counts per millisecond.
-const TICKS_PER_MS: u32 = CORE_CLOCK_HZ / 1000;
-
 static MILLIS: AtomicU32 = AtomicU32::new(0);
+/// SysTick counts per millisecond: the core clock's kHz, set once by [`Clock::start`].
+static TICKS_PER_MS: AtomicU32 = AtomicU32::new(1);
 
 /// Milliseconds since boot, extended past the 32-bit counter's 49-day wrap.
 pub struct Clock {
@@ -25,10 +23,13 @@ pub struct Clock {
 }
 
 impl Clock {
-    /// Starts SysTick at 1 kHz.
-    pub fn start(mut syst: SYST) -> Self {
+    /// Starts SysTick at 1 kHz from a core clock of `core_hz` (SysTick's 24-bit reload holds
+    /// a millisecond of any clock up to 16 GHz).
+    pub fn start(mut syst: SYST, core_hz: u32) -> Self {
+        let ticks = (core_hz / 1000).max(1);
+        TICKS_PER_MS.store(ticks, Ordering::Relaxed);
         syst.set_clock_source(SystClkSource::Core);
-        syst.set_reload(TICKS_PER_MS - 1);
+        syst.set_reload(ticks - 1);
         syst.clear_current();
         syst.enable_interrupt();
         syst.enable_counter();
@@ -50,18 +51,20 @@ impl Clock {
     }
 }
 
-/// Nanoseconds since boot at SysTick resolution (40 ns): milliseconds from the interrupt count
-/// plus the counts elapsed in the current millisecond. For measuring short stretches of code
-/// ([`crate::measure`]); wraps after 49 days like the millisecond count.
+/// Nanoseconds since boot at SysTick resolution (one core clock: 40 ns on the mps2-an386, 6 ns
+/// on the STM32F405): milliseconds from the interrupt count plus the counts elapsed in the
+/// current millisecond. For measuring short stretches of code ([`crate::measure`]); wraps
+/// after 49 days like the millisecond count.
 pub fn precise_nanos() -> u64 {
+    let ticks = TICKS_PER_MS.load(Ordering::Relaxed);
     loop {
         let before = MILLIS.load(Ordering::Relaxed);
-        let counted = TICKS_PER_MS - 1 - SYST::get_current().min(TICKS_PER_MS - 1);
+        let counted = ticks - 1 - SYST::get_current().min(ticks - 1);
         // A SysTick interrupt between the two reads would pair a new count with an old
         // millisecond: read again.
         if MILLIS.load(Ordering::Relaxed) == before {
-            let ns_per_tick = 1_000_000_000 / u64::from(CORE_CLOCK_HZ);
-            return u64::from(before) * 1_000_000 + u64::from(counted) * ns_per_tick;
+            return u64::from(before) * 1_000_000
+                + u64::from(counted) * 1_000_000 / u64::from(ticks);
         }
     }
 }

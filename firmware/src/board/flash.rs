@@ -1,17 +1,23 @@
-//! The trust journal's flash on the reference board: a region of the MPS2's RAM presented as
-//! NOR flash through the `embedded-storage` traits.
+//! The trust journal's flash: a region of the board's RAM presented as NOR flash through the
+//! `embedded-storage` traits, on both boards (neither QEMU model has a flash controller the
+//! guest can program).
 //!
 //! QEMU's mps2-an386 has no flash controller (its "flash" is the code SSRAM the image is
 //! loaded into). The journal takes the first 32 KiB of the board's 16 MiB PSRAM at
 //! `0x2100_0000`, which no image section covers and which is QEMU's machine RAM: by default
 //! plain RAM, or a file with `-object memory-backend-file,id=j,size=16M,mem-path=FILE,share=on
-//! -machine mps2-an386,memory-backend=j`. So under QEMU:
+//! -machine mps2-an386,memory-backend=j`. QEMU's STM32F405 models the flash interface as an
+//! unimplemented device and the flash as ROM, so there the journal takes the 16 KiB of SRAM2
+//! at `0x2001_C000`, above the image's RAM (memory-stm32f405.x): RAM on the silicon too, so on
+//! a real STM32F405 it survives a reset but not a power cycle until this module drives the
+//! flash interface over sectors kept out of the image (docs/firmware.md, "Boards"). So under
+//! QEMU:
 //!
 //! - a guest system reset (SYSRESETREQ) reloads the image's own sections and leaves this RAM
 //!   as it was: the journal survives a reset as flash would;
-//! - with the file backend it also survives QEMU being stopped and started again, which is
-//!   what a power cycle does to flash; without it, a new QEMU process starts with the region
-//!   zeroed (a new part, not a power cycle);
+//! - on the mps2-an386, with the file backend it also survives QEMU being stopped and started
+//!   again, which is what a power cycle does to flash; without it, a new QEMU process starts
+//!   with the region zeroed (a new part, not a power cycle);
 //! - every word is written as NOR programs it (a bit once cleared stays cleared until its page
 //!   is erased), so a layout that relied on overwriting would show it here;
 //! - a zeroed region is not a state flash is ever in (a new part's flash is erased, all ones):
@@ -27,9 +33,17 @@ use embedded_storage::nor_flash::{
 };
 
 /// Where the region starts: the board's PSRAM (QEMU's machine RAM, which can be a file).
+#[cfg(feature = "mps2-an386")]
 pub const BASE: usize = 0x2100_0000;
 /// Bytes in the region: eight 4 KiB pages.
+#[cfg(feature = "mps2-an386")]
 pub const SIZE: usize = 32 * 1024;
+/// Where the region starts: SRAM2, above the image's RAM.
+#[cfg(feature = "stm32f405")]
+pub const BASE: usize = 0x2001_C000;
+/// Bytes in the region: SRAM2's four 4 KiB pages.
+#[cfg(feature = "stm32f405")]
+pub const SIZE: usize = 16 * 1024;
 /// An erase page.
 pub const PAGE: usize = 4096;
 /// The program unit.

@@ -17,7 +17,7 @@
 use core::cell::{Cell, RefCell};
 use core::ops::Range;
 
-use embedded_storage::nor_flash::NorFlash;
+use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
 use sequential_storage::Error;
 use sequential_storage::cache::{Cache, Uncached};
 use sequential_storage::map::{MapConfig, MapStorage};
@@ -28,6 +28,10 @@ use crate::{Journal, JournalError, KEY_LEN, ReplayStats, Replayed, key_of};
 
 /// The record buffer: the longest key and value, rounded up to a flash word (the map's rule).
 pub const RECORD_BUFFER: usize = (KEY_LEN + MAX_ARTIFACT_LEN).next_multiple_of(16);
+
+/// Keys one scan of [`Journal::forget`] collects before removing them (a key's bytes each, on
+/// the stack); more are found by the next scan.
+const FORGET_BATCH: usize = 16;
 
 /// Records a replay remembers as done, so a later pass does not admit them again; records
 /// beyond this are offered again in every pass (and come back as duplicates).
@@ -87,7 +91,9 @@ impl<F: NorFlash> FlashJournal<F> {
     }
 }
 
-impl<F: NorFlash> Journal for FlashJournal<F> {
+// Removing a record (`MultiwriteNorFlash`) clears its header's CRC in place: a second program
+// of a written word, which NOR allows only as clearing more bits.
+impl<F: MultiwriteNorFlash> Journal for FlashJournal<F> {
     fn record(&self, artifact: &ArtifactRef, bytes: &[u8]) -> Result<(), JournalError> {
         if self.replaying.get() {
             return Ok(());
@@ -101,6 +107,65 @@ impl<F: NorFlash> Journal for FlashJournal<F> {
             return Err(JournalError::TooLarge);
         }
         block_on(map.store_item(buffer, &key_of(artifact), &bytes)).map_err(error)
+    }
+
+    fn forget(&self, obsolete: &dyn Fn(&[u8; KEY_LEN]) -> bool) -> Result<u32, JournalError> {
+        if self.replaying.get() {
+            return Ok(0);
+        }
+        let mut state = self
+            .state
+            .try_borrow_mut()
+            .map_err(|_| JournalError::Busy)?;
+        let State { map, buffer } = &mut *state;
+        let mut removed = 0;
+        loop {
+            // The map's iterator cannot remove, and removing a key is a scan of its own: collect
+            // a batch of keys, then remove them one by one (each removal is whole or not at all
+            // across a power cut).
+            let mut batch = [[0u8; KEY_LEN]; FORGET_BATCH];
+            let mut found = 0;
+            let mut items = block_on(map.fetch_all_items(buffer)).map_err(error)?;
+            while let Some((key, _)) = block_on(items.next::<&[u8]>(buffer)).map_err(error)? {
+                if obsolete(&key) && !batch[..found].contains(&key) {
+                    batch[found] = key;
+                    found += 1;
+                    if found == FORGET_BATCH {
+                        break;
+                    }
+                }
+            }
+            for key in &batch[..found] {
+                block_on(map.remove_item(buffer, key)).map_err(error)?;
+            }
+            removed += found as u32;
+            if found < FORGET_BATCH {
+                return Ok(removed);
+            }
+        }
+    }
+
+    fn forget_if(
+        &self,
+        key: &[u8; KEY_LEN],
+        obsolete: &dyn Fn(&[u8]) -> bool,
+    ) -> Result<bool, JournalError> {
+        if self.replaying.get() {
+            return Ok(false);
+        }
+        let mut state = self
+            .state
+            .try_borrow_mut()
+            .map_err(|_| JournalError::Busy)?;
+        let State { map, buffer } = &mut *state;
+        // The current value only: the map may still hold older values under the key, and
+        // removing the key removes them all.
+        let current = block_on(map.fetch_item::<&[u8]>(buffer, key)).map_err(error)?;
+        if !current.is_some_and(obsolete) {
+            return Ok(false);
+        }
+        block_on(map.remove_item(buffer, key)).map_err(error)?;
+        Ok(true)
     }
 
     fn replay(

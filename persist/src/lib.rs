@@ -13,7 +13,9 @@
 //! - [`FlashJournal`]: the journal on any `embedded-storage` NOR flash, laid out by the
 //!   `sequential-storage` crate's map (power-loss safe, wear levelling, its own compaction);
 //! - [`Persisted`]: a node [`Storage`] that records every artifact in a journal before
-//!   keeping it, so a node reports an artifact admitted only once it is on flash.
+//!   keeping it, so a node reports an artifact admitted only once it is on flash, and then
+//!   removes the records a recorded revocation makes useless (the deltas a checkpoint covers,
+//!   what it revokes), so the journal holds what is in force rather than its history.
 //!
 //! The crate is `no_std` and allocation-free; the host runs its power-cut property test
 //! (`tests/power_cut.rs`) against a simulated NOR flash.
@@ -23,6 +25,7 @@
 mod blocking;
 mod flash;
 mod key;
+mod obsolete;
 
 pub use blocking::Blocking;
 pub use flash::{FlashJournal, RECORD_BUFFER};
@@ -97,6 +100,19 @@ pub trait Journal {
     /// from then on a restart replays it whatever happens to the power.
     fn record(&self, artifact: &ArtifactRef, bytes: &[u8]) -> Result<(), JournalError>;
 
+    /// Removes every record whose key `obsolete` picks, all versions of it. Each removal is
+    /// whole or not at all across a power cut; a cut between two leaves some picked records
+    /// in place. Returns how many keys were removed. Does nothing while replaying.
+    fn forget(&self, obsolete: &dyn Fn(&[u8; KEY_LEN]) -> bool) -> Result<u32, JournalError>;
+
+    /// Removes the record filed under `key` if its current bytes are `obsolete`; whether it
+    /// did. Does nothing while replaying.
+    fn forget_if(
+        &self,
+        key: &[u8; KEY_LEN],
+        obsolete: &dyn Fn(&[u8]) -> bool,
+    ) -> Result<bool, JournalError>;
+
     /// Hands every recorded artifact to `admit` until no pass admits anything new (a record
     /// whose signer comes later in the journal admits in the next pass). Records made by
     /// `admit` while replaying are not written again.
@@ -107,7 +123,8 @@ pub trait Journal {
 /// A node's [`Storage`] that records every artifact in a [`Journal`] before keeping it in
 /// `S`. If the journal cannot record it, the artifact is not kept either and `insert` fails
 /// (the node reports `storage-failed` for it), so storage never holds what a restart would
-/// not bring back.
+/// not bring back. Once a revocation is recorded, the records it makes useless are removed
+/// from the journal (`obsolete.rs`), so a domain that checkpoints never fills it.
 pub struct Persisted<S> {
     inner: S,
     journal: Option<&'static dyn Journal>,
@@ -140,12 +157,19 @@ impl<S: Storage> Storage for Persisted<S> {
                     StorageError::Failed
                 }
             })?;
+            // The artifact is recorded whatever happens here: what is not removed now (a
+            // flash error, a power cut) is only room, and the domain's next checkpoint picks
+            // up every delta it covers, these included.
+            let _ = obsolete::forget(journal, bytes);
         }
         self.inner.insert(artifact, bytes)
     }
 
-    // Removal is the node forgetting a superseded version or an old delta for forwarding; the
-    // journal keeps its own (a newer version under the same key replaces the older one there).
+    // Removal is the node forgetting a superseded version or an old delta for forwarding. The
+    // journal keeps its own: a newer version under the same key replaces the older one there,
+    // and a delta goes only once a recorded checkpoint covers it (`insert`), never before: the
+    // node forgets the oldest deltas beyond its history too, which a restart needs to admit
+    // the later ones in sequence.
     fn remove(&mut self, digest: &Digest) -> Result<(), StorageError> {
         self.inner.remove(digest)
     }

@@ -2,7 +2,8 @@
 //! random word of a random write or erase, as many times as the case says. After each
 //! power-up the journal must replay either the state before the interrupted record or the
 //! state after it, never anything else, and every record that was reported kept (`Ok`) must
-//! come back, revocation deltas above all.
+//! come back, revocation deltas above all. Removals (a checkpoint's forgetting of the deltas it
+//! covers) are cut too: each removed record is gone or still whole, and nothing else moves.
 
 mod common;
 
@@ -60,6 +61,33 @@ fn record() -> impl Strategy<Value = Record> {
     })
 }
 
+/// One step of a case: a record, or the removal of a domain's deltas up to a sequence number
+/// (what recording a checkpoint does).
+#[derive(Clone, Debug)]
+enum Op {
+    Record(Record),
+    Forget { domain: u8, through: u32 },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => record().prop_map(Op::Record),
+        1 => (0u8..3, 0u32..3).prop_map(|(domain, through)| Op::Forget { domain, through }),
+    ]
+}
+
+/// Whether the removal `Forget { domain, through }` picks the record in `slot`.
+fn picks(slot: &[u8], domain: u8, through: u32) -> bool {
+    let key = Record {
+        kind: Kind::Revocation,
+        domain,
+        id: 0,
+        bytes: Vec::new(),
+    }
+    .slot();
+    slot[..4] == key[..4] && u32::from_le_bytes(slot[4..8].try_into().expect("4 bytes")) <= through
+}
+
 type State = BTreeMap<Vec<u8>, Vec<u8>>;
 
 fn journal(flash: SimFlash) -> &'static FlashJournal<SimFlash> {
@@ -85,42 +113,83 @@ fn replayed(j: &FlashJournal<SimFlash>) -> Result<State, JournalError> {
     Ok(state)
 }
 
-fn run(pages: usize, records: &[Record], cuts: &[u64], seed: u64) -> Result<(), TestCaseError> {
+/// Powers up after a cut and replays: the state the journal comes back with. A later cut may
+/// come inside the replay's own repair: then it powers up once more with a supply that holds.
+fn restart(
+    j: &mut &'static FlashJournal<SimFlash>,
+    cut: Option<u64>,
+) -> Result<State, TestCaseError> {
+    *j = journal(j.with_flash(|f| f.power_up(cut)).expect("idle"));
+    match replayed(j) {
+        Ok(s) => Ok(s),
+        Err(JournalError::Flash) => {
+            *j = journal(j.with_flash(|f| f.power_up(None)).expect("idle"));
+            replayed(j).map_err(|e| TestCaseError::fail(format!("replay: {e}")))
+        }
+        Err(e) => Err(TestCaseError::fail(format!("replay: {e}"))),
+    }
+}
+
+fn run(pages: usize, ops: &[Op], cuts: &[u64], seed: u64) -> Result<(), TestCaseError> {
     let mut cuts = cuts.iter().copied();
     let mut j = journal(SimFlash::new(pages, seed).power_up(cuts.next()));
     // What a restart must bring back: every record reported kept, by slot.
     let mut kept = State::new();
-    for r in records {
-        match j.record(&r.artifact(), &r.bytes) {
-            Ok(()) => {
-                kept.insert(r.slot(), r.bytes.clone());
-            }
-            // Out of room: nothing changed, and the next record may still fit (a smaller one,
-            // or one replacing a larger value).
-            Err(JournalError::Full) => {}
-            Err(JournalError::Flash) => {
-                // The power failed inside this record: power up and replay.
-                let flash = j.with_flash(|f| f.power_up(cuts.next())).expect("idle");
-                j = journal(flash);
-                let state = match replayed(j) {
-                    Ok(s) => s,
-                    Err(JournalError::Flash) => {
-                        // The next cut came inside the replay's own repair: power up once more
-                        // with a supply that holds.
-                        j = journal(j.with_flash(|f| f.power_up(None)).expect("idle"));
-                        replayed(j).map_err(|e| TestCaseError::fail(format!("replay: {e}")))?
+    for op in ops {
+        match op {
+            Op::Record(r) => match j.record(&r.artifact(), &r.bytes) {
+                Ok(()) => {
+                    kept.insert(r.slot(), r.bytes.clone());
+                }
+                // Out of room: nothing changed, and the next record may still fit (a smaller
+                // one, or one replacing a larger value).
+                Err(JournalError::Full) => {}
+                Err(JournalError::Flash) => {
+                    // The power failed inside this record: power up and replay.
+                    let state = restart(&mut j, cuts.next())?;
+                    let mut after = kept.clone();
+                    after.insert(r.slot(), r.bytes.clone());
+                    prop_assert!(
+                        state == kept || state == after,
+                        "after a cut the journal holds neither the state before the record nor \
+                         after it"
+                    );
+                    kept = state;
+                }
+                Err(e) => return Err(TestCaseError::fail(format!("record: {e}"))),
+            },
+            &Op::Forget { domain, through } => {
+                match j.forget(&|key| picks(key, domain, through)) {
+                    Ok(removed) => {
+                        let before = kept.len();
+                        kept.retain(|slot, _| !picks(slot, domain, through));
+                        prop_assert_eq!(before - kept.len(), removed as usize);
                     }
-                    Err(e) => return Err(TestCaseError::fail(format!("replay: {e}"))),
-                };
-                let mut after = kept.clone();
-                after.insert(r.slot(), r.bytes.clone());
-                prop_assert!(
-                    state == kept || state == after,
-                    "after a cut the journal holds neither the state before the record nor after it"
-                );
-                kept = state;
+                    Err(JournalError::Flash) => {
+                        // Cut between (or inside) removals: each picked record is gone or
+                        // whole, every other one is as it was.
+                        let state = restart(&mut j, cuts.next())?;
+                        for (slot, bytes) in &kept {
+                            if !picks(slot, domain, through) {
+                                prop_assert_eq!(
+                                    state.get(slot),
+                                    Some(bytes),
+                                    "a cut removal lost a record it did not pick"
+                                );
+                            }
+                        }
+                        for (slot, bytes) in &state {
+                            prop_assert_eq!(
+                                kept.get(slot),
+                                Some(bytes),
+                                "a cut removal brought back a record"
+                            );
+                        }
+                        kept = state;
+                    }
+                    Err(e) => return Err(TestCaseError::fail(format!("forget: {e}"))),
+                }
             }
-            Err(e) => return Err(TestCaseError::fail(format!("record: {e}"))),
         }
     }
     // Power up once more, cleanly: everything reported kept comes back, nothing else.
@@ -143,26 +212,27 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     /// Up to four power cuts, each at a random word operation after power-up, over up to 40
-    /// records that overwrite each other and fill the region (so compaction runs, and is cut).
+    /// records that overwrite each other and fill the region (so compaction runs, and is cut),
+    /// and removals of deltas between them (cut too).
     #[test]
     fn a_power_cut_leaves_the_state_before_or_after_each_record(
-        records in proptest::collection::vec(record(), 1..40),
+        ops in proptest::collection::vec(op(), 1..40),
         cuts in proptest::collection::vec(0u64..4000, 1..4),
         seed in any::<u64>(),
     ) {
-        run(PAGES, &records, &cuts, seed)?;
+        run(PAGES, &ops, &cuts, seed)?;
     }
 }
 
-/// Every word operation of one sequence, cut in turn: the first record, each page switch and
-/// compaction get a cut at every word, not just where proptest happens to land. (Before the
+/// Every word operation of one sequence, cut in turn: the first record, each page switch,
+/// compaction and removal get a cut at every word, not just where proptest happens to land. (Before the
 /// replay ran the map's repair first, a cut inside a compaction made the next replay fail as
 /// corrupt: iterating the map does not repair it.)
 #[test]
 fn a_cut_at_every_word_of_a_filling_sequence() {
     const SMALL: usize = 3;
-    let records: Vec<Record> = (0..24u32)
-        .map(|i| {
+    let ops: Vec<Op> = (0..24u32)
+        .flat_map(|i| {
             let kind = if i % 3 == 0 {
                 Kind::Revocation
             } else {
@@ -172,23 +242,38 @@ fn a_cut_at_every_word_of_a_filling_sequence() {
             let id = if kind == Kind::Revocation { i } else { i % 4 };
             bytes.extend_from_slice(&id.to_le_bytes());
             bytes.extend((0..(150 + 37 * (i as usize % 7))).map(|b| (b as u8) ^ (i as u8)));
-            Record {
+            let record = Op::Record(Record {
                 kind,
                 domain: (i % 2) as u8,
                 id,
                 bytes,
-            }
+            });
+            // Every sixth record, a checkpoint's removal of its domain's deltas so far.
+            let forget = (i % 6 == 5).then_some(Op::Forget {
+                domain: (i % 2) as u8,
+                through: i,
+            });
+            [Some(record), forget].into_iter().flatten()
         })
         .collect();
     // How many word operations the whole sequence takes with a supply that holds.
     let j = journal(SimFlash::new(SMALL, 1));
-    for r in &records {
-        j.record(&r.artifact(), &r.bytes).expect("fits");
+    let mut removed = 0;
+    for op in &ops {
+        match op {
+            Op::Record(r) => j.record(&r.artifact(), &r.bytes).expect("fits"),
+            &Op::Forget { domain, through } => {
+                removed += j
+                    .forget(&|key| picks(key, domain, through))
+                    .expect("removes");
+            }
+        }
     }
+    assert!(removed > 0, "the sequence removes deltas");
     let total = j.with_flash(|f| f.done).expect("idle");
     let region = (SMALL * PAGE / common::WORD) as u64;
     assert!(total > region, "compaction ran: {total} word operations");
     for cut in 0..total {
-        run(SMALL, &records, &[cut], cut).unwrap_or_else(|e| panic!("cut at word {cut}: {e}"));
+        run(SMALL, &ops, &[cut], cut).unwrap_or_else(|e| panic!("cut at word {cut}: {e}"));
     }
 }

@@ -10,7 +10,7 @@
 #![allow(dead_code)]
 
 use embedded_storage::nor_flash::{
-    ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
+    ErrorType, MultiwriteNorFlash, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
 };
 
 /// Bytes a write must be aligned to and a multiple of.
@@ -184,3 +184,8 @@ impl NorFlash for SimFlash {
         Ok(())
     }
 }
+
+/// A word may be programmed again, which (as on NOR that allows it) clears only the bits the
+/// new value clears: `write` stores the AND of old and new, never setting a bit. This is what
+/// the journal's removal relies on (it clears a written header's CRC in place).
+impl MultiwriteNorFlash for SimFlash {}

@@ -8,6 +8,7 @@ use skywave_protocol::policy::sample::{AUS, Coalition, GBR, NOW, USA, gbr};
 use skywave_protocol::policy::{
     ArtifactRef, Decision, Digest, Kind, Label, LogAnchor, LogEntry, LogFault, TrustStore, Verdict,
 };
+use skywave_protocol::station::{End, GuardRefusal, GuardReport, LinkId};
 use skywave_protocol::time::Instant;
 use tempfile::TempDir;
 
@@ -500,6 +501,131 @@ fn the_store_passes_sqlites_integrity_check() {
     let store = open(&dir);
     store.enqueue(&outbound(1, 8, at(10), b"x"), at(0)).unwrap();
     store.check_integrity().unwrap();
+}
+
+/// A receiver's report on a message from node 1: released with `decision`, or refused.
+fn inbox_report(seq: u64, decision: Option<Decision>) -> GuardReport {
+    use skywave_protocol::label::binding::{BindingRefusal, Endpoints};
+    GuardReport {
+        end: End::Receiver,
+        ticket: None,
+        link: LinkId(0),
+        message: None,
+        ends: Endpoints {
+            source: 1,
+            source_sap: 5,
+            destination: 7,
+            destination_sap: 5,
+        },
+        seq,
+        digest: Digest::of(&seq.to_be_bytes()),
+        label: heapless::Vec::from_slice(&[1, 2, 3]).unwrap(),
+        refusal: decision
+            .is_none()
+            .then_some(GuardRefusal::Binding(BindingRefusal::Replayed {
+                address: 1,
+                seq,
+            })),
+        decision,
+    }
+}
+
+#[test]
+fn the_inbox_outlives_a_restart_and_what_is_removed_never_comes_back() {
+    let dir = TempDir::new().unwrap();
+    let released = inbox_report(1, Some(decisions(&Coalition::new())[0].clone()));
+    let refused = inbox_report(2, None);
+    {
+        let store = open(&dir);
+        let put = |r, log, data, t| store.inbox_put(r, log, data, at(t), 10).unwrap();
+        assert_eq!(put(&released, Some(0), Some(&b"hello"[..]), 1), Some(1));
+        assert_eq!(put(&refused, None, None, 2), Some(2));
+    }
+    let store = open(&dir);
+    let rows = store.inbox_peek(0, 10).unwrap();
+    assert_eq!(
+        rows,
+        [
+            InboxRow {
+                id: 1,
+                report: released.clone(),
+                log_index: Some(0),
+                data: Some(b"hello".to_vec()),
+                received: at(1),
+            },
+            InboxRow {
+                id: 2,
+                report: refused,
+                log_index: None,
+                data: None,
+                received: at(2),
+            }
+        ]
+    );
+    // Reading removes nothing; `after` reads past a batch.
+    assert_eq!(store.inbox_peek(0, 1).unwrap(), rows[..1]);
+    assert_eq!(store.inbox_peek(1, 10).unwrap(), rows[1..]);
+    assert_eq!(store.inbox_count(1).unwrap(), (2, 1));
+    assert_eq!(store.inbox_remove(&[1]).unwrap(), 1);
+    assert_eq!(
+        store.inbox_remove(&[1]).unwrap(),
+        0,
+        "removing twice is harmless"
+    );
+    drop(store);
+    let store = open(&dir);
+    assert_eq!(store.inbox_peek(0, 10).unwrap(), rows[1..]);
+    // Ids are never reused, even once the inbox is empty: an ack cannot hit a newer message.
+    assert_eq!(store.inbox_remove(&[2, 9]).unwrap(), 1);
+    let again = store.inbox_put(&released, None, None, at(3), 10).unwrap();
+    assert_eq!(again, Some(3));
+    // Full: nothing is written.
+    assert_eq!(
+        store.inbox_put(&released, None, None, at(4), 1).unwrap(),
+        None
+    );
+    assert_eq!(store.inbox_count(0).unwrap(), (1, 1));
+}
+
+/// A store written by the schema 4 build (main at 79578b4, `skywave demo`'s USA HQ, node 4:
+/// 13 artifacts, 5 decisions; copied with SQLite's backup API while the demo ran).
+const STORE_V4: &[u8] = include_bytes!("../../tests/data/store-v4.db");
+
+#[test]
+fn a_version_4_store_from_the_last_build_migrates_keeping_everything() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("store.db");
+    std::fs::write(&path, STORE_V4).unwrap();
+    let raw = Connection::open(&path).unwrap();
+    let version = |c: &Connection| -> u32 {
+        c.pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(version(&raw), 4);
+    // A SIS message held for a client when the old build stopped.
+    raw.execute(
+        "INSERT INTO received (source, message, priority, src_sap, dest_sap, service, data,
+             received_unix_ms) VALUES (1, zeroblob(32), 3, 9, 9, 'arq', x'6869', 0)",
+        [],
+    )
+    .unwrap();
+    drop(raw);
+
+    let store = Store::open(&path, addr(4), StoreOptions::default()).unwrap();
+    assert_eq!((store.meta().schema_version, SCHEMA_VERSION), (5, 5));
+    assert_eq!(store.artifacts().unwrap().len(), 13);
+    assert_eq!(store.verify_decisions(None).unwrap().unwrap().count, 5);
+    let [held] = &store.held(9).unwrap()[..] else {
+        panic!("the held message");
+    };
+    assert_eq!((held.source, &held.data[..]), (addr(1), &b"hi"[..]));
+    assert_eq!(store.inbox_count(0).unwrap(), (0, 0));
+    let report = inbox_report(1, None);
+    let put = store.inbox_put(&report, Some(5), None, at(1), 10);
+    assert_eq!(put.unwrap(), Some(1));
+    store.check_integrity().unwrap();
+    drop(store);
+    assert_eq!(version(&Connection::open(&path).unwrap()), 5);
 }
 
 /// What a property test does to the store.

@@ -35,10 +35,11 @@ use crate::agent::control::{DecisionJson, InboxJson, Reply, SentJson};
 use crate::agent::message::{MessageJson, PolicyNames};
 use crate::store::Store;
 
-/// Messages the inbox holds at most; an arrival past it is refused. At most 2,045 bytes of
-/// data each, about 20 MiB of store when all are the largest.
+/// Messages the inbox holds at most; an arrival past it is refused. At most
+/// `MAX_GUARDED_LEN` (1,828) bytes of data and a report of a few hundred bytes each: about
+/// 21 MB of store when all are the largest.
 pub const MAX_INBOX: u64 = 10_000;
-/// Messages one `receive` request returns at most (one reply line of some 300 KiB at most);
+/// Messages one `receive` request returns at most (one reply line of some 400 KB at most);
 /// the CLI asks again for the rest.
 pub const RECEIVE_BATCH: usize = 64;
 /// Sender reports kept for the `send` that caused them (a poll yields a handful at most).

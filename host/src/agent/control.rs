@@ -722,4 +722,27 @@ mod tests {
         assert_eq!(err, "audience: \"usa\" is not a three-letter domain code");
         assert!(serde_json::from_str::<Wire>(r#"{"cmd":"reboot"}"#).is_err());
     }
+
+    #[test]
+    fn the_first_receive_request_still_takes_and_the_new_forms_read() {
+        let command = |line: &str| serde_json::from_str::<Wire>(line).unwrap().into_command();
+        assert!(matches!(
+            command(r#"{"cmd":"receive"}"#),
+            Ok(Command::Receive {
+                keep: false,
+                after: 0
+            })
+        ));
+        assert!(matches!(
+            command(r#"{"cmd":"receive","keep":true,"after":41}"#),
+            Ok(Command::Receive {
+                keep: true,
+                after: 41
+            })
+        ));
+        assert!(matches!(
+            command(r#"{"cmd":"ack","ids":[42,43]}"#),
+            Ok(Command::Ack { ids }) if ids == [42, 43]
+        ));
+    }
 }

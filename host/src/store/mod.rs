@@ -247,4 +247,4 @@ fn address_column(value: i64, what: &str) -> Result<Address, StoreError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

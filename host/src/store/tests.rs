@@ -2,6 +2,7 @@ use std::time::{Duration as StdDuration, SystemTime, UNIX_EPOCH};
 
 use proptest::prelude::*;
 use rusqlite::Connection;
+use skywave_protocol::label::binding::BindingRefusal;
 use skywave_protocol::link::{Mode, Service, SpduHeader};
 use skywave_protocol::node::{Config, FixedStorage, Node, Storage};
 use skywave_protocol::policy::sample::{AUS, Coalition, GBR, NOW, USA, gbr};
@@ -503,29 +504,29 @@ fn the_store_passes_sqlites_integrity_check() {
     store.check_integrity().unwrap();
 }
 
-/// A receiver's report on a message from node 1: released with `decision`, or refused.
-fn inbox_report(seq: u64, decision: Option<Decision>) -> GuardReport {
-    use skywave_protocol::label::binding::{BindingRefusal, Endpoints};
+/// The receiving guard's report on `data` from node 1 to node 2's `sap`: released, with
+/// `decision` if one was made, or refused.
+pub(crate) fn receiver_report(
+    sap: u8,
+    data: &[u8],
+    refusal: Option<GuardRefusal>,
+    decision: Option<Decision>,
+) -> GuardReport {
     GuardReport {
         end: End::Receiver,
         ticket: None,
         link: LinkId(0),
         message: None,
-        ends: Endpoints {
+        ends: skywave_protocol::label::binding::Endpoints {
             source: 1,
-            source_sap: 5,
-            destination: 7,
-            destination_sap: 5,
+            source_sap: sap,
+            destination: 2,
+            destination_sap: sap,
         },
-        seq,
-        digest: Digest::of(&seq.to_be_bytes()),
-        label: heapless::Vec::from_slice(&[1, 2, 3]).unwrap(),
-        refusal: decision
-            .is_none()
-            .then_some(GuardRefusal::Binding(BindingRefusal::Replayed {
-                address: 1,
-                seq,
-            })),
+        seq: 1,
+        digest: Digest::of(data),
+        label: heapless::Vec::new(),
+        refusal,
         decision,
     }
 }
@@ -533,8 +534,10 @@ fn inbox_report(seq: u64, decision: Option<Decision>) -> GuardReport {
 #[test]
 fn the_inbox_outlives_a_restart_and_what_is_removed_never_comes_back() {
     let dir = TempDir::new().unwrap();
-    let released = inbox_report(1, Some(decisions(&Coalition::new())[0].clone()));
-    let refused = inbox_report(2, None);
+    let decision = decisions(&Coalition::new())[0].clone();
+    let released = receiver_report(5, b"hello", None, Some(decision));
+    let replayed = BindingRefusal::Replayed { address: 1, seq: 1 };
+    let refused = receiver_report(5, b"again", Some(GuardRefusal::Binding(replayed)), None);
     {
         let store = open(&dir);
         let put = |r, log, data, t| store.inbox_put(r, log, data, at(t), 10).unwrap();
@@ -620,7 +623,7 @@ fn a_version_4_store_from_the_last_build_migrates_keeping_everything() {
     };
     assert_eq!((held.source, &held.data[..]), (addr(1), &b"hi"[..]));
     assert_eq!(store.inbox_count(0).unwrap(), (0, 0));
-    let report = inbox_report(1, None);
+    let report = receiver_report(5, b"hello", None, None);
     let put = store.inbox_put(&report, Some(5), None, at(1), 10);
     assert_eq!(put.unwrap(), Some(1));
     store.check_integrity().unwrap();

@@ -350,31 +350,14 @@ impl Core {
 
 #[cfg(test)]
 mod tests {
-    use heapless::Vec as HVec;
-    use skywave_protocol::label::binding::{BindingRefusal, Endpoints};
-    use skywave_protocol::station::{End, GuardRefusal};
+    use skywave_protocol::label::binding::BindingRefusal;
+    use skywave_protocol::station::GuardRefusal;
 
     use super::*;
     use crate::agent::config::SapLabel;
 
     fn arrival(sap: u8, data: &[u8], refusal: Option<GuardRefusal>) -> GuardReport {
-        GuardReport {
-            end: End::Receiver,
-            ticket: None,
-            link: LinkId(0),
-            message: None,
-            ends: Endpoints {
-                source: 1,
-                source_sap: sap,
-                destination: 2,
-                destination_sap: sap,
-            },
-            seq: 1,
-            digest: Digest::of(data),
-            label: HVec::new(),
-            refusal,
-            decision: None,
-        }
+        crate::store::tests::receiver_report(sap, data, refusal, None)
     }
 
     fn guarding(saps: &[u8]) -> Messages {

@@ -78,13 +78,20 @@ fn send(agent: &Agent, dir: &Path, name: &str, data: &str, label: &Path) -> (Opt
 
 /// What `skywave receive --json` at `agent` returns: one JSON object a message.
 fn receive(agent: &Agent) -> Vec<Value> {
+    receive_with(agent, &[])
+}
+
+/// [`receive`] with more arguments (`--keep`, `--out DIR`).
+fn receive_with(agent: &Agent, more: &[&str]) -> Vec<Value> {
     let socket = agent.socket();
-    let out = skywave(&[
+    let mut args = vec![
         "receive",
         "--socket",
         socket.to_str().unwrap_or_default(),
         "--json",
-    ]);
+    ];
+    args.extend(more);
+    let out = skywave(&args);
     assert!(
         out.status.success(),
         "receive: {}",
@@ -176,11 +183,29 @@ fn a_revoked_translator_stops_the_next_labelled_message_at_both_ends_with_lineag
         first["state"] == "released" || first["state"] == "held",
         "{first}"
     );
-    let mut arrived = Vec::new();
-    eventually(Duration::from_secs(60), "B's operator gets it", || {
-        arrived.extend(receive(&b));
-        !arrived.is_empty()
+    // A look that leaves it in the inbox; then a `--out` that cannot write it (a directory
+    // where its file goes) fails and leaves it there too; then it is taken, once.
+    let mut seen = Vec::new();
+    eventually(Duration::from_secs(60), "B's operator sees it", || {
+        seen = receive_with(&b, &["--keep"]);
+        !seen.is_empty()
     });
+    let out = dir.join("inbox");
+    let blocked = out.join(format!("1-{}.bin", seen[0]["message"]["seq"]));
+    std::fs::create_dir_all(&blocked).expect("a directory in the way");
+    let socket = b.socket();
+    let failed = skywave(&[
+        "receive",
+        "--socket",
+        socket.to_str().unwrap_or_default(),
+        "--out",
+        out.to_str().unwrap_or_default(),
+    ]);
+    assert!(!failed.status.success(), "wrote into a directory?");
+    assert_eq!(receive_with(&b, &["--keep"]), seen, "still in the inbox");
+    let arrived = receive(&b);
+    assert_eq!(arrived, seen);
+    assert!(receive(&b).is_empty(), "taken once");
     let [got] = &arrived[..] else {
         panic!("{arrived:?}")
     };

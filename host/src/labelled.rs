@@ -6,8 +6,10 @@
 //! as `skywave label compact` prints it, is taken as it is), and hands both to the agent, whose
 //! guard decides ([`Station::submit_labelled`]): its verdict, with reason and lineage, is
 //! printed when the guard has given it (at once, unless the message waits for its link).
-//! `receive` takes what arrived for the operator since the last call and returns at once: it
-//! does not wait, so a script polls it (or runs it under `watch`) and every call is quick.
+//! `receive` takes what is in the operator's inbox and returns at once: it does not wait, so
+//! a script polls it (or runs it under `watch`) and every call is quick. A message leaves the
+//! inbox only once it was written to `--out` and printed; `--keep` leaves every message there
+//! and shows its id, and `--ack ID` removes one (docs/operator.md, "The operator's inbox").
 //!
 //! Exit status of `send`: 0 released (or held for its link: its decision follows in the log),
 //! [`EXIT_REFUSED`] refused by the guard, 1 anything else (bad input, no agent, an agent
@@ -145,18 +147,70 @@ pub async fn send(
     Ok((out, status))
 }
 
-/// `skywave receive`: what arrived for the operator, as JSON lines or in words; with `out`,
-/// each released message's data is written to `out/<source>-<seq>.bin`.
-pub async fn receive(socket: &Path, out: Option<&Path>, json: bool) -> Result<String> {
-    let reply = ask(socket, &Wire::Receive).await?;
-    let messages: Vec<InboxJson> = serde_json::from_value(reply["received"]["messages"].clone())
-        .map_err(|e| anyhow!("the agent's reply is not a receive report ({e}): {reply}"))?;
+/// `skywave receive`: the operator's inbox, as JSON lines or in words, to `sink`, in batches;
+/// with `out`, each released message's data is written to `out/<source>-<seq>.bin`. Unless
+/// `keep`, each batch is removed from the inbox only after it was written to `out` and to
+/// `sink` (so a crash, a full disk or a closed pipe leaves it there for the next call, which
+/// writes the same files again), and messages are never shown twice otherwise.
+pub async fn receive(
+    socket: &Path,
+    out: Option<&Path>,
+    json: bool,
+    keep: bool,
+    sink: &mut dyn std::io::Write,
+) -> Result<()> {
     if let Some(dir) = out {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create", dir.display()))?;
     }
+    let mut after = 0;
+    let mut shown = false;
+    loop {
+        let reply = ask(socket, &Wire::Receive { keep: true, after }).await?;
+        let messages: Vec<InboxJson> =
+            serde_json::from_value(reply["received"]["messages"].clone())
+                .map_err(|e| anyhow!("the agent's reply is not a receive report ({e}): {reply}"))?;
+        let text = inbox_text(&messages, out, json, keep)?;
+        sink.write_all(text.as_bytes())?;
+        sink.flush()?;
+        shown |= !messages.is_empty();
+        if !keep && !messages.is_empty() {
+            let ids = messages.iter().map(|m| m.id).collect();
+            ask(socket, &Wire::Ack { ids }).await?;
+        }
+        match messages.last() {
+            Some(last) if reply["received"]["remaining"].as_u64().unwrap_or(0) > 0 => {
+                after = last.id;
+            }
+            _ => break,
+        }
+    }
+    if !shown && !json {
+        sink.write_all(b"no labelled messages waiting\n")?;
+    }
+    Ok(())
+}
+
+/// `skywave receive --ack ID...`: removes those inbox messages; says how many were there.
+pub async fn ack(socket: &Path, ids: Vec<u64>) -> Result<String> {
+    let asked = ids.len();
+    let reply = ask(socket, &Wire::Ack { ids }).await?;
+    let removed = reply["acked"]["removed"].as_u64().unwrap_or(0);
+    Ok(format!(
+        "removed {removed} of {asked} from the inbox (the others were not there)\n"
+    ))
+}
+
+/// One batch of the inbox in words or as JSON lines, each released message's data written to
+/// `out` first; `keep` adds each message's inbox id (what `--ack` takes).
+fn inbox_text(
+    messages: &[InboxJson],
+    out: Option<&Path>,
+    json: bool,
+    keep: bool,
+) -> Result<String> {
     let mut text = String::new();
-    for m in &messages {
+    for m in messages {
         let saved = match (out, &m.data_hex) {
             (Some(dir), Some(hex)) => {
                 let path = dir.join(format!("{}-{}.bin", m.message.source, m.message.seq));
@@ -194,9 +248,13 @@ pub async fn receive(socket: &Path, out: Option<&Path>, json: bool) -> Result<St
         if let Some(index) = m.log_index {
             writeln!(text, "  logged as decision #{index}")?;
         }
-    }
-    if messages.is_empty() && !json {
-        text.push_str("no labelled messages waiting\n");
+        if keep {
+            writeln!(
+                text,
+                "  kept in the inbox as #{} (`--ack {}` removes it)",
+                m.id, m.id
+            )?;
+        }
     }
     Ok(text)
 }

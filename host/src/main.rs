@@ -177,13 +177,22 @@ enum Command {
     },
     /// Take the labelled messages that arrived for the operator (on a guarded SAP no SIS
     /// client holds) since the last call, with label marking, source and the receiver's
-    /// verdict; refused ones are listed without data. Returns at once (does not wait).
+    /// verdict; refused ones are listed without data. Returns at once (does not wait). The
+    /// agent keeps them in its store until they are taken: each leaves only after it was
+    /// written to DIR and printed.
     Receive {
         #[command(flatten)]
         target: Target,
         /// Write each released message's data to DIR/SOURCE-SEQ.bin.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Show the messages but leave them in the inbox, with their ids.
+        #[arg(long, conflicts_with = "ack")]
+        keep: bool,
+        /// Remove these messages from the inbox (ids from `--keep` or `--json`), showing
+        /// nothing else.
+        #[arg(long, value_name = "ID", num_args = 1.., conflicts_with = "out")]
+        ack: Vec<u64>,
     },
     /// Check a node's records offline (no agent needed; safe while one runs).
     #[command(subcommand)]
@@ -518,11 +527,26 @@ async fn client(command: Command) -> anyhow::Result<()> {
             let reply = target.ask(wire).await?;
             show(&target, &reply, decision_in_words)?;
         }
-        Command::Receive { target, out } => {
-            let text =
-                skywave_host::labelled::receive(&target.socket()?, out.as_deref(), target.json)
-                    .await?;
-            print(Ok(text))?;
+        Command::Receive {
+            target,
+            out,
+            keep,
+            ack,
+        } => {
+            let socket = target.socket()?;
+            if !ack.is_empty() {
+                print(skywave_host::labelled::ack(&socket, ack).await)?;
+            } else {
+                let mut stdout = std::io::stdout();
+                skywave_host::labelled::receive(
+                    &socket,
+                    out.as_deref(),
+                    target.json,
+                    keep,
+                    &mut stdout,
+                )
+                .await?;
+            }
         }
         Command::Send { .. }
         | Command::Run { .. }

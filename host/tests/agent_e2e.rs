@@ -227,10 +227,10 @@ fn a_full_store_refuses_new_work_and_keeps_what_it_has() {
     // A UDP link to nobody: this test is about the store, not the air.
     let config = udp_node(&dir, &c, "127.0.0.1:0", "127.0.0.1:9");
     let text = std::fs::read_to_string(&config).unwrap();
-    // Two 4 KiB pages beyond the empty store's 53,248 bytes (docs/store.md).
+    // Two 4 KiB pages beyond the empty store's 69,632 bytes (docs/store.md).
     let text = text.replace(
         "trust = \"trust\"",
-        "trust = \"trust\"\nstore_max_bytes = 61440",
+        "trust = \"trust\"\nstore_max_bytes = 77824",
     );
     std::fs::write(&config, text).unwrap();
     let _agent = start(&config);
@@ -250,7 +250,7 @@ fn a_full_store_refuses_new_work_and_keeps_what_it_has() {
             break;
         }
     }
-    let (seq, message) = refused.expect("a 52 KiB store fills up");
+    let (seq, message) = refused.expect("a 76 KiB store fills up");
     assert!(
         message.contains("not stored (the store is full"),
         "{message}"

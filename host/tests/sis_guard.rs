@@ -12,6 +12,9 @@
 //! 4. a malformed envelope: rejected at once;
 //! 5. node 2 silent: a second message held behind the first is refused when the translator's
 //!    revocation arrives, and its client gets the rejection.
+//!
+//! And the operator's inbox (`skywave send` / `receive` through the control API): messages
+//! for node 2's operator outlive a restart of its agent and are taken once.
 
 mod common;
 
@@ -137,6 +140,17 @@ fn config(dir: &Path, address: u32, neighbour: u32) -> AgentConfig {
 
 /// A running agent core with a SIS server; the control channel and the SIS address.
 async fn agent(dir: &Path, address: u32, neighbour: u32, bearer: Bearer) -> Agent {
+    agent_until(dir, address, neighbour, bearer, std::future::pending()).await
+}
+
+/// [`agent`], stopping when `shutdown` completes.
+async fn agent_until(
+    dir: &Path,
+    address: u32,
+    neighbour: u32,
+    bearer: Bearer,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Agent {
     let config = config(dir, address, neighbour);
     let (node, store) = open_node(&config, trust(&Coalition::new())).unwrap();
     let sis_config = SisServerConfig {
@@ -148,22 +162,23 @@ async fn agent(dir: &Path, address: u32, neighbour: u32, bearer: Bearer) -> Agen
     let (events_tx, events) = mpsc::channel(64);
     tokio::spawn(sis_server::serve(listener, events_tx, 16));
     let hub = Hub::new(config.address, config.sap, &sis_config);
-    let (control, _task) = spawn_core_with_sis(
+    let (control, task) = spawn_core_with_sis(
         &config,
         node,
         store,
         vec![bearer],
         Some((hub, events)),
         None,
-        std::future::pending(),
+        shutdown,
     )
     .unwrap();
-    Agent { control, sis }
+    Agent { control, sis, task }
 }
 
 struct Agent {
     control: mpsc::Sender<Request>,
     sis: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
 }
 
 /// A SIS client application: Annex A primitives over TCP.
@@ -379,6 +394,74 @@ async fn refused_while_held(dir: PathBuf) {
     a5.rejected(rejected::UNKNOWN, b"held").await;
 }
 
+/// Node 2's operator inbox: `(id, data)` of each message, and how many more there are.
+async fn inbox(agent: &Agent, keep: bool) -> (Vec<(u64, Vec<u8>)>, u64) {
+    let command = Command::Receive { keep, after: 0 };
+    let Reply::Received {
+        messages,
+        remaining,
+    } = ask(&agent.control, command).await
+    else {
+        panic!("not a receive reply");
+    };
+    let data = |hex: Option<String>| skywave_host::agent::control::unhex(&hex.unwrap()).unwrap();
+    let messages = messages.into_iter().map(|m| (m.id, data(m.data_hex)));
+    (messages.collect(), remaining)
+}
+
+async fn inbox_across_a_restart(dir: PathBuf) {
+    let net = RadioNet::new(Modem::hf_2400_short());
+    let (_, one) = net.join(clean);
+    let (_, two) = net.join(clean);
+    let one = agent(&dir.join("1"), 1, 2, one).await;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let stopped = async {
+        let _ = stopped.await;
+    };
+    let two = agent_until(&dir.join("2"), 2, 1, two, stopped).await;
+    // No client holds SAP 5 at node 2: what node 1's operator sends there is node 2's
+    // operator's.
+    for data in [&b"first"[..], b"second"] {
+        let send = Command::Send {
+            to: Address::new(2).unwrap(),
+            sap: Some(5),
+            label: telic_compact(),
+            data: data.to_vec(),
+        };
+        let Reply::Sent(sent) = ask(&one.control, send).await else {
+            panic!("not sent");
+        };
+        // The second waits behind the first (one labelled message per destination in a link).
+        assert_ne!(sent.state, "refused");
+    }
+    // A look that keeps them, until both are in (the link takes simulated seconds).
+    let expected = vec![(1, b"first".to_vec()), (2, b"second".to_vec())];
+    while inbox(&two, true).await.0.len() < 2 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    stop.send(()).unwrap();
+    two.task.await.unwrap();
+
+    // Restarted on the same store (another radio on the same net): both are still there,
+    // and looking again shows the same, not more.
+    let (_, again) = net.join(clean);
+    let two = agent(&dir.join("2"), 2, 1, again).await;
+    assert_eq!(inbox(&two, true).await, (expected.clone(), 0));
+    assert_eq!(inbox(&two, true).await, (expected, 0));
+    // An ack removes the first (a second ack of it removes nothing), a take the rest; then
+    // nothing is left, and nothing is delivered twice.
+    for removed in [1, 0] {
+        let ack = Command::Ack { ids: vec![1] };
+        let reply = ask(&two.control, ack).await;
+        assert!(
+            matches!(reply, Reply::Acked { removed: r } if r == removed),
+            "{reply:?}"
+        );
+    }
+    assert_eq!(inbox(&two, false).await, (vec![(2, b"second".to_vec())], 0));
+    assert_eq!(inbox(&two, false).await, (vec![], 0));
+}
+
 /// Runs `story` on the paused clock in a fresh directory with one folder per node.
 fn run<F: Future<Output = ()> + 'static>(
     name: &str,
@@ -396,6 +479,11 @@ fn run<F: Future<Output = ()> + 'static>(
 #[test]
 fn guarded_sap_clients_are_released_or_rejected_never_silent() {
     run("released", released_and_refused);
+}
+
+#[test]
+fn the_operators_inbox_outlives_a_restart_and_gives_each_message_once() {
+    run("inbox", inbox_across_a_restart);
 }
 
 #[test]

@@ -491,6 +491,7 @@ fn the_sample_coalition_and_a_thousand_decisions_take_a_few_hundred_kilobytes() 
          while open",
         artifacts.len()
     );
-    assert!(with_artifacts < 64 * 1024, "{with_artifacts} B");
+    // 17 pages: schema 5's inbox took the two above 64 KiB (docs/store.md).
+    assert!(with_artifacts < 72 * 1024, "{with_artifacts} B");
     assert!(with_decisions < 512 * 1024, "{with_decisions} B");
 }

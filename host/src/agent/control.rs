@@ -14,7 +14,15 @@
 //! {"cmd":"decide","domain":"GBR","policy":1,"classification":2,"categories":[[2,10]],"audience":"USA"}
 //! {"cmd":"send","to":2,"sap":5,"label_hex":"0147...","data_hex":"68656c6c6f"}
 //! {"cmd":"receive"}
+//! {"cmd":"receive","keep":true,"after":41}
+//! {"cmd":"ack","ids":[42,43]}
 //! ```
+//!
+//! `receive` returns up to 64 inbox messages (each with its `id`) and how many more there are
+//! (`remaining`). Alone it removes what it returns; with `keep` it removes nothing, and the
+//! caller `ack`s the ids once it has the messages safe (`skywave receive` does, so a message
+//! leaves the inbox only after it was written to `--out` or printed). `after` skips the ids up
+//! to it, for reading past a batch without removing it.
 
 use std::path::Path;
 
@@ -82,8 +90,20 @@ pub enum Wire {
         /// The data, hex.
         data_hex: String,
     },
-    /// Take the labelled messages that arrived for the operator (`skywave receive`).
-    Receive,
+    /// The labelled messages that arrived for the operator (`skywave receive`).
+    Receive {
+        /// Remove nothing (the caller acks what it has); without it the batch is taken.
+        #[serde(default)]
+        keep: bool,
+        /// Only messages whose id is above this.
+        #[serde(default)]
+        after: u64,
+    },
+    /// Remove inbox messages the operator has (`skywave receive` after writing them).
+    Ack {
+        /// Their ids, as `receive` gave them.
+        ids: Vec<u64>,
+    },
 }
 
 /// The labelling part of a decide request.
@@ -141,7 +161,17 @@ pub enum Command {
         data: Vec<u8>,
     },
     /// See [`Wire::Receive`].
-    Receive,
+    Receive {
+        /// Remove nothing.
+        keep: bool,
+        /// Only ids above this.
+        after: u64,
+    },
+    /// See [`Wire::Ack`].
+    Ack {
+        /// The ids to remove.
+        ids: Vec<u64>,
+    },
 }
 
 /// A command and where its reply goes.
@@ -185,10 +215,17 @@ pub enum Reply {
     },
     /// A labelled message was taken by the guard (`skywave send`).
     Sent(Box<SentJson>),
-    /// The labelled messages that arrived for the operator since the last `receive`.
+    /// Labelled messages in the operator's inbox.
     Received {
         /// Oldest first.
         messages: Vec<InboxJson>,
+        /// Messages in the inbox after these (ask again with `after`).
+        remaining: u64,
+    },
+    /// Inbox messages removed by an `ack`.
+    Acked {
+        /// How many of the ids were still there.
+        removed: usize,
     },
     /// A capture has started.
     Capturing {
@@ -231,6 +268,9 @@ pub struct SentJson {
 /// when it was released.
 #[derive(Serialize, Deserialize, Debug)]
 pub struct InboxJson {
+    /// Its place in the inbox (arrival order, never reused): what an `ack` names.
+    #[serde(default)]
+    pub id: u64,
     /// The receiver's report.
     pub message: MessageJson,
     /// The policy decision and its lineage, when one was made.
@@ -272,6 +312,9 @@ pub struct StatusReport {
     /// SIS client messages kept in the store, when the agent serves SIS.
     #[serde(default)]
     pub sis: Option<SisStatus>,
+    /// The operator's inbox of labelled messages, when the agent guards.
+    #[serde(default)]
+    pub inbox: Option<super::core::InboxStatus>,
 }
 
 /// The SIS server's stored messages in `skywave status` (docs/sis.md).
@@ -586,7 +629,8 @@ impl Wire {
                     data,
                 }
             }
-            Wire::Receive => Command::Receive,
+            Wire::Receive { keep, after } => Command::Receive { keep, after },
+            Wire::Ack { ids } => Command::Ack { ids },
         })
     }
 }
@@ -677,5 +721,28 @@ mod tests {
         let err = wire.into_command().unwrap_err();
         assert_eq!(err, "audience: \"usa\" is not a three-letter domain code");
         assert!(serde_json::from_str::<Wire>(r#"{"cmd":"reboot"}"#).is_err());
+    }
+
+    #[test]
+    fn the_first_receive_request_still_takes_and_the_new_forms_read() {
+        let command = |line: &str| serde_json::from_str::<Wire>(line).unwrap().into_command();
+        assert!(matches!(
+            command(r#"{"cmd":"receive"}"#),
+            Ok(Command::Receive {
+                keep: false,
+                after: 0
+            })
+        ));
+        assert!(matches!(
+            command(r#"{"cmd":"receive","keep":true,"after":41}"#),
+            Ok(Command::Receive {
+                keep: true,
+                after: 41
+            })
+        ));
+        assert!(matches!(
+            command(r#"{"cmd":"ack","ids":[42,43]}"#),
+            Ok(Command::Ack { ids }) if ids == [42, 43]
+        ));
     }
 }

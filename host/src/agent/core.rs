@@ -46,6 +46,7 @@ use crate::sis::server::ToCore;
 use crate::store::guard::SEQ_BLOCK;
 use crate::store::{ArtifactStore, Store};
 use clients::Sis;
+pub use messages::InboxStatus;
 use messages::Messages;
 
 /// Links one agent drives at most.
@@ -416,7 +417,7 @@ impl Core {
                     let bound = sis.as_ref().map_or(0, |s| s.hub.bound_saps());
                     match report.end {
                         End::Sender => messages.sent(report, log_index),
-                        End::Receiver => messages.arrived(report, log_index, bound),
+                        End::Receiver => messages.arrived(store, report, log_index, bound),
                     }
                     guarded.report(report, sis.as_mut(), now);
                     None
@@ -449,7 +450,7 @@ impl Core {
                     // it for the operator, `skywave receive` takes it.
                     let taken =
                         persist::receive(store, sis.as_ref(), src, header, service, confirm, data);
-                    if !messages.deliver(src, header.dest_sap, payload, taken) && !taken {
+                    if !messages.deliver(store, src, header.dest_sap, payload, taken) && !taken {
                         tracing::debug!(%src, sap = header.dest_sap, "U_PDU for an unbound SAP dropped");
                     }
                     None

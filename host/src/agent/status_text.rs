@@ -53,6 +53,19 @@ pub fn lines(report: &StatusReport) -> Vec<String> {
             .collect();
         lines.push(format!("refused since start: {}", parts.join(", ")));
     }
+    if let Some(inbox) = &report.inbox {
+        let mut line = format!(
+            "operator inbox: {} labelled messages waiting for `skywave receive` (holds {})",
+            inbox.waiting, inbox.limit
+        );
+        if inbox.refused > 0 {
+            line += &format!(
+                ", {} refused since start (full or store failed)",
+                inbox.refused
+            );
+        }
+        lines.push(line);
+    }
     for link in &report.links {
         lines.extend(link_in_words(link));
     }

@@ -11,6 +11,8 @@
 //! - SIS client messages received with client confirmation ([`received`]), held until a
 //!   client has them and remembered after, so none is lost or delivered twice across a
 //!   restart, and the SAPs clients held;
+//! - the operator's inbox ([`inbox`]): labelled messages for `skywave receive`, kept until the
+//!   operator has them;
 //! - the hash-chained decision log ([`decisions`]), in the protocol's entry format;
 //! - the guard's binding sequence reservation and replay windows ([`guard`]);
 //! - evidence of equivocations and rollbacks ([`evidence`]), as self-contained evidence files;
@@ -39,6 +41,7 @@ pub mod decisions;
 mod error;
 pub mod evidence;
 pub mod guard;
+pub mod inbox;
 pub mod outbound;
 pub mod received;
 mod schema;
@@ -54,6 +57,7 @@ use skywave_protocol::wire::Address;
 pub use artifacts::ArtifactStore;
 pub use error::StoreError;
 pub use evidence::{EvidenceRecord, Recorded};
+pub use inbox::InboxRow;
 pub use outbound::{DeliveryState, Outbound, Outcome, QueueCount, QueueId, Queued};
 pub use received::{Held, MessageKey};
 pub use schema::SCHEMA_VERSION;
@@ -243,4 +247,4 @@ fn address_column(value: i64, what: &str) -> Result<Address, StoreError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

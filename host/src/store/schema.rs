@@ -142,6 +142,12 @@ const MIGRATIONS: &[&str] = &[
         sap INTEGER PRIMARY KEY CHECK (sap BETWEEN 0 AND 15)
     ) STRICT;
     ",
+    // 4 -> 5: the operator's inbox persisted (issue 17): labelled messages for `skywave
+    // receive` outlive a restart until the operator has them. Written on one line: SQLite
+    // keeps each table's SQL text in the schema page, and every byte there counts towards the
+    // empty store's size (docs/store.md).
+    "CREATE TABLE inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, report BLOB NOT NULL, \
+     log_index INTEGER, data BLOB, received_unix_ms INTEGER NOT NULL) STRICT;",
 ];
 
 /// Brings the store in `conn` to [`SCHEMA_VERSION`], all at once or not at all.

@@ -2,12 +2,14 @@ use std::time::{Duration as StdDuration, SystemTime, UNIX_EPOCH};
 
 use proptest::prelude::*;
 use rusqlite::Connection;
+use skywave_protocol::label::binding::BindingRefusal;
 use skywave_protocol::link::{Mode, Service, SpduHeader};
 use skywave_protocol::node::{Config, FixedStorage, Node, Storage};
 use skywave_protocol::policy::sample::{AUS, Coalition, GBR, NOW, USA, gbr};
 use skywave_protocol::policy::{
     ArtifactRef, Decision, Digest, Kind, Label, LogAnchor, LogEntry, LogFault, TrustStore, Verdict,
 };
+use skywave_protocol::station::{End, GuardRefusal, GuardReport, LinkId};
 use skywave_protocol::time::Instant;
 use tempfile::TempDir;
 
@@ -500,6 +502,133 @@ fn the_store_passes_sqlites_integrity_check() {
     let store = open(&dir);
     store.enqueue(&outbound(1, 8, at(10), b"x"), at(0)).unwrap();
     store.check_integrity().unwrap();
+}
+
+/// The receiving guard's report on `data` from node 1 to node 2's `sap`: released, with
+/// `decision` if one was made, or refused.
+pub(crate) fn receiver_report(
+    sap: u8,
+    data: &[u8],
+    refusal: Option<GuardRefusal>,
+    decision: Option<Decision>,
+) -> GuardReport {
+    GuardReport {
+        end: End::Receiver,
+        ticket: None,
+        link: LinkId(0),
+        message: None,
+        ends: skywave_protocol::label::binding::Endpoints {
+            source: 1,
+            source_sap: sap,
+            destination: 2,
+            destination_sap: sap,
+        },
+        seq: 1,
+        digest: Digest::of(data),
+        label: heapless::Vec::new(),
+        refusal,
+        decision,
+    }
+}
+
+#[test]
+fn the_inbox_outlives_a_restart_and_what_is_removed_never_comes_back() {
+    let dir = TempDir::new().unwrap();
+    let decision = decisions(&Coalition::new())[0].clone();
+    let released = receiver_report(5, b"hello", None, Some(decision));
+    let replayed = BindingRefusal::Replayed { address: 1, seq: 1 };
+    let refused = receiver_report(5, b"again", Some(GuardRefusal::Binding(replayed)), None);
+    {
+        let store = open(&dir);
+        let put = |r, log, data, t| store.inbox_put(r, log, data, at(t), 10).unwrap();
+        assert_eq!(put(&released, Some(0), Some(&b"hello"[..]), 1), Some(1));
+        assert_eq!(put(&refused, None, None, 2), Some(2));
+    }
+    let store = open(&dir);
+    let rows = store.inbox_peek(0, 10).unwrap();
+    assert_eq!(
+        rows,
+        [
+            InboxRow {
+                id: 1,
+                report: released.clone(),
+                log_index: Some(0),
+                data: Some(b"hello".to_vec()),
+                received: at(1),
+            },
+            InboxRow {
+                id: 2,
+                report: refused,
+                log_index: None,
+                data: None,
+                received: at(2),
+            }
+        ]
+    );
+    // Reading removes nothing; `after` reads past a batch.
+    assert_eq!(store.inbox_peek(0, 1).unwrap(), rows[..1]);
+    assert_eq!(store.inbox_peek(1, 10).unwrap(), rows[1..]);
+    assert_eq!(store.inbox_count(1).unwrap(), (2, 1));
+    assert_eq!(store.inbox_remove(&[1]).unwrap(), 1);
+    assert_eq!(
+        store.inbox_remove(&[1]).unwrap(),
+        0,
+        "removing twice is harmless"
+    );
+    drop(store);
+    let store = open(&dir);
+    assert_eq!(store.inbox_peek(0, 10).unwrap(), rows[1..]);
+    // Ids are never reused, even once the inbox is empty: an ack cannot hit a newer message.
+    assert_eq!(store.inbox_remove(&[2, 9]).unwrap(), 1);
+    let again = store.inbox_put(&released, None, None, at(3), 10).unwrap();
+    assert_eq!(again, Some(3));
+    // Full: nothing is written.
+    assert_eq!(
+        store.inbox_put(&released, None, None, at(4), 1).unwrap(),
+        None
+    );
+    assert_eq!(store.inbox_count(0).unwrap(), (1, 1));
+}
+
+/// A store written by the schema 4 build (main at 79578b4, `skywave demo`'s USA HQ, node 4:
+/// 13 artifacts, 5 decisions; copied with SQLite's backup API while the demo ran).
+const STORE_V4: &[u8] = include_bytes!("../../tests/data/store-v4.db");
+
+#[test]
+fn a_version_4_store_from_the_last_build_migrates_keeping_everything() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("store.db");
+    std::fs::write(&path, STORE_V4).unwrap();
+    let raw = Connection::open(&path).unwrap();
+    let version = |c: &Connection| -> u32 {
+        c.pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(version(&raw), 4);
+    // A SIS message held for a client when the old build stopped.
+    raw.execute(
+        "INSERT INTO received (source, message, priority, src_sap, dest_sap, service, data,
+             received_unix_ms) VALUES (1, zeroblob(32), 3, 9, 9, 'arq', x'6869', 0)",
+        [],
+    )
+    .unwrap();
+    drop(raw);
+
+    let store = Store::open(&path, addr(4), StoreOptions::default()).unwrap();
+    assert_eq!((store.meta().schema_version, SCHEMA_VERSION), (5, 5));
+    assert_eq!(store.artifacts().unwrap().len(), 13);
+    assert_eq!(store.verify_decisions(None).unwrap().unwrap().count, 5);
+    let [held] = &store.held(9).unwrap()[..] else {
+        panic!("the held message");
+    };
+    assert_eq!((held.source, &held.data[..]), (addr(1), &b"hi"[..]));
+    assert_eq!(store.inbox_count(0).unwrap(), (0, 0));
+    let report = receiver_report(5, b"hello", None, None);
+    let put = store.inbox_put(&report, Some(5), None, at(1), 10);
+    assert_eq!(put.unwrap(), Some(1));
+    store.check_integrity().unwrap();
+    drop(store);
+    assert_eq!(version(&Connection::open(&path).unwrap()), 5);
 }
 
 /// What a property test does to the store.

@@ -7,14 +7,20 @@
 //! released data on ([`StationEvent::Received`], data only), so a receiver's release waits
 //! here, by source and data digest, for its data. Refusals at the receiver are in the inbox
 //! too, without data: the operator learns that something addressed to them was stopped, and
-//! why. The inbox lives in memory ([`MAX_INBOX`] messages, the oldest dropped first); every
-//! entry is in the decision log as well, which survives a restart.
+//! why. The inbox is in the store (store/inbox.rs), written before the link acknowledges the
+//! data, so it survives a restart; `receive` reads a batch and the CLI removes what it read
+//! once it has written or printed it ([`Core::receive`], [`Core::ack`]). It holds
+//! [`MAX_INBOX`] messages at most: past that an arrival is refused (logged, counted in
+//! `skywave status`) rather than an unread one dropped (docs/operator.md argues the choice);
+//! every arrival, kept or not, is in the decision log as well.
 //!
 //! [`StationEvent::Guard`]: skywave_protocol::station::StationEvent::Guard
 //! [`StationEvent::Received`]: skywave_protocol::station::StationEvent::Received
 
 use std::collections::VecDeque;
 use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
 
 use skywave_protocol::codec::Hex;
 use skywave_protocol::link::{Message as LinkMessage, Mode, SpduHeader};
@@ -27,9 +33,15 @@ use super::Core;
 use crate::agent::config::GuardSap;
 use crate::agent::control::{DecisionJson, InboxJson, Reply, SentJson};
 use crate::agent::message::{MessageJson, PolicyNames};
+use crate::store::Store;
 
-/// Messages kept for `skywave receive` at most; the oldest go first.
-pub const MAX_INBOX: usize = 256;
+/// Messages the inbox holds at most; an arrival past it is refused. At most
+/// `MAX_GUARDED_LEN` (1,828) bytes of data and a report of a few hundred bytes each: about
+/// 21 MB of store when all are the largest.
+pub const MAX_INBOX: u64 = 10_000;
+/// Messages one `receive` request returns at most (one reply line of some 400 KB at most);
+/// the CLI asks again for the rest.
+pub const RECEIVE_BATCH: usize = 64;
 /// Sender reports kept for the `send` that caused them (a poll yields a handful at most).
 const SENT_KEPT: usize = 16;
 /// Receiver releases waiting for their data (the data follows in the same poll).
@@ -39,21 +51,28 @@ const SEND_TTD: Duration = Duration::from_secs(3600);
 /// The priority of an operator's message (5066's default client priority).
 const SEND_PRIORITY: u8 = 5;
 
-/// One arrival for the operator.
-struct Arrival {
-    report: GuardReport,
-    log_index: Option<u64>,
-    received: SystemTime,
-    data: Option<Vec<u8>>,
+/// The operator's inbox in `skywave status` (when the agent guards).
+#[derive(Serialize, Deserialize, Debug, Default, PartialEq, Eq)]
+pub struct InboxStatus {
+    /// Messages waiting for `skywave receive`.
+    pub waiting: u64,
+    /// How many it holds at most.
+    pub limit: u64,
+    /// Arrivals refused since the agent started: the inbox was full or the store failed
+    /// (each is logged, and in the decision log).
+    pub refused: u64,
 }
 
-/// Sender verdicts, receiver releases waiting for their data, and the inbox.
+/// Sender verdicts, receiver releases waiting for their data, and what the inbox refused.
 pub(super) struct Messages {
     /// The guarded SAPs in the order configured (the first is `send`'s default).
     guarded: Vec<u8>,
     sent: VecDeque<(GuardReport, Option<u64>)>,
     pending: VecDeque<(GuardReport, Option<u64>)>,
-    inbox: VecDeque<Arrival>,
+    /// The inbox's bound ([`MAX_INBOX`]; smaller in tests).
+    limit: u64,
+    /// Arrivals the inbox refused since start.
+    refused: u64,
 }
 
 impl Messages {
@@ -63,7 +82,8 @@ impl Messages {
             guarded: saps.iter().map(|s| s.sap).collect(),
             sent: VecDeque::new(),
             pending: VecDeque::new(),
-            inbox: VecDeque::new(),
+            limit: MAX_INBOX,
+            refused: 0,
         }
     }
 
@@ -84,8 +104,15 @@ impl Messages {
     }
 
     /// A receiver-end report, logged at `log_index`; `bound` has a bit per SAP a SIS client
-    /// holds (those clients get the data, not the operator).
-    pub(super) fn arrived(&mut self, report: &GuardReport, log_index: Option<u64>, bound: u16) {
+    /// holds (those clients get the data, not the operator). A refusal goes to the inbox in
+    /// `store` at once.
+    pub(super) fn arrived(
+        &mut self,
+        store: &Store,
+        report: &GuardReport,
+        log_index: Option<u64>,
+        bound: u16,
+    ) {
         let sap = report.ends.destination_sap;
         if !self.guarded.contains(&sap) || bound & (1 << (sap & 15)) != 0 {
             return;
@@ -96,19 +123,22 @@ impl Messages {
             }
             self.pending.push_back((report.clone(), log_index));
         } else {
-            self.keep(Arrival {
-                report: report.clone(),
-                log_index,
-                received: SystemTime::now(),
-                data: None,
-            });
+            self.keep(store, report, log_index, None);
         }
     }
 
-    /// Released data from `src` for `sap`: kept for the operator if its release was kept
-    /// here (`handed`: a SIS client took it, so only the waiting release is dropped).
-    /// Returns whether the operator's inbox took it.
-    pub(super) fn deliver(&mut self, src: Address, sap: u8, data: &[u8], handed: bool) -> bool {
+    /// Released data from `src` for `sap`: kept in the inbox in `store` if its release was
+    /// kept here (`handed`: a SIS client took it, so only the waiting release is dropped).
+    /// Returns whether it was the operator's (kept, or refused by a full inbox: either way
+    /// no one else takes it).
+    pub(super) fn deliver(
+        &mut self,
+        store: &Store,
+        src: Address,
+        sap: u8,
+        data: &[u8],
+        handed: bool,
+    ) -> bool {
         let digest = Digest::of(data);
         let Some(at) = self.pending.iter().position(|(r, _)| {
             r.digest == digest && r.ends.source == src.value() && r.ends.destination_sap == sap
@@ -121,23 +151,44 @@ impl Messages {
         if handed {
             return false;
         }
-        self.keep(Arrival {
-            report,
-            log_index,
-            received: SystemTime::now(),
-            data: Some(data.to_vec()),
-        });
+        self.keep(store, &report, log_index, Some(data));
         true
     }
 
-    fn keep(&mut self, arrival: Arrival) {
-        if self.inbox.len() == MAX_INBOX {
-            tracing::warn!(
-                "operator inbox full ({MAX_INBOX}): the oldest message is dropped (its decision is in the log)"
-            );
-            self.inbox.pop_front();
+    /// Writes one arrival to the inbox, or refuses it (full, or the store failed): logged
+    /// with what identifies it, and counted for `skywave status`.
+    fn keep(
+        &mut self,
+        store: &Store,
+        report: &GuardReport,
+        log_index: Option<u64>,
+        data: Option<&[u8]>,
+    ) {
+        let why = match store.inbox_put(report, log_index, data, SystemTime::now(), self.limit) {
+            Ok(Some(_)) => return,
+            Ok(None) => format!(
+                "the inbox is full ({} messages: `skywave receive` takes them)",
+                self.limit
+            ),
+            Err(e) => format!("the store failed: {e}"),
+        };
+        self.refused += 1;
+        tracing::error!(
+            source = report.ends.source,
+            seq = report.seq,
+            digest = %report.digest,
+            log_index,
+            "labelled message for the operator refused: {why}; its decision is in the log"
+        );
+    }
+
+    /// The inbox as `skywave status` shows it.
+    pub(super) fn status(&self, store: &Store) -> InboxStatus {
+        InboxStatus {
+            waiting: store.inbox_count(0).map_or(0, |(all, _)| all),
+            limit: self.limit,
+            refused: self.refused,
         }
-        self.inbox.push_back(arrival);
     }
 }
 
@@ -241,55 +292,72 @@ impl Core {
         Reply::Sent(Box::new(sent))
     }
 
-    /// `skywave receive`: the inbox, taken.
-    pub(super) fn receive(&mut self) -> Reply {
+    /// `skywave receive`: up to [`RECEIVE_BATCH`] messages of the inbox with an id above
+    /// `after`, oldest first, and how many more there are; with `keep` nothing is removed
+    /// (the CLI removes what it has written or printed with [`Core::ack`]), without it the
+    /// batch is removed as it is returned (the control API's first form, `{"cmd":"receive"}`).
+    pub(super) fn receive(&mut self, keep: bool, after: u64) -> Reply {
+        let error = |e: crate::store::StoreError| Reply::Error {
+            message: format!("the inbox could not be read: {e}"),
+        };
+        let rows = match self.store.inbox_peek(after, RECEIVE_BATCH) {
+            Ok(rows) => rows,
+            Err(e) => return error(e),
+        };
+        let last = rows.last().map_or(after, |r| r.id);
+        if !keep {
+            let ids: Vec<u64> = rows.iter().map(|r| r.id).collect();
+            if let Err(e) = self.store.inbox_remove(&ids) {
+                return error(e);
+            }
+        }
+        let remaining = match self.store.inbox_count(last) {
+            Ok((_, later)) => later,
+            Err(e) => return error(e),
+        };
         let names = PolicyNames::from_storage(self.station.node().storage());
-        let messages = self
-            .messages
-            .inbox
-            .drain(..)
-            .map(|a| InboxJson {
-                message: MessageJson::new(&a.report, &names),
-                decision: decision_json(&a.report),
-                log_index: a.log_index,
-                received_unix: a
+        let messages = rows
+            .into_iter()
+            .map(|r| InboxJson {
+                id: r.id,
+                message: MessageJson::new(&r.report, &names),
+                decision: decision_json(&r.report),
+                log_index: r.log_index,
+                received_unix: r
                     .received
                     .duration_since(SystemTime::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs()),
-                data_hex: a.data.map(|d| Hex(&d).to_string()),
+                data_hex: r.data.map(|d| Hex(&d).to_string()),
             })
             .collect();
-        Reply::Received { messages }
+        Reply::Received {
+            messages,
+            remaining,
+        }
+    }
+
+    /// Removes the inbox messages `ids` (what a `receive` with `keep` returned, once the
+    /// operator has it); ids no longer there are ignored, so an ack repeated is harmless.
+    pub(super) fn ack(&mut self, ids: &[u64]) -> Reply {
+        match self.store.inbox_remove(ids) {
+            Ok(removed) => Reply::Acked { removed },
+            Err(e) => Reply::Error {
+                message: format!("the inbox could not be changed: {e}"),
+            },
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use heapless::Vec as HVec;
-    use skywave_protocol::label::binding::{BindingRefusal, Endpoints};
-    use skywave_protocol::station::{End, GuardRefusal};
+    use skywave_protocol::label::binding::BindingRefusal;
+    use skywave_protocol::station::GuardRefusal;
 
     use super::*;
     use crate::agent::config::SapLabel;
 
     fn arrival(sap: u8, data: &[u8], refusal: Option<GuardRefusal>) -> GuardReport {
-        GuardReport {
-            end: End::Receiver,
-            ticket: None,
-            link: LinkId(0),
-            message: None,
-            ends: Endpoints {
-                source: 1,
-                source_sap: sap,
-                destination: 2,
-                destination_sap: sap,
-            },
-            seq: 1,
-            digest: Digest::of(data),
-            label: HVec::new(),
-            refusal,
-            decision: None,
-        }
+        crate::store::tests::receiver_report(sap, data, refusal, None)
     }
 
     fn guarding(saps: &[u8]) -> Messages {
@@ -305,40 +373,101 @@ mod tests {
         Messages::new(&saps)
     }
 
+    /// A store in a directory that lives as long as it is used.
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &dir.path().join("node.db"),
+            Address::new(2).unwrap(),
+            crate::store::StoreOptions::default(),
+        )
+        .unwrap();
+        (dir, store)
+    }
+
+    /// The inbox in `store`: each message's log index and data.
+    fn inbox(store: &Store) -> Vec<(Option<u64>, Option<Vec<u8>>)> {
+        let rows = store.inbox_peek(0, 100).unwrap();
+        rows.into_iter().map(|r| (r.log_index, r.data)).collect()
+    }
+
     #[test]
     fn a_release_for_the_operator_waits_for_its_data_and_a_refusal_comes_without() {
+        let (_dir, store) = store();
         let mut m = guarding(&[5, 6]);
         let from = Address::new(1).unwrap();
-        m.arrived(&arrival(5, b"hello", None), Some(7), 0);
-        assert!(m.inbox.is_empty(), "a release waits for its data");
+        m.arrived(&store, &arrival(5, b"hello", None), Some(7), 0);
+        assert!(inbox(&store).is_empty(), "a release waits for its data");
         // Other data, or the same from another node, is not this release's.
-        assert!(!m.deliver(from, 5, b"other", false));
-        assert!(!m.deliver(Address::new(3).unwrap(), 5, b"hello", false));
-        assert!(m.deliver(from, 5, b"hello", false));
+        assert!(!m.deliver(&store, from, 5, b"other", false));
+        assert!(!m.deliver(&store, Address::new(3).unwrap(), 5, b"hello", false));
+        assert!(m.deliver(&store, from, 5, b"hello", false));
         let refused = GuardRefusal::Binding(BindingRefusal::Replayed { address: 1, seq: 4 });
-        m.arrived(&arrival(6, b"again", Some(refused)), Some(8), 0);
-        let got: Vec<(Option<u64>, Option<&[u8]>)> = m
-            .inbox
-            .iter()
-            .map(|a| (a.log_index, a.data.as_deref()))
-            .collect();
-        assert_eq!(got, [(Some(7), Some(&b"hello"[..])), (Some(8), None)]);
+        m.arrived(&store, &arrival(6, b"again", Some(refused)), Some(8), 0);
+        assert_eq!(
+            inbox(&store),
+            [(Some(7), Some(b"hello".to_vec())), (Some(8), None)]
+        );
+        // The report comes back whole, for `receive` to show as it would have at once.
+        let refusal = &store.inbox_peek(0, 2).unwrap()[1].report;
+        assert_eq!(*refusal, arrival(6, b"again", Some(refused)));
     }
 
     #[test]
     fn a_sap_a_sis_client_holds_or_an_unguarded_one_is_not_the_operators() {
+        let (_dir, store) = store();
         let mut m = guarding(&[5]);
         let from = Address::new(1).unwrap();
         // A SIS client is bound to SAP 5: the data is its, not the operator's.
-        m.arrived(&arrival(5, b"for the client", None), Some(1), 1 << 5);
-        assert!(!m.deliver(from, 5, b"for the client", true));
-        m.arrived(&arrival(5, b"handed", None), Some(2), 0);
+        m.arrived(
+            &store,
+            &arrival(5, b"for the client", None),
+            Some(1),
+            1 << 5,
+        );
+        assert!(!m.deliver(&store, from, 5, b"for the client", true));
+        m.arrived(&store, &arrival(5, b"handed", None), Some(2), 0);
         assert!(
-            !m.deliver(from, 5, b"handed", true),
+            !m.deliver(&store, from, 5, b"handed", true),
             "a client took it after all"
         );
-        m.arrived(&arrival(7, b"unguarded", None), Some(3), 0);
-        assert!(!m.deliver(from, 7, b"unguarded", false));
-        assert!(m.inbox.is_empty() && m.pending.is_empty());
+        m.arrived(&store, &arrival(7, b"unguarded", None), Some(3), 0);
+        assert!(!m.deliver(&store, from, 7, b"unguarded", false));
+        assert!(inbox(&store).is_empty() && m.pending.is_empty());
+    }
+
+    #[test]
+    fn a_full_inbox_refuses_the_newest_counts_it_and_keeps_every_older_one() {
+        let (_dir, store) = store();
+        let mut m = guarding(&[5]);
+        m.limit = 2;
+        let from = Address::new(1).unwrap();
+        for (log, data) in [(1, &b"first"[..]), (2, b"second"), (3, b"third")] {
+            m.arrived(&store, &arrival(5, data, None), Some(log), 0);
+            // Refused or kept, the data was the operator's: nobody else takes it.
+            assert!(m.deliver(&store, from, 5, data, false));
+        }
+        let refused = GuardRefusal::Binding(BindingRefusal::Replayed { address: 1, seq: 4 });
+        m.arrived(&store, &arrival(5, b"fourth", Some(refused)), Some(4), 0);
+        let kept = [
+            (Some(1), Some(b"first".to_vec())),
+            (Some(2), Some(b"second".to_vec())),
+        ];
+        assert_eq!(inbox(&store), kept, "the oldest are kept, not dropped");
+        assert_eq!(
+            m.status(&store),
+            InboxStatus {
+                waiting: 2,
+                limit: 2,
+                refused: 2
+            }
+        );
+        // Once the operator took one there is room again.
+        let first = store.inbox_peek(0, 1).unwrap()[0].id;
+        assert_eq!(store.inbox_remove(&[first]).unwrap(), 1);
+        m.arrived(&store, &arrival(5, b"fifth", None), Some(5), 0);
+        assert!(m.deliver(&store, from, 5, b"fifth", false));
+        assert_eq!(inbox(&store)[1], (Some(5), Some(b"fifth".to_vec())));
+        assert_eq!(m.status(&store).refused, 2);
     }
 }

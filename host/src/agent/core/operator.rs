@@ -123,7 +123,8 @@ impl Core {
                 label,
                 data,
             } => self.send(to, sap, &label, &data),
-            Command::Receive => self.receive(),
+            Command::Receive { keep, after } => self.receive(keep, after),
+            Command::Ack { ids } => self.ack(&ids),
             Command::Policies => Reply::Policies {
                 artifacts: (0..self.station.node().storage().len())
                     .filter_map(|i| {
@@ -237,6 +238,10 @@ impl Core {
             refused: self.refused.clone(),
             domains: self.domains(),
             sis: self.sis_status(),
+            inbox: self
+                .guard
+                .is_some()
+                .then(|| self.messages.status(&self.store)),
             links: (0u8..)
                 .zip(&self.ports)
                 .filter_map(|(index, p)| {

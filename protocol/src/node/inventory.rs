@@ -111,10 +111,15 @@ impl<
             match their_line {
                 Some(t) if t.items == mine.items && t.set_digest == mine.set_digest => {}
                 // They hold fewer, or as many but fewer revocations: they are behind, and
-                // another listener supplies them.
+                // another listener supplies them. Not if they are ahead on revocations: what
+                // those revoke drops out of their count, so a neighbour holding a checkpoint
+                // we lack may count fewer (hostile-partner: 30 AUS artifacts against the USA
+                // adjunct's 45), and taking it for behind left the adjunct, whose own
+                // reconciliation had been lost, without the checkpoint for a summary round.
                 Some(t)
                     if !supplies
                         && t.items > 0
+                        && t.revocation_seq <= mine.revocation_seq
                         && (t.items < mine.items
                             || (t.items == mine.items
                                 && t.revocation_seq < mine.revocation_seq)) => {}

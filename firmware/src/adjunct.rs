@@ -43,6 +43,11 @@ pub const POLICIES: usize = 4;
 pub const TRANSLATORS: usize = 6;
 /// Revocation entries over all domains.
 pub const REVOKED: usize = 16;
+/// Bytes a policy or translator slot of the trust store holds: the sample coalition's largest
+/// is 222 (GBR's policy), so 512 leaves room for a policy of twice as many rules, and the ten
+/// slots take 5 KB less RAM than full 1023-byte ones. A longer policy or translator is
+/// refused (`SlotTooSmall`) and not kept.
+pub const HELD: usize = 512;
 /// Conflicts kept as evidence, per domain: none. The board has nowhere to persist or report
 /// them (the host agent does, docs/store.md), and each slot would cost a 1023-byte artifact per
 /// domain; conflicting artifacts are refused all the same.
@@ -74,7 +79,7 @@ pub const RX_SLOTS: usize = 4;
 const ARQ_WINDOW: u8 = (RX_SLOTS - CPDU.div_ceil(MAX_SEGMENT_LEN)) as u8;
 
 /// The trust store, sized for the board.
-pub type BoardTrust = TrustStore<CREDENTIALS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>;
+pub type BoardTrust = TrustStore<CREDENTIALS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE, HELD>;
 /// Artifact storage, packed, and every artifact recorded in the trust journal before it is
 /// kept (when the board has one: the self-test runs without).
 pub type BoardStorage = Persisted<ArenaStorage<STORED, STORED_BYTES>>;

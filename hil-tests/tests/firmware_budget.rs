@@ -38,10 +38,12 @@ const RAM_BUDGET: u64 = 64 * 1024;
 /// decodes one artifact at a time; the whole end-to-end exchange, with admissions and decisions
 /// over held policies, is held by `firmware_e2e`).
 const STACK_BUDGET: u64 = 16 * 1024;
-/// Static RAM + boot peak + steady peak: 86,820 B measured (110,184 B before the link's
-/// transmit windows were sized to its receive slots and decisions went step by step). A
-/// ratchet, so a regression fails here; the part's own limit is [`RAM_BUDGET`].
-const WHOLE_RAM_BOUND: u64 = 88 * 1024;
+/// Static RAM + boot peak + steady peak: 80,472 B measured (87,904 B before the trust store's
+/// policy and translator slots were sized to the board, 110,184 B before the link's transmit
+/// windows were sized to its receive slots and decisions went step by step). A ratchet, so a
+/// regression fails here; the part's own limit is [`RAM_BUDGET`], which the boot peak (root
+/// installation under `Signed::decode`, 23.7 KB) still keeps it from.
+const WHOLE_RAM_BOUND: u64 = 80 * 1024;
 
 const SHF_WRITE: u32 = 0x1;
 const SHF_ALLOC: u32 = 0x2;

@@ -18,7 +18,7 @@
 #![no_std]
 #![no_main]
 
-use core::mem::MaybeUninit;
+use core::mem::{ManuallyDrop, MaybeUninit};
 
 use cortex_m_semihosting::hprintln;
 use heapless::String;
@@ -54,8 +54,17 @@ mod vectors {
 /// Verifications timed for the per-verification figure.
 const VERIFY_RUNS: u64 = 4;
 
-static mut TRUST: BoardTrust = BoardTrust::empty();
-static mut ADJUNCT: MaybeUninit<Adjunct> = MaybeUninit::uninit();
+/// The self-test's one big static: first the trust store of the admission checks, then, once
+/// they are done, the adjunct, in the same memory, so the image needs the RAM of one station
+/// rather than a station and a second trust store.
+union Scratch {
+    trust: ManuallyDrop<MaybeUninit<BoardTrust>>,
+    adjunct: ManuallyDrop<MaybeUninit<Adjunct>>,
+}
+
+static mut SCRATCH: Scratch = Scratch {
+    adjunct: ManuallyDrop::new(MaybeUninit::uninit()),
+};
 
 /// Counts checks and reports each.
 struct Checks {
@@ -136,13 +145,16 @@ fn run() -> ! {
         core::mem::size_of::<Adjunct>()
     );
     measure_verification(&mut c);
-    // SAFETY: the only reference to TRUST ever made.
-    let trust = unsafe { &mut *core::ptr::addr_of_mut!(TRUST) };
+    // SAFETY: the only reference to SCRATCH ever made.
+    let scratch = unsafe { &mut *core::ptr::addr_of_mut!(SCRATCH) };
+    // SAFETY: a `MaybeUninit` is valid whatever the union last held.
+    let trust = empty_trust(unsafe { &mut scratch.trust });
     admission_and_decisions(&mut c, trust);
     refusals(&mut c, trust);
     storage(&mut c);
     console_protocol(&mut c);
-    adjunct(&mut c, &mut clock);
+    // SAFETY: as above; the trust store is not used again (it is overwritten, never dropped).
+    adjunct(&mut c, &mut clock, unsafe { &mut scratch.adjunct });
 
     let peak = stack::peak();
     hprintln!(
@@ -156,6 +168,13 @@ fn run() -> ! {
     );
     hprintln!("selftest: {} passed, {} failed", c.passed, c.failed);
     board::halt(c.failed == 0)
+}
+
+/// Writes an empty trust store into `slot`, out of line so that no copy of it stays in
+/// `run`'s frame.
+#[inline(never)]
+fn empty_trust(slot: &mut MaybeUninit<BoardTrust>) -> &mut BoardTrust {
+    slot.write(BoardTrust::empty())
 }
 
 /// Times point decompression and ECDSA verification on a root's self-signature.
@@ -396,9 +415,7 @@ fn console_protocol(c: &mut Checks) {
 }
 
 /// The adjunct as main.rs builds it: start, answer requests, survive radio noise.
-fn adjunct(c: &mut Checks, clock: &mut Clock) {
-    // SAFETY: the only reference to ADJUNCT ever made.
-    let slot = unsafe { &mut *core::ptr::addr_of_mut!(ADJUNCT) };
+fn adjunct(c: &mut Checks, clock: &mut Clock, slot: &'static mut MaybeUninit<Adjunct>) {
     let now = clock.now();
     let before = stack::peak();
     let adjunct = match Adjunct::start(slot, now, None) {

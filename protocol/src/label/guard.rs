@@ -25,8 +25,9 @@ pub fn decide<
     const TRANSLATORS: usize,
     const REVOKED: usize,
     const EVIDENCE: usize,
+    const HELD: usize,
 >(
-    store: &TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>,
+    store: &TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE, HELD>,
     label: &Label<'_>,
     audience: Domain,
     now: Option<UnixTime>,
@@ -51,8 +52,9 @@ pub fn decide_compact<
     const TRANSLATORS: usize,
     const REVOKED: usize,
     const EVIDENCE: usize,
+    const HELD: usize,
 >(
-    store: &TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>,
+    store: &TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE, HELD>,
     label: &[u8],
     audience: Domain,
     now: Option<UnixTime>,

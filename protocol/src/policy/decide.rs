@@ -180,7 +180,8 @@ impl<
     const TRANSLATORS: usize,
     const REVOKED: usize,
     const EVIDENCE: usize,
-> TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>
+    const HELD: usize,
+> TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE, HELD>
 {
     /// Decides whether data labelled `label` may be released to `audience`, from what the store
     /// holds now. Verifies no signatures. Append the result to a [`super::DecisionLog`] to make
@@ -317,7 +318,7 @@ impl<
     #[inline(never)]
     fn translator_facts(
         &self,
-        held: &Held,
+        held: &Held<HELD>,
         now: Option<UnixTime>,
     ) -> Option<(SpiralRef, u32, bool)> {
         let translator = decode_translator(held)?;
@@ -390,7 +391,7 @@ impl<
     /// standing.
     fn policy_in_force(
         &self,
-        which: impl Fn(&Held) -> bool,
+        which: impl Fn(&Held<HELD>) -> bool,
         now: Option<UnixTime>,
     ) -> Option<InForce<Policy<'_>>> {
         self.policies
@@ -401,7 +402,11 @@ impl<
 
     /// `held`, decoded, if it is a policy that is not revoked and whose signer is in good
     /// standing.
-    fn usable<'s>(&'s self, held: &'s Held, now: Option<UnixTime>) -> Option<InForce<Policy<'s>>> {
+    fn usable<'s>(
+        &'s self,
+        held: &'s Held<HELD>,
+        now: Option<UnixTime>,
+    ) -> Option<InForce<Policy<'s>>> {
         let Ok(Signed {
             artifact: Artifact::Policy(policy),
             ..
@@ -423,7 +428,7 @@ impl<
 
     fn translator_usable(
         &self,
-        held: &Held,
+        held: &Held<HELD>,
         translator: &Translator<'_>,
         now: Option<UnixTime>,
     ) -> bool {
@@ -434,7 +439,7 @@ impl<
     }
 }
 
-fn decode_translator(held: &Held) -> Option<Translator<'_>> {
+fn decode_translator<const N: usize>(held: &Held<N>) -> Option<Translator<'_>> {
     match Signed::decode(&held.bytes) {
         Ok(Signed {
             artifact: Artifact::Translator(t),

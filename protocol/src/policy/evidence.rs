@@ -266,7 +266,8 @@ impl<
     const TRANSLATORS: usize,
     const REVOKED: usize,
     const EVIDENCE: usize,
-> TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>
+    const HELD: usize,
+> TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE, HELD>
 {
     /// Checks offline what the pair `held`, `offered` proves, against this store's roots and
     /// the credentials admitted into it (call it on a store seeded with the roots and the

@@ -29,7 +29,8 @@ impl<
     const TRANSLATORS: usize,
     const REVOKED: usize,
     const EVIDENCE: usize,
-> TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>
+    const HELD: usize,
+> TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE, HELD>
 {
     /// The identities credentialed for node `address` and in good standing at `now` (chain to
     /// the root present, nothing on it revoked, valid when time is known). Usually one; more

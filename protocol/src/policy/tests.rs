@@ -950,3 +950,6 @@ fn a_log_entry_stays_small() {
 }
 
 mod hostile;
+
+/// Policy and translator slots smaller than an artifact (a board's `HELD`).
+mod slots;

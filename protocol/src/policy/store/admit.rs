@@ -7,7 +7,7 @@ use super::{
     Domain, DomainState, Evidence, Held, InForce, KeyId, Kind, MAX_ARTIFACT_LEN,
     MAX_CHECKPOINT_ENTRIES, MAX_REVOCATION_ENTRIES, Policy, PolicyDelta, Refusal, Revocation,
     Revoked, SIGNATURE_LEN, Scope, Signed, Table, Translator, TrustStore, UnixTime, Vec,
-    VerifyingKey, credential_ref, held_bytes, held_ref, place, revoked,
+    VerifyingKey, credential_ref, held_ref, place, revoked, slot_bytes,
 };
 use crate::policy::encoding;
 use crate::policy::evidence;
@@ -18,7 +18,8 @@ impl<
     const TRANSLATORS: usize,
     const REVOKED: usize,
     const EVIDENCE: usize,
-> TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>
+    const HELD: usize,
+> TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE, HELD>
 {
     pub(super) fn admit_signed(
         &mut self,
@@ -193,7 +194,7 @@ impl<
             version: policy.version,
             signer: policy.signer,
             digest: Digest::of(signed.bytes),
-            bytes: held_bytes(signed.bytes)?,
+            bytes: slot_bytes(Table::Policies, signed.bytes)?,
         };
         self.check_supersession(&self.policies, &held)?;
         let artifact = held_ref(Kind::Policy, &held);
@@ -247,7 +248,7 @@ impl<
             version: translator.version,
             signer: key,
             digest: Digest::of(signed.bytes),
-            bytes: held_bytes(signed.bytes)?,
+            bytes: slot_bytes(Table::Translators, signed.bytes)?,
         };
         self.check_supersession(&self.translators, &held)?;
         let artifact = held_ref(Kind::Translator, &held);
@@ -266,8 +267,8 @@ impl<
     /// held one's signer or an ancestor of it, in the domain it is filed under.
     pub(super) fn check_supersession<const N: usize>(
         &self,
-        table: &Vec<Held, N>,
-        offered: &Held,
+        table: &Vec<Held<HELD>, N>,
+        offered: &Held<HELD>,
     ) -> Result<(), Refusal> {
         match table.iter().find(|h| h.same_artifact(offered)) {
             Some(held) if offered.version >= held.version && held.digest != offered.digest => {

@@ -13,7 +13,8 @@ impl<
     const TRANSLATORS: usize,
     const REVOKED: usize,
     const EVIDENCE: usize,
-> TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>
+    const HELD: usize,
+> TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE, HELD>
 {
     pub(super) fn cred_entry(
         signed: &Signed<'_>,
@@ -199,7 +200,7 @@ impl<
     }
 
     /// Either of a translator's domains may revoke it.
-    pub(in crate::policy) fn translator_revoked(&self, held: &Held) -> bool {
+    pub(in crate::policy) fn translator_revoked(&self, held: &Held<HELD>) -> bool {
         let entry = Revoked::Translator {
             id: held.id,
             version: held.version,

@@ -59,7 +59,7 @@ mod tables;
 
 pub use outcome::{Admitted, Refusal, Table};
 pub use room::{Room, RoomError};
-use tables::{check_time, held_bytes, place};
+use tables::{check_time, held_bytes, place, slot_bytes};
 
 /// An admitted credential, with its key decoded once so verifications do not repeat the point
 /// decompression.
@@ -78,9 +78,10 @@ pub(super) struct Cred {
     pub(super) bytes: Vec<u8, MAX_CREDENTIAL_LEN>,
 }
 
-/// An admitted policy or translator: its identity and its bytes, decoded again when used.
+/// An admitted policy or translator: its identity and its bytes (up to `N`), decoded again
+/// when used.
 #[derive(Clone, PartialEq, Eq, Debug)]
-pub(super) struct Held {
+pub(super) struct Held<const N: usize> {
     /// The policy's domain; a translator's source domain.
     pub(super) domain: Domain,
     /// The policy's domain again; a translator's target domain.
@@ -92,7 +93,7 @@ pub(super) struct Held {
     /// Who signed it: a newer version must come from this key or one of its ancestors.
     pub(super) signer: KeyId,
     pub(super) digest: Digest,
-    pub(super) bytes: Vec<u8, MAX_ARTIFACT_LEN>,
+    pub(super) bytes: Vec<u8, N>,
 }
 
 /// A domain's revocation state and room.
@@ -132,10 +133,12 @@ pub(super) struct InForce {
 /// - `TRANSLATORS`: translators (the latest version of each);
 /// - `REVOKED`: revocation entries, over all domains;
 /// - `EVIDENCE`: conflicts kept as evidence, per domain ([`super::evidence`]): one domain's
-///   conflicts cannot take another's slots.
+///   conflicts cannot take another's slots;
+/// - `HELD`: bytes a policy or translator slot holds; [`MAX_ARTIFACT_LEN`] (the default) so an
+///   artifact that crosses the air in one frame always fits. A board with little RAM holds
+///   less and refuses a longer policy or translator with [`Refusal::SlotTooSmall`].
 ///
-/// Every slot of the policy, translator and evidence tables holds up to [`MAX_ARTIFACT_LEN`]
-/// bytes, so an artifact that crosses the air in one frame always fits. Build the host size
+/// Every evidence slot holds up to [`MAX_ARTIFACT_LEN`] bytes. Build the host size
 /// with [`TrustStore::new`], any size with [`TrustStore::empty`]; both are `const` so firmware
 /// can keep a store in a static.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -145,10 +148,11 @@ pub struct TrustStore<
     const TRANSLATORS: usize = MAX_TRANSLATORS,
     const REVOKED: usize = MAX_REVOKED,
     const EVIDENCE: usize = MAX_EVIDENCE,
+    const HELD: usize = MAX_ARTIFACT_LEN,
 > {
     pub(super) credentials: Vec<Cred, CREDS>,
-    pub(super) policies: Vec<Held, POLICIES>,
-    pub(super) translators: Vec<Held, TRANSLATORS>,
+    pub(super) policies: Vec<Held<HELD>, POLICIES>,
+    pub(super) translators: Vec<Held<HELD>, TRANSLATORS>,
     pub(super) domains: Vec<DomainState, MAX_DOMAINS>,
     pub(super) revoked: Vec<InForce, REVOKED>,
     /// Per domain, the conflicts not yet taken by the driver.
@@ -161,7 +165,8 @@ impl<
     const TRANSLATORS: usize,
     const REVOKED: usize,
     const EVIDENCE: usize,
-> Default for TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>
+    const HELD: usize,
+> Default for TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE, HELD>
 {
     fn default() -> Self {
         Self::empty()
@@ -182,7 +187,8 @@ impl<
     const TRANSLATORS: usize,
     const REVOKED: usize,
     const EVIDENCE: usize,
-> TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>
+    const HELD: usize,
+> TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE, HELD>
 {
     /// An empty store of these capacities: no roots, nothing admitted.
     // Inlined in optimised builds so that a board writes the value straight into its static
@@ -453,7 +459,8 @@ impl<
     const TRANSLATORS: usize,
     const REVOKED: usize,
     const EVIDENCE: usize,
-> Trust for TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE>
+    const HELD: usize,
+> Trust for TrustStore<CREDS, POLICIES, TRANSLATORS, REVOKED, EVIDENCE, HELD>
 {
     fn admit(&mut self, bytes: &[u8], now: Option<UnixTime>) -> Result<Admitted, Refusal> {
         TrustStore::admit(self, bytes, now)
@@ -511,7 +518,7 @@ pub(super) fn credential_ref(signed: &Signed<'_>, cred: &Credential) -> Artifact
     }
 }
 
-pub(super) fn held_ref(kind: Kind, held: &Held) -> ArtifactRef {
+pub(super) fn held_ref<const N: usize>(kind: Kind, held: &Held<N>) -> ArtifactRef {
     ArtifactRef {
         kind,
         domain: held.domain,

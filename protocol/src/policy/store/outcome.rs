@@ -134,6 +134,17 @@ pub enum Refusal {
     },
     /// A table is full.
     CapacityFull(Table),
+    /// The artifact is longer than a slot of its table holds: a board sizes its policy and
+    /// translator slots (the store's `HELD`) below the largest artifact to save RAM, and
+    /// refuses what does not fit instead of truncating it. A host's slots hold any artifact.
+    SlotTooSmall {
+        /// The table (policies or translators).
+        table: Table,
+        /// The artifact's length in bytes.
+        len: usize,
+        /// The most bytes a slot holds.
+        slot: usize,
+    },
     /// The artifact's domain has used all of its room in this table (its quota, set at
     /// provisioning): one partner can exhaust only its own room, never another's.
     RoomFull {
@@ -211,6 +222,7 @@ impl Refusal {
             Refusal::RevocationGap { .. } => "RevocationGap",
             Refusal::TranslatorNotInBothDomains { .. } => "TranslatorNotInBothDomains",
             Refusal::CapacityFull { .. } => "CapacityFull",
+            Refusal::SlotTooSmall { .. } => "SlotTooSmall",
             Refusal::RoomFull { .. } => "RoomFull",
             Refusal::SupersessionDenied { .. } => "SupersessionDenied",
             Refusal::CredentialLoop { .. } => "CredentialLoop",
@@ -286,6 +298,9 @@ impl fmt::Display for Refusal {
                 write!(f, "translator signer {key} not credentialed in {missing}")
             }
             Refusal::CapacityFull(table) => write!(f, "capacity full: {table:?}"),
+            Refusal::SlotTooSmall { table, len, slot } => {
+                write!(f, "{len} bytes do not fit a {table:?} slot of {slot}")
+            }
             Refusal::RoomFull { domain, table } => write!(f, "{domain} room full: {table:?}"),
             Refusal::SupersessionDenied {
                 signer,

@@ -24,7 +24,7 @@ impl Versioned for Cred {
     }
 }
 
-impl Versioned for Held {
+impl<const N: usize> Versioned for Held<N> {
     fn same_artifact(&self, other: &Self) -> bool {
         self.domain == other.domain && self.peer == other.peer && self.id == other.id
     }
@@ -99,4 +99,17 @@ pub(super) fn check_time(
 
 pub(super) fn held_bytes<const N: usize>(bytes: &[u8]) -> Result<Vec<u8, N>, Refusal> {
     Vec::from_slice(bytes).map_err(|_| Refusal::Malformed(DecodeError::TooLong))
+}
+
+/// A policy's or translator's bytes for a slot of `table` holding up to `N`
+/// ([`Refusal::SlotTooSmall`] if they do not fit).
+pub(super) fn slot_bytes<const N: usize>(
+    table: Table,
+    bytes: &[u8],
+) -> Result<Vec<u8, N>, Refusal> {
+    Vec::from_slice(bytes).map_err(|_| Refusal::SlotTooSmall {
+        table,
+        len: bytes.len(),
+        slot: N,
+    })
 }

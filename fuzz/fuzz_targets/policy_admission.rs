@@ -24,7 +24,8 @@ fuzz_target!(|data: &[u8]| {
         // the artifact may not.
         let mut out = [0u8; 2 * skywave_protocol::policy::MAX_ARTIFACT_LEN];
         let len = encode_signed_part(&signed.artifact, &mut out).expect("re-encodes");
-        let again = Signed::decode(&[&out[..len], &signed.signature[..]].concat())
+        let bytes = [&out[..len], &signed.signature[..]].concat();
+        let again = Signed::decode(&bytes)
             .expect("re-encoded bytes decode")
             .artifact;
         assert_eq!(again, signed.artifact, "decoded, encoded, decoded differs");

@@ -2,7 +2,8 @@
 //! builds, failing the run when exceeded:
 //!
 //! - flash (everything loaded: vector table, code, read-only data, the initial values of
-//!   .data) at most [`FLASH_BUDGET`];
+//!   .data) at most [`FLASH_BUDGET`], the part's, and at most [`FLASH_BOUND`], a ratchet on the
+//!   way to issue 19's 96 KiB;
 //! - static RAM (.data, .bss, .uninit) at most [`RAM_BUDGET`];
 //! - no heap: no allocator symbol is linked and no `.heap` section exists;
 //! - the layout flip-link makes: the stack's top at or below the statics, so an overflow runs
@@ -24,6 +25,10 @@ use std::time::Duration;
 use skywave_hil_tests::{Process, firmware_image, qemu_board, require_or_skip, tool_available};
 
 const FLASH_BUDGET: u64 = 128 * 1024;
+/// Flash as measured: 117,196 B since artifact bodies are decoded by hand (124,128 B with
+/// serde's visitors). A ratchet, so a regression fails here; issue 19's target with fast
+/// verification is 96 KiB, not met yet (docs/firmware.md, "Flash").
+const FLASH_BOUND: u64 = 115 * 1024;
 const RAM_BUDGET: u64 = 64 * 1024;
 /// The steady-state stack after the decisions this test asks (11.3 KB measured since a decision
 /// decodes one artifact at a time; the whole end-to-end exchange, with admissions and decisions
@@ -189,6 +194,10 @@ fn the_adjunct_image_meets_its_flash_ram_heap_and_stack_budgets() {
         ram as f64 / 1024.0
     );
     assert!(flash <= FLASH_BUDGET, "flash {flash} B > {FLASH_BUDGET} B");
+    assert!(
+        flash <= FLASH_BOUND,
+        "flash {flash} B > the ratchet {FLASH_BOUND} B"
+    );
     assert!(ram <= RAM_BUDGET, "static RAM {ram} B > {RAM_BUDGET} B");
 
     assert!(

@@ -494,7 +494,7 @@ impl Policy<'_> {
 }
 
 /// A classification level mapping inside a translator.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct ClassMap {
     /// The code in the source policy.
     pub from: u8,
@@ -503,7 +503,7 @@ pub struct ClassMap {
 }
 
 /// A category/caveat equivalence: one value in the source means one value in the target.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct Equivalence {
     /// The source value.
     pub from: CategoryValue,
@@ -513,7 +513,7 @@ pub struct Equivalence {
 
 /// A field-level bridge: a whole category moved to another tag between spirals, its value codes
 /// unchanged. Equivalences take precedence over bridges for the values they name.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct FieldBridge {
     /// The source tag.
     pub from_tag: u8,

@@ -3,7 +3,8 @@
 //! when exceeded:
 //!
 //! - flash (everything loaded: vector table, code, read-only data, the initial values of
-//!   .data) at most [`FLASH_BUDGET`];
+//!   .data) at most [`FLASH_BUDGET`], the part's, and at most [`FLASH_BOUND`], a ratchet on the
+//!   way to issue 19's 96 KiB;
 //! - flash with the trust journal's region (its size read from the image's
 //!   `_skywave_journal_bytes` symbol, set by the board's flash module): on a real part those
 //!   are sectors of the same flash. The sum is held to [`FLASH_WITH_JOURNAL_BOUND`], a ratchet
@@ -29,21 +30,28 @@ use std::time::Duration;
 use skywave_hil_tests::{Board, Process, require_or_skip, tool_available};
 
 const FLASH_BUDGET: u64 = 128 * 1024;
-/// Image flash + the trust journal's region: 160,120 B measured (127,352 B of image, 32 KiB of
-/// journal). A ratchet, so a regression fails here; the part's own limit is [`FLASH_BUDGET`],
-/// which this meets once the image is at most 96 KiB.
-const FLASH_WITH_JOURNAL_BOUND: u64 = 157 * 1024;
+/// Image flash + the trust journal's region: 153,016 B measured on the mps2-an386 (120,248 B of
+/// image, 32 KiB of journal; the STM32F405's 16 KiB region gives 137,188 B). A ratchet, so a
+/// regression fails here; the part's own limit is [`FLASH_BUDGET`], which this meets once the
+/// image is at most 96 KiB.
+const FLASH_WITH_JOURNAL_BOUND: u64 = 150 * 1024;
+/// Flash as measured: 120,248 B (mps2-an386) and 120,804 B (STM32F405) since artifact bodies
+/// are decoded by hand (-6,932 B) and the journal removes what revocations make useless
+/// (+3,228 B). A ratchet, so a regression fails here; issue 19's target with fast verification
+/// is 96 KiB, not met yet (docs/firmware.md, "Flash").
+const FLASH_BOUND: u64 = 118 * 1024;
 const RAM_BUDGET: u64 = 64 * 1024;
 /// The steady-state stack after the decisions this test asks (11.3 KB measured since a decision
 /// decodes one artifact at a time; the whole end-to-end exchange, with admissions and decisions
 /// over held policies, is held by `firmware_e2e`).
 const STACK_BUDGET: u64 = 16 * 1024;
-/// Static RAM + boot peak + steady peak: 80,472 B measured (87,904 B before the trust store's
+/// Static RAM + boot peak + steady peak: 75,840 B measured (80,472 B before artifact bodies were
+/// decoded by hand, 87,904 B before the trust store's
 /// policy and translator slots were sized to the board, 110,184 B before the link's transmit
 /// windows were sized to its receive slots and decisions went step by step). A ratchet, so a
 /// regression fails here; the part's own limit is [`RAM_BUDGET`], which the boot peak (root
-/// installation under `Signed::decode`, 23.7 KB) still keeps it from.
-const WHOLE_RAM_BOUND: u64 = 80 * 1024;
+/// installation under `Signed::decode`, 19.1 KB) still keeps it from.
+const WHOLE_RAM_BOUND: u64 = 75 * 1024;
 
 const SHF_WRITE: u32 = 0x1;
 const SHF_ALLOC: u32 = 0x2;
@@ -211,6 +219,10 @@ fn budgets_on(board: Board) {
         ram as f64 / 1024.0
     );
     assert!(flash <= FLASH_BUDGET, "flash {flash} B > {FLASH_BUDGET} B");
+    assert!(
+        flash <= FLASH_BOUND,
+        "flash {flash} B > the ratchet {FLASH_BOUND} B"
+    );
     assert!(ram <= RAM_BUDGET, "static RAM {ram} B > {RAM_BUDGET} B");
 
     assert!(

@@ -3,7 +3,8 @@
 //! ```text
 //! 0        format version (FORMAT_VERSION)
 //! 1        kind tag (Kind)
-//! 2..n-64  the body, postcard-encoded (model types, fields in declaration order)
+//! 2..n-64  the body, postcard-encoded (model types, fields in declaration order; read back by
+//!          `policy::body`'s hand-written decoder)
 //! n-64..n  ECDSA P-256 signature, raw r || s, 32 bytes each, low-S
 //! ```
 //!
@@ -237,14 +238,7 @@ impl<'a> Signed<'a> {
             return Err(DecodeError::UnknownFormatVersion(version));
         }
         let kind = Kind::from_tag(tag).ok_or(DecodeError::UnknownKind(tag))?;
-        let artifact = match kind {
-            Kind::Credential => Artifact::Credential(body_of(body)?),
-            Kind::Policy => Artifact::Policy(body_of(body)?),
-            Kind::Translator => Artifact::Translator(body_of(body)?),
-            Kind::Revocation => Artifact::Revocation(body_of(body)?),
-            Kind::PolicyDelta => Artifact::PolicyDelta(body_of(body)?),
-            Kind::Checkpoint => Artifact::Checkpoint(body_of(body)?),
-        };
+        let artifact = super::body::decode(kind, body)?;
         Ok(Signed {
             bytes,
             signed,
@@ -257,19 +251,6 @@ impl<'a> Signed<'a> {
     /// so check that after applying it).
     pub fn verify(&self, key: &VerifyingKey) -> bool {
         verify(key, self.signed, &self.signature)
-    }
-}
-
-fn body_of<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, DecodeError> {
-    // The deserializer itself rather than `postcard::take_from_bytes`, whose `(T, rest)` tuple
-    // is one more move of a 3 KB policy through the stack.
-    let mut de = postcard::Deserializer::from_bytes(body);
-    let value = T::deserialize(&mut de).map_err(|_| DecodeError::Body)?;
-    let rest = de.finalize().map_err(|_| DecodeError::Body)?;
-    if rest.is_empty() {
-        Ok(value)
-    } else {
-        Err(DecodeError::TrailingBytes)
     }
 }
 

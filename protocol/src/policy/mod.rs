@@ -24,6 +24,7 @@
 //!
 //! docs/policy.md explains the model, the encoding, the admission rules and the sizes.
 
+mod body;
 pub mod decide;
 pub mod encoding;
 pub mod evidence;

@@ -9,9 +9,8 @@
 use core::fmt;
 
 use heapless::Vec;
-use serde::de::{self, SeqAccess, Visitor};
 use serde::ser::SerializeTuple;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 
 use super::encoding::Kind;
@@ -134,7 +133,7 @@ impl fmt::Debug for PublicKey {
 }
 
 /// serde derives stop at 32-element arrays; this writes the 33 bytes as a tuple, which postcard
-/// encodes without a length prefix.
+/// encodes without a length prefix (`policy::body` reads them back).
 impl Serialize for PublicKey {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut tuple = serializer.serialize_tuple(Self::LEN)?;
@@ -145,30 +144,8 @@ impl Serialize for PublicKey {
     }
 }
 
-impl<'de> Deserialize<'de> for PublicKey {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = PublicKey;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("33 bytes of compressed SEC1 point")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PublicKey, A::Error> {
-                let mut key = [0; PublicKey::LEN];
-                for (i, out) in key.iter_mut().enumerate() {
-                    *out = seq
-                        .next_element()?
-                        .ok_or_else(|| de::Error::invalid_length(i, &self))?;
-                }
-                Ok(PublicKey(key))
-            }
-        }
-        deserializer.deserialize_tuple(Self::LEN, KeyVisitor)
-    }
-}
-
 /// What a credential lets its subject key sign: a set of the four scopes, as bits.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 pub struct Scope(pub u8);
 
 impl Scope {
@@ -222,7 +199,7 @@ impl fmt::Debug for Scope {
 }
 
 /// When a credential may be used, inclusive at both ends.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 pub struct Validity {
     /// The first second it is valid.
     pub not_before: UnixTime,
@@ -233,7 +210,7 @@ pub struct Validity {
 /// A credential: the signer (a root, or a key credentialed to issue credentials) binds a subject
 /// key to a domain, a scope, a validity window and a delegation depth. A root's credential is
 /// self-signed (`signer` is the subject's own key id) and enters a trust store only as an anchor.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 pub struct Credential {
     /// The domain the subject is credentialed in.
     pub domain: Domain,
@@ -260,7 +237,7 @@ pub struct Credential {
 }
 
 /// An FMN spiral (or stream) of a domain: the coordinates a translator maps between.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 pub struct SpiralRef {
     /// The domain.
     pub domain: Domain,
@@ -269,7 +246,7 @@ pub struct SpiralRef {
 }
 
 /// A level of a policy's classification hierarchy.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 pub struct Classification<'a> {
     /// The numeric code labels carry.
     pub code: u8,
@@ -278,7 +255,7 @@ pub struct Classification<'a> {
 }
 
 /// How a category's values combine in a release decision (STANAG 4774 semantics).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 pub enum CategoryKind {
     /// Widens release: the audience needs a rule for at least one of the label's values.
     Permissive,
@@ -291,7 +268,7 @@ pub enum CategoryKind {
 /// A set of value codes, as a bitmap: bit `i` (least significant bit first in each byte) of
 /// `bits` stands for code `base + i`. A SPIF's tag set of 90 consecutive LACVs costs 12 bytes
 /// plus the base, so a whole NATO-kind SPIF fits one artifact (docs/labels.md).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 pub struct ValueSet<'a> {
     /// The code of bit 0.
     pub base: u16,
@@ -363,7 +340,7 @@ impl<'a> ValueSet<'a> {
 
 /// A category (caveat) a policy defines: a tag, its semantics and its allowed value codes, like a
 /// SPIF's category with its LACVs.
-#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize)]
 pub struct Category<'a> {
     /// The numeric tag labels carry.
     pub tag: u8,
@@ -372,19 +349,17 @@ pub struct Category<'a> {
     /// How its values combine.
     pub kind: CategoryKind,
     /// The value codes it allows.
-    #[serde(borrow)]
     pub values: ValueSet<'a>,
     /// A label may carry at most one of its values (a SPIF's `singleSelection`).
     pub single: bool,
 }
 
 /// Some values of one category: what a release rule or a label constraint is about.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 pub struct CategorySet<'a> {
     /// The category's tag.
     pub tag: u8,
     /// The values.
-    #[serde(borrow)]
     pub values: ValueSet<'a>,
 }
 
@@ -404,17 +379,16 @@ impl CategorySet<'_> {
 }
 
 /// Values of one category a constraint refers to (a SPIF's `categoryGroup`).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 pub struct CategoryGroup<'a> {
     /// The category's tag.
     pub tag: u8,
     /// The values named, or `None` for every value the category defines.
-    #[serde(borrow)]
     pub values: Option<ValueSet<'a>>,
 }
 
 /// What a `requiredCategory` asks of the label's values in its groups.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 pub enum RequireOp {
     /// Exactly one value of the groups.
     OnlyOne,
@@ -425,17 +399,16 @@ pub enum RequireOp {
 }
 
 /// When a label constraint applies.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 pub enum Trigger<'a> {
     /// The label has this classification code.
     Classification(u8),
     /// The label carries any of these values.
-    #[serde(borrow)]
     Values(CategorySet<'a>),
 }
 
 /// What a label constraint demands once triggered.
-#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize)]
 pub enum Requirement<'a> {
     /// The label's classification is none of these codes (a SPIF's `excludedClass`).
     ExcludedClass(&'a [u8]),
@@ -444,23 +417,19 @@ pub enum Requirement<'a> {
         /// How many of the groups' values the label must carry.
         op: RequireOp,
         /// The groups.
-        #[serde(borrow)]
         groups: Vec<CategoryGroup<'a>, MAX_CONSTRAINT_GROUPS>,
     },
     /// The label carries no value of the groups (`excludedCategory`).
-    #[serde(borrow)]
     Excluded(Vec<CategoryGroup<'a>, MAX_CONSTRAINT_GROUPS>),
 }
 
 /// A validity rule for labels, after a SPIF's `excludedClass`, `requiredCategory` and
 /// `excludedCategory`: when `when` holds, `require` must hold too.
-#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize)]
 pub struct Constraint<'a> {
     /// When it applies.
-    #[serde(borrow)]
     pub when: Trigger<'a>,
     /// What it demands.
-    #[serde(borrow)]
     pub require: Requirement<'a>,
 }
 
@@ -475,20 +444,19 @@ pub struct CategoryValue {
 
 /// "Classification up to `max_classification` (and, if set, carrying a value of `category`) is
 /// releasable to `to`." A rule without a category is the baseline for unmarked data.
-#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize)]
 pub struct ReleaseRule<'a> {
     /// The highest classification code the rule covers (by the policy's hierarchy).
     pub max_classification: u8,
     /// The category values the rule is about (each of them is released), or `None` for the
     /// baseline.
-    #[serde(borrow)]
     pub category: Option<CategorySet<'a>>,
     /// The audience domains.
     pub to: Vec<Domain, MAX_RULE_DOMAINS>,
 }
 
 /// A domain's labelling and release policy at one FMN spiral, modelled on STANAG 4774/4778.
-#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize)]
 pub struct Policy<'a> {
     /// The domain whose policy this is.
     pub domain: Domain,
@@ -503,16 +471,12 @@ pub struct Policy<'a> {
     /// Its name, for people.
     pub name: &'a str,
     /// The hierarchy, lowest first: a code's rank is its position.
-    #[serde(borrow)]
     pub classifications: Vec<Classification<'a>, MAX_CLASSIFICATIONS>,
     /// The categories labels may carry.
-    #[serde(borrow)]
     pub categories: Vec<Category<'a>, MAX_CATEGORIES>,
     /// The release rules.
-    #[serde(borrow)]
     pub rules: Vec<ReleaseRule<'a>, MAX_RULES>,
     /// The label validity constraints (from a SPIF; empty for a hand-written policy).
-    #[serde(borrow)]
     pub constraints: Vec<Constraint<'a>, MAX_CONSTRAINTS>,
 }
 
@@ -559,7 +523,7 @@ pub struct FieldBridge {
 
 /// A signed mapping from (domain A, spiral N) to (domain B, spiral M). Its signer must hold
 /// translator-scoped credentials in both domains.
-#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize)]
 pub struct Translator<'a> {
     /// The source side; its domain is the one the translator is filed under.
     pub from: SpiralRef,
@@ -582,7 +546,7 @@ pub struct Translator<'a> {
 }
 
 /// One thing a revocation delta revokes, in the revoking domain.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 pub enum Revoked {
     /// Every credential the domain holds for this key (and so everything below it).
     Key(KeyId),
@@ -635,7 +599,7 @@ impl Revoked {
 
 /// A domain's revocation delta: sequence number `seq` follows `seq - 1`, like a delta CRL. The
 /// first delta of a domain has sequence 1.
-#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize)]
 pub struct Revocation {
     /// The revoking domain.
     pub domain: Domain,
@@ -651,7 +615,7 @@ pub struct Revocation {
 /// sequence number `seq`, signed by the domain's root. A node that admits it forgets the deltas
 /// up to `seq` (memory follows the live revocations, not the history), and a node that is
 /// further behind than its neighbours remember takes it instead of the missing deltas.
-#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize)]
 pub struct Checkpoint {
     /// The revoking domain.
     pub domain: Domain,
@@ -664,7 +628,7 @@ pub struct Checkpoint {
 }
 
 /// One step of rebuilding a policy's signed bytes from its base's.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 pub enum DeltaOp<'a> {
     /// Copy `len` bytes from `offset` in the base's signed bytes.
     Copy {
@@ -681,7 +645,7 @@ pub enum DeltaOp<'a> {
 /// signature is the new version's own signature, so after applying the ops a node holds exactly
 /// the policy artifact the authority signed, and admits it as one. Edits work on bytes rather
 /// than on the decoded policy because postcard is not canonical: re-encoding is never trusted.
-#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize)]
 pub struct PolicyDelta<'a> {
     /// The policy's domain.
     pub domain: Domain,
@@ -694,7 +658,6 @@ pub struct PolicyDelta<'a> {
     /// The version the ops produce.
     pub version: u32,
     /// The edits.
-    #[serde(borrow)]
     pub ops: Vec<DeltaOp<'a>, MAX_DELTA_OPS>,
     /// The digest of the resulting policy artifact (signed bytes and signature).
     pub result_digest: Digest,

@@ -289,6 +289,7 @@ mod tests {
             label: HVec::new(),
             refusal,
             decision: None,
+            head: HVec::new(),
         }
     }
 

@@ -11,7 +11,10 @@
 //! 3. refused (not cleared): rejected at once, nothing reaches the far client;
 //! 4. a malformed envelope: rejected at once;
 //! 5. node 2 silent: a second message held behind the first is refused when the translator's
-//!    revocation arrives, and its client gets the rejection.
+//!    revocation arrives, and its client gets the rejection;
+//! 6. client delivery confirmation: released at both ends, confirmed; refused by node 2's
+//!    guard only (the revocation reached it first), the sending client is rejected, not
+//!    confirmed.
 //!
 //! And the operator's inbox (`skywave send` / `receive` through the control API): messages
 //! for node 2's operator outlive a restart of its agent and are taken once.
@@ -214,13 +217,19 @@ impl Client {
         self.tcp.write_all(&frame).await.unwrap();
     }
 
-    /// Sends `updu` to node `dest`'s `sap`.
+    /// Sends `updu` to node `dest`'s `sap`, with the bind's service.
     async fn request(&mut self, dest: u32, sap: u8, updu: &[u8]) {
+        self.request_as(dest, sap, updu, ServiceType::default())
+            .await;
+    }
+
+    /// Sends `updu` to node `dest`'s `sap` with `service`.
+    async fn request_as(&mut self, dest: u32, sap: u8, updu: &[u8], service: ServiceType) {
         let request = UnidataRequest {
             priority: 3,
             dest_sap: sap,
             dest: SisAddress::node(Address::new(dest).unwrap()),
-            service: ServiceType::default(),
+            service,
             ttl: 0,
             updu,
         };
@@ -462,6 +471,45 @@ async fn inbox_across_a_restart(dir: PathBuf) {
     assert_eq!(inbox(&two, false).await, (vec![], 0));
 }
 
+async fn refused_by_the_receiver(dir: PathBuf) {
+    let c = Coalition::new();
+    let net = RadioNet::new(Modem::hf_2400_short());
+    let (_, one) = net.join(clean);
+    let (two_member, two) = net.join(clean);
+    let one = agent(&dir.join("1"), 1, 2, one).await;
+    let two = agent(&dir.join("2"), 2, 1, two).await;
+    let mut a5 = Client::bound(&one, 5).await;
+    let mut b5 = Client::bound(&two, 5).await;
+    // Client delivery confirmation, as HMTP-style clients ask for it.
+    let client_confirmed = ServiceType::arq(confirm::CLIENT, false);
+
+    // Released at both ends: confirmed once node 2's guard released it to its client.
+    a5.request_as(2, 5, b"first light", client_confirmed).await;
+    a5.confirmed().await;
+    assert_eq!(b5.indication().await, b"first light");
+
+    // Node 2 off the air; the next message is released by node 1 (which holds no revocation)
+    // and waits in its link. Once the keep-alive is answered, the request is with the core.
+    net.set_down(two_member, true);
+    a5.request_as(2, 5, b"after revocation", client_confirmed)
+        .await;
+    a5.send(&Primitive::KeepAlive).await;
+    while a5.next().await[HEADER_LEN] != kind::KEEP_ALIVE {}
+    // GBR's revocation of the translator reaches node 2 first (by another path).
+    let entry = Revoked::Translator { id: 1, version: 1 };
+    let revocation = sample::revocation(GBR, &c.gbr_signer, 1, &[entry]);
+    let artifact = sample::sign(&c.gbr_signer, &Artifact::Revocation(revocation));
+    let reply = ask(&two.control, Command::Publish { artifact }).await;
+    assert!(matches!(reply, Reply::Admitted { .. }), "{reply:?}");
+    net.set_down(two_member, false);
+    // Node 2's guard refuses it: its link answers DATA DELIVERY FAIL, and the sending client
+    // is rejected with Annex A's "unknown", never confirmed.
+    a5.rejected(rejected::UNKNOWN, b"after revocation").await;
+    // Node 2's client was handed nothing (ten minutes of simulated quiet).
+    let quiet = tokio::time::timeout(Duration::from_secs(600), b5.answer()).await;
+    assert!(quiet.is_err(), "node 2's client was handed {quiet:?}");
+}
+
 /// Runs `story` on the paused clock in a fresh directory with one folder per node.
 fn run<F: Future<Output = ()> + 'static>(
     name: &str,
@@ -489,4 +537,9 @@ fn the_operators_inbox_outlives_a_restart_and_gives_each_message_once() {
 #[test]
 fn a_held_message_refused_after_a_revocation_is_rejected_to_its_client() {
     run("held", refused_while_held);
+}
+
+#[test]
+fn a_message_the_receiving_guard_refuses_is_rejected_to_its_sender_not_confirmed() {
+    run("receiver", refused_by_the_receiver);
 }

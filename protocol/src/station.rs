@@ -52,6 +52,13 @@
 //!   room rules and its fate is reported by the id it returned. The payload of a received
 //!   U_PDU is lent from the station's one U_PDU buffer (no allocation, one buffer on a board):
 //!   while it waits to be polled, nothing else moves and later events wait in the links.
+//! - **Decided, then confirmed.** A link hands out a received U_PDU whose sender asked for
+//!   client delivery confirmation with a request to answer ([`crate::link::ConfirmRequest`]);
+//!   the station answers it as soon as it has decided on the U_PDU, before anything else
+//!   moves: confirmed when it goes to the node or the driver, DATA DELIVERY FAIL
+//!   ([`fail::REFUSED`]) when the guard refuses it. The answer is queued in the link, so a
+//!   driver that stores what it is handed does so before the answer can be transmitted (it
+//!   takes events before it polls for frames).
 //! - **Nothing a peer sends can stop us.** A U_PDU for a SAP nobody serves is the driver's to
 //!   drop; a malformed node message is the node's event; a link error on input is returned and
 //!   changes nothing else.
@@ -75,9 +82,10 @@ pub use traits::{StationLink, StationNode};
 
 #[cfg(doc)]
 use crate::link::Link;
+use crate::link::pdu::fail;
 use crate::link::{
-    self, Event as LinkEvent, Failure, MAX_UPDU_LEN, Message as LinkMessage, MessageId, Service,
-    SpduHeader, SubmitError, Transmit,
+    self, Answer, Event as LinkEvent, Failure, MAX_UPDU_LEN, Message as LinkMessage, MessageId,
+    Service, SpduHeader, SubmitError, Transmit,
 };
 #[cfg(doc)]
 use crate::node::Node;
@@ -225,7 +233,8 @@ pub enum StationEvent<'a> {
         header: SpduHeader,
         /// How it came (ARQ or not, expedited or not).
         service: Service,
-        /// Its sender asked for client delivery confirmation, which the link has queued.
+        /// Its sender asked for client delivery confirmation, which the station has answered
+        /// (confirmed: it is handed to the driver) before reporting it.
         confirm: bool,
         /// The U_PDU.
         payload: &'a [u8],
@@ -267,8 +276,9 @@ pub enum StationEvent<'a> {
         echo: &'a [u8],
     },
     /// The destination node refused a client message submitted with `confirm` (DATA DELIVERY
-    /// FAIL: no client holds the destination SAP there), so no [`StationEvent::Confirmed`]
-    /// will come for the U_PDU from `header`'s SAPs that starts with `echo`.
+    /// FAIL: no client holds the destination SAP there, [`fail::SAP_NOT_BOUND`], or its guard
+    /// refused the message, [`fail::REFUSED`]), so no [`StationEvent::Confirmed`] will come
+    /// for the U_PDU from `header`'s SAPs that starts with `echo`.
     NotDelivered {
         /// The link.
         link: LinkId,
@@ -711,6 +721,9 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                     break;
                 };
                 progress = true;
+                // A U_PDU whose sender asked for client confirmation is answered once it is
+                // decided, before anything else moves: a release confirmed, a refusal failed.
+                let mut answer = None;
                 let report = match event {
                     LinkEvent::Received(r) if r.header.dest_sap == *sap => {
                         stats.received += 1;
@@ -718,6 +731,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                         // A malformed message is the node's event; nothing else to do here.
                         let _ = node.handle_message_heard(now, *wall, r.src, heard, r.data);
                         guard.touch();
+                        answer = r.confirm.map(|c| (c, Answer::Confirm));
                         None
                     }
                     LinkEvent::Received(r) if guard.guards(r.header.dest_sap) => {
@@ -725,6 +739,11 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                         let trust = node.trust();
                         let (src, header) = (r.src, r.header);
                         let data = guard.receive(trust, stats, link, src, header, r.data, *wall);
+                        let verdict = match data {
+                            Some(_) => Answer::Confirm,
+                            None => Answer::Fail(fail::REFUSED),
+                        };
+                        answer = r.confirm.map(|c| (c, verdict));
                         data.map(|data| {
                             *waiting = Some(lend(updu, data));
                             StationEvent::Received {
@@ -732,7 +751,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                                 src,
                                 header,
                                 service: r.service,
-                                confirm: r.confirm,
+                                confirm: r.confirm.is_some(),
                                 payload: &[],
                             }
                         })
@@ -740,12 +759,13 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                     LinkEvent::Received(r) => {
                         stats.foreign += 1;
                         *waiting = Some(lend(updu, r.data));
+                        answer = r.confirm.map(|c| (c, Answer::Confirm));
                         Some(StationEvent::Received {
                             link,
                             src: r.src,
                             header: r.header,
                             service: r.service,
-                            confirm: r.confirm,
+                            confirm: r.confirm.is_some(),
                             payload: &[],
                         })
                     }
@@ -811,6 +831,9 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                         })
                     }
                 };
+                if let Some((request, verdict)) = answer {
+                    port.link.answer(request, verdict);
+                }
                 if let Some(r) = report {
                     push_event(events, stats, r);
                 }

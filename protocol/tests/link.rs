@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use skywave_protocol::link::{
-    Config, Event, Failure, HostLink, Message, MessageId, Mode, Modem, Service, SpduHeader,
+    Answer, Config, Event, Failure, HostLink, Message, MessageId, Mode, Modem, Service, SpduHeader,
 };
 use skywave_protocol::time::{Duration, Instant};
 use skywave_protocol::wire::{Address, MAX_DPDU_LEN};
@@ -214,7 +214,11 @@ impl<F: FnMut(usize, usize, usize) -> Fate> Net<F> {
                 Event::Received(r) => {
                     node.log
                         .received
-                        .push((now, r.src, r.service, r.data.to_vec()))
+                        .push((now, r.src, r.service, r.data.to_vec()));
+                    // Every client here takes what it is handed.
+                    if let Some(request) = r.confirm {
+                        node.link.answer(request, Answer::Confirm);
+                    }
                 }
                 Event::Delivered(id) => {
                     assert!(node.log.delivered.insert(id, now).is_none());

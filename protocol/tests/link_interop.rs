@@ -2,7 +2,9 @@
 //! channel: what goes on the air when a node is busy, and how a U_PDU for a SAP nobody holds
 //! is answered.
 
-use skywave_protocol::link::{Config, Cpdu, HostLink, Message, Mode, Modem, SpduHeader, pdu};
+use skywave_protocol::link::{
+    Answer, Config, Cpdu, Event, HostLink, Message, Mode, Modem, SpduHeader, pdu,
+};
 use skywave_protocol::time::Instant;
 use skywave_protocol::wire::{Address, Body, Dpdu, Frame, MAX_DPDU_LEN, Warning};
 
@@ -25,6 +27,9 @@ struct Channel {
     transmissions: Vec<(usize, Instant, Vec<Vec<u8>>)>,
     /// (node, time, event) of every event, formatted.
     events: Vec<(usize, Instant, String)>,
+    /// How every node's driver answers a received U_PDU's confirmation request (`None`: it
+    /// never does).
+    answer: Option<Answer>,
 }
 
 impl Channel {
@@ -48,6 +53,7 @@ impl Channel {
             in_flight: Vec::new(),
             transmissions: Vec::new(),
             events: Vec::new(),
+            answer: Some(Answer::Confirm),
         }
     }
 
@@ -68,6 +74,13 @@ impl Channel {
         }
         while let Some(e) = self.nodes[i].poll_event() {
             self.events.push((i, self.now, format!("{e:?}")));
+            let request = match e {
+                Event::Received(r) => r.confirm,
+                _ => None,
+            };
+            if let (Some(request), Some(answer)) = (request, self.answer) {
+                self.nodes[i].answer(request, answer);
+            }
         }
     }
 
@@ -228,6 +241,77 @@ fn a_confirmation_request_for_a_sap_nobody_holds_is_answered_with_delivery_fail(
         "SAP 13's client confirms: {confirmed:?}"
     );
     assert!(confirmed[0].contains("dest_sap: 13"));
+}
+
+#[test]
+fn a_confirmation_request_is_answered_as_the_driver_decides_and_only_then() {
+    // Node 2's driver refuses what it is handed (its guard, say): the sender hears DATA
+    // DELIVERY FAIL with the driver's reason, never a confirm.
+    let mut channel = Channel::new(&[1, 2]);
+    channel.answer = Some(Answer::Fail(pdu::fail::REFUSED));
+    let data = b"NOT-RELEASABLE".to_vec();
+    channel.nodes[0]
+        .submit(Instant::ZERO, &arq_to(2, 6, true, &data))
+        .unwrap();
+    channel.run(Instant::from_millis(120_000));
+    let answers: Vec<&String> = channel
+        .events
+        .iter()
+        .filter(|(n, _, e)| {
+            *n == 0 && (e.starts_with("Confirmed") || e.starts_with("NotDelivered"))
+        })
+        .map(|(_, _, e)| e)
+        .collect();
+    let [refused] = &answers[..] else {
+        panic!("one answer: {:?}", channel.events)
+    };
+    assert!(
+        refused.starts_with("NotDelivered")
+            && refused.contains(&format!("reason: {}", pdu::fail::REFUSED))
+            && refused.contains("dest_sap: 6"),
+        "{refused}"
+    );
+    // The FAIL on the air is Annex A's: type 2, the reason in the low nibble, the SAP byte
+    // unchanged, then the U_PDU's first bytes.
+    let fail: Vec<u8> = [0x20 | pdu::fail::REFUSED, 0x56]
+        .into_iter()
+        .chain(data.iter().copied())
+        .collect();
+    let sent_by_2: Vec<Vec<u8>> = channel
+        .transmissions
+        .iter()
+        .filter(|(n, _, _)| *n == 1)
+        .flat_map(|(_, _, frames)| frames.clone())
+        .collect();
+    let carries_fail = parsed(&sent_by_2).iter().any(|d| match d.body {
+        Body::DataOnly(a) | Body::DataAck(a, _) => a.segment.ends_with(&fail),
+        _ => false,
+    });
+    assert!(carries_fail, "{:?}", parsed(&sent_by_2));
+
+    // A driver that has not answered yet: the sender hears nothing but the ARQ acknowledgement.
+    let mut channel = Channel::new(&[1, 2]);
+    channel.answer = None;
+    channel.nodes[0]
+        .submit(Instant::ZERO, &arq_to(2, 6, true, &data))
+        .unwrap();
+    channel.run(Instant::from_millis(120_000));
+    let heard: Vec<&String> = channel
+        .events
+        .iter()
+        .filter(|(n, _, _)| *n == 0)
+        .map(|(_, _, e)| e)
+        .collect();
+    assert!(
+        heard.iter().any(|e| e.starts_with("Delivered")),
+        "{heard:?}"
+    );
+    assert!(
+        !heard
+            .iter()
+            .any(|e| e.starts_with("Confirmed") || e.starts_with("NotDelivered")),
+        "{heard:?}"
+    );
 }
 
 /// What one transmission carries, in the order it goes: `R` FULL RESET, `A` RESET ACK, `L`

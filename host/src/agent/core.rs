@@ -322,9 +322,10 @@ impl Core {
     /// The polls that follow every feed: frames to the bearers, then events, then whatever
     /// the SIS clients have waiting for room (a feed of its own, so the polls repeat).
     ///
-    /// Events are also taken *before* the frames: a link queues a client confirmation when it
-    /// hands out the U_PDU (during the feed), and that U_PDU must be in the store before the
-    /// confirmation can go on the air (persist.rs).
+    /// Events are also taken *before* the frames: the station answers a client confirmation
+    /// request (queues CONFIRM, or FAIL if its guard refused) in the link as it hands out the
+    /// U_PDU (during the feed), and that U_PDU must be in the store before the answer can go
+    /// on the air (persist.rs).
     fn poll(&mut self) {
         loop {
             self.persist_guard();

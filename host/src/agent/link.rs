@@ -14,8 +14,8 @@
 use std::collections::{HashMap, VecDeque};
 
 use skywave_protocol::link::{
-    self, Event as LinkEvent, Failure, HostLink, MAX_UPDU_LEN, Message, MessageId, Mode, Received,
-    Service, SpduHeader, SubmitError, Transmit,
+    self, Answer, ConfirmRequest, Event as LinkEvent, Failure, HostLink, MAX_UPDU_LEN, Message,
+    MessageId, Mode, Received, Service, SpduHeader, SubmitError, Transmit,
 };
 use skywave_protocol::node::message::tag;
 use skywave_protocol::station::StationLink;
@@ -97,7 +97,7 @@ enum Report {
         src: Address,
         service: Service,
         header: SpduHeader,
-        confirm: bool,
+        confirm: Option<ConfirmRequest>,
         data: Vec<u8>,
     },
     Confirmed {
@@ -327,6 +327,12 @@ impl AgentLink {
                     None => {}
                 }
                 let node = header.dest_sap == self.sap;
+                let own = node && matches!(data.first(), Some(&(compress::CAPS | compress::BATCH)));
+                if let (true, Some(request)) = (own, confirm) {
+                    // This link takes CAPS and BATCH itself, as the station takes the node's
+                    // messages: confirmed (ours never ask; another stack's might).
+                    self.carrier.answer(request, Answer::Confirm);
+                }
                 match data.first() {
                     Some(&compress::CAPS) if node => {
                         if known && compress::reads_batches(&data) && !self.readers.contains(&src) {
@@ -341,7 +347,7 @@ impl AgentLink {
                                     src,
                                     service,
                                     header,
-                                    confirm,
+                                    confirm: None,
                                     data,
                                 }))
                         }
@@ -484,6 +490,10 @@ impl StationLink for AgentLink {
         }
         self.lent = self.reports.pop_front();
         self.lent.as_ref().map(Report::event)
+    }
+
+    fn answer(&mut self, request: ConfirmRequest, answer: Answer) {
+        self.carrier.answer(request, answer);
     }
 
     fn queued(&self) -> usize {

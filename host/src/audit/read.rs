@@ -256,6 +256,7 @@ mod tests {
             label: HVec::from_slice(&label[..len]).unwrap(),
             refusal,
             decision: with_decision.then(|| trust.decide(&TELIC, USA, Some(NOW))),
+            head: HVec::new(),
         }
     }
 

@@ -16,8 +16,8 @@ use std::collections::VecDeque;
 use std::fmt;
 
 use skywave_protocol::link::{
-    self, Event as LinkEvent, Failure, HostLink, MAX_UPDU_LEN, Message, MessageId, Mode, Received,
-    Service, SpduHeader, SubmitError, Transmit,
+    self, Answer, ConfirmRequest, Event as LinkEvent, Failure, HostLink, MAX_UPDU_LEN, Message,
+    MessageId, Mode, Received, Service, SpduHeader, SubmitError, Transmit,
 };
 use skywave_protocol::sis::{
     self, Packet, Primitive, ServiceType, SisAddress, UnidataRequest, confirm, tx_mode,
@@ -105,6 +105,14 @@ impl Carrier {
         match self {
             Carrier::Hf(l) => l.poll_event(),
             Carrier::Sis(s) => s.poll_event(),
+        }
+    }
+
+    /// Answers a received U_PDU's client confirmation request ([`HostLink::answer`]). Over a
+    /// 5066 node there are none: that node answers for its own clients.
+    pub fn answer(&mut self, request: ConfirmRequest, answer: Answer) {
+        if let Carrier::Hf(l) = self {
+            l.answer(request, answer);
         }
     }
 
@@ -198,6 +206,10 @@ impl StationLink for Carrier {
 
     fn poll_event(&mut self) -> Option<LinkEvent<'_>> {
         Carrier::poll_event(self)
+    }
+
+    fn answer(&mut self, request: ConfirmRequest, answer: Answer) {
+        Carrier::answer(self, request, answer);
     }
 
     fn queued(&self) -> usize {
@@ -459,7 +471,7 @@ impl SisCarrier {
             header: inbound.header,
             // An S_UNIDATA_INDICATION does not say whether its sender asked for confirmation:
             // the 5066 node this carrier talks to answered for it.
-            confirm: false,
+            confirm: None,
             data: &self.current,
         }))
     }

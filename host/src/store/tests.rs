@@ -528,6 +528,7 @@ pub(crate) fn receiver_report(
         label: heapless::Vec::new(),
         refusal,
         decision,
+        head: heapless::Vec::new(),
     }
 }
 

@@ -1,7 +1,11 @@
-//! Events: reports and received U_PDUs handed to the driver, and the delivery confirmations
-//! that delivering queues.
+//! Events: reports and received U_PDUs handed to the driver, and the answers to client
+//! delivery confirmation requests (the driver's, through [`Link::answer`], or DATA DELIVERY
+//! FAIL for a SAP nobody holds).
 
-use super::{Carriage, Channel, Cpdu, Event, Link, Note, Received, Service, Spdu, pdu};
+use super::{
+    Answer, Carriage, Channel, ConfirmRequest, Cpdu, Event, Link, Note, Received, Service, Spdu,
+    pdu,
+};
 use crate::wire::Address;
 
 impl<
@@ -15,9 +19,9 @@ impl<
 > Link<QUEUE, CPDU, RX, SEG, XRX, NARQ, INB>
 {
     /// The next report or received U_PDU, or `None`. Call after every other method until it
-    /// returns `None`; received data borrows the link until the next call. Delivering a U_PDU
-    /// whose sender asked for confirmation queues that confirmation (or, for a SAP nobody holds,
-    /// DATA DELIVERY FAIL).
+    /// returns `None`; received data borrows the link until the next call. A U_PDU whose
+    /// sender asked for confirmation comes with a [`ConfirmRequest`] for [`Link::answer`];
+    /// one for a SAP nobody holds is not reported and is answered DATA DELIVERY FAIL here.
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
         if let Some(note) = self.notes.pop_front() {
             return Some(match note {
@@ -31,10 +35,10 @@ impl<
         }
         // Skip C_PDUs that carry nothing for a client (unknown or unsupported S_PDUs, data
         // for a SAP nobody holds), answering those that ask for confirmation on the way.
-        let (src, service, len) = loop {
+        let (src, service, len, confirm) = loop {
             let (src, service, len) = self.next_cpdu()?;
             let cpdu = self.rx_buf.get(..len).unwrap_or(&[]);
-            let answer = match Cpdu::parse(cpdu) {
+            let request = match Cpdu::parse(cpdu) {
                 Ok(Cpdu::Data(Spdu::Data(d))) => {
                     let bound = self.bound_saps & (1 << (d.header.dest_sap & 0x0F)) != 0;
                     let mut echo = [0u8; pdu::ECHO_LEN];
@@ -42,7 +46,14 @@ impl<
                     if let (Some(dst), Some(src)) = (echo.get_mut(..n), d.updu.get(..n)) {
                         dst.copy_from_slice(src);
                     }
-                    Some((d.header, d.confirm, bound, echo, n))
+                    let request = ConfirmRequest {
+                        to: src,
+                        header: d.header,
+                        echo,
+                        // At most ECHO_LEN (16).
+                        echo_len: n as u8,
+                    };
+                    Some((d.confirm.then_some(request), bound))
                 }
                 Ok(Cpdu::Data(Spdu::DeliveryConfirm { .. } | Spdu::DeliveryFail { .. })) => None,
                 _ => {
@@ -50,31 +61,16 @@ impl<
                     continue;
                 }
             };
-            let Some((header, confirm, bound, echo, n)) = answer else {
-                break (src, service, len);
+            let Some((request, bound)) = request else {
+                break (src, service, len, None);
             };
-            if confirm {
-                // Annex A: CONFIRM and FAIL carry the DATA S_PDU's SAP byte, unchanged.
-                let echo = echo.get(..n).unwrap_or(&[]);
-                let spdu = if bound {
-                    Spdu::DeliveryConfirm { header, echo }
-                } else {
-                    Spdu::DeliveryFail {
-                        header,
-                        reason: pdu::fail::SAP_NOT_BOUND,
-                        echo,
-                    }
-                };
-                let carriage = Carriage::Arq {
-                    in_order: false,
-                    expedited: false,
-                };
-                self.enqueue_control(src, &Cpdu::Data(spdu), carriage);
-            }
             if bound {
-                break (src, service, len);
+                break (src, service, len, request);
             }
             // Delivered to nobody (Annex A): no client holds that SAP.
+            if let Some(request) = request {
+                self.answer(request, Answer::Fail(pdu::fail::SAP_NOT_BOUND));
+            }
             self.stats.ignored += 1;
         };
         let cpdu = self.rx_buf.get(..len).unwrap_or(&[]);
@@ -83,7 +79,7 @@ impl<
                 src,
                 service,
                 header: d.header,
-                confirm: d.confirm,
+                confirm,
                 data: d.updu,
             })),
             Ok(Cpdu::Data(Spdu::DeliveryConfirm { header, echo })) => Some(Event::Confirmed {
@@ -106,6 +102,34 @@ impl<
                 None
             }
         }
+    }
+
+    /// Answers a received U_PDU's request for client delivery confirmation
+    /// ([`Received::confirm`]): DATA DELIVERY CONFIRM, or DATA DELIVERY FAIL with its reason,
+    /// queued to the node that asked (ARQ, at the priority of the link's own C_PDUs). Call
+    /// once the client has the U_PDU, or once it is known it never will; then poll
+    /// transmit. A queue without room drops the answer (counted in [`super::Stats::ignored`])
+    /// as a lost frame would: the sender's time-to-live settles it.
+    pub fn answer(&mut self, request: ConfirmRequest, answer: Answer) {
+        // Annex A: CONFIRM and FAIL carry the DATA S_PDU's SAP byte, unchanged.
+        let (header, echo) = (request.header, request.echo());
+        let spdu = match answer {
+            Answer::Confirm => Spdu::DeliveryConfirm { header, echo },
+            Answer::Fail(reason) => Spdu::DeliveryFail {
+                header,
+                reason: if reason > 0x0F {
+                    pdu::fail::REFUSED
+                } else {
+                    reason
+                },
+                echo,
+            },
+        };
+        let carriage = Carriage::Arq {
+            in_order: false,
+            expedited: false,
+        };
+        self.enqueue_control(request.to, &Cpdu::Data(spdu), carriage);
     }
 
     /// Moves the next complete received C_PDU into `rx_buf`: non-ARQ first, then expedited,

@@ -11,7 +11,9 @@
 //! - [`Link::poll_transmit`] after any of the calls here, until it returns `None`, and keys the
 //!   modem for the frames it returns: one transmission, written back to back;
 //! - [`Link::poll_timeout`] to learn when to call [`Link::handle_timeout`] next;
-//! - [`Link::poll_event`] after any call, until `None`, for deliveries and reports.
+//! - [`Link::poll_event`] after any call, until `None`, for deliveries and reports, and
+//!   [`Link::answer`] for each received U_PDU whose sender asked for client delivery
+//!   confirmation, once the driver knows whether its client takes it.
 //!
 //! What happens inside:
 //!
@@ -70,7 +72,8 @@ use state::{Carriage, Cas, Channel, Inbound, Outgoing, ResetState, Space};
 pub use timing::Modem;
 use types::Note;
 pub use types::{
-    Config, Event, Failure, Message, MessageId, Mode, Received, Service, Stats, Transmit,
+    Answer, Config, ConfirmRequest, Event, Failure, Message, MessageId, Mode, Received, Service,
+    Stats, Transmit,
 };
 
 /// Receive slots of the expedited ARQ space (expedited data is short and rare).

@@ -62,6 +62,13 @@ pub mod reason {
 
 /// Why a DATA DELIVERY FAIL was sent (its first byte's low nibble, Annex A).
 pub mod fail {
+    /// Refused for a reason the annex has no code for: Skywave's receiving guard would not
+    /// hand the U_PDU to its client (not releasable to this node's domain, a revoked
+    /// translator, a binding that does not verify). The annex defines only
+    /// [`SAP_NOT_BOUND`] and reserves 0 and 2-15; 0 is the "no reason given" of every other
+    /// reason field of Annexes A and B, so a foreign sender takes it as a plain failure
+    /// rather than as a SAP nobody holds.
+    pub const REFUSED: u8 = 0;
     /// The destination SAP is not bound (the only reason the annex defines; 0 and 2-15 are
     /// reserved).
     pub const SAP_NOT_BOUND: u8 = 1;

@@ -3,7 +3,7 @@
 
 #[cfg(doc)]
 use super::Link;
-use super::{Modem, SpduHeader};
+use super::{Modem, SpduHeader, pdu::ECHO_LEN};
 use crate::time::{Duration, Instant};
 use crate::wire::{Address, MAX_SEGMENT_LEN};
 
@@ -135,12 +135,57 @@ pub struct Received<'a> {
     pub service: Service,
     /// Priority and SAP IDs.
     pub header: SpduHeader,
-    /// Its sender asked for client delivery confirmation (the DATA S_PDU's flag; the link
-    /// has queued the confirmation). A driver that must deliver such U_PDUs exactly once
-    /// across restarts recognises the sender's resends by it (docs/sis.md).
-    pub confirm: bool,
+    /// Its sender asked for client delivery confirmation (the DATA S_PDU's flag): the request
+    /// the driver answers with [`Link::answer`] once it knows whether the client takes the
+    /// U_PDU (a [`crate::station::Station`] answers after its guard decided), so a refusal
+    /// goes back as DATA DELIVERY FAIL, never as a confirm. `None`: nothing to answer. A
+    /// driver that must deliver such U_PDUs exactly once across restarts recognises the
+    /// sender's resends by it (docs/sis.md).
+    pub confirm: Option<ConfirmRequest>,
     /// The U_PDU.
     pub data: &'a [u8],
+}
+
+/// A received U_PDU's request for client delivery confirmation: who asked, for which SAPs,
+/// and the first bytes of the U_PDU that the answer echoes (Annex A). The link hands it out
+/// with the U_PDU ([`Received::confirm`]) and sends nothing until the driver answers it with
+/// [`Link::answer`]: the destination's decision (its guard, its store) comes before the
+/// answer, not after. A request never answered is never confirmed; the sender's
+/// time-to-live settles it.
+#[must_use = "the sender waits for the answer: give it to Link::answer"]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ConfirmRequest {
+    pub(super) to: Address,
+    pub(super) header: SpduHeader,
+    pub(super) echo: [u8; ECHO_LEN],
+    pub(super) echo_len: u8,
+}
+
+impl ConfirmRequest {
+    /// The node that asked (the U_PDU's source).
+    pub const fn to(&self) -> Address {
+        self.to
+    }
+
+    /// The SAPs and priority of the U_PDU, as its DATA S_PDU had them.
+    pub const fn header(&self) -> SpduHeader {
+        self.header
+    }
+
+    /// The first bytes of the U_PDU (at most [`ECHO_LEN`]), which the answer echoes.
+    pub fn echo(&self) -> &[u8] {
+        self.echo.get(..usize::from(self.echo_len)).unwrap_or(&[])
+    }
+}
+
+/// How a driver answers a [`ConfirmRequest`] ([`Link::answer`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Answer {
+    /// DATA DELIVERY CONFIRM: the destination client has the U_PDU.
+    Confirm,
+    /// DATA DELIVERY FAIL with a reason from [`super::pdu::fail`] (4 bits; a larger value
+    /// is sent as [`super::pdu::fail::REFUSED`]): the U_PDU will not reach the client.
+    Fail(u8),
 }
 
 /// What [`Link::poll_event`] reports.

@@ -45,6 +45,7 @@ use serde::{Deserialize, Serialize};
 use super::{LinkId, Port, StationLink};
 use crate::label::binding::{BindingRefusal, Endpoints, MAX_BINDING_LEN};
 use crate::label::compact::{LabelError, MAX_COMPACT_LABEL_LEN};
+use crate::link::pdu::ECHO_LEN;
 use crate::link::{MAX_UPDU_LEN, MessageId};
 use crate::policy::{ArtifactRef, Decision, DenyReason, Digest};
 use crate::wire::Address;
@@ -170,6 +171,12 @@ pub struct GuardReport {
     /// The policy decision and its lineage; `None` when refused before one could be made
     /// (unknown destination or self, a label or binding that does not verify).
     pub decision: Option<Decision>,
+    /// The first bytes of the U_PDU as the link carries it (the envelope: binding first; at
+    /// most [`ECHO_LEN`]): what the destination's DATA DELIVERY CONFIRM or FAIL echoes, so a
+    /// driver matches the answer to its client's request. Empty unless released and queued
+    /// at the sender. Not logged (serde skips it): the decision log's record is unchanged.
+    #[serde(skip)]
+    pub head: Vec<u8, ECHO_LEN>,
 }
 
 impl GuardReport {

@@ -2,7 +2,8 @@
 //! their implementations for every [`Node`] and [`Link`] (and, with `std`, boxed ones).
 
 use crate::link::{
-    self, Event as LinkEvent, Link, Message as LinkMessage, MessageId, SubmitError, Transmit,
+    self, Answer, ConfirmRequest, Event as LinkEvent, Link, Message as LinkMessage, MessageId,
+    SubmitError, Transmit,
 };
 use crate::node::message::MessageError;
 use crate::node::{Heard, Node, NodeEvent, Storage, TooManyNeighbours};
@@ -160,6 +161,10 @@ macro_rules! forward_link {
             ($($deref)* self).poll_event()
         }
 
+        fn answer(&mut self, request: ConfirmRequest, answer: Answer) {
+            ($($deref)* self).answer(request, answer);
+        }
+
         fn queued(&self) -> usize {
             ($($deref)* self).queued()
         }
@@ -200,6 +205,9 @@ pub trait StationLink {
     fn poll_timeout(&self) -> Option<Instant>;
     /// [`Link::poll_event`].
     fn poll_event(&mut self) -> Option<LinkEvent<'_>>;
+    /// [`Link::answer`]: the station answers every [`ConfirmRequest`] its links hand out,
+    /// once its guard has decided.
+    fn answer(&mut self, request: ConfirmRequest, answer: Answer);
     /// [`Link::queued`].
     fn queued(&self) -> usize;
     /// How many C_PDUs the link's queue holds in all.

@@ -147,6 +147,9 @@ impl Guarded {
             (None, Some(id)) => {
                 let link = usize::from(report.link.0);
                 sis.queue.submitted(&sis.hub, link, submission, Ok(id));
+                // The far node's client confirmation (or its guard's DATA DELIVERY FAIL)
+                // echoes the envelope the station sealed, not the client's data.
+                sis.queue.carried_as(link, id, &report.head);
                 return;
             }
             // Released, and then the link would not take it: held past its time-to-live, or

@@ -220,7 +220,7 @@ fn tell(
 /// A received U_PDU for a client. One whose sender asked for the far client's confirmation is
 /// written to the store first (the confirmation goes on the air only after this returns) and
 /// handed over only if its key is new; a resend of one held or delivered before is not
-/// handed again (its confirmation, which the link queued, stops the sender).
+/// handed again (its confirmation, which the station queued in the link, stops the sender).
 ///
 /// Returns whether a SIS client took it or it is held for one (then nobody else may take it).
 pub(super) fn receive(

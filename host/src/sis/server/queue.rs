@@ -13,6 +13,7 @@ use super::{
     rejected,
 };
 use crate::store::Outcome;
+use skywave_protocol::link::pdu::fail;
 use skywave_protocol::time::Duration;
 
 /// How long a stored request waits for the far client's confirmation after the far node
@@ -25,6 +26,9 @@ struct Tracked {
     submission: Submission,
     /// For a stored request the far node acknowledged: when to send it again.
     resend_at: Option<Instant>,
+    /// The first bytes of the U_PDU on the air when they are not the request's own (a
+    /// guarded SAP's: the binding goes in front), which the far node's answer echoes.
+    head: Option<Vec<u8>>,
 }
 
 /// A stored request's outcome, for the core to write and then tell.
@@ -119,6 +123,7 @@ impl ClientQueue {
                 let tracked = Tracked {
                     submission: s,
                     resend_at: None,
+                    head: None,
                 };
                 self.tracked.insert((index, id), tracked);
             }
@@ -135,6 +140,14 @@ impl ClientQueue {
                 };
                 self.answer(hub, s, outcome);
             }
+        }
+    }
+
+    /// Link `index`'s message `id` went on the air starting with `head` rather than with its
+    /// request's data (the guard sealed it): the far node's answer echoes that.
+    pub fn carried_as(&mut self, index: usize, id: MessageId, head: &[u8]) {
+        if let Some(t) = self.tracked.get_mut(&(index, id)) {
+            t.head = Some(head.to_vec());
         }
     }
 
@@ -260,17 +273,20 @@ impl ClientQueue {
             } => {
                 // CONFIRM and FAIL carry the request's own SAP byte (Annex A): their
                 // destination SAP is the one the request went to.
-                let answers = |s: &Submission| {
+                let answers = |s: &Submission, head: &[u8]| {
                     s.confirm == confirm::CLIENT
                         && s.dest.address == from
                         && s.header.src_sap == header.src_sap
                         && s.header.dest_sap == header.dest_sap
-                        && s.data.starts_with(echo)
+                        && head.starts_with(echo)
                 };
                 let key = self
                     .tracked
                     .iter()
-                    .filter(|((i, _), t)| *i == index && answers(&t.submission))
+                    .filter(|((i, _), t)| {
+                        let head = t.head.as_deref().unwrap_or(&t.submission.data);
+                        *i == index && answers(&t.submission, head)
+                    })
                     .map(|(k, _)| *k)
                     .min();
                 let found = match key.and_then(|k| self.tracked.remove(&k)) {
@@ -280,7 +296,7 @@ impl ClientQueue {
                     None => self
                         .backlog
                         .iter()
-                        .position(|s| s.stored.is_some() && answers(s))
+                        .position(|s| s.stored.is_some() && answers(s, &s.data))
                         .and_then(|i| self.backlog.remove(i)),
                 };
                 let Some(s) = found else {
@@ -288,12 +304,24 @@ impl ClientQueue {
                 };
                 let outcome = match event {
                     LinkEvent::Confirmed { .. } => Outcome::Confirmed,
-                    _ => Outcome::Failed(rejected::SAP_NOT_BOUND),
+                    LinkEvent::NotDelivered { reason, .. } => Outcome::Failed(fail_reason(*reason)),
+                    _ => return false,
                 };
                 self.answer(hub, s, outcome);
                 true
             }
             _ => false,
         }
+    }
+}
+
+/// The S_UNIDATA_REQUEST_REJECTED reason for a far node's DATA DELIVERY FAIL reason: no client
+/// holds the SAP there (1) is Annex A's *destination SAP not bound*; anything else (0, a far
+/// Skywave guard's refusal, or a reserved value) is *unknown*, as a refusal by this node's own
+/// guard is (docs/sis.md, "Labelled clients").
+fn fail_reason(reason: u8) -> u8 {
+    match reason {
+        fail::SAP_NOT_BOUND => rejected::SAP_NOT_BOUND,
+        _ => rejected::UNKNOWN,
     }
 }

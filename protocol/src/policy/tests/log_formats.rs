@@ -34,6 +34,7 @@ fn message_report(decision: Option<Decision>) -> crate::station::GuardReport {
                 seq: 4,
             })),
         decision,
+        head: heapless::Vec::new(),
     }
 }
 

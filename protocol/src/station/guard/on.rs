@@ -11,6 +11,7 @@ use super::{
 };
 use crate::label::binding::{self, BindingRefusal, Endpoints, ReplayWindow};
 use crate::label::compact::{self, MAX_COMPACT_LABEL_LEN};
+use crate::link::pdu::ECHO_LEN;
 use crate::link::{Message as LinkMessage, MessageId, Mode, SpduHeader};
 use crate::policy::{Basis, Decision, Digest, Domain, Trust, UnixTime, Verdict};
 use crate::time::Instant;
@@ -148,6 +149,7 @@ impl Guard {
                 .unwrap_or_default(),
             refusal: None,
             decision: None,
+            head: Vec::new(),
         };
         let verified = envelope
             .ok_or(BindingRefusal::Malformed)
@@ -305,6 +307,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                 label: label_bytes,
                 refusal: Some(refusal),
                 decision,
+                head: Vec::new(),
             };
             self.guard.next_ticket = self.guard.next_ticket.wrapping_add(1);
             self.guard.report(&mut self.stats, report);
@@ -381,6 +384,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             label: held.label.clone(),
             refusal,
             decision,
+            head: Vec::new(),
         }
     }
 
@@ -412,7 +416,12 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                 continue;
             }
             let (message, seq) = self.seal_and_submit(now, &held);
-            let report = self.sender_report(&held, message, seq, None, decision);
+            let mut report = self.sender_report(&held, message, seq, None, decision);
+            if message.is_some() {
+                // The sealed U_PDU is still in the buffer: its head is what answers echo.
+                let sealed = self.updu.get(..ECHO_LEN).unwrap_or_default();
+                report.head = Vec::from_slice(sealed).unwrap_or_default();
+            }
             self.guard.report(&mut self.stats, report);
         }
         progress

@@ -354,3 +354,60 @@ fn the_guard_refuses_what_it_cannot_decide_for() {
     assert_eq!(reports.len(), 1);
     assert!(reports[0].decision.is_none());
 }
+
+#[test]
+fn a_client_confirmation_the_receiving_guard_refuses_comes_back_as_delivery_fail() {
+    let c = Coalition::new();
+    let mut net = guarded(&c, false);
+    let confirmed = |net: &mut Net, data: &[u8]| {
+        let now = net.now;
+        let message = LinkMessage {
+            confirm: true,
+            ..on_sap(2, data, now)
+        };
+        let label = sample::telic_label();
+        net.stations[0].submit_labelled(now, LinkId(0), &message, &label)
+    };
+    let answers = |net: &Net| -> Vec<String> {
+        let answer = |e: &&String| e.starts_with("Confirmed") || e.starts_with("NotDelivered");
+        net.log[0].iter().filter(answer).cloned().collect()
+    };
+    // Released at both ends: the receiving station confirms once its guard released it.
+    confirmed(&mut net, b"cleared").unwrap();
+    let reports = net.run_guarded(minutes(2));
+    assert!(reports[1].iter().all(|r| r.released()), "{reports:?}");
+    let [confirm] = &answers(&net)[..] else {
+        panic!("{:?}", net.log[0])
+    };
+    assert!(confirm.starts_with("Confirmed"), "{confirm}");
+    // USA's station holds GBR's revocation of the translator, GBR's does not yet: GBR's
+    // releases the next message, USA's refuses it, and its link answers DATA DELIVERY FAIL,
+    // never a confirm.
+    net.publish(1, &translator_revoked(&c, 1));
+    confirmed(&mut net, b"revoked").unwrap();
+    let reports = net.run_guarded(minutes(2));
+    let sent = reports[0]
+        .iter()
+        .find(|r| r.digest == Digest::of(b"revoked"));
+    let got = reports[1]
+        .iter()
+        .find(|r| r.digest == Digest::of(b"revoked"));
+    assert!(sent.unwrap().released(), "{reports:?}");
+    assert!(
+        matches!(
+            got.unwrap().refusal,
+            Some(GuardRefusal::TranslatorRevoked(_))
+        ),
+        "{reports:?}"
+    );
+    let answers = answers(&net);
+    let [_, refused] = &answers[..] else {
+        panic!("one answer each: {answers:?}")
+    };
+    let reason = link::pdu::fail::REFUSED;
+    assert!(
+        refused.starts_with("NotDelivered") && refused.contains(&std::format!("reason: {reason},")),
+        "{refused}"
+    );
+    assert_eq!(received(&net, 1).len(), 1, "{:?}", net.log[1]);
+}

@@ -10,9 +10,10 @@
 //!
 //! Sizes (docs/firmware.md has the table and the measured totals) are chosen for a board with
 //! 64 KiB of RAM and one radio: a trust store for a coalition of a few nations (12
-//! credentials, 4 policies, 4 translators, 16 revocation entries), 24 stored artifacts in 4 KiB,
-//! and a link that still takes full 1023-byte segments from a host (whose window is larger than
-//! ours: frames beyond our receive slots go unacknowledged and are sent again).
+//! credentials, 4 policies and 6 translators in 512-byte slots, 16 revocation entries), the
+//! artifacts kept for forwarding in 6 KiB, and a link that still takes full 1023-byte segments
+//! from a host (whose window is larger than ours: frames beyond our receive slots go
+//! unacknowledged and are sent again).
 //!
 //! The adjunct has no trusted wall clock: every admission and decision runs with time `None`,
 //! so validity windows are not checked and revocation is what withdraws a key (see the trust

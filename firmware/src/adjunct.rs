@@ -341,18 +341,32 @@ impl Adjunct {
                 let _ = out.write_str("event admitted ");
                 let _ = console::write_ref(out, artifact);
                 match from {
-                    Some(from) => writeln!(out, " from={}", from.value()),
-                    None => writeln!(out, " from=local"),
+                    Some(from) => {
+                        console::write_fields(out, &[" from="], &[from.value().into()], "\n")
+                    }
+                    None => out.write_str(" from=local\n"),
                 }
             }
             StationEvent::Node(NodeEvent::Refused { refusal, from }) => {
                 c.refused += 1;
                 let from = from.map_or(0, Address::value);
-                writeln!(out, "event refused from={from} reason={refusal}")
+                let _ = console::write_fields(
+                    out,
+                    &["event refused from="],
+                    &[from.into()],
+                    " reason=",
+                );
+                writeln!(out, "{refusal}")
             }
             StationEvent::Node(NodeEvent::Malformed { from, error }) => {
                 c.malformed += 1;
-                writeln!(out, "event malformed from={} error={error}", from.value())
+                let _ = console::write_fields(
+                    out,
+                    &["event malformed from="],
+                    &[from.value().into()],
+                    " error=",
+                );
+                writeln!(out, "{error}")
             }
             StationEvent::Node(NodeEvent::StorageFailed(e)) => {
                 c.storage_failed += 1;
@@ -360,20 +374,30 @@ impl Adjunct {
             }
             StationEvent::Node(NodeEvent::OutboxFull(to)) => {
                 c.outbox_full += 1;
-                writeln!(out, "event outbox-full to={}", to.value())
+                console::write_fields(out, &["event outbox-full to="], &[to.value().into()], "\n")
             }
             StationEvent::PhysicalLink { peer, up, .. } => {
-                let state = if *up { "up" } else { "down" };
-                writeln!(out, "event link-{state} peer={}", peer.value())
+                let key = if *up {
+                    "event link-up peer="
+                } else {
+                    "event link-down peer="
+                };
+                console::write_fields(out, &[key], &[peer.value().into()], "\n")
             }
             StationEvent::Reset { peer, .. } => {
-                writeln!(out, "event reset peer={}", peer.value())
+                console::write_fields(out, &["event reset peer="], &[peer.value().into()], "\n")
             }
             StationEvent::Expired { dest, .. } => {
-                writeln!(out, "event expired to={}", dest.value())
+                console::write_fields(out, &["event expired to="], &[dest.value().into()], "\n")
             }
             StationEvent::NotQueued { dest, error, .. } => {
-                writeln!(out, "event not-queued to={} error={error}", dest.value())
+                let _ = console::write_fields(
+                    out,
+                    &["event not-queued to="],
+                    &[dest.value().into()],
+                    " error=",
+                );
+                writeln!(out, "{error}")
             }
             // The board serves no clients: client data is dropped (counted as `foreign` in
             // the station's status line), and it submits none, so no client message's fate
@@ -411,7 +435,11 @@ impl Adjunct {
     ) -> core::fmt::Result {
         let request = match request {
             Ok(r) => r,
-            Err(e) => return writeln!(out, "error {e}"),
+            Err(e) => {
+                out.write_str("error ")?;
+                out.write_str(e.message())?;
+                return out.write_str("\n");
+            }
         };
         match request {
             Request::Empty => return Ok(()),
@@ -428,15 +456,16 @@ impl Adjunct {
             }
             Request::Frames => {
                 let s = self.deframer.stats();
-                writeln!(
+                console::write_fields(
                     out,
-                    "frames: {} good, {} bad-header, {} bad-data, {} noise-bytes",
-                    self.frames_good, s.bad_header, s.bad_data, s.noise_bytes
+                    &["frames: ", " good, ", " bad-header, ", " bad-data, "],
+                    &[self.frames_good, s.bad_header, s.bad_data, s.noise_bytes],
+                    " noise-bytes\n",
                 )?;
             }
             Request::Status => self.write_status(now, out)?,
         }
-        writeln!(out, "ok")
+        out.write_str("ok\n")
     }
 
     fn write_status(&self, now: Instant, out: &mut impl Write) -> core::fmt::Result {
@@ -444,14 +473,23 @@ impl Adjunct {
         use skywave_protocol::policy::Kind;
 
         let node = self.station.node();
-        writeln!(
+        console::write_fields(
             out,
-            "status address={} roots={} uptime_ms={} stack_peak={} boot_stack_peak={}",
-            provision::ADDRESS,
-            provision::ROOTS.len(),
-            (now - self.booted).millis(),
-            crate::stack::peak(),
-            crate::stack::boot_peak()
+            &[
+                "status address=",
+                " roots=",
+                " uptime_ms=",
+                " stack_peak=",
+                " boot_stack_peak=",
+            ],
+            &[
+                provision::ADDRESS.into(),
+                provision::ROOTS.len() as u64,
+                (now - self.booted).millis(),
+                crate::stack::peak() as u64,
+                crate::stack::boot_peak() as u64,
+            ],
+            "\n",
         )?;
         let storage = node.storage();
         let mut counts = [0usize; 5];
@@ -468,72 +506,122 @@ impl Adjunct {
                 }
             }
         }
-        writeln!(
+        console::write_fields(
             out,
-            "held credentials={} policies={} translators={} revocations={} bytes={}/{}",
-            counts[0],
-            counts[1],
-            counts[2],
-            counts[3],
-            storage.inner().used_bytes(),
-            storage.inner().capacity_bytes()
+            &[
+                "held credentials=",
+                " policies=",
+                " translators=",
+                " revocations=",
+                " bytes=",
+                "/",
+            ],
+            &[
+                counts[0] as u64,
+                counts[1] as u64,
+                counts[2] as u64,
+                counts[3] as u64,
+                storage.inner().used_bytes() as u64,
+                storage.inner().capacity_bytes() as u64,
+            ],
+            "\n",
         )?;
         for i in 0..storage.len() {
             if let Some((a, _)) = storage.get(i) {
                 out.write_str("artifact ")?;
                 console::write_ref(out, &a)?;
-                writeln!(out)?;
+                out.write_str("\n")?;
             }
         }
         for (domain, seq) in node.trust().revocation_seqs() {
-            writeln!(out, "revocation {domain} seq={seq}")?;
+            out.write_str("revocation ")?;
+            console::write_domain(out, domain)?;
+            console::write_fields(out, &[" seq="], &[seq.into()], "\n")?;
         }
         if let Some(link) = self.station.link(self.link) {
             let s = link.stats();
-            writeln!(
+            console::write_fields(
                 out,
-                "link frames_rx={} frames_tx={} bad_frames={} ignored={} retransmissions={} \
-                 transmissions={} timeouts={} queued={}",
-                s.frames_received,
-                s.frames_sent,
-                s.bad_frames,
-                s.ignored,
-                s.retransmissions,
-                s.transmissions,
-                s.timeouts,
-                link.queued()
+                &[
+                    "link frames_rx=",
+                    " frames_tx=",
+                    " bad_frames=",
+                    " ignored=",
+                    " retransmissions=",
+                    " transmissions=",
+                    " timeouts=",
+                    " queued=",
+                ],
+                &[
+                    s.frames_received,
+                    s.frames_sent,
+                    s.bad_frames,
+                    s.ignored,
+                    s.retransmissions,
+                    s.transmissions,
+                    s.timeouts,
+                    link.queued() as u64,
+                ],
+                "\n",
             )?;
         }
         let d = self.deframer.stats();
         let c = &self.counters;
-        writeln!(
+        console::write_fields(
             out,
-            "radio bytes={} good={} bad_header={} bad_data={} noise_bytes={} refused_by_link={}",
-            c.radio_bytes,
-            self.frames_good,
-            d.bad_header,
-            d.bad_data,
-            d.noise_bytes,
-            c.link_refused
+            &[
+                "radio bytes=",
+                " good=",
+                " bad_header=",
+                " bad_data=",
+                " noise_bytes=",
+                " refused_by_link=",
+            ],
+            &[
+                c.radio_bytes,
+                self.frames_good,
+                d.bad_header,
+                d.bad_data,
+                d.noise_bytes,
+                c.link_refused,
+            ],
+            "\n",
         )?;
         if let Some(e) = c.last_link_error {
             writeln!(out, "radio last_refusal={e}")?;
         }
-        writeln!(
+        console::write_fields(
             out,
-            "node admitted={} refused={} malformed={} storage_failed={} outbox_full={} queued={}",
-            c.admitted,
-            c.refused,
-            c.malformed,
-            c.storage_failed,
-            c.outbox_full,
-            node.queued()
+            &[
+                "node admitted=",
+                " refused=",
+                " malformed=",
+                " storage_failed=",
+                " outbox_full=",
+                " queued=",
+            ],
+            &[
+                c.admitted,
+                c.refused,
+                c.malformed,
+                c.storage_failed,
+                c.outbox_full,
+                node.queued() as u64,
+            ],
+            "\n",
         )?;
         let s = self.station.stats();
-        writeln!(
+        console::write_fields(
             out,
-            "station received={} submitted={} not_queued={} expired={} foreign={}",
-            s.received, s.submitted, s.not_queued, s.expired, s.foreign
+            &[
+                "station received=",
+                " submitted=",
+                " not_queued=",
+                " expired=",
+                " foreign=",
+            ],
+            &[s.received, s.submitted, s.not_queued, s.expired, s.foreign],
+            "\n",
         )
     }
 }

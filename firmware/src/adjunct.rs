@@ -341,32 +341,18 @@ impl Adjunct {
                 let _ = out.write_str("event admitted ");
                 let _ = console::write_ref(out, artifact);
                 match from {
-                    Some(from) => {
-                        console::write_fields(out, &[" from="], &[from.value().into()], "\n")
-                    }
-                    None => out.write_str(" from=local\n"),
+                    Some(from) => writeln!(out, " from={}", from.value()),
+                    None => writeln!(out, " from=local"),
                 }
             }
             StationEvent::Node(NodeEvent::Refused { refusal, from }) => {
                 c.refused += 1;
                 let from = from.map_or(0, Address::value);
-                let _ = console::write_fields(
-                    out,
-                    &["event refused from="],
-                    &[from.into()],
-                    " reason=",
-                );
-                writeln!(out, "{refusal}")
+                writeln!(out, "event refused from={from} reason={refusal}")
             }
             StationEvent::Node(NodeEvent::Malformed { from, error }) => {
                 c.malformed += 1;
-                let _ = console::write_fields(
-                    out,
-                    &["event malformed from="],
-                    &[from.value().into()],
-                    " error=",
-                );
-                writeln!(out, "{error}")
+                writeln!(out, "event malformed from={} error={error}", from.value())
             }
             StationEvent::Node(NodeEvent::StorageFailed(e)) => {
                 c.storage_failed += 1;
@@ -374,30 +360,20 @@ impl Adjunct {
             }
             StationEvent::Node(NodeEvent::OutboxFull(to)) => {
                 c.outbox_full += 1;
-                console::write_fields(out, &["event outbox-full to="], &[to.value().into()], "\n")
+                writeln!(out, "event outbox-full to={}", to.value())
             }
             StationEvent::PhysicalLink { peer, up, .. } => {
-                let key = if *up {
-                    "event link-up peer="
-                } else {
-                    "event link-down peer="
-                };
-                console::write_fields(out, &[key], &[peer.value().into()], "\n")
+                let state = if *up { "up" } else { "down" };
+                writeln!(out, "event link-{state} peer={}", peer.value())
             }
             StationEvent::Reset { peer, .. } => {
-                console::write_fields(out, &["event reset peer="], &[peer.value().into()], "\n")
+                writeln!(out, "event reset peer={}", peer.value())
             }
             StationEvent::Expired { dest, .. } => {
-                console::write_fields(out, &["event expired to="], &[dest.value().into()], "\n")
+                writeln!(out, "event expired to={}", dest.value())
             }
             StationEvent::NotQueued { dest, error, .. } => {
-                let _ = console::write_fields(
-                    out,
-                    &["event not-queued to="],
-                    &[dest.value().into()],
-                    " error=",
-                );
-                writeln!(out, "{error}")
+                writeln!(out, "event not-queued to={} error={error}", dest.value())
             }
             // The board serves no clients: client data is dropped (counted as `foreign` in
             // the station's status line), and it submits none, so no client message's fate
@@ -435,11 +411,7 @@ impl Adjunct {
     ) -> core::fmt::Result {
         let request = match request {
             Ok(r) => r,
-            Err(e) => {
-                out.write_str("error ")?;
-                out.write_str(e.message())?;
-                return out.write_str("\n");
-            }
+            Err(e) => return writeln!(out, "error {e}"),
         };
         match request {
             Request::Empty => return Ok(()),
@@ -456,16 +428,15 @@ impl Adjunct {
             }
             Request::Frames => {
                 let s = self.deframer.stats();
-                console::write_fields(
+                writeln!(
                     out,
-                    &["frames: ", " good, ", " bad-header, ", " bad-data, "],
-                    &[self.frames_good, s.bad_header, s.bad_data, s.noise_bytes],
-                    " noise-bytes\n",
+                    "frames: {} good, {} bad-header, {} bad-data, {} noise-bytes",
+                    self.frames_good, s.bad_header, s.bad_data, s.noise_bytes
                 )?;
             }
             Request::Status => self.write_status(now, out)?,
         }
-        out.write_str("ok\n")
+        writeln!(out, "ok")
     }
 
     fn write_status(&self, now: Instant, out: &mut impl Write) -> core::fmt::Result {
@@ -473,23 +444,14 @@ impl Adjunct {
         use skywave_protocol::policy::Kind;
 
         let node = self.station.node();
-        console::write_fields(
+        writeln!(
             out,
-            &[
-                "status address=",
-                " roots=",
-                " uptime_ms=",
-                " stack_peak=",
-                " boot_stack_peak=",
-            ],
-            &[
-                provision::ADDRESS.into(),
-                provision::ROOTS.len() as u64,
-                (now - self.booted).millis(),
-                crate::stack::peak() as u64,
-                crate::stack::boot_peak() as u64,
-            ],
-            "\n",
+            "status address={} roots={} uptime_ms={} stack_peak={} boot_stack_peak={}",
+            provision::ADDRESS,
+            provision::ROOTS.len(),
+            (now - self.booted).millis(),
+            crate::stack::peak(),
+            crate::stack::boot_peak()
         )?;
         let storage = node.storage();
         let mut counts = [0usize; 5];
@@ -506,122 +468,72 @@ impl Adjunct {
                 }
             }
         }
-        console::write_fields(
+        writeln!(
             out,
-            &[
-                "held credentials=",
-                " policies=",
-                " translators=",
-                " revocations=",
-                " bytes=",
-                "/",
-            ],
-            &[
-                counts[0] as u64,
-                counts[1] as u64,
-                counts[2] as u64,
-                counts[3] as u64,
-                storage.inner().used_bytes() as u64,
-                storage.inner().capacity_bytes() as u64,
-            ],
-            "\n",
+            "held credentials={} policies={} translators={} revocations={} bytes={}/{}",
+            counts[0],
+            counts[1],
+            counts[2],
+            counts[3],
+            storage.inner().used_bytes(),
+            storage.inner().capacity_bytes()
         )?;
         for i in 0..storage.len() {
             if let Some((a, _)) = storage.get(i) {
                 out.write_str("artifact ")?;
                 console::write_ref(out, &a)?;
-                out.write_str("\n")?;
+                writeln!(out)?;
             }
         }
         for (domain, seq) in node.trust().revocation_seqs() {
-            out.write_str("revocation ")?;
-            console::write_domain(out, domain)?;
-            console::write_fields(out, &[" seq="], &[seq.into()], "\n")?;
+            writeln!(out, "revocation {domain} seq={seq}")?;
         }
         if let Some(link) = self.station.link(self.link) {
             let s = link.stats();
-            console::write_fields(
+            writeln!(
                 out,
-                &[
-                    "link frames_rx=",
-                    " frames_tx=",
-                    " bad_frames=",
-                    " ignored=",
-                    " retransmissions=",
-                    " transmissions=",
-                    " timeouts=",
-                    " queued=",
-                ],
-                &[
-                    s.frames_received,
-                    s.frames_sent,
-                    s.bad_frames,
-                    s.ignored,
-                    s.retransmissions,
-                    s.transmissions,
-                    s.timeouts,
-                    link.queued() as u64,
-                ],
-                "\n",
+                "link frames_rx={} frames_tx={} bad_frames={} ignored={} retransmissions={} \
+                 transmissions={} timeouts={} queued={}",
+                s.frames_received,
+                s.frames_sent,
+                s.bad_frames,
+                s.ignored,
+                s.retransmissions,
+                s.transmissions,
+                s.timeouts,
+                link.queued()
             )?;
         }
         let d = self.deframer.stats();
         let c = &self.counters;
-        console::write_fields(
+        writeln!(
             out,
-            &[
-                "radio bytes=",
-                " good=",
-                " bad_header=",
-                " bad_data=",
-                " noise_bytes=",
-                " refused_by_link=",
-            ],
-            &[
-                c.radio_bytes,
-                self.frames_good,
-                d.bad_header,
-                d.bad_data,
-                d.noise_bytes,
-                c.link_refused,
-            ],
-            "\n",
+            "radio bytes={} good={} bad_header={} bad_data={} noise_bytes={} refused_by_link={}",
+            c.radio_bytes,
+            self.frames_good,
+            d.bad_header,
+            d.bad_data,
+            d.noise_bytes,
+            c.link_refused
         )?;
         if let Some(e) = c.last_link_error {
             writeln!(out, "radio last_refusal={e}")?;
         }
-        console::write_fields(
+        writeln!(
             out,
-            &[
-                "node admitted=",
-                " refused=",
-                " malformed=",
-                " storage_failed=",
-                " outbox_full=",
-                " queued=",
-            ],
-            &[
-                c.admitted,
-                c.refused,
-                c.malformed,
-                c.storage_failed,
-                c.outbox_full,
-                node.queued() as u64,
-            ],
-            "\n",
+            "node admitted={} refused={} malformed={} storage_failed={} outbox_full={} queued={}",
+            c.admitted,
+            c.refused,
+            c.malformed,
+            c.storage_failed,
+            c.outbox_full,
+            node.queued()
         )?;
         let s = self.station.stats();
-        console::write_fields(
+        writeln!(
             out,
-            &[
-                "station received=",
-                " submitted=",
-                " not_queued=",
-                " expired=",
-                " foreign=",
-            ],
-            &[s.received, s.submitted, s.not_queued, s.expired, s.foreign],
-            "\n",
+            "station received={} submitted={} not_queued={} expired={} foreign={}",
+            s.received, s.submitted, s.not_queued, s.expired, s.foreign
         )
     }
 }

@@ -53,21 +53,17 @@ pub enum RequestError {
     Missing,
 }
 
-impl RequestError {
-    /// What the console answers after `error ` (a fixed string, so no `Display` impl is linked
-    /// into the adjunct for it).
-    pub const fn message(self) -> &'static str {
-        match self {
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
             RequestError::TooLong => "line too long",
             RequestError::NotText => "not ASCII text",
             RequestError::Unknown => "unknown request (try help)",
             RequestError::BadDomain => "a domain is three letters, like GBR",
             RequestError::BadNumber => "bad number",
             RequestError::TooManyCategories => "too many category values",
-            RequestError::Missing => {
-                "usage: decide <domain> <classification> <audience> [<tag>:<value> ...] [policy=<id>]"
-            }
-        }
+            RequestError::Missing => "usage: decide <domain> <classification> <audience> [<tag>:<value> ...] [policy=<id>]",
+        })
     }
 }
 
@@ -209,71 +205,17 @@ impl LineBuffer {
     }
 }
 
-/// Writes `n` in decimal. The console writes its numbers, domains and digests with these few
-/// fixed writers rather than `write!`: every `{}` brought `core::fmt`'s argument tables and a
-/// `Display` impl into the adjunct, about 7 KB of its flash (docs/firmware.md, "Flash").
-pub fn write_num(out: &mut impl Write, mut n: u64) -> fmt::Result {
-    let mut digits = [b'0'; 20];
-    let mut start = digits.len();
-    // u64::MAX has 20 digits, so the loop ends on `n == 0` before the buffer does.
-    for slot in digits.iter_mut().rev() {
-        *slot = b'0' + (n % 10) as u8;
-        start -= 1;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    write_ascii(out, digits.get(start..).unwrap_or_default())
-}
-
-/// Writes bytes known to be ASCII (digits, hex, domain letters) as text.
-fn write_ascii(out: &mut impl Write, bytes: &[u8]) -> fmt::Result {
-    out.write_str(core::str::from_utf8(bytes).unwrap_or_default())
-}
-
-/// Writes each key and the value beside it, then `tail`: one console line of counters, like
-/// `write_fields(out, &["status address=", " roots="], &[42, 3], "\n")`. The keys are a
-/// constant table, so a call site only stores its values.
-pub fn write_fields(
-    out: &mut impl Write,
-    keys: &[&str],
-    values: &[u64],
-    tail: &str,
-) -> fmt::Result {
-    for (key, &value) in keys.iter().zip(values) {
-        out.write_str(key)?;
-        write_num(out, value)?;
-    }
-    out.write_str(tail)
-}
-
-/// Writes a domain's three letters as its `Display` does (`?` for any byte not an upper-case
-/// letter).
-pub fn write_domain(out: &mut impl Write, domain: Domain) -> fmt::Result {
-    let letters = domain
-        .0
-        .map(|b| if b.is_ascii_uppercase() { b } else { b'?' });
-    write_ascii(out, &letters)
-}
-
-/// Writes bytes as lower-case hex, two digits a byte (as the protocol's `Hex` does).
-fn write_hex(out: &mut impl Write, bytes: &[u8]) -> fmt::Result {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for &b in bytes {
-        let pair = [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]];
-        write_ascii(out, &pair)?;
-    }
-    Ok(())
-}
-
 /// Writes an artifact reference as `kind/domain/id/vversion/sha256`.
 pub fn write_ref(out: &mut impl Write, r: &ArtifactRef) -> fmt::Result {
-    out.write_str(r.kind.name())?;
-    out.write_str("/")?;
-    write_domain(out, r.domain)?;
-    write_fields(out, &["/", "/v"], &[r.id.into(), r.version], "/")?;
-    write_hex(out, &r.digest.0)
+    write!(
+        out,
+        "{}/{}/{}/v{}/{}",
+        r.kind.name(),
+        r.domain,
+        r.id,
+        r.version,
+        r.digest
+    )
 }
 
 /// The stable keyword of a basis (the host's `skywave decide --json` uses the same).
@@ -302,7 +244,7 @@ fn write_reason(out: &mut impl Write, reason: &DenyReason) -> fmt::Result {
     };
     out.write_str(word)?;
     match value {
-        Some(v) => write_fields(out, &[":", ":"], &[v.tag.into(), v.value.into()], ""),
+        Some(v) => write!(out, ":{}:{}", v.tag, v.value),
         None => Ok(()),
     }
 }
@@ -318,8 +260,7 @@ pub fn write_decision(out: &mut impl Write, d: &Decision) -> fmt::Result {
             write_reason(out, reason)?;
         }
     }
-    out.write_str(" basis=")?;
-    out.write_str(basis_keyword(&d.basis))?;
+    write!(out, " basis={}", basis_keyword(&d.basis))?;
     let refs = [
         ("home", d.lineage.home.as_ref()),
         ("translator", d.lineage.translator.as_ref()),
@@ -327,9 +268,7 @@ pub fn write_decision(out: &mut impl Write, d: &Decision) -> fmt::Result {
     ];
     for (key, r) in refs {
         if let Some(r) = r {
-            out.write_str(" ")?;
-            out.write_str(key)?;
-            out.write_str("=")?;
+            write!(out, " {key}=")?;
             write_ref(out, r)?;
         }
     }
@@ -338,22 +277,16 @@ pub fn write_decision(out: &mut impl Write, d: &Decision) -> fmt::Result {
         write_ref(out, r)?;
     }
     if let Some(gap) = d.lineage.spiral_gap {
-        write_fields(
-            out,
-            &[" spiral=", "->"],
-            &[gap.from.into(), gap.to.into()],
-            "",
-        )?;
+        write!(out, " spiral={}->{}", gap.from, gap.to)?;
     }
     out.write_str(" revocations=")?;
     for (i, (domain, seq)) in d.lineage.revocation_seqs.iter().enumerate() {
-        out.write_str(if i == 0 { "" } else { "," })?;
-        write_domain(out, *domain)?;
-        write_fields(out, &[":"], &[(*seq).into()], "")?;
+        let sep = if i == 0 { "" } else { "," };
+        write!(out, "{sep}{domain}:{seq}")?;
     }
     match d.lineage.time {
-        Some(t) => write_fields(out, &[" time="], &[t.0], "\n"),
-        None => out.write_str(" time=none\n"),
+        Some(t) => writeln!(out, " time={}", t.0),
+        None => writeln!(out, " time=none"),
     }
 }
 

@@ -28,11 +28,11 @@ use std::boxed::Box;
 use crate::link::{self, Config as LinkConfig, HostLink, MessageId, Modem, SpduHeader};
 use crate::node::{self, FixedStorage, Node, NodeEvent};
 use crate::policy::TrustStore;
+use crate::policy::UnixTime;
 use crate::policy::sample::NOW;
 use crate::policy::sample::{self, Coalition};
 use crate::policy::{Artifact, Revoked};
-use crate::station::StationEvent;
-use crate::station::{LinkId, Station};
+use crate::station::{LinkId, Station, StationEvent, StationLink};
 use crate::time::{Duration, Instant};
 use crate::wire::Address;
 use crate::wire::MAX_DPDU_LEN;
@@ -84,11 +84,12 @@ impl Scenario {
         self.coalition.roots()
     }
 
-    /// A trust store holding [`Scenario::roots`], as both nodes start.
-    pub fn trust(&self) -> TrustStore {
+    /// A trust store holding [`Scenario::roots`], as both nodes start, added at wall-clock
+    /// time `wall` ([`NOW`] in the script; `None` for a node with no wall clock).
+    pub fn trust(&self, wall: Option<UnixTime>) -> TrustStore {
         let mut trust = TrustStore::new();
         for root in self.roots() {
-            let _ = trust.add_root(&root, Some(NOW));
+            let _ = trust.add_root(&root, wall);
         }
         trust
     }
@@ -104,11 +105,11 @@ impl Scenario {
         sample::sign(&c.gbr_root, &Artifact::Revocation(delta))
     }
 
-    /// The client message node A submits at `now`: ARQ, from SAP 5 to SAP 5 of node B, no
-    /// delivery confirmation.
-    pub fn client_message(now: Instant) -> link::Message<'static> {
+    /// The client message node A submits at `now` to node B at address `b` ([`B`] in the
+    /// script): ARQ, from SAP 5 to SAP 5, no delivery confirmation.
+    pub fn client_message(now: Instant, b: u32) -> link::Message<'static> {
         link::Message {
-            dest: address(B),
+            dest: address(b),
             header: SpduHeader {
                 priority: CLIENT_PRIORITY,
                 src_sap: CLIENT_SRC_SAP,
@@ -128,44 +129,127 @@ impl Default for Scenario {
     }
 }
 
-/// The scenario under the reference driver: two stations with the host's link type on an
-/// idealised channel (every frame arrives, one modem latency after its last bit, unless its
-/// receiver is transmitting), driven in the simulator's shape: one arrival or wake-up at a
-/// time, then that station's transmissions, events and next wake-up. Returns the traces of
-/// nodes A and B, which every real driver's must equal.
+/// The settings the scenario's nodes run with: the script's ([`Setup::script`]), or those of a
+/// driver whose node B is built differently, so that the reference is computed for the B that
+/// driver really runs (the firmware's adjunct has its own address, node SAP, modem, window and
+/// bound SAPs, and no wall clock: docs/drivers.md). Node A is always the script's, with the
+/// host's link type; what both nodes share (the node SAP, the channel's modem) is set once.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Setup {
+    /// Node B's address ([`B`] in the script). Traces still name it `B`.
+    pub b: u32,
+    /// The SAP node messages travel on, at both nodes: a node takes a U_PDU on any other SAP
+    /// as client data, so the two must agree for the artifact to cross.
+    pub node_sap: u8,
+    /// The channel's modem, at both nodes.
+    pub modem: Modem,
+    /// Node B's jitter seed (the script's nodes seed with their addresses).
+    pub b_jitter_seed: u32,
+    /// Node B's ARQ send window.
+    pub b_arq_window: u8,
+    /// The SAPs with a client at node B (bit n for SAP n): a U_PDU for any other is delivered
+    /// to nobody, so it makes no `received` event.
+    pub b_bound_saps: u16,
+    /// Node B's wall clock ([`NOW`] in the script; `None` for a node that has none, which then
+    /// checks no validity window).
+    pub b_wall_clock: Option<UnixTime>,
+}
+
+impl Setup {
+    /// The script's settings: B at address [`B`] on SAP [`NODE_SAP`] over
+    /// `Modem::hf_2400_short`, seeded with its address, the link's default window, every SAP
+    /// bound and the sample's wall clock.
+    pub fn script() -> Self {
+        Setup {
+            b: B,
+            node_sap: NODE_SAP,
+            modem: Modem::hf_2400_short(),
+            b_jitter_seed: B,
+            b_arq_window: LinkConfig::new(address(B), Modem::hf_2400_short()).arq_window,
+            b_bound_saps: u16::MAX,
+            b_wall_clock: Some(NOW),
+        }
+    }
+}
+
+/// A link type the reference can give node B: every [`link::Link`] shape (the host's
+/// `HostLink`, a board's smaller one).
+pub trait RefLink: StationLink + Sized {
+    /// The link for `config`, with `bound` as its bound SAPs.
+    fn build(config: LinkConfig, bound: u16) -> Result<Self, link::Error>;
+}
+
+impl<
+    const QUEUE: usize,
+    const CPDU: usize,
+    const RX: usize,
+    const SEG: usize,
+    const XRX: usize,
+    const NARQ: usize,
+    const INB: usize,
+> RefLink for link::Link<QUEUE, CPDU, RX, SEG, XRX, NARQ, INB>
+{
+    fn build(config: LinkConfig, bound: u16) -> Result<Self, link::Error> {
+        let mut link = Self::new(config)?;
+        link.set_bound_saps(bound);
+        Ok(link)
+    }
+}
+
+/// The scenario under the reference driver with the script's settings: the traces of nodes A
+/// and B that every real driver's must equal.
 pub fn reference() -> [Trace; 2] {
+    reference_for::<HostLink>(&Setup::script())
+}
+
+/// The scenario under the reference driver, node B with `setup`'s settings and link type `L`:
+/// two stations on an idealised channel (every frame arrives, one modem latency after its last
+/// bit, unless its receiver is transmitting), driven in the simulator's shape: one arrival or
+/// wake-up at a time, then that station's transmissions, events and next wake-up. Returns the
+/// traces of nodes A and B.
+pub fn reference_for<L: RefLink>(setup: &Setup) -> [Trace; 2] {
     let script = Scenario::new();
+    let node = |me: u32, seed: u32, wall: Option<UnixTime>| {
+        let config = node::Config {
+            address: Some(address(me)),
+            jitter_seed: seed,
+            ..node::Config::new(setup.node_sap)
+        };
+        Box::new(Node::new(
+            config,
+            script.trust(wall),
+            FixedStorage::new(),
+            wall,
+        ))
+    };
+    let b_node = node(setup.b, setup.b_jitter_seed, setup.b_wall_clock);
+    let mut a: RefStation<HostLink> = Station::new(node(A, A, Some(NOW)), setup.node_sap);
+    let mut b: RefStation<L> = Station::new(b_node, setup.node_sap);
+    if let Ok(link) = HostLink::build(LinkConfig::new(address(A), setup.modem), u16::MAX) {
+        let _ = a.add_link(Box::new(link), &[address(setup.b)]);
+    }
+    let config = LinkConfig {
+        arq_window: setup.b_arq_window,
+        ..LinkConfig::new(address(setup.b), setup.modem)
+    };
+    if let Ok(link) = L::build(config, setup.b_bound_saps) {
+        let _ = b.add_link(Box::new(link), &[address(A)]);
+    }
     let mut net = RefNet {
-        stations: Vec::new(),
-        traces: [Trace::new(), Trace::new()],
+        traces: [Trace::naming(setup.b), Trace::naming(setup.b)],
         flights: Vec::new(),
         wakes: [None, None],
         keyed: [Instant::ZERO; 2],
-        modem: Modem::hf_2400_short(),
+        clocks: [Some(NOW), setup.b_wall_clock],
+        modem: setup.modem,
     };
-    for me in [A, B] {
-        let trust = script.trust();
-        let config = node::Config {
-            address: Some(address(me)),
-            jitter_seed: me,
-            ..node::Config::new(NODE_SAP)
-        };
-        let node = Box::new(Node::new(config, trust, FixedStorage::new(), Some(NOW)));
-        let mut station = Station::new(node, NODE_SAP);
-        let other = if me == A { B } else { A };
-        if let Ok(link) = HostLink::new(LinkConfig::new(address(me), net.modem)) {
-            let _ = station.add_link(Box::new(link), &[address(other)]);
-        }
-        let _ = station.link_up(Instant::ZERO, Some(NOW), LinkId(0));
-        net.stations.push(station);
-    }
     let now = Instant::ZERO;
-    if let Some(a) = net.stations.first_mut() {
-        let _ = a.publish(now, Some(NOW), &script.artifact());
-        let _ = a.submit(now, LinkId(0), &Scenario::client_message(now));
-    }
-    net.serve(0, now);
-    net.serve(1, now);
+    let _ = a.link_up(now, Some(NOW), LinkId(0));
+    let _ = b.link_up(now, setup.b_wall_clock, LinkId(0));
+    let _ = a.publish(now, Some(NOW), &script.artifact());
+    let _ = a.submit(now, LinkId(0), &Scenario::client_message(now, setup.b));
+    net.serve(&mut a, 0, now);
+    net.serve(&mut b, 1, now);
     let end = now + RUN_FOR;
     loop {
         let next_frame = net.flights.iter().map(|f| f.0).min();
@@ -176,33 +260,25 @@ pub fn reference() -> [Trace; 2] {
         if now > end {
             break;
         }
-        let s = if next_frame == Some(now) {
+        let (s, frame) = if next_frame == Some(now) {
             let i = net.flights.iter().position(|f| f.0 == now);
             let (_, to, frame) = net.flights.remove(i.unwrap_or_default());
-            let hears = net
-                .keyed
-                .get(to)
-                .is_some_and(|&k| k + net.modem.turnaround <= now);
-            if let (true, Some(st)) = (hears, net.stations.get_mut(to)) {
-                let _ = st.handle_input(now, Some(NOW), LinkId(0), &frame);
-            }
-            to
+            (to, Some(frame))
         } else {
             let s = net.wakes.iter().position(|w| *w == Some(now));
-            let s = s.unwrap_or_default();
-            if let Some(st) = net.stations.get_mut(s) {
-                st.handle_timeout(now, Some(NOW));
-            }
-            s
+            (s.unwrap_or_default(), None)
         };
-        net.serve(s, now);
+        match s {
+            0 => net.step(&mut a, 0, now, frame),
+            _ => net.step(&mut b, 1, now, frame),
+        }
     }
     net.traces
 }
 
-/// The reference driver's two stations and their channel.
+/// The reference driver's channel, timers and traces (the stations are the caller's: they
+/// are of two types when node B's link is not the host's).
 struct RefNet {
-    stations: Vec<RefStation>,
     traces: [Trace; 2],
     /// Frames on their way: arrival, receiving station, bytes.
     flights: Vec<(Instant, usize, Vec<u8>)>,
@@ -210,15 +286,39 @@ struct RefNet {
     wakes: [Option<Instant>; 2],
     /// Per station, when its radio keys down after its last transmission.
     keyed: [Instant; 2],
+    /// Per station, its wall clock.
+    clocks: [Option<UnixTime>; 2],
     modem: Modem,
 }
 
 impl RefNet {
+    /// Station `s` (that is `st`) hears `frame` if its radio is not keyed or turning around,
+    /// or serves its timer without one; then it is served.
+    fn step<L: StationLink>(
+        &mut self,
+        st: &mut RefStation<L>,
+        s: usize,
+        now: Instant,
+        frame: Option<Vec<u8>>,
+    ) {
+        let wall = self.clocks.get(s).copied().flatten();
+        match frame {
+            Some(frame) => {
+                let hears = self
+                    .keyed
+                    .get(s)
+                    .is_some_and(|&k| k + self.modem.turnaround <= now);
+                if hears {
+                    let _ = st.handle_input(now, wall, LinkId(0), &frame);
+                }
+            }
+            None => st.handle_timeout(now, wall),
+        }
+        self.serve(st, s, now);
+    }
+
     /// Station `s`'s transmissions (onto the channel), events (into its trace) and timer.
-    fn serve(&mut self, s: usize, now: Instant) {
-        let Some(st) = self.stations.get_mut(s) else {
-            return;
-        };
+    fn serve<L: StationLink>(&mut self, st: &mut RefStation<L>, s: usize, now: Instant) {
         let mut buf = [0u8; MAX_DPDU_LEN];
         while let Some(t) = st.poll_transmit(now, LinkId(0), &mut buf) {
             if let Some(k) = self.keyed.get_mut(s) {
@@ -239,8 +339,8 @@ impl RefNet {
     }
 }
 
-/// The reference driver's station: the host's node and link types.
-type RefStation = Station<Box<Node<FixedStorage<64>>>, Box<HostLink>, 1>;
+/// The reference driver's station: the host's node type and link type `L`.
+type RefStation<L> = Station<Box<Node<FixedStorage<64>>>, Box<L>, 1>;
 
 /// A scenario address (A or B) as the 5066 address it is.
 pub fn address(node: u32) -> Address {
@@ -248,18 +348,29 @@ pub fn address(node: u32) -> Address {
 }
 
 /// What one station reported, in order and in canonical form.
-#[derive(Clone, Default, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Trace {
     lines: Vec<String>,
     /// The client messages seen, in the order of their first event: each is named by its place
     /// here (the ids themselves are each link's own numbering).
     clients: Vec<MessageId>,
+    /// Node B's address, which lines name `B` (a driver's B may have its own address).
+    b: u32,
 }
 
 impl Trace {
-    /// An empty trace.
+    /// An empty trace, node B at the script's address [`B`].
     pub fn new() -> Self {
-        Self::default()
+        Self::naming(B)
+    }
+
+    /// An empty trace whose lines name address `b` as node `B`.
+    pub fn naming(b: u32) -> Self {
+        Trace {
+            lines: Vec::new(),
+            clients: Vec::new(),
+            b,
+        }
     }
 
     /// Appends `event` in canonical form.
@@ -314,8 +425,10 @@ impl Trace {
     }
 
     fn canonical(&mut self, event: &StationEvent<'_>) -> String {
+        let b = self.b;
+        let name = move |a: Address| name(a, b);
         match *event {
-            StationEvent::Node(ref e) => node_event(e),
+            StationEvent::Node(ref e) => node_event(e, name),
             StationEvent::PhysicalLink { peer, up, .. } => {
                 let state = if up { "up" } else { "down" };
                 format!("link-{state} peer={}", name(peer))
@@ -369,9 +482,15 @@ impl Trace {
     }
 }
 
+impl Default for Trace {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A node event in canonical form: artifacts by kind, domain, id and version (their digests are
 /// the same everywhere, but say less to a reader).
-fn node_event(e: &NodeEvent) -> String {
+fn node_event(e: &NodeEvent, name: impl Fn(Address) -> String) -> String {
     match e {
         NodeEvent::Admitted { artifact, from } => format!(
             "admitted {:?} {} id={} version={} from={}",
@@ -379,7 +498,7 @@ fn node_event(e: &NodeEvent) -> String {
             artifact.domain,
             artifact.id,
             artifact.version,
-            from.map_or_else(|| "local".to_string(), name)
+            from.map_or_else(|| "local".to_string(), &name)
         ),
         NodeEvent::Refused { refusal, from } => format!(
             "refused {} from={}",
@@ -394,11 +513,11 @@ fn node_event(e: &NodeEvent) -> String {
     }
 }
 
-/// A scenario node by its letter; any other address as itself.
-fn name(a: Address) -> String {
+/// A scenario node by its letter (`b` is node B's address); any other address as itself.
+fn name(a: Address, b: u32) -> String {
     match a.value() {
         A => "A".to_string(),
-        B => "B".to_string(),
+        v if v == b => "B".to_string(),
         other => format!("{other}"),
     }
 }

@@ -26,6 +26,7 @@ use skywave_host::sis::SisServerConfig;
 use skywave_host::sis::server::{self as sis_server, Hub, ToClient, ToCore};
 use skywave_protocol::link::Modem;
 use skywave_protocol::policy::Digest;
+use skywave_protocol::policy::sample::NOW;
 use skywave_protocol::sis::{ServiceType, SisAddress, confirm};
 use skywave_protocol::station::StationEvent;
 use skywave_protocol::testkit::{self, A, B, RUN_FOR, Scenario, Trace};
@@ -185,7 +186,7 @@ async fn start(dir: &std::path::Path, air: &ReferenceAir, me: u32, other: u32, s
         reset_after_link: false,
     };
     let config = agent_config(dir, me, vec![link]).unwrap();
-    let (node, store) = open_node(&config, script.trust()).unwrap();
+    let (node, store) = open_node(&config, script.trust(Some(NOW))).unwrap();
     let trace = Arc::new(Mutex::new(Trace::new()));
     let seen = trace.clone();
     let observer: EventObserver =
@@ -250,7 +251,7 @@ async fn agents(dir: PathBuf) -> Vec<Trace> {
     let artifact = script.artifact();
     let reply = a.operator(Command::Publish { artifact }).await;
     assert!(matches!(reply, Reply::Admitted { .. }), "{reply:?}");
-    let message = Scenario::client_message(skywave_protocol::time::Instant::ZERO);
+    let message = Scenario::client_message(skywave_protocol::time::Instant::ZERO, B);
     let request = sis_server::Request {
         priority: message.header.priority,
         dest_sap: message.header.dest_sap,

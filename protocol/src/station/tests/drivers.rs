@@ -8,8 +8,9 @@
 //! driver that keeps the contract schedules its calls.
 //!
 //! The real drivers run the same scenario against the same reference: the agent's `Core` and
-//! the simulator's `Sim` in `tools/tests/drivers.rs`, the firmware's adjunct in
-//! `hil-tests/tests/firmware_drivers.rs` (docs/drivers.md).
+//! the simulator's `Sim` in `tools/tests/drivers.rs`. The firmware's adjunct does not yet; its
+//! reference, computed for the B it is (`testkit::reference_for`), is pinned down below
+//! (docs/drivers.md, "Not done yet").
 
 use super::*;
 use crate::testkit::{self, RUN_FOR, Scenario, Trace};
@@ -110,7 +111,7 @@ fn scenario(driver: Loop) -> Vec<Trace> {
     let artifact = script.artifact();
     net.publish(0, &artifact);
     net.stations[0]
-        .submit(now, LinkId(0), &Scenario::client_message(now))
+        .submit(now, LinkId(0), &Scenario::client_message(now, testkit::B))
         .unwrap();
     match driver {
         Loop::Stepper => net.run(RUN_FOR, |_, _| false),
@@ -154,4 +155,61 @@ fn three_driving_loops_see_the_same_events_in_the_same_order() {
             }
         }
     }
+}
+
+/// The adjunct's node B as the example provisioning builds it (`firmware/provision/example.toml`
+/// and `firmware/src/adjunct.rs`): address 42, node SAP 13, a 200 ms preamble and interleaver,
+/// seeded with its address, `BoardLink`'s shape (window 2 over 4 receive slots), only the node
+/// SAP bound (it serves no clients) and no wall clock.
+fn adjunct_setup() -> testkit::Setup {
+    testkit::Setup {
+        b: 42,
+        node_sap: 13,
+        modem: Modem {
+            preamble: Duration::from_millis(200),
+            interleaver: Duration::from_millis(200),
+            ..Modem::hf_2400_short()
+        },
+        b_jitter_seed: 42,
+        b_arq_window: 2,
+        b_bound_saps: 1 << 13,
+        b_wall_clock: None,
+    }
+}
+
+/// The firmware's `BoardLink`: 5 queued C_PDUs of one full artifact each, 4 receive slots,
+/// full segments, 2 expedited slots, one non-ARQ C_PDU, one inbox entry.
+type AdjunctLink = Link<
+    5,
+    { crate::policy::MAX_ARTIFACT_LEN + 1 + crate::link::pdu::MAX_CPDU_OVERHEAD },
+    4,
+    { crate::wire::MAX_SEGMENT_LEN },
+    2,
+    1,
+    1,
+>;
+
+/// The reference computed for the adjunct's B: what the firmware's own loop must report when
+/// it plays node B. The artifact and the message cross as in the script; B, binding no client
+/// SAP, reports no `received` line (the link delivers the U_PDU to nobody) while A still hears
+/// it delivered; and the script's settings given explicitly are the script's reference.
+#[test]
+fn the_reference_takes_node_bs_settings() {
+    assert_eq!(
+        testkit::reference_for::<crate::link::HostLink>(&testkit::Setup::script()),
+        testkit::reference()
+    );
+    let [a, b] = testkit::reference_for::<AdjunctLink>(&adjunct_setup());
+    let lines = |t: &Trace| t.lines().join("\n");
+    let has = |t: &Trace, prefix: &str| t.lines().iter().any(|l| l.starts_with(prefix));
+    assert!(has(&a, "delivered client#0"), "{}", lines(&a));
+    assert!(
+        has(&b, "admitted Revocation GBR id=1 version=1 from=A"),
+        "{}",
+        lines(&b)
+    );
+    assert!(has(&b, "link-up peer=A"), "{}", lines(&b));
+    assert!(!has(&b, "received"), "{}", lines(&b));
+    let unnamed = |t: &Trace| t.lines().iter().any(|l| l.contains("42"));
+    assert!(!unnamed(&a) && !unnamed(&b), "{}\n{}", lines(&a), lines(&b));
 }

@@ -37,17 +37,24 @@ pub(crate) fn forget(journal: &dyn Journal, bytes: &[u8]) -> Result<(), JournalE
         _ => return Ok(()),
     };
     for entry in entries {
-        let (kind, id, newest) = match *entry {
-            Revoked::Policy { id, version } => (Kind::Policy, id, version),
-            Revoked::Translator { id, version } => (Kind::Translator, id, version),
+        let (kind, id) = match *entry {
+            Revoked::Policy { id, .. } => (Kind::Policy, id),
+            Revoked::Translator { id, .. } => (Kind::Translator, id),
             // What a key signed is refused on replay; which records those are is not in
             // their keys.
             Revoked::Key(_) => continue,
         };
+        // The record goes if the entry revokes its version, by the model's own rule.
         journal.forget_if(&subject_key(kind, domain, id), &|value| {
             Signed::decode(value).is_ok_and(|s| match s.artifact {
-                Artifact::Policy(p) => p.version <= newest,
-                Artifact::Translator(t) => t.version <= newest,
+                Artifact::Policy(p) => entry.covers(&Revoked::Policy {
+                    id: p.id,
+                    version: p.version,
+                }),
+                Artifact::Translator(t) => entry.covers(&Revoked::Translator {
+                    id: t.id,
+                    version: t.version,
+                }),
                 _ => false,
             })
         })?;

@@ -66,9 +66,10 @@ step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 (cd firmware && cargo clippy --release --quiet -- -D warnings)
 (cd firmware && cargo clippy-stm32f405 --quiet -- -D warnings)
-# The firmware library's unit tests (src/drivers.rs) build for the host, not the board.
+# The firmware library's unit tests (src/drivers.rs) build for the host, not the board;
+# `--profile test` lints them as the test build (`--tests` skips a `test = false` library).
 host=$(rustc -vV | sed -n 's/^host: //p')
-(cd firmware && cargo clippy --lib --tests --target "$host" --quiet -- -D warnings)
+(cd firmware && cargo clippy --lib --profile test --target "$host" --quiet -- -D warnings)
 
 step "no_std, no alloc: skywave-protocol for thumbv7em-none-eabihf"
 cargo build -p skywave-protocol --target thumbv7em-none-eabihf --quiet

@@ -66,6 +66,10 @@ step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 (cd firmware && cargo clippy --release --quiet -- -D warnings)
 (cd firmware && cargo clippy-stm32f405 --quiet -- -D warnings)
+# The firmware library's unit tests (src/drivers.rs) build for the host, not the board;
+# `--profile test` lints them as the test build (`--tests` skips a `test = false` library).
+host=$(rustc -vV | sed -n 's/^host: //p')
+(cd firmware && cargo clippy --lib --profile test --target "$host" --quiet -- -D warnings)
 
 step "no_std, no alloc: skywave-protocol for thumbv7em-none-eabihf"
 cargo build -p skywave-protocol --target thumbv7em-none-eabihf --quiet
@@ -77,6 +81,12 @@ step "firmware cross-build for the QEMU tests (mps2-an386, stm32f405)"
 # firmware/.cargo/config.toml).
 (cd firmware && cargo build --release --quiet)
 (cd firmware && cargo build-stm32f405 --quiet)
+
+step "the adjunct's own loop in the drivers' scenario (firmware library, host build)"
+# Adjunct::radio_input and Adjunct::poll as node B against testkit's reference
+# (docs/drivers.md). On the host: only the library, whose unit tests these are; the images'
+# binaries link only for the board (stack.rs's linker symbols).
+(cd firmware && cargo test --lib --target "$host")
 
 step "tests (unit, integration, property, QEMU)"
 cargo test --workspace

@@ -25,7 +25,7 @@ use std::vec::Vec;
 
 use std::boxed::Box;
 
-use crate::link::{self, Config as LinkConfig, HostLink, MessageId, Modem, SpduHeader};
+use crate::link::{self, Config as LinkConfig, HostLink, MessageId, Modem, SpduHeader, Transmit};
 use crate::node::{self, FixedStorage, Node, NodeEvent};
 use crate::policy::TrustStore;
 use crate::policy::UnixTime;
@@ -209,51 +209,88 @@ pub fn reference() -> [Trace; 2] {
 /// traces of nodes A and B.
 pub fn reference_for<L: RefLink>(setup: &Setup) -> [Trace; 2] {
     let script = Scenario::new();
-    let node = |me: u32, seed: u32, wall: Option<UnixTime>| {
-        let config = node::Config {
-            address: Some(address(me)),
-            jitter_seed: seed,
-            ..node::Config::new(setup.node_sap)
-        };
-        Box::new(Node::new(
-            config,
-            script.trust(wall),
-            FixedStorage::new(),
-            wall,
-        ))
-    };
-    let b_node = node(setup.b, setup.b_jitter_seed, setup.b_wall_clock);
-    let mut a: RefStation<HostLink> = Station::new(node(A, A, Some(NOW)), setup.node_sap);
-    let mut b: RefStation<L> = Station::new(b_node, setup.node_sap);
-    if let Ok(link) = HostLink::build(LinkConfig::new(address(A), setup.modem), u16::MAX) {
-        let _ = a.add_link(Box::new(link), &[address(setup.b)]);
-    }
     let config = LinkConfig {
         arq_window: setup.b_arq_window,
         ..LinkConfig::new(address(setup.b), setup.modem)
     };
-    if let Ok(link) = L::build(config, setup.b_bound_saps) {
-        let _ = b.add_link(Box::new(link), &[address(A)]);
-    }
+    let mut b = StationDriver::new(
+        ref_node(
+            &script,
+            setup,
+            setup.b,
+            setup.b_jitter_seed,
+            setup.b_wall_clock,
+        ),
+        setup.node_sap,
+        L::build(config, setup.b_bound_saps),
+        A,
+        setup.b_wall_clock,
+    );
+    against(setup, &script, &mut b)
+}
+
+/// The scenario with node B played by `b`, a driver of its own (the firmware's adjunct, run by
+/// its own `radio_input` and `poll`), node A by the reference's station, over the reference's
+/// channel and in its loop: a driver whose trace for B equals [`reference_for`]'s makes the
+/// station's calls as the reference does. `b` is built with `setup`'s settings and started,
+/// its link up, at [`Instant::ZERO`]; it reports its events into the trace it is handed (in
+/// canonical form, [`Trace::push_line`]). Returns the traces of nodes A and B.
+pub fn against_driver(setup: &Setup, b: &mut impl Driver) -> [Trace; 2] {
+    against(setup, &Scenario::new(), b)
+}
+
+/// Node B as a driver of its own, which the reference's channel runs in place of a station
+/// ([`against_driver`]): it is handed frames and wake-ups, and hands back what it put on the
+/// air and what it reported.
+pub trait Driver {
+    /// `frame` reaches the node's radio at `now` (which is not transmitting then): the driver
+    /// takes it and does what it does after any radio input, putting D_PDUs on `air` and
+    /// events in `trace`.
+    fn hear(&mut self, now: Instant, frame: &[u8], air: &mut Vec<OnAir>, trace: &mut Trace);
+    /// The instant [`Driver::wake`] asked for has come: the driver does what is due.
+    fn wake_up(&mut self, now: Instant, air: &mut Vec<OnAir>, trace: &mut Trace);
+    /// When the driver next wants [`Driver::wake_up`].
+    fn wake(&self) -> Option<Instant>;
+}
+
+/// One D_PDU a driver put on the air.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct OnAir {
+    /// Its bytes.
+    pub frame: Vec<u8>,
+    /// Its timing as its link planned it (`Station::poll_transmit`'s), or `None` for a driver
+    /// that hands its modem bytes only (the firmware's `Radio`): then the radio starts a
+    /// transmission one preamble after it is handed a frame and sends the frames it is handed
+    /// before it keys down back to back, as the link plans them (a link plans its next
+    /// transmission only once the last has ended).
+    pub planned: Option<Transmit>,
+}
+
+/// Runs the script with node A the reference's station and node B `b`: both links are up at
+/// [`Instant::ZERO`], when node A publishes the artifact and submits the client message.
+fn against(setup: &Setup, script: &Scenario, b: &mut dyn Driver) -> [Trace; 2] {
+    let a_link = HostLink::build(LinkConfig::new(address(A), setup.modem), u16::MAX);
+    let a_node = ref_node(script, setup, A, A, Some(NOW));
+    let mut a = StationDriver::new(a_node, setup.node_sap, a_link, setup.b, Some(NOW));
+    let now = Instant::ZERO;
+    let _ = a.station.publish(now, Some(NOW), &script.artifact());
+    let message = Scenario::client_message(now, setup.b);
+    let _ = a.station.submit(now, LinkId(0), &message);
     let mut net = RefNet {
         traces: [Trace::naming(setup.b), Trace::naming(setup.b)],
         flights: Vec::new(),
-        wakes: [None, None],
         keyed: [Instant::ZERO; 2],
-        clocks: [Some(NOW), setup.b_wall_clock],
+        next_on_air: [Instant::ZERO; 2],
         modem: setup.modem,
     };
-    let now = Instant::ZERO;
-    let _ = a.link_up(now, Some(NOW), LinkId(0));
-    let _ = b.link_up(now, setup.b_wall_clock, LinkId(0));
-    let _ = a.publish(now, Some(NOW), &script.artifact());
-    let _ = a.submit(now, LinkId(0), &Scenario::client_message(now, setup.b));
-    net.serve(&mut a, 0, now);
-    net.serve(&mut b, 1, now);
+    // The start: each node serves what its link's coming up (and node A's script) made.
+    net.step(&mut a, 0, now, None);
+    net.step(b, 1, now, None);
     let end = now + RUN_FOR;
     loop {
         let next_frame = net.flights.iter().map(|f| f.0).min();
-        let next_wake = net.wakes.iter().flatten().min().copied();
+        let wakes = [a.wake(), b.wake()];
+        let next_wake = wakes.iter().flatten().min().copied();
         let Some(now) = next_frame.into_iter().chain(next_wake).min() else {
             break;
         };
@@ -265,43 +302,60 @@ pub fn reference_for<L: RefLink>(setup: &Setup) -> [Trace; 2] {
             let (_, to, frame) = net.flights.remove(i.unwrap_or_default());
             (to, Some(frame))
         } else {
-            let s = net.wakes.iter().position(|w| *w == Some(now));
+            let s = wakes.iter().position(|w| *w == Some(now));
             (s.unwrap_or_default(), None)
         };
         match s {
             0 => net.step(&mut a, 0, now, frame),
-            _ => net.step(&mut b, 1, now, frame),
+            _ => net.step(b, 1, now, frame),
         }
     }
     net.traces
 }
 
-/// The reference driver's channel, timers and traces (the stations are the caller's: they
-/// are of two types when node B's link is not the host's).
+/// A scenario node of the host's node type: address `me`, jitter `seed`, wall clock `wall`,
+/// holding the script's roots.
+fn ref_node(
+    script: &Scenario,
+    setup: &Setup,
+    me: u32,
+    seed: u32,
+    wall: Option<UnixTime>,
+) -> Box<Node<FixedStorage<64>>> {
+    let config = node::Config {
+        address: Some(address(me)),
+        jitter_seed: seed,
+        ..node::Config::new(setup.node_sap)
+    };
+    Box::new(Node::new(
+        config,
+        script.trust(wall),
+        FixedStorage::new(),
+        wall,
+    ))
+}
+
+/// The reference driver's channel and traces (the drivers are the caller's: they are of two
+/// types when node B's is not the reference's station).
 struct RefNet {
     traces: [Trace; 2],
-    /// Frames on their way: arrival, receiving station, bytes.
+    /// Frames on their way: arrival, receiving node, bytes.
     flights: Vec<(Instant, usize, Vec<u8>)>,
-    /// Per station, when its timer is armed.
-    wakes: [Option<Instant>; 2],
-    /// Per station, when its radio keys down after its last transmission.
+    /// Per node, when its radio keys down after its last transmission.
     keyed: [Instant; 2],
-    /// Per station, its wall clock.
-    clocks: [Option<UnixTime>; 2],
+    /// Per node, when the next frame of the transmission under way would go on the air.
+    next_on_air: [Instant; 2],
     modem: Modem,
 }
 
 impl RefNet {
-    /// Station `s` (that is `st`) hears `frame` if its radio is not keyed or turning around,
-    /// or serves its timer without one; then it is served.
-    fn step<L: StationLink>(
-        &mut self,
-        st: &mut RefStation<L>,
-        s: usize,
-        now: Instant,
-        frame: Option<Vec<u8>>,
-    ) {
-        let wall = self.clocks.get(s).copied().flatten();
+    /// Node `s` (driven by `driver`) hears `frame` if its radio is not keyed or turning
+    /// around, or is woken without one; what it puts on the air goes onto the channel.
+    fn step(&mut self, driver: &mut dyn Driver, s: usize, now: Instant, frame: Option<Vec<u8>>) {
+        let mut air = Vec::new();
+        let Some(trace) = self.traces.get_mut(s) else {
+            return;
+        };
         match frame {
             Some(frame) => {
                 let hears = self
@@ -309,33 +363,104 @@ impl RefNet {
                     .get(s)
                     .is_some_and(|&k| k + self.modem.turnaround <= now);
                 if hears {
-                    let _ = st.handle_input(now, wall, LinkId(0), &frame);
+                    driver.hear(now, &frame, &mut air, trace);
                 }
             }
-            None => st.handle_timeout(now, wall),
+            None => driver.wake_up(now, &mut air, trace),
         }
-        self.serve(st, s, now);
+        for sent in air {
+            self.key(s, now, sent);
+        }
     }
 
-    /// Station `s`'s transmissions (onto the channel), events (into its trace) and timer.
-    fn serve<L: StationLink>(&mut self, st: &mut RefStation<L>, s: usize, now: Instant) {
+    /// Node `s` put `sent` on the air at `now`: its radio keys (or stays keyed) for it, and it
+    /// reaches the other node one interleaver span after its last bit.
+    fn key(&mut self, s: usize, now: Instant, sent: OnAir) {
+        let (Some(keyed), Some(next)) = (self.keyed.get_mut(s), self.next_on_air.get_mut(s)) else {
+            return;
+        };
+        let len = sent.frame.len();
+        let (on_air, end) = match sent.planned {
+            Some(t) => (t.on_air, t.end),
+            None => {
+                let on_air = if now < *keyed {
+                    *next
+                } else {
+                    now + self.modem.preamble
+                };
+                (on_air, self.modem.arrival(on_air, len))
+            }
+        };
+        *keyed = end;
+        *next = on_air + self.modem.airtime(len);
+        let arrival = self.modem.arrival(on_air, len);
+        self.flights.push((arrival, 1 - s, sent.frame));
+    }
+}
+
+/// The reference's station as a [`Driver`]: a frame is fed with `handle_input`, a wake-up
+/// with `handle_timeout`, and after either come its transmissions, its events and its timer.
+struct StationDriver<L: StationLink> {
+    station: RefStation<L>,
+    wall: Option<UnixTime>,
+    wake: Option<Instant>,
+}
+
+impl<L: StationLink> StationDriver<L> {
+    /// A station of `node` with `link` to `neighbour` (if the link could be built), its link
+    /// up at [`Instant::ZERO`].
+    fn new(
+        node: Box<Node<FixedStorage<64>>>,
+        node_sap: u8,
+        link: Result<L, link::Error>,
+        neighbour: u32,
+        wall: Option<UnixTime>,
+    ) -> Self {
+        let mut station: RefStation<L> = Station::new(node, node_sap);
+        if let Ok(link) = link {
+            let _ = station.add_link(Box::new(link), &[address(neighbour)]);
+        }
+        let _ = station.link_up(Instant::ZERO, wall, LinkId(0));
+        StationDriver {
+            station,
+            wall,
+            wake: None,
+        }
+    }
+
+    /// The station's transmissions, events and timer.
+    fn serve(&mut self, now: Instant, air: &mut Vec<OnAir>, trace: &mut Trace) {
         let mut buf = [0u8; MAX_DPDU_LEN];
-        while let Some(t) = st.poll_transmit(now, LinkId(0), &mut buf) {
-            if let Some(k) = self.keyed.get_mut(s) {
-                *k = t.end;
-            }
-            let frame = buf.get(..t.len).unwrap_or_default().to_vec();
-            let arrival = self.modem.arrival(t.on_air, t.len);
-            self.flights.push((arrival, 1 - s, frame));
+        while let Some(t) = self.station.poll_transmit(now, LinkId(0), &mut buf) {
+            air.push(OnAir {
+                frame: buf.get(..t.len).unwrap_or_default().to_vec(),
+                planned: Some(t),
+            });
         }
-        if let Some(trace) = self.traces.get_mut(s) {
-            while let Some(e) = st.poll_event() {
-                trace.record(&e);
-            }
+        while let Some(e) = self.station.poll_event() {
+            trace.record(&e);
         }
-        if let Some(w) = self.wakes.get_mut(s) {
-            *w = st.poll_timeout().map(|t| t.max(now));
+        self.wake = self.station.poll_timeout().map(|t| t.max(now));
+    }
+}
+
+impl<L: StationLink> Driver for StationDriver<L> {
+    fn hear(&mut self, now: Instant, frame: &[u8], air: &mut Vec<OnAir>, trace: &mut Trace) {
+        let _ = self.station.handle_input(now, self.wall, LinkId(0), frame);
+        self.serve(now, air, trace);
+    }
+
+    /// The first wake-up, the start, only serves (what `link_up` and node A's publication and
+    /// submission made); every later one is the armed instant.
+    fn wake_up(&mut self, now: Instant, air: &mut Vec<OnAir>, trace: &mut Trace) {
+        if self.wake.is_some() {
+            self.station.handle_timeout(now, self.wall);
         }
+        self.serve(now, air, trace);
+    }
+
+    fn wake(&self) -> Option<Instant> {
+        self.wake
     }
 }
 

@@ -59,6 +59,19 @@ pub const PAGE: usize = 4096;
 /// The program unit.
 const WORD: usize = 4;
 
+/// Where the region is in this build: [`BASE`] on the board; a static of the region's size in
+/// the host build of the unit tests (src/drivers.rs runs the adjunct with its journal there,
+/// and the host has nothing at `BASE`).
+#[cfg(not(test))]
+const fn base() -> usize {
+    BASE
+}
+#[cfg(test)]
+fn base() -> usize {
+    static mut REGION: [u32; SIZE / WORD] = [0; SIZE / WORD];
+    (&raw mut REGION) as usize
+}
+
 /// Why an operation was refused: an argument outside the region or not aligned (the journal
 /// never makes one; a board driver also reports program and erase failures here).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -91,7 +104,7 @@ impl RamNor {
 
     fn word(&self, offset: usize) -> u32 {
         // SAFETY: `offset` is word-aligned and within the region, which `new`'s caller gave us.
-        unsafe { read_volatile((BASE + offset) as *const u32) }
+        unsafe { read_volatile((base() + offset) as *const u32) }
     }
 
     fn check(offset: u32, len: usize, align: usize) -> Result<usize, FlashError> {
@@ -117,7 +130,7 @@ impl ReadNorFlash for RamNor {
         let offset = Self::check(offset, bytes.len(), 1)?;
         for (i, b) in bytes.iter_mut().enumerate() {
             // SAFETY: within the region (checked above).
-            *b = unsafe { read_volatile((BASE + offset + i) as *const u8) };
+            *b = unsafe { read_volatile((base() + offset + i) as *const u8) };
         }
         Ok(())
     }
@@ -136,7 +149,7 @@ impl NorFlash for RamNor {
         let from = Self::check(from, len, PAGE)?;
         for at in (from..from + len).step_by(WORD) {
             // SAFETY: word-aligned, within the region (checked above).
-            unsafe { write_volatile((BASE + at) as *mut u32, u32::MAX) };
+            unsafe { write_volatile((base() + at) as *mut u32, u32::MAX) };
         }
         Ok(())
     }
@@ -151,7 +164,7 @@ impl NorFlash for RamNor {
             // NOR programming only clears bits.
             let value = self.word(at) & new;
             // SAFETY: word-aligned, within the region (checked above).
-            unsafe { write_volatile((BASE + at) as *mut u32, value) };
+            unsafe { write_volatile((base() + at) as *mut u32, value) };
         }
         Ok(())
     }

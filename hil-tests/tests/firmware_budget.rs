@@ -39,7 +39,7 @@ const FLASH_WITH_JOURNAL_BOUND: u64 = 144 * 1024;
 /// refusals read as their kind, its CRCs need no tables (`small-flash`, -4,896 B), its
 /// interrupt table has one entry (-956 B) and its journal is written at boot instead of
 /// copied from `.data` (-1,052 B); 120,656 B before. A ratchet, so a regression fails here;
-/// issue 19's target with fast verification is 96 KiB, not met yet (docs/firmware.md, "Flash").
+/// issue 19's target with fast verification is 96 KiB, not met yet (docs/firmware-flash.md).
 const FLASH_BOUND: u64 = 113 * 1024;
 const RAM_BUDGET: u64 = 64 * 1024;
 /// The steady-state stack after the decisions this test asks (11.3 KB measured since a decision

@@ -1,7 +1,8 @@
 //! Build-time inputs of the firmware, written to `OUT_DIR`:
 //!
 //! - `memory.x`, where cortex-m-rt's linker script finds it: the board's (`memory.x` for the
-//!   mps2-an386, `memory-stm32f405.x` with feature `stm32f405`);
+//!   mps2-an386, `memory-stm32f405.x` with feature `stm32f405`), and an empty `device.x` (the
+//!   image's own one-entry interrupt table, `board::__INTERRUPTS`, names no interrupts);
 //! - `provision.rs`: this adjunct's address, SAP, radio neighbours, modem timing and trust roots,
 //!   read from the provisioning file (`SKYWAVE_PROVISION`, default `provision/example.toml`;
 //!   format in docs/firmware.md). Every root is checked here with the protocol's own
@@ -30,6 +31,9 @@ fn main() {
         "memory.x"
     };
     fs::copy(memory, out.join("memory.x")).expect("copy the board's memory.x");
+    // cortex-m-rt's `device` feature includes the device's interrupt names; the image has
+    // none of its own (board::__INTERRUPTS: one entry, to the default handler).
+    fs::write(out.join("device.x"), "").expect("write device.x");
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed={memory}");
 

@@ -34,10 +34,18 @@ const CONSOLE_BAUD: u32 = 115_200;
 static mut ADJUNCT: MaybeUninit<Adjunct> = MaybeUninit::uninit();
 
 /// The trust journal, in the board's flash region. A `static mut` because the journal is
-/// shared by reference (its cell is not `Sync`); `run` takes the one reference to it.
+/// shared by reference (its cell is not `Sync`); `run` takes the one reference to it. Written
+/// at boot rather than initialised: its 1 KiB record buffer would otherwise make the whole
+/// journal `.data`, 1,060 bytes of flash to copy zeros from.
+static mut JOURNAL: MaybeUninit<FlashJournal<RamNor>> = MaybeUninit::uninit();
+
+/// The journal `run` writes into [`JOURNAL`], a `const fn` evaluated here at compile time too,
+/// so a region the map cannot use still fails the build.
 // SAFETY (of `RamNor::new`): this is the only `RamNor`, and nothing else uses the region.
-static mut JOURNAL: FlashJournal<RamNor> =
-    FlashJournal::new(unsafe { RamNor::new() }, 0..flash::SIZE as u32);
+const fn journal() -> FlashJournal<RamNor> {
+    FlashJournal::new(unsafe { RamNor::new() }, 0..flash::SIZE as u32)
+}
+const _: FlashJournal<RamNor> = journal();
 
 /// The radio UART as the adjunct's modem.
 struct Modem(Uart);
@@ -61,7 +69,8 @@ fn run() -> ! {
     // reference to it ever made.
     let slot = unsafe { &mut *core::ptr::addr_of_mut!(ADJUNCT) };
     // SAFETY: as ADJUNCT; the journal is only ever used through this shared reference.
-    let journal: &'static FlashJournal<RamNor> = unsafe { &*core::ptr::addr_of!(JOURNAL) };
+    let journal: &'static FlashJournal<RamNor> =
+        unsafe { (*core::ptr::addr_of_mut!(JOURNAL)).write(journal()) };
     // A region that was never a journal (QEMU zeroes it when it starts) is erased once.
     let blank = journal.with_flash(|f| f.blank()).unwrap_or(false);
     if blank && journal.format().is_err() {

@@ -324,8 +324,8 @@ fn end_to_end_on(board: Board) {
         "the forgery and the junk refused",
         &log,
         |con| {
-            let forged = con.events("event refused from=7 reason=bad signature");
-            let junk = con.events("event refused from=7 reason=malformed");
+            let forged = con.events("event refused from=7 reason=BadSignature");
+            let junk = con.events("event refused from=7 reason=Malformed");
             !forged.is_empty() && !junk.is_empty()
         },
     );
@@ -395,7 +395,7 @@ fn end_to_end_on(board: Board) {
     assert_eq!(get(&d, "revocations"), "GBR:1,USA:0,AUS:0", "{d:?}");
     assert!(
         console
-            .events("event refused from=1 reason=translator GBR/1 v1 revoked")
+            .events("event refused from=1 reason=RevokedArtifact")
             .len()
             <= 1,
         "the revoked translator is never offered again and again: {:?}",

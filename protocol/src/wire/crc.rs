@@ -28,8 +28,16 @@ pub const CRC_32_STANAG_5066: crc::Algorithm<u32> = crc::Algorithm {
     residue: 0,
 };
 
-const HEADER_CRC: crc::Crc<u16> = crc::Crc::<u16>::new(&CRC_16_STANAG_5066);
-const DATA_CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&CRC_32_STANAG_5066);
+/// How the CRCs are computed: through a 256-entry table per CRC on hosts, bit by bit with the
+/// `small-flash` feature (a board's: the tables are 1,536 bytes of flash, and a board's
+/// 2400 bit/s link leaves its CPU idle anyway). The same values either way (`tests` below).
+#[cfg(not(feature = "small-flash"))]
+type Lookup = crc::Table<1>;
+#[cfg(feature = "small-flash")]
+type Lookup = crc::NoTable;
+
+const HEADER_CRC: crc::Crc<u16, Lookup> = crc::Crc::<u16, Lookup>::new(&CRC_16_STANAG_5066);
+const DATA_CRC: crc::Crc<u32, Lookup> = crc::Crc::<u32, Lookup>::new(&CRC_32_STANAG_5066);
 
 /// The header CRC-16 of `bytes` (a D_PDU's bytes after the sync word, up to the CRC itself).
 pub fn header_crc(bytes: &[u8]) -> u16 {
@@ -44,6 +52,25 @@ pub fn data_crc(bytes: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A board (`small-flash`) computes the CRCs bit by bit and a host through tables:
+        /// both must give every frame the same CRCs, or they could not hear each other.
+        #[test]
+        fn bitwise_and_table_crcs_agree(bytes in proptest::collection::vec(any::<u8>(), 0..1100)) {
+            let bitwise = (
+                crc::Crc::<u16, crc::NoTable>::new(&CRC_16_STANAG_5066).checksum(&bytes),
+                crc::Crc::<u32, crc::NoTable>::new(&CRC_32_STANAG_5066).checksum(&bytes),
+            );
+            let table = (
+                crc::Crc::<u16, crc::Table<1>>::new(&CRC_16_STANAG_5066).checksum(&bytes),
+                crc::Crc::<u32, crc::Table<1>>::new(&CRC_32_STANAG_5066).checksum(&bytes),
+            );
+            prop_assert_eq!(bitwise, table);
+            prop_assert_eq!((header_crc(&bytes), data_crc(&bytes)), table);
+        }
+    }
 
     #[test]
     fn catalogue_check_values() {

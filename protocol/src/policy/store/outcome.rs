@@ -233,6 +233,17 @@ impl Refusal {
     }
 }
 
+/// With the `small-flash` feature (a board's), a refusal reads as its [`kind`](Refusal::kind)
+/// and nothing more: the sentences below, with the keys, domains, tables and revocation entries
+/// they format, are 3.4 KB of a board's flash (docs/firmware-flash.md).
+#[cfg(feature = "small-flash")]
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.kind())
+    }
+}
+
+#[cfg(not(feature = "small-flash"))]
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -39,7 +39,6 @@
 //! no XML: the compact label is all a board sees.
 
 use heapless::Vec;
-use p256::ecdsa::SigningKey;
 use serde::{Deserialize, Serialize};
 
 use super::{LinkId, Port, StationLink};
@@ -47,6 +46,7 @@ use crate::label::binding::{BindingRefusal, Endpoints, MAX_BINDING_LEN};
 use crate::label::compact::{LabelError, MAX_COMPACT_LABEL_LEN};
 use crate::link::pdu::ECHO_LEN;
 use crate::link::{MAX_UPDU_LEN, MessageId};
+use crate::policy::signer::SigningKey;
 use crate::policy::{ArtifactRef, Decision, DenyReason, Digest};
 use crate::wire::Address;
 

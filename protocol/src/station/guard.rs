@@ -34,9 +34,11 @@
 //! ..       the client's data
 //! ```
 //!
-//! Memory is fixed: [`HELD`] messages of up to [`MAX_GUARDED_LEN`] bytes, [`GUARD_REPORTS`]
-//! reports waiting for the driver, [`REPLAY_ORIGINS`] origins' replay windows. No allocation,
-//! no XML: the compact label is all a board sees.
+//! Memory is fixed, by the station's last four const generics: `HELD_MSGS` messages of up to
+//! `HELD_BYTES` bytes, `REPORTS` reports waiting for the driver, `ORIGINS` origins' replay
+//! windows; on hosts [`HELD`], [`MAX_GUARDED_LEN`], [`GUARD_REPORTS`] and [`REPLAY_ORIGINS`]
+//! (the defaults), on the adjunct far fewer (docs/firmware.md, "The guard on the adjunct"). No
+//! allocation, no XML: the compact label is all a board sees.
 
 use heapless::Vec;
 use serde::{Deserialize, Serialize};

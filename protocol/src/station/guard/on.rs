@@ -127,6 +127,9 @@ impl<const HELD_MSGS: usize, const HELD_BYTES: usize, const REPORTS: usize, cons
         clippy::too_many_arguments,
         reason = "the pieces of the station it needs"
     )]
+    // Out of line: inlined into `Station::pump` it cost a board more flash (docs/firmware.md,
+    // "The guard on the adjunct").
+    #[inline(never)]
     pub(in crate::station) fn receive<'u, T: Trust>(
         &mut self,
         trust: &T,
@@ -353,6 +356,9 @@ impl<
 
     /// Decides the held messages again after the node may have admitted something, and
     /// reports (and drops) those now refused. Waits while the reports are all taken.
+    // Out of line: inlined into `Station::pump` it cost a board more flash (docs/firmware.md,
+    // "The guard on the adjunct").
+    #[inline(never)]
     pub(in crate::station) fn recheck_held(&mut self) -> bool {
         if !self.guard.touched || self.guard.held.is_empty() {
             self.guard.touched = false;
@@ -410,6 +416,9 @@ impl<
 
     /// Hands held messages to their links (module docs): decided again, sealed, submitted,
     /// reported. Returns whether any moved.
+    // Out of line: inlined into `Station::pump` it cost a board more flash (docs/firmware.md,
+    // "The guard on the adjunct").
+    #[inline(never)]
     pub(in crate::station) fn feed_guarded(&mut self, now: Instant) -> bool {
         let mut progress = false;
         let mut i = 0;

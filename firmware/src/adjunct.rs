@@ -90,8 +90,13 @@ pub type BoardNode = Node<BoardStorage, BoardTrust, 8, 2, 4, 32, 8>;
 /// The radio link: full segments, 4 receive slots (window 2), 2 expedited slots, one non-ARQ
 /// C_PDU at a time.
 pub type BoardLink = Link<LINK_QUEUE, CPDU, RX_SLOTS, MAX_SEGMENT_LEN, 2, 1, 1>;
-/// The station: the node and its one radio link.
-pub type BoardStation = Station<BoardNode, BoardLink, 1>;
+/// Labelled data a held message carries: what one console line can submit (160 bytes of line,
+/// the label and the data in hex).
+pub const GUARDED_LEN: usize = 64;
+/// The station: the node and its one radio link; the guard's tables (feature `guard`; nothing
+/// without it): one labelled message held of up to [`GUARDED_LEN`] bytes, one report waiting
+/// for the console, replay windows for 4 origins (the radio's neighbours).
+pub type BoardStation = Station<BoardNode, BoardLink, 1, 1, GUARDED_LEN, 1, 4>;
 
 /// How long the radio line must be quiet before a partial frame is given up on (the end of a
 /// transmission).

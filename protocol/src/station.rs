@@ -65,7 +65,11 @@
 //!
 //! Memory is fixed: `LINKS` links, up to [`MAX_LINK_NEIGHBOURS`] neighbours each, one U_PDU
 //! buffer ([`MAX_UPDU_LEN`]) and [`STATION_EVENTS`] pending events. A board with one modem uses
-//! `Station<Node<..>, Link<..>, 1>`.
+//! `Station<Node<..>, Link<..>, 1>`. The guard's tables (with feature `guard`) are the last
+//! four const generics, defaulted to the host's sizes: `HELD_MSGS` labelled messages held
+//! ([`HELD`]) of up to `HELD_BYTES` bytes of data each ([`MAX_GUARDED_LEN`]), `REPORTS` guard
+//! reports waiting for the driver ([`GUARD_REPORTS`]), `ORIGINS` origins' replay windows
+//! ([`REPLAY_ORIGINS`]); a board that guards picks its own.
 
 use heapless::{Deque, Vec};
 
@@ -339,8 +343,17 @@ impl<L: StationLink> Port<L> {
     }
 }
 
-/// A node and its links: see the [module documentation](self).
-pub struct Station<N, L, const LINKS: usize> {
+/// A node and its links: see the [module documentation](self) (and there for the guard's
+/// sizes).
+pub struct Station<
+    N,
+    L,
+    const LINKS: usize,
+    const HELD_MSGS: usize = HELD,
+    const HELD_BYTES: usize = MAX_GUARDED_LEN,
+    const REPORTS: usize = GUARD_REPORTS,
+    const ORIGINS: usize = REPLAY_ORIGINS,
+> {
     node: N,
     sap: u8,
     ports: Vec<Port<L>, LINKS>,
@@ -362,10 +375,19 @@ pub struct Station<N, L, const LINKS: usize> {
     /// the buffer: the borrow ends before any other call can overwrite it.
     waiting: Option<usize>,
     stats: StationStats,
-    guard: guard::Guard,
+    guard: guard::Guard<HELD_MSGS, HELD_BYTES, REPORTS, ORIGINS>,
 }
 
-impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
+impl<
+    N: StationNode,
+    L: StationLink,
+    const LINKS: usize,
+    const HELD_MSGS: usize,
+    const HELD_BYTES: usize,
+    const REPORTS: usize,
+    const ORIGINS: usize,
+> Station<N, L, LINKS, HELD_MSGS, HELD_BYTES, REPORTS, ORIGINS>
+{
     /// A station around `node`, whose messages travel on SAP `sap` (the node's
     /// [`crate::node::Config::sap`]), with no links yet.
     // Inlined in optimised builds so that a board writes the value straight into its static

@@ -24,11 +24,11 @@
 
 use core::fmt;
 
-use p256::ecdsa::signature::hazmat::PrehashSigner;
-use p256::ecdsa::{Signature, SigningKey};
+use p256::ecdsa::Signature;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use crate::policy::signer::{ActiveSigner, SignatureSigner as _, SigningKey};
 use crate::policy::verifier::{Active, SignatureVerifier as _, VerifyingKey};
 use crate::policy::{LabelRecord, NodeIdentity, Trust, UnixTime, encoding::SIGNATURE_LEN};
 
@@ -207,10 +207,9 @@ pub fn seal(
     compact::decode(label)?;
     let label_len = u8::try_from(label.len()).map_err(|_| LabelError::Malformed)?;
     let digest: [u8; 32] = Sha256::digest(data).into();
-    let signature: Signature = key
-        .sign_prehash(&binding_hash(seq, label, &digest, ends))
-        .map_err(|_| LabelError::Malformed)?;
-    let signature = signature.normalize_s().unwrap_or(signature);
+    // Low-S already (policy::signer), through the build's signer.
+    let signature = ActiveSigner::sign_prehash(key, &binding_hash(seq, label, &digest, ends))
+        .ok_or(LabelError::Malformed)?;
     let small = LabelError::BufferTooSmall;
     *out.first_mut().ok_or(small)? = BINDING_FORMAT;
     let mut at = 1;
@@ -225,7 +224,7 @@ pub fn seal(
     put(digest.get(..DIGEST_PREFIX_LEN).unwrap_or_default())?;
     put(&[label_len])?;
     put(label)?;
-    put(&signature.to_bytes())?;
+    put(&signature)?;
     Ok(at)
 }
 

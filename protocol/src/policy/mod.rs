@@ -19,6 +19,8 @@
 //!   the offline check of what a pair proves.
 //! - [`log`]: the hash-chained decision log and its verifier.
 //! - [`node`]: node identities (node-scoped credentials binding a node address to a key).
+//! - [`verifier`] and [`signer`]: the seams every signature check and the node's own signing
+//!   go through (RustCrypto on hosts, p256-cm4 on the firmware).
 //! - `sample` (with `std`): a small signed coalition with fixed public keys, for tests,
 //!   benchmarks and fuzzing.
 //!
@@ -33,6 +35,7 @@ pub mod model;
 pub mod node;
 #[cfg(any(test, feature = "std"))]
 pub mod sample;
+pub mod signer;
 pub mod store;
 pub mod verifier;
 

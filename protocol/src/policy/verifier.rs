@@ -65,6 +65,8 @@ pub const ORDER: [u8; 32] = [
 
 #[cfg(all(feature = "cm4", target_arch = "arm"))]
 pub use cm4::{Cm4, Cm4Key, InvalidKey};
+#[cfg(all(feature = "cm4", target_arch = "arm"))]
+pub(super) use cm4::{bytes, words};
 
 /// The Cortex-M4 verifier (`p256-cm4`).
 #[cfg(all(feature = "cm4", target_arch = "arm"))]
@@ -94,12 +96,21 @@ mod cm4 {
         0xffff_ffff,
     ];
 
-    /// Big-endian bytes to little-endian words.
-    fn words(bytes: &[u8; 32]) -> [u32; 8] {
+    /// Big-endian bytes to little-endian words, as `p256-cm4` takes scalars.
+    pub(in crate::policy) fn words(bytes: &[u8; 32]) -> [u32; 8] {
         let mut out = [0u32; 8];
         for (i, word) in out.iter_mut().enumerate() {
             let at = 28 - 4 * i;
             *word = u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        }
+        out
+    }
+
+    /// Little-endian words back to big-endian bytes.
+    pub(in crate::policy) fn bytes(words: &[u32; 8]) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for (chunk, word) in out.chunks_exact_mut(4).zip(words.iter().rev()) {
+            chunk.copy_from_slice(&word.to_be_bytes());
         }
         out
     }

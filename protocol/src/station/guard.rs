@@ -34,12 +34,13 @@
 //! ..       the client's data
 //! ```
 //!
-//! Memory is fixed: [`HELD`] messages of up to [`MAX_GUARDED_LEN`] bytes, [`GUARD_REPORTS`]
-//! reports waiting for the driver, [`REPLAY_ORIGINS`] origins' replay windows. No allocation,
-//! no XML: the compact label is all a board sees.
+//! Memory is fixed, by the station's last four const generics: `HELD_MSGS` messages of up to
+//! `HELD_BYTES` bytes, `REPORTS` reports waiting for the driver, `ORIGINS` origins' replay
+//! windows; on hosts [`HELD`], [`MAX_GUARDED_LEN`], [`GUARD_REPORTS`] and [`REPLAY_ORIGINS`]
+//! (the defaults), on the adjunct far fewer (docs/firmware.md, "The guard on the adjunct"). No
+//! allocation, no XML: the compact label is all a board sees.
 
 use heapless::Vec;
-use p256::ecdsa::SigningKey;
 use serde::{Deserialize, Serialize};
 
 use super::{LinkId, Port, StationLink};
@@ -47,6 +48,7 @@ use crate::label::binding::{BindingRefusal, Endpoints, MAX_BINDING_LEN};
 use crate::label::compact::{LabelError, MAX_COMPACT_LABEL_LEN};
 use crate::link::pdu::ECHO_LEN;
 use crate::link::{MAX_UPDU_LEN, MessageId};
+use crate::policy::signer::SigningKey;
 use crate::policy::{ArtifactRef, Decision, DenyReason, Digest};
 use crate::wire::Address;
 

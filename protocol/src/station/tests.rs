@@ -29,7 +29,17 @@ fn link(me: u32) -> SmallLink {
     SmallLink::new(config).unwrap()
 }
 
-fn station(c: &Coalition, fanout: Fanout) -> TestStation {
+/// A station holding the coalition's roots; its guard's sizes are the caller's (the host's
+/// for a [`TestStation`]).
+fn station<
+    const HELD_MSGS: usize,
+    const HELD_BYTES: usize,
+    const REPORTS: usize,
+    const ORIGINS: usize,
+>(
+    c: &Coalition,
+    fanout: Fanout,
+) -> Station<TestNode, SmallLink, 2, HELD_MSGS, HELD_BYTES, REPORTS, ORIGINS> {
     let mut trust = TrustStore::new();
     for root in c.roots() {
         trust.add_root(&root, Some(NOW)).unwrap();
@@ -462,7 +472,7 @@ fn a_client_message_nobody_takes_fails_at_its_time_to_die() {
 #[test]
 fn submit_refuses_with_a_reason_and_queues_nothing() {
     let c = Coalition::new();
-    let mut s = station(&c, Fanout::DEFAULT);
+    let mut s: TestStation = station(&c, Fanout::DEFAULT);
     let l = s.add_link(link(1), &[addr(2)]).unwrap();
     let now = Instant::from_millis(1000);
     let ttd = now + minutes(10);

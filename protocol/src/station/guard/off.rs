@@ -8,10 +8,17 @@ use crate::policy::{Trust, UnixTime};
 use crate::time::Instant;
 use crate::wire::Address;
 
-/// No guard.
-pub(in crate::station) struct Guard;
+/// No guard (the sizes are the station's, and unused).
+pub(in crate::station) struct Guard<
+    const HELD_MSGS: usize,
+    const HELD_BYTES: usize,
+    const REPORTS: usize,
+    const ORIGINS: usize,
+>;
 
-impl Guard {
+impl<const HELD_MSGS: usize, const HELD_BYTES: usize, const REPORTS: usize, const ORIGINS: usize>
+    Guard<HELD_MSGS, HELD_BYTES, REPORTS, ORIGINS>
+{
     pub(in crate::station) const fn new() -> Self {
         Guard
     }
@@ -50,7 +57,16 @@ impl Guard {
     }
 }
 
-impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
+impl<
+    N: StationNode,
+    L: StationLink,
+    const LINKS: usize,
+    const HELD_MSGS: usize,
+    const HELD_BYTES: usize,
+    const REPORTS: usize,
+    const ORIGINS: usize,
+> Station<N, L, LINKS, HELD_MSGS, HELD_BYTES, REPORTS, ORIGINS>
+{
     pub(in crate::station) fn recheck_held(&mut self) -> bool {
         false
     }

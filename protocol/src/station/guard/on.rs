@@ -5,10 +5,7 @@ use heapless::{Deque, Vec};
 use super::super::{
     Owner, Station, StationError, StationEvent, StationLink, StationNode, StationStats, push_event,
 };
-use super::{
-    End, GUARD_REPORTS, GuardConfig, GuardRefusal, GuardReport, HELD, LinkId, MAX_GUARDED_LEN,
-    REPLAY_ORIGINS, Ticket, client_room,
-};
+use super::{End, GuardConfig, GuardRefusal, GuardReport, LinkId, Ticket, client_room};
 use crate::label::binding::{self, BindingRefusal, Endpoints, ReplayWindow};
 use crate::label::compact::{self, MAX_COMPACT_LABEL_LEN};
 use crate::link::pdu::ECHO_LEN;
@@ -17,9 +14,9 @@ use crate::policy::{Basis, Decision, Digest, Domain, Trust, UnixTime, Verdict};
 use crate::time::Instant;
 use crate::wire::Address;
 
-/// A labelled message waiting to go to its link.
+/// A labelled message waiting to go to its link, with up to `BYTES` bytes of data.
 #[derive(Clone, Debug)]
-struct Held {
+struct Held<const BYTES: usize> {
     ticket: Ticket,
     link: LinkId,
     dest: Address,
@@ -28,28 +25,41 @@ struct Held {
     confirm: bool,
     ttd: Instant,
     label: Vec<u8, MAX_COMPACT_LABEL_LEN>,
-    data: Vec<u8, MAX_GUARDED_LEN>,
+    data: Vec<u8, BYTES>,
 }
 
-/// A station's guard state (module docs). Off until [`Station::enable_guard`].
-pub(in crate::station) struct Guard {
+/// A station's guard state (module docs), sized by the station's last four const generics.
+/// Off until [`Station::enable_guard`].
+pub(in crate::station) struct Guard<
+    const HELD_MSGS: usize,
+    const HELD_BYTES: usize,
+    const REPORTS: usize,
+    const ORIGINS: usize,
+> {
     config: Option<GuardConfig>,
     /// Guarded SAPs, one bit each.
     saps: [u32; 8],
-    held: Vec<Held, HELD>,
+    held: Vec<Held<HELD_BYTES>, HELD_MSGS>,
     /// Labelled messages handed to a link and not yet settled: one per destination.
-    in_link: Vec<(LinkId, MessageId, Address), HELD>,
-    reports: Deque<GuardReport, GUARD_REPORTS>,
+    in_link: Vec<(LinkId, MessageId, Address), HELD_MSGS>,
+    reports: Deque<GuardReport, REPORTS>,
     /// The front report is lent to the driver: drop it at the next poll.
     lent: bool,
-    replay: ReplayWindow<REPLAY_ORIGINS>,
+    replay: ReplayWindow<ORIGINS>,
     next_ticket: u32,
     /// The node may have admitted something since held messages were last decided.
     touched: bool,
 }
 
-impl Guard {
+impl<const HELD_MSGS: usize, const HELD_BYTES: usize, const REPORTS: usize, const ORIGINS: usize>
+    Guard<HELD_MSGS, HELD_BYTES, REPORTS, ORIGINS>
+{
     pub(in crate::station) const fn new() -> Self {
+        // A board's sizes, checked when it builds: held data must fit one sealed U_PDU, and
+        // with no room for a report nothing labelled would ever move.
+        const {
+            assert!(HELD_BYTES <= super::MAX_GUARDED_LEN && REPORTS > 0 && HELD_MSGS > 0);
+        }
         Guard {
             config: None,
             saps: [0; 8],
@@ -117,6 +127,9 @@ impl Guard {
         clippy::too_many_arguments,
         reason = "the pieces of the station it needs"
     )]
+    // Out of line: inlined into `Station::pump` it cost a board more flash (docs/firmware.md,
+    // "The guard on the adjunct").
+    #[inline(never)]
     pub(in crate::station) fn receive<'u, T: Trust>(
         &mut self,
         trust: &T,
@@ -222,7 +235,16 @@ fn decide_send<T: Trust>(
     }
 }
 
-impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
+impl<
+    N: StationNode,
+    L: StationLink,
+    const LINKS: usize,
+    const HELD_MSGS: usize,
+    const HELD_BYTES: usize,
+    const REPORTS: usize,
+    const ORIGINS: usize,
+> Station<N, L, LINKS, HELD_MSGS, HELD_BYTES, REPORTS, ORIGINS>
+{
     /// Turns the guard on: labelled messages are sealed with `config`'s key, and data for
     /// the SAPs in `saps` must come labelled (anything else on them is refused). Call before
     /// any labelled traffic; calling again replaces the key and SAPs and keeps the replay
@@ -253,7 +275,8 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
         self.guard.replay.origins()
     }
 
-    /// Submits a client's labelled data (`message.data`, at most [`MAX_GUARDED_LEN`] bytes)
+    /// Submits a client's labelled data (`message.data`, at most `HELD_BYTES` bytes: on hosts
+    /// [`MAX_GUARDED_LEN`](super::MAX_GUARDED_LEN))
     /// with its compact `label`, for node `message.dest` on link `id` (module docs). The
     /// guard decides at once: a refusal is returned as [`StationError::Guard`] and reported
     /// as a [`StationEvent::Guard`] to log; a release holds the message, and its final
@@ -333,6 +356,9 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
 
     /// Decides the held messages again after the node may have admitted something, and
     /// reports (and drops) those now refused. Waits while the reports are all taken.
+    // Out of line: inlined into `Station::pump` it cost a board more flash (docs/firmware.md,
+    // "The guard on the adjunct").
+    #[inline(never)]
     pub(in crate::station) fn recheck_held(&mut self) -> bool {
         if !self.guard.touched || self.guard.held.is_empty() {
             self.guard.touched = false;
@@ -362,7 +388,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
 
     fn sender_report(
         &self,
-        held: &Held,
+        held: &Held<HELD_BYTES>,
         message: Option<MessageId>,
         seq: u64,
         refusal: Option<GuardRefusal>,
@@ -390,6 +416,9 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
 
     /// Hands held messages to their links (module docs): decided again, sealed, submitted,
     /// reported. Returns whether any moved.
+    // Out of line: inlined into `Station::pump` it cost a board more flash (docs/firmware.md,
+    // "The guard on the adjunct").
+    #[inline(never)]
     pub(in crate::station) fn feed_guarded(&mut self, now: Instant) -> bool {
         let mut progress = false;
         let mut i = 0;
@@ -429,7 +458,11 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
 
     /// Seals `held` into the U_PDU buffer and submits it to its link; the link's id (or
     /// `None`, with a [`StationEvent::NotQueued`]) and the sequence number used.
-    fn seal_and_submit(&mut self, now: Instant, held: &Held) -> (Option<MessageId>, u64) {
+    fn seal_and_submit(
+        &mut self,
+        now: Instant,
+        held: &Held<HELD_BYTES>,
+    ) -> (Option<MessageId>, u64) {
         let Some(config) = self.guard.config.as_mut() else {
             return (None, 0);
         };

@@ -245,6 +245,39 @@ fn a_replayed_tampered_or_forged_message_from_a_credentialed_node_is_refused() {
     assert_eq!(received(&net, 1).len(), 1);
 }
 
+/// A board's guard (the adjunct's sizes: one held message of up to 64 bytes, one report, 4
+/// origins): what its tables cannot hold is refused by name at submit, never dropped.
+#[test]
+fn a_board_sized_guard_refuses_what_its_tables_cannot_hold() {
+    let c = Coalition::new();
+    let mut board: Station<TestNode, SmallLink, 2, 1, 64, 1, 4> = station(&c, Fanout::DEFAULT);
+    for artifact in c.artifacts().iter().chain(&c.node_credentials()) {
+        board.publish(Instant::ZERO, Some(NOW), artifact).unwrap();
+    }
+    // The link stays down: a released message is held.
+    let id = board.add_link(link(1), &[addr(2)]).unwrap();
+    let config = GuardConfig {
+        address: addr(1),
+        key: node_key(0),
+        next_seq: 1,
+    };
+    board.enable_guard(config, &[SAP]);
+    let now = Instant::from_millis(1000);
+    let label = sample::telic_label();
+    let too_long = board.submit_labelled(now, id, &on_sap(2, &[7; 65], now), &label);
+    assert_eq!(
+        too_long,
+        Err(StationError::Submit(crate::link::SubmitError::TooLarge))
+    );
+    assert!(
+        board
+            .submit_labelled(now, id, &on_sap(2, &[7; 64], now), &label)
+            .is_ok()
+    );
+    let second = board.submit_labelled(now, id, &on_sap(2, b"second", now), &label);
+    assert_eq!(second, Err(StationError::NoRoom(id)));
+}
+
 #[test]
 fn plain_data_for_a_guarded_sap_is_refused_at_submit() {
     let c = Coalition::new();

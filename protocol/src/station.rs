@@ -58,7 +58,8 @@
 //!   moves: confirmed when it goes to the node or the driver, DATA DELIVERY FAIL
 //!   ([`fail::REFUSED`]) when the guard refuses it. The answer is queued in the link, so a
 //!   driver that stores what it is handed does so before the answer can be transmitted (it
-//!   takes events before it polls for frames).
+//!   takes events before it polls for frames). A driver that may fail to keep what it is
+//!   handed answers for its SAPs itself ([`Station::answer_for`], [`Station::answer`]).
 //! - **Nothing a peer sends can stop us.** A U_PDU for a SAP nobody serves is the driver's to
 //!   drop; a malformed node message is the node's event; a link error on input is returned and
 //!   changes nothing else.
@@ -69,6 +70,7 @@
 
 use heapless::{Deque, Vec};
 
+mod answer;
 mod feed;
 mod guard;
 mod traits;
@@ -233,8 +235,10 @@ pub enum StationEvent<'a> {
         header: SpduHeader,
         /// How it came (ARQ or not, expedited or not).
         service: Service,
-        /// Its sender asked for client delivery confirmation, which the station has answered
-        /// (confirmed: it is handed to the driver) before reporting it.
+        /// Its sender asked for client delivery confirmation. The station has answered it
+        /// (confirmed: it is handed to the driver) before reporting it, unless the driver
+        /// answers for `header.dest_sap` ([`Station::answer_for`]): then it waits for
+        /// [`Station::answer`].
         confirm: bool,
         /// The U_PDU.
         payload: &'a [u8],
@@ -363,6 +367,10 @@ pub struct Station<N, L, const LINKS: usize> {
     waiting: Option<usize>,
     stats: StationStats,
     guard: guard::Guard,
+    /// Client SAPs whose confirmation requests the driver answers ([`Station::answer_for`]).
+    driver_saps: u16,
+    /// The request of the lent client U_PDU on one of those SAPs, until the driver answers.
+    unanswered: Option<answer::Unanswered>,
 }
 
 impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
@@ -394,6 +402,8 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                 guard_refused: 0,
             },
             guard: guard::Guard::new(),
+            driver_saps: 0,
+            unanswered: None,
         }
     }
 
@@ -653,6 +663,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     /// next call.
     pub fn poll_event(&mut self) -> Option<StationEvent<'_>> {
         self.guard.return_lent();
+        self.settle_unanswered();
         // Guard reports first: a received message's report comes before its data.
         if let Some(report) = self.guard.lend_next() {
             // A held message may have waited for room to report its decision.
@@ -667,6 +678,9 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             // Link reports waited for this room; they move at the next handle_timeout, which
             // poll_timeout now asks for at once.
             self.dirty = true;
+        }
+        if matches!(event, StationEvent::Received { .. }) {
+            answer::mark_lent(&mut self.unanswered);
         }
         if let StationEvent::Received { payload, .. }
         | StationEvent::Confirmed { echo: payload, .. }
@@ -712,11 +726,19 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             waiting,
             stats,
             guard,
+            driver_saps,
+            unanswered,
             ..
         } = self;
         for (index, port) in (0u8..).zip(ports.iter_mut()) {
             let link = LinkId(index);
-            while waiting.is_none() && !events.is_full() && guard.has_report_room() {
+            // A request the driver has yet to answer holds everything behind it, as a lent
+            // payload does.
+            while waiting.is_none()
+                && unanswered.is_none()
+                && !events.is_full()
+                && guard.has_report_room()
+            {
                 let Some(event) = port.link.poll_event() else {
                     break;
                 };
@@ -739,11 +761,16 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                         let trust = node.trust();
                         let (src, header) = (r.src, r.header);
                         let data = guard.receive(trust, stats, link, src, header, r.data, *wall);
-                        let verdict = match data {
-                            Some(_) => Answer::Confirm,
-                            None => Answer::Fail(fail::REFUSED),
+                        answer = match data {
+                            Some(_) => answer::confirm_or_keep(
+                                *driver_saps,
+                                unanswered,
+                                link,
+                                header.dest_sap,
+                                r.confirm,
+                            ),
+                            None => r.confirm.map(|c| (c, Answer::Fail(fail::REFUSED))),
                         };
-                        answer = r.confirm.map(|c| (c, verdict));
                         data.map(|data| {
                             *waiting = Some(lend(updu, data));
                             StationEvent::Received {
@@ -759,7 +786,9 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                     LinkEvent::Received(r) => {
                         stats.foreign += 1;
                         *waiting = Some(lend(updu, r.data));
-                        answer = r.confirm.map(|c| (c, Answer::Confirm));
+                        let sap = r.header.dest_sap;
+                        answer =
+                            answer::confirm_or_keep(*driver_saps, unanswered, link, sap, r.confirm);
                         Some(StationEvent::Received {
                             link,
                             src: r.src,

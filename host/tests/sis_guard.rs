@@ -118,6 +118,8 @@ fn config(dir: &Path, address: u32, neighbour: u32) -> AgentConfig {
         reset_after_link: false,
     };
     let mut config = agent_config(dir, address, vec![link]).unwrap();
+    // Non-ARQ C_PDU IDs from 0, as the reference driver's, not from the clock: runs repeat.
+    config.cpdu_id_seed = Some(0);
     let key = dir.join(format!("node-{address}.pem"));
     let pem = node_key(address).to_pkcs8_pem(LineEnding::LF).unwrap();
     std::fs::write(&key, pem.as_bytes()).unwrap();

@@ -127,6 +127,11 @@ pub struct AgentConfig {
     /// Messages the operator's inbox holds at most (`[inbox] max_messages`,
     /// [`DEFAULT_INBOX_MAX`]); an arrival past it is refused.
     pub inbox_max: u64,
+    /// Where each HF link's non-ARQ C_PDU IDs start: link `i` at this plus `i`. Not in
+    /// files: `None` there, and the IDs start from the clock and the process id, so an agent
+    /// restarted within a neighbour's reception window does not reuse the IDs its broadcasts
+    /// just had. Tests fix it, so that runs with non-ARQ traffic repeat exactly.
+    pub cpdu_id_seed: Option<u16>,
 }
 
 /// The `[guard]` section: this node's key and the SAPs whose client data is labelled.
@@ -661,6 +666,7 @@ impl AgentConfig {
             guard,
             log_level: file.log.level,
             inbox_max,
+            cpdu_id_seed: None,
         };
         Ok(FullConfig {
             agent,

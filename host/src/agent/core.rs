@@ -41,7 +41,7 @@ use tokio::sync::mpsc;
 
 use super::config::{AgentConfig, GuardSettings};
 use super::control::Request;
-use super::link::{AgentLink, carrier};
+use super::link::{AgentLink, carrier, first_cpdu_id};
 use crate::bearer::{BearerEvent, BearerSender};
 use crate::sis::server::ToCore;
 use crate::store::guard::SEQ_BLOCK;
@@ -162,8 +162,9 @@ impl Core {
             None => Vec::new(),
         };
         let mut ports = Vec::new();
-        for (cfg, bearer) in config.links.iter().zip(bearers) {
-            let carrier = carrier(config.address, config.sap, cfg)?;
+        for (index, (cfg, bearer)) in config.links.iter().zip(bearers).enumerate() {
+            let first_id = first_cpdu_id(config.cpdu_id_seed, index);
+            let carrier = carrier(config.address, config.sap, cfg, first_id)?;
             let link = AgentLink::new(carrier, config.sap, &cfg.neighbours);
             station
                 .add_link(link, &cfg.neighbours)

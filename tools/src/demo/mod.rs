@@ -97,6 +97,7 @@ pub fn agent_config(
         guard: None,
         log_level: None,
         inbox_max: DEFAULT_INBOX_MAX,
+        cpdu_id_seed: None,
     })
 }
 

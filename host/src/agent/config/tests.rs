@@ -235,8 +235,22 @@ fn a_link_can_ask_for_the_annex_order_of_full_reset() {
     );
     let c = AgentConfig::parse(&annex, Path::new(".")).unwrap();
     assert!(c.links[1].reset_after_link && !c.links[0].reset_after_link);
-    let config = crate::agent::link::hf_config(Address::new(12).unwrap(), &c.links[1]);
+    let config = crate::agent::link::hf_config(Address::new(12).unwrap(), &c.links[1], 0);
     assert!(config.reset_after_link, "the link is built with it");
+}
+
+#[test]
+fn a_fixed_seed_starts_every_links_non_arq_ids_where_a_test_wants_them() {
+    use crate::agent::link::first_cpdu_id;
+    // Files never fix it: the IDs come from the clock and the process id there.
+    let c = AgentConfig::parse(GOOD, Path::new(".")).unwrap();
+    assert_eq!(c.cpdu_id_seed, None);
+    // A test's seed: link i starts at seed + i, the same in every run.
+    let ids: Vec<u16> = (0..3).map(|i| first_cpdu_id(Some(4094), i)).collect();
+    assert_eq!(ids, [4094, 4095, 4096]);
+    let address = Address::new(12).unwrap();
+    let built = crate::agent::link::hf_config(address, &c.links[0], first_cpdu_id(Some(7), 0));
+    assert_eq!(built.first_cpdu_id, 7);
 }
 
 #[test]

@@ -31,6 +31,7 @@ fn config(dir: &Path) -> AgentConfig {
         rooms: Vec::new(),
         log_level: None,
         inbox_max: DEFAULT_INBOX_MAX,
+        cpdu_id_seed: None,
         guard: Some(GuardSettings {
             key: dir.join("node.pem"),
             saps: vec![GuardSap {

@@ -367,10 +367,9 @@ pub struct Station<N, L, const LINKS: usize> {
     waiting: Option<usize>,
     stats: StationStats,
     guard: guard::Guard,
-    /// Client SAPs whose confirmation requests the driver answers ([`Station::answer_for`]).
-    driver_saps: u16,
-    /// The request of the lent client U_PDU on one of those SAPs, until the driver answers.
-    unanswered: Option<answer::Unanswered>,
+    /// The client SAPs the driver answers confirmations for, and the request waiting for it
+    /// (answer.rs; nothing without the `driver-answers` feature).
+    answers: answer::Answers,
 }
 
 impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
@@ -402,8 +401,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                 guard_refused: 0,
             },
             guard: guard::Guard::new(),
-            driver_saps: 0,
-            unanswered: None,
+            answers: answer::Answers::new(),
         }
     }
 
@@ -663,6 +661,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
     /// next call.
     pub fn poll_event(&mut self) -> Option<StationEvent<'_>> {
         self.guard.return_lent();
+        #[cfg(any(test, feature = "driver-answers"))]
         self.settle_unanswered();
         // Guard reports first: a received message's report comes before its data.
         if let Some(report) = self.guard.lend_next() {
@@ -679,8 +678,9 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             // poll_timeout now asks for at once.
             self.dirty = true;
         }
+        #[cfg(any(test, feature = "driver-answers"))]
         if matches!(event, StationEvent::Received { .. }) {
-            answer::mark_lent(&mut self.unanswered);
+            self.answers.mark_lent();
         }
         if let StationEvent::Received { payload, .. }
         | StationEvent::Confirmed { echo: payload, .. }
@@ -726,8 +726,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             waiting,
             stats,
             guard,
-            driver_saps,
-            unanswered,
+            answers,
             ..
         } = self;
         for (index, port) in (0u8..).zip(ports.iter_mut()) {
@@ -735,7 +734,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
             // A request the driver has yet to answer holds everything behind it, as a lent
             // payload does.
             while waiting.is_none()
-                && unanswered.is_none()
+                && !answers.waiting()
                 && !events.is_full()
                 && guard.has_report_room()
             {
@@ -761,16 +760,11 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                         let trust = node.trust();
                         let (src, header) = (r.src, r.header);
                         let data = guard.receive(trust, stats, link, src, header, r.data, *wall);
-                        answer = match data {
-                            Some(_) => answer::confirm_or_keep(
-                                *driver_saps,
-                                unanswered,
-                                link,
-                                header.dest_sap,
-                                r.confirm,
-                            ),
-                            None => r.confirm.map(|c| (c, Answer::Fail(fail::REFUSED))),
+                        let verdict = match data {
+                            Some(_) => Answer::Confirm,
+                            None => Answer::Fail(fail::REFUSED),
                         };
+                        answer = r.confirm.map(|c| (c, verdict));
                         data.map(|data| {
                             *waiting = Some(lend(updu, data));
                             StationEvent::Received {
@@ -786,9 +780,7 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                     LinkEvent::Received(r) => {
                         stats.foreign += 1;
                         *waiting = Some(lend(updu, r.data));
-                        let sap = r.header.dest_sap;
-                        answer =
-                            answer::confirm_or_keep(*driver_saps, unanswered, link, sap, r.confirm);
+                        answer = r.confirm.map(|c| (c, Answer::Confirm));
                         Some(StationEvent::Received {
                             link,
                             src: r.src,
@@ -860,6 +852,9 @@ impl<N: StationNode, L: StationLink, const LINKS: usize> Station<N, L, LINKS> {
                         })
                     }
                 };
+                // A confirm the driver gives itself waits for it (answer.rs).
+                #[cfg(any(test, feature = "driver-answers"))]
+                let answer = answer.and_then(|(r, v)| answers.give_or_keep(link, r, v));
                 if let Some((request, verdict)) = answer {
                     port.link.answer(request, verdict);
                 }

@@ -17,7 +17,8 @@
 //!    confirmed.
 //!
 //! And the operator's inbox (`skywave send` / `receive` through the control API): messages
-//! for node 2's operator outlive a restart of its agent and are taken once.
+//! for node 2's operator outlive a restart of its agent and are taken once; a full inbox
+//! refuses a message, and a sender that asked for client confirmation is told so.
 
 mod common;
 
@@ -117,6 +118,8 @@ fn config(dir: &Path, address: u32, neighbour: u32) -> AgentConfig {
         reset_after_link: false,
     };
     let mut config = agent_config(dir, address, vec![link]).unwrap();
+    // Non-ARQ C_PDU IDs from 0, as the reference driver's, not from the clock: runs repeat.
+    config.cpdu_id_seed = Some(0);
     let key = dir.join(format!("node-{address}.pem"));
     let pem = node_key(address).to_pkcs8_pem(LineEnding::LF).unwrap();
     std::fs::write(&key, pem.as_bytes()).unwrap();
@@ -146,6 +149,19 @@ async fn agent(dir: &Path, address: u32, neighbour: u32, bearer: Bearer) -> Agen
     agent_until(dir, address, neighbour, bearer, std::future::pending()).await
 }
 
+/// [`agent`] with `config` changed by `adjust` first.
+async fn agent_with(
+    dir: &Path,
+    address: u32,
+    neighbour: u32,
+    bearer: Bearer,
+    adjust: impl FnOnce(&mut AgentConfig),
+) -> Agent {
+    let mut config = config(dir, address, neighbour);
+    adjust(&mut config);
+    start(config, bearer, std::future::pending()).await
+}
+
 /// [`agent`], stopping when `shutdown` completes.
 async fn agent_until(
     dir: &Path,
@@ -154,7 +170,15 @@ async fn agent_until(
     bearer: Bearer,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Agent {
-    let config = config(dir, address, neighbour);
+    start(config(dir, address, neighbour), bearer, shutdown).await
+}
+
+/// A running agent core for `config`, with a SIS server, stopping when `shutdown` completes.
+async fn start(
+    config: AgentConfig,
+    bearer: Bearer,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Agent {
     let (node, store) = open_node(&config, trust(&Coalition::new())).unwrap();
     let sis_config = SisServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -510,6 +534,49 @@ async fn refused_by_the_receiver(dir: PathBuf) {
     assert!(quiet.is_err(), "node 2's client was handed {quiet:?}");
 }
 
+async fn full_inbox(dir: PathBuf) {
+    let net = RadioNet::new(Modem::hf_2400_short());
+    let (_, one) = net.join(clean);
+    let (_, two) = net.join(clean);
+    let one = agent(&dir.join("1"), 1, 2, one).await;
+    // Node 2's operator inbox holds one message; no SIS client holds SAP 5 there, so what
+    // arrives for it is the operator's.
+    let two = agent_with(&dir.join("2"), 2, 1, two, |c| c.inbox_max = 1).await;
+    let mut a5 = Client::bound(&one, 5).await;
+    let client_confirmed = ServiceType::arq(confirm::CLIENT, false);
+
+    // The first fits: its sender is confirmed once it is in the inbox.
+    a5.request_as(2, 5, b"fits", client_confirmed).await;
+    a5.confirmed().await;
+    // The second finds the inbox full: refused there, and its sender is rejected (DATA
+    // DELIVERY FAIL reason 2 on the air, "unknown" to the client), never confirmed.
+    a5.request_as(2, 5, b"no room", client_confirmed).await;
+    a5.rejected(rejected::UNKNOWN, b"no room").await;
+    // Only the first is in the inbox, and the refusal is counted.
+    assert_eq!(inbox(&two, true).await, (vec![(1, b"fits".to_vec())], 0));
+    let Reply::Status(status) = ask(&two.control, Command::Status).await else {
+        panic!("not a status");
+    };
+    let inbox_status = status.inbox.unwrap();
+    assert_eq!(
+        (
+            inbox_status.waiting,
+            inbox_status.limit,
+            inbox_status.refused
+        ),
+        (1, 1, 1)
+    );
+    // Once the operator took it there is room: the next is confirmed and kept.
+    assert_eq!(inbox(&two, false).await.0.len(), 1);
+    a5.request_as(2, 5, b"room again", client_confirmed).await;
+    a5.confirmed().await;
+    let (kept, _) = inbox(&two, true).await;
+    assert_eq!(
+        kept.iter().map(|(_, d)| &d[..]).collect::<Vec<_>>(),
+        [b"room again"]
+    );
+}
+
 /// Runs `story` on the paused clock in a fresh directory with one folder per node.
 fn run<F: Future<Output = ()> + 'static>(
     name: &str,
@@ -532,6 +599,11 @@ fn guarded_sap_clients_are_released_or_rejected_never_silent() {
 #[test]
 fn the_operators_inbox_outlives_a_restart_and_gives_each_message_once() {
     run("inbox", inbox_across_a_restart);
+}
+
+#[test]
+fn a_full_inbox_rejects_a_client_confirmed_message_to_its_sender_and_does_not_keep_it() {
+    run("full-inbox", full_inbox);
 }
 
 #[test]

@@ -58,7 +58,8 @@
 //!   moves: confirmed when it goes to the node or the driver, DATA DELIVERY FAIL
 //!   ([`fail::REFUSED`]) when the guard refuses it. The answer is queued in the link, so a
 //!   driver that stores what it is handed does so before the answer can be transmitted (it
-//!   takes events before it polls for frames).
+//!   takes events before it polls for frames). A driver that may fail to keep what it is
+//!   handed answers for its SAPs itself ([`Station::answer_for`], [`Station::answer`]).
 //! - **Nothing a peer sends can stop us.** A U_PDU for a SAP nobody serves is the driver's to
 //!   drop; a malformed node message is the node's event; a link error on input is returned and
 //!   changes nothing else.
@@ -73,6 +74,7 @@
 
 use heapless::{Deque, Vec};
 
+mod answer;
 mod feed;
 mod guard;
 mod traits;
@@ -237,8 +239,10 @@ pub enum StationEvent<'a> {
         header: SpduHeader,
         /// How it came (ARQ or not, expedited or not).
         service: Service,
-        /// Its sender asked for client delivery confirmation, which the station has answered
-        /// (confirmed: it is handed to the driver) before reporting it.
+        /// Its sender asked for client delivery confirmation. The station has answered it
+        /// (confirmed: it is handed to the driver) before reporting it, unless the driver
+        /// answers for `header.dest_sap` ([`Station::answer_for`]): then it waits for
+        /// [`Station::answer`].
         confirm: bool,
         /// The U_PDU.
         payload: &'a [u8],
@@ -376,6 +380,9 @@ pub struct Station<
     waiting: Option<usize>,
     stats: StationStats,
     guard: guard::Guard<HELD_MSGS, HELD_BYTES, REPORTS, ORIGINS>,
+    /// The client SAPs the driver answers confirmations for, and the request waiting for it
+    /// (answer.rs; nothing without the `driver-answers` feature).
+    answers: answer::Answers,
 }
 
 impl<
@@ -416,6 +423,7 @@ impl<
                 guard_refused: 0,
             },
             guard: guard::Guard::new(),
+            answers: answer::Answers::new(),
         }
     }
 
@@ -675,6 +683,8 @@ impl<
     /// next call.
     pub fn poll_event(&mut self) -> Option<StationEvent<'_>> {
         self.guard.return_lent();
+        #[cfg(any(test, feature = "driver-answers"))]
+        self.settle_unanswered();
         // Guard reports first: a received message's report comes before its data.
         if let Some(report) = self.guard.lend_next() {
             // A held message may have waited for room to report its decision.
@@ -689,6 +699,10 @@ impl<
             // Link reports waited for this room; they move at the next handle_timeout, which
             // poll_timeout now asks for at once.
             self.dirty = true;
+        }
+        #[cfg(any(test, feature = "driver-answers"))]
+        if matches!(event, StationEvent::Received { .. }) {
+            self.answers.mark_lent();
         }
         if let StationEvent::Received { payload, .. }
         | StationEvent::Confirmed { echo: payload, .. }
@@ -734,11 +748,18 @@ impl<
             waiting,
             stats,
             guard,
+            answers,
             ..
         } = self;
         for (index, port) in (0u8..).zip(ports.iter_mut()) {
             let link = LinkId(index);
-            while waiting.is_none() && !events.is_full() && guard.has_report_room() {
+            // A request the driver has yet to answer holds everything behind it, as a lent
+            // payload does.
+            while waiting.is_none()
+                && !answers.waiting()
+                && !events.is_full()
+                && guard.has_report_room()
+            {
                 let Some(event) = port.link.poll_event() else {
                     break;
                 };
@@ -853,6 +874,9 @@ impl<
                         })
                     }
                 };
+                // A confirm the driver gives itself waits for it (answer.rs).
+                #[cfg(any(test, feature = "driver-answers"))]
+                let answer = answer.and_then(|(r, v)| answers.give_or_keep(link, r, v));
                 if let Some((request, verdict)) = answer {
                     port.link.answer(request, verdict);
                 }

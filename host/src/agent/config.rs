@@ -43,6 +43,9 @@
 //! [log]                    # optional: the log's filter (RUST_LOG syntax; RUST_LOG overrides)
 //! level = "info"
 //!
+//! [inbox]                  # optional: the operator's inbox of labelled messages
+//! max_messages = 10000     # arrivals past it are refused (1..=1000000)
+//!
 //! [[room]]                 # optional: a domain's room in the trust store (docs/policy.md)
 //! domain = "GBR"
 //! policies = 60            # omitted tables keep the domain's equal share
@@ -68,6 +71,14 @@ use crate::sis::SisServerConfig;
 /// The Skywave SAP ID unless configured: 13 is unassigned in STANAG 5066 Annex F and free for
 /// arbitrary use, so Skywave does not collide with HMTP, CFTP or IP clients.
 pub const DEFAULT_SAP: u8 = 13;
+
+/// How many messages the operator's inbox holds unless `[inbox] max_messages` says: at most
+/// `MAX_GUARDED_LEN` (1,828) bytes of data and a report of a few hundred bytes each, about
+/// 21 MB of store when all are the largest.
+pub const DEFAULT_INBOX_MAX: u64 = 10_000;
+/// The most `[inbox] max_messages` may be: about 2.1 GB of store at the largest messages, far
+/// past what an operator reads; a larger number is a typo, not a plan.
+pub const INBOX_MAX_LIMIT: u64 = 1_000_000;
 
 /// A configuration that could not be used, with where and why.
 #[derive(Debug)]
@@ -113,6 +124,14 @@ pub struct AgentConfig {
     /// The log's filter (`[log] level`, `RUST_LOG` syntax); `RUST_LOG` overrides it, `info`
     /// when neither is set.
     pub log_level: Option<String>,
+    /// Messages the operator's inbox holds at most (`[inbox] max_messages`,
+    /// [`DEFAULT_INBOX_MAX`]); an arrival past it is refused.
+    pub inbox_max: u64,
+    /// Where each HF link's non-ARQ C_PDU IDs start: link `i` at this plus `i`. Not in
+    /// files: `None` there, and the IDs start from the clock and the process id, so an agent
+    /// restarted within a neighbour's reception window does not reuse the IDs its broadcasts
+    /// just had. Tests fix it, so that runs with non-ARQ traffic repeat exactly.
+    pub cpdu_id_seed: Option<u16>,
 }
 
 /// The `[guard]` section: this node's key and the SAPs whose client data is labelled.
@@ -304,12 +323,20 @@ struct File {
     guard: Option<GuardSection>,
     #[serde(default)]
     log: LogSection,
+    #[serde(default)]
+    inbox: InboxSection,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct LogSection {
     level: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct InboxSection {
+    max_messages: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -619,6 +646,13 @@ impl AgentConfig {
             tracing_subscriber::EnvFilter::try_new(level)
                 .map_err(|e| format!("log.level: {level:?} is not a log filter: {e}"))?;
         }
+        let inbox_max = file.inbox.max_messages.unwrap_or(DEFAULT_INBOX_MAX);
+        if !(1..=INBOX_MAX_LIMIT).contains(&inbox_max) {
+            return Err(format!(
+                "inbox.max_messages: {inbox_max} is not 1..={INBOX_MAX_LIMIT} (the inbox must \
+                 hold something, and past {INBOX_MAX_LIMIT} messages it could fill gigabytes)"
+            ));
+        }
         let agent = AgentConfig {
             address,
             sap: file.node.sap,
@@ -631,6 +665,8 @@ impl AgentConfig {
             rooms,
             guard,
             log_level: file.log.level,
+            inbox_max,
+            cpdu_id_seed: None,
         };
         Ok(FullConfig {
             agent,
@@ -700,287 +736,4 @@ fn guard_settings(g: GuardSection, node_sap: u8, base: &Path) -> Result<GuardSet
 pub const CONTROL_TIMEOUT: StdDuration = StdDuration::from_secs(10);
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use skywave_protocol::policy::Table;
-
-    /// examples/node.toml as shipped, and with its commented-out links switched on: every
-    /// option it shows must be one the agent takes.
-    #[test]
-    fn the_example_configuration_parses_with_every_option() {
-        let text = include_str!("../../../examples/node.toml");
-        let shipped = AgentConfig::parse_full(text, Path::new("/etc/skywave")).unwrap();
-        assert_eq!(shipped.agent.links.len(), 1);
-        assert!(shipped.agent.group_access && shipped.sis.is_some());
-        let options = text
-            .lines()
-            .map(|l| match l.strip_prefix("# ") {
-                Some(rest) if rest.starts_with('[') || rest.contains(" = ") => rest,
-                _ => l,
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        let every = AgentConfig::parse_full(&options, Path::new("/etc/skywave")).unwrap();
-        let names: Vec<&str> = every.agent.links.iter().map(|l| l.name.as_str()).collect();
-        assert_eq!(names, ["hf1", "soft", "stack"]);
-        assert_eq!(every.agent.rooms.len(), 1);
-        let guard = every.agent.guard.unwrap();
-        assert_eq!(guard.key, Path::new("/etc/skywave/node-12.pem"));
-        assert_eq!(
-            guard.saps,
-            [
-                GuardSap {
-                    sap: 5,
-                    label: SapLabel::Default("/etc/skywave/secret.xml".into()),
-                    policy: Some("GBR:40".parse().unwrap()),
-                    spif: Some("/etc/skywave/nato.xml".into()),
-                },
-                GuardSap {
-                    sap: 6,
-                    label: SapLabel::Envelope,
-                    policy: None,
-                    spif: None,
-                }
-            ]
-        );
-    }
-
-    #[test]
-    fn guard_errors_name_the_field() {
-        let guard = |saps: &str| {
-            AgentConfig::parse(
-                &format!("{GOOD}[guard]\nkey = \"k.pem\"\n{saps}"),
-                Path::new("/etc/skywave"),
-            )
-        };
-        assert!(guard("").unwrap().guard.unwrap().saps.is_empty());
-        for (saps, want) in [
-            (
-                "[[guard.sap]]\nsap = 16\nenvelope = true\n",
-                "guard.sap[0].sap: 16 is not",
-            ),
-            (
-                "[[guard.sap]]\nsap = 13\nenvelope = true\n",
-                "guard.sap[0].sap: 13 is Skywave",
-            ),
-            (
-                "[[guard.sap]]\nsap = 5\nenvelope = true\n[[guard.sap]]\nsap = 5\nlabel = \"l.xml\"\n",
-                "guard.sap[1].sap: 5 is guarded twice",
-            ),
-            (
-                "[[guard.sap]]\nsap = 5\nlabel = \"l.xml\"\n",
-                "guard.sap[0].policy: a label needs its policy",
-            ),
-            (
-                "[[guard.sap]]\nsap = 5\nlabel = \"l.xml\"\npolicy = \"GBR-40\"\n",
-                "guard.sap[0].policy: \"GBR-40\" is not DOMAIN:ID",
-            ),
-            (
-                "[[guard.sap]]\nsap = 5\nenvelope = true\nspif = \"s.xml\"\n",
-                "guard.sap[0].spif: a SPIF needs policy",
-            ),
-            ("[[guard.sap]]\nsap = 5\n", "guard.sap[0]: give exactly one"),
-            (
-                "[[guard.sap]]\nsap = 5\nenvelope = true\nlabel = \"l.xml\"\n",
-                "guard.sap[0]: give exactly one",
-            ),
-        ] {
-            let e = guard(saps).unwrap_err();
-            assert!(e.starts_with(want), "{saps}: {e}");
-        }
-    }
-
-    /// The sample coalition's roots in a trust store, as `skywave run` loads them.
-    fn sample_trust() -> TrustStore {
-        let coalition = skywave_protocol::policy::sample::Coalition::new();
-        let mut trust = TrustStore::new();
-        for root in coalition.roots() {
-            trust.add_root(&root, None).unwrap();
-        }
-        trust
-    }
-
-    fn with_rooms(rooms: &str) -> Result<AgentConfig, String> {
-        AgentConfig::parse(&format!("{GOOD}{rooms}"), Path::new("/etc/skywave"))
-    }
-
-    #[test]
-    fn rooms_set_what_they_name_and_leave_the_rest_at_the_share() {
-        let config = with_rooms(
-            "[[room]]\ndomain = \"GBR\"\npolicies = 80\n\n[[room]]\ndomain = \"AUS\"\nrevoked = 8\n",
-        )
-        .unwrap();
-        let mut trust = sample_trust();
-        let share = trust.room(Domain::new("GBR").unwrap());
-        apply_rooms(&config, &mut trust).unwrap();
-        let gbr = trust.room(Domain::new("GBR").unwrap());
-        assert_eq!(gbr.policies, 80);
-        assert_eq!(gbr.credentials, share.credentials);
-        let aus = trust.room(Domain::new("AUS").unwrap());
-        assert_eq!(aus.revoked, 8);
-        // USA has no room set: it shares what the two set rooms leave.
-        let usa = trust.room(Domain::new("USA").unwrap());
-        assert_eq!(
-            usa.policies,
-            trust.capacity(Table::Policies) - 80 - aus.policies
-        );
-    }
-
-    #[test]
-    fn a_room_the_operator_gets_wrong_is_refused_with_its_section() {
-        for (rooms, expected) in [
-            (
-                "[[room]]\ndomain = \"gbr\"\n",
-                "room[0].domain: \"gbr\" is not",
-            ),
-            (
-                "[[room]]\ndomain = \"GBR\"\n[[room]]\ndomain = \"GBR\"\n",
-                "room[1].domain: GBR has a room already",
-            ),
-            (
-                "[[room]]\ndomain = \"GBR\"\npolicy = 3\n",
-                "unknown field `policy`",
-            ),
-            ("[[room]]\npolicies = 3\n", "missing field `domain`"),
-        ] {
-            let e = with_rooms(rooms).unwrap_err();
-            assert!(e.contains(expected), "{rooms:?}: {e}");
-        }
-        let mut trust = sample_trust();
-        let unknown = with_rooms("[[room]]\ndomain = \"FRA\"\n").unwrap();
-        let e = apply_rooms(&unknown, &mut trust).unwrap_err();
-        assert_eq!(
-            e,
-            "room[0] (FRA).domain: no root of FRA in the trust directory"
-        );
-        let too_big = with_rooms(
-            "[[room]]\ndomain = \"GBR\"\npolicies = 100\n[[room]]\ndomain = \"USA\"\npolicies = 100\n",
-        )
-        .unwrap();
-        let e = apply_rooms(&too_big, &mut trust).unwrap_err();
-        assert!(
-            e.starts_with("room[1] (USA): with the rooms before it, more Policies"),
-            "{e}"
-        );
-    }
-
-    const GOOD: &str = r#"
-[node]
-address = "0.0.0.12"
-trust = "trust"
-
-[[link]]
-name = "hf1"
-neighbours = ["0.0.0.13", 14]
-modem = { bit_rate = 2400 }
-serial = { device = "/dev/ttyUSB0", baud = 9600 }
-
-[[link]]
-name = "lab"
-modem = { bit_rate = 9600, turnaround_ms = 150 }
-udp = { bind = "127.0.0.1:15066", peer = "127.0.0.1:15067" }
-"#;
-
-    #[test]
-    fn a_full_configuration_parses() {
-        let c = AgentConfig::parse(GOOD, Path::new("/etc/skywave")).unwrap();
-        assert_eq!(c.address, Address::new(12).unwrap());
-        assert_eq!(c.sap, DEFAULT_SAP);
-        assert_eq!(c.trust, PathBuf::from("/etc/skywave/trust"));
-        assert_eq!(c.store, PathBuf::from("/etc/skywave/skywave.db"));
-        assert_eq!(c.socket, PathBuf::from("/etc/skywave/skywave.sock"));
-        assert_eq!(c.links.len(), 2);
-        assert_eq!(
-            c.links[0].neighbours,
-            [Address::new(13).unwrap(), Address::new(14).unwrap()]
-        );
-        assert_eq!(c.links[1].modem.turnaround, Duration::from_millis(150));
-        assert!(matches!(c.links[1].bearer, BearerConfig::Udp(_)));
-        assert!(
-            !c.links[0].reset_after_link,
-            "FULL RESET rides with the link request"
-        );
-    }
-
-    #[test]
-    fn a_link_can_ask_for_the_annex_order_of_full_reset() {
-        let annex = GOOD.replace(
-            "modem = { bit_rate = 9600, turnaround_ms = 150 }",
-            "modem = { bit_rate = 9600, turnaround_ms = 150 }\nreset_after_link = true",
-        );
-        let c = AgentConfig::parse(&annex, Path::new(".")).unwrap();
-        assert!(c.links[1].reset_after_link && !c.links[0].reset_after_link);
-        let config = crate::agent::link::hf_config(Address::new(12).unwrap(), &c.links[1]);
-        assert!(config.reset_after_link, "the link is built with it");
-    }
-
-    #[test]
-    fn errors_name_the_line_and_field() {
-        let typo = GOOD.replace("baud = 9600", "bauds = 9600");
-        let err = AgentConfig::parse(&typo, Path::new(".")).unwrap_err();
-        assert!(err.contains("line 10") && err.contains("bauds"), "{err}");
-        let bad_rate = GOOD.replace("bit_rate = 9600", "bit_rate = 19200");
-        let err = AgentConfig::parse(&bad_rate, Path::new(".")).unwrap_err();
-        assert_eq!(err, "link[1] (lab).modem.bit_rate: 19200 is not 75..=9600");
-        let bad_addr = GOOD.replace("\"0.0.0.13\"", "\"0.0.300.13\"");
-        let err = AgentConfig::parse(&bad_addr, Path::new(".")).unwrap_err();
-        assert!(err.starts_with("link[0] (hf1).neighbours[0]:"), "{err}");
-        let both = GOOD.replace(
-            "serial = { device",
-            "udp = { bind = \"127.0.0.1:1\", peer = \"127.0.0.1:2\" }\nserial = { device",
-        );
-        let err = AgentConfig::parse(&both, Path::new(".")).unwrap_err();
-        assert_eq!(err, "link[0] (hf1): give exactly one of serial, udp or sis");
-    }
-
-    #[test]
-    fn sis_server_and_sis_links_parse_and_errors_name_the_field() {
-        let with_sis = format!(
-            "{GOOD}\n[[link]]\nname = \"stack\"\nsis = {{ server = \"10.0.0.5:5066\", sap = 14 }}\n\n[sis]\nmax_clients = 4\n"
-        );
-        let full = AgentConfig::parse_full(&with_sis, Path::new(".")).unwrap();
-        let sis = full.sis.unwrap();
-        assert_eq!(sis.listen, "127.0.0.1:5066".parse().unwrap());
-        assert_eq!(sis.max_clients, 4);
-        let BearerConfig::Sis(b) = &full.agent.links[2].bearer else {
-            panic!("not a sis link");
-        };
-        assert_eq!((b.server.as_str(), b.sap), ("10.0.0.5:5066", 14));
-        assert!(
-            AgentConfig::parse_full(GOOD, Path::new("."))
-                .unwrap()
-                .sis
-                .is_none()
-        );
-        let bad_sap = with_sis.replace("sap = 14", "sap = 16");
-        let err = AgentConfig::parse(&bad_sap, Path::new(".")).unwrap_err();
-        assert_eq!(err, "link[2] (stack).sis.sap: 16 is not a SAP ID (0..=15)");
-        let bad_listen = with_sis.replace("max_clients = 4", "listen = \"localhost\"");
-        let err = AgentConfig::parse(&bad_listen, Path::new(".")).unwrap_err();
-        assert!(err.contains("line 22") && err.contains("listen"), "{err}");
-        let no_clients = with_sis.replace("max_clients = 4", "max_clients = 0");
-        let err = AgentConfig::parse(&no_clients, Path::new(".")).unwrap_err();
-        assert_eq!(err, "sis.max_clients: must be at least 1");
-        let no_modem = GOOD.replace("modem = { bit_rate = 2400 }\n", "");
-        let err = AgentConfig::parse(&no_modem, Path::new(".")).unwrap_err();
-        assert_eq!(err, "link[0] (hf1): missing field `modem`");
-    }
-
-    #[test]
-    fn load_names_the_file() {
-        let err = AgentConfig::load(Path::new("/nonexistent/node.toml")).unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("/nonexistent/node.toml: cannot read"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn addresses_parse_dotted_or_plain() {
-        assert_eq!(parse_address("0.0.1.44").unwrap().value(), 300);
-        assert_eq!(parse_address("300").unwrap().value(), 300);
-        assert!(parse_address("16.0.0.0").is_err());
-        assert!(parse_address("1.2.3").is_err());
-    }
-}
+mod tests;

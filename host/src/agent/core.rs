@@ -30,7 +30,8 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use skywave_protocol::label::binding::OriginState;
-use skywave_protocol::link::Event as LinkEvent;
+use skywave_protocol::link::pdu::fail;
+use skywave_protocol::link::{Answer, Event as LinkEvent};
 use skywave_protocol::node::{MAX_NEIGHBOURS, Node, NodeEvent};
 use skywave_protocol::policy::UnixTime;
 use skywave_protocol::station::{End, GuardConfig, LinkId, Station, StationEvent};
@@ -40,7 +41,7 @@ use tokio::sync::mpsc;
 
 use super::config::{AgentConfig, GuardSettings};
 use super::control::Request;
-use super::link::{AgentLink, carrier};
+use super::link::{AgentLink, carrier, first_cpdu_id};
 use crate::bearer::{BearerEvent, BearerSender};
 use crate::sis::server::ToCore;
 use crate::store::guard::SEQ_BLOCK;
@@ -142,6 +143,9 @@ impl Core {
             anyhow::bail!("more than {MAX_NEIGHBOURS} neighbours configured");
         }
         let mut station = Box::new(Station::new(node, config.sap));
+        // Whether a client (or the operator's inbox) kept a U_PDU is known only once the core
+        // has written it, so the core answers every client confirmation request itself.
+        station.answer_for(u16::MAX);
         let guard = match &config.guard {
             Some(settings) => Some(enable_guard(
                 &mut station,
@@ -158,8 +162,9 @@ impl Core {
             None => Vec::new(),
         };
         let mut ports = Vec::new();
-        for (cfg, bearer) in config.links.iter().zip(bearers) {
-            let carrier = carrier(config.address, config.sap, cfg)?;
+        for (index, (cfg, bearer)) in config.links.iter().zip(bearers).enumerate() {
+            let first_id = first_cpdu_id(config.cpdu_id_seed, index);
+            let carrier = carrier(config.address, config.sap, cfg, first_id)?;
             let link = AgentLink::new(carrier, config.sap, &cfg.neighbours);
             station
                 .add_link(link, &cfg.neighbours)
@@ -190,7 +195,10 @@ impl Core {
             sis: None,
             frame: vec![0u8; MAX_DPDU_LEN.max(crate::sis::MAX_FRAME)],
             guard,
-            messages: Messages::new(config.guard.as_ref().map_or(&[][..], |g| &g.saps)),
+            messages: Messages::new(
+                config.guard.as_ref().map_or(&[][..], |g| &g.saps),
+                config.inbox_max,
+            ),
             observer: None,
             guarded: guarded::Guarded::new(rules),
         };
@@ -322,10 +330,11 @@ impl Core {
     /// The polls that follow every feed: frames to the bearers, then events, then whatever
     /// the SIS clients have waiting for room (a feed of its own, so the polls repeat).
     ///
-    /// Events are also taken *before* the frames: the station answers a client confirmation
-    /// request (queues CONFIRM, or FAIL if its guard refused) in the link as it hands out the
-    /// U_PDU (during the feed), and that U_PDU must be in the store before the answer can go
-    /// on the air (persist.rs).
+    /// Events are also taken *before* the frames: the station refuses what its guard refuses
+    /// (FAIL) during the feed, and holds everything behind a released client U_PDU whose
+    /// sender asked for confirmation until the core has stored it and answered
+    /// ([`Station::answer`]: CONFIRM, or FAIL when nobody could keep it), so taking that
+    /// event first lets the answer go out in the same transmission (persist.rs, messages.rs).
     fn poll(&mut self) {
         loop {
             self.persist_guard();
@@ -435,24 +444,47 @@ impl Core {
                     payload,
                     ..
                 } => {
+                    let sap = header.dest_sap;
                     let wrapped;
-                    let data = match guarded.for_client(header.dest_sap, payload) {
-                        guarded::Handed::Plain => payload,
+                    let data = match guarded.for_client(sap, payload) {
+                        guarded::Handed::Plain => Some(payload),
                         guarded::Handed::Enveloped(envelope) => {
                             wrapped = envelope;
-                            &wrapped[..]
+                            Some(&wrapped[..])
                         }
-                        guarded::Handed::Withheld => {
-                            tracing::error!(%src, sap = header.dest_sap, "labelled data with no released label withheld");
-                            continue;
-                        }
+                        guarded::Handed::Withheld => None,
                     };
                     // A SIS client's (or held for one: persist.rs); else, if the guard released
-                    // it for the operator, `skywave receive` takes it.
-                    let taken =
-                        persist::receive(store, sis.as_ref(), src, header, service, confirm, data);
-                    if !messages.deliver(store, src, header.dest_sap, payload, taken) && !taken {
-                        tracing::debug!(%src, sap = header.dest_sap, "U_PDU for an unbound SAP dropped");
+                    // it for the operator, the inbox's, for `skywave receive`. Its sender, if
+                    // it asked, is confirmed only if one of them kept it.
+                    let answer = match data {
+                        Some(data) => {
+                            let taken = persist::receive(
+                                store,
+                                sis.as_ref(),
+                                src,
+                                header,
+                                service,
+                                confirm,
+                                data,
+                            );
+                            let delivery = messages.deliver(store, src, sap, payload, taken);
+                            match delivery.answer() {
+                                Some(answer) => answer,
+                                None if taken => Answer::Confirm,
+                                None => {
+                                    tracing::debug!(%src, sap, "U_PDU for an unbound SAP dropped");
+                                    Answer::Fail(fail::SAP_NOT_BOUND)
+                                }
+                            }
+                        }
+                        None => {
+                            tracing::error!(%src, sap, "labelled data with no released label withheld");
+                            Answer::Fail(fail::REFUSED)
+                        }
+                    };
+                    if confirm {
+                        station.answer(answer);
                     }
                     None
                 }

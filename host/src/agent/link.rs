@@ -563,11 +563,17 @@ fn batch(
     out
 }
 
-/// Where a link's non-ARQ C_PDU IDs start in this life of the agent: from the clock's
-/// nanoseconds and the process id, so an agent killed and restarted within a neighbour's
-/// reception window does not reuse the IDs its broadcasts just had (they would be taken for
-/// repeats and dropped).
-fn first_cpdu_id() -> u16 {
+/// Where the non-ARQ C_PDU IDs of the agent's link number `index` start: `seed` plus `index`
+/// when a test fixed it ([`AgentConfig::cpdu_id_seed`]), else, in this life of the agent, from
+/// the clock's nanoseconds and the process id, so an agent killed and restarted within a
+/// neighbour's reception window does not reuse the IDs its broadcasts just had (they would be
+/// taken for repeats and dropped).
+///
+/// [`AgentConfig::cpdu_id_seed`]: crate::agent::config::AgentConfig::cpdu_id_seed
+pub(crate) fn first_cpdu_id(seed: Option<u16>, index: usize) -> u16 {
+    if let Some(seed) = seed {
+        return seed.wrapping_add(index as u16);
+    }
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
@@ -576,22 +582,29 @@ fn first_cpdu_id() -> u16 {
     (mixed >> 20) as u16
 }
 
-/// The link layer's settings for HF link `cfg` of the node at `address`.
-pub(crate) fn hf_config(address: Address, cfg: &LinkConfig) -> link::Config {
+/// The link layer's settings for HF link `cfg` of the node at `address`, its non-ARQ C_PDU IDs
+/// starting at `first_cpdu_id`.
+pub(crate) fn hf_config(address: Address, cfg: &LinkConfig, first_cpdu_id: u16) -> link::Config {
     link::Config {
-        first_cpdu_id: first_cpdu_id(),
+        first_cpdu_id,
         reset_after_link: cfg.reset_after_link,
         ..link::Config::new(address, cfg.modem)
     }
 }
 
-/// The carrier for link `cfg` of the node at `address` on SAP `sap`: an HF link, or a SIS
-/// carrier for a link through another 5066 node.
-pub fn carrier(address: Address, sap: u8, cfg: &LinkConfig) -> anyhow::Result<Carrier> {
+/// The carrier for link `cfg` of the node at `address` on SAP `sap`: an HF link (its non-ARQ
+/// C_PDU IDs starting at `first_cpdu_id`), or a SIS carrier for a link through another 5066
+/// node.
+pub fn carrier(
+    address: Address,
+    sap: u8,
+    cfg: &LinkConfig,
+    first_cpdu_id: u16,
+) -> anyhow::Result<Carrier> {
     let mut carrier = match cfg.bearer {
         BearerConfig::Sis(_) => Carrier::Sis(Box::new(SisCarrier::new(sap))),
         _ => {
-            let config = hf_config(address, cfg);
+            let config = hf_config(address, cfg, first_cpdu_id);
             let hf =
                 HostLink::new(config).map_err(|e| anyhow::anyhow!("link {}: {e}", cfg.name))?;
             Carrier::Hf(Box::new(hf))

@@ -17,6 +17,9 @@
 //!   atomic creation at start guards against).
 //! - **`[log] level`**: the log's filter is replaced (unless `RUST_LOG` is set, which the
 //!   file never overrides), through the hook the binary installs with [`on_log_level`].
+//! - **`[inbox] max_messages`**: the operator's inbox takes the new bound for the next
+//!   arrival. A bound below what it holds drops nothing: arrivals are refused (their senders
+//!   told, when they asked) until the operator has taken enough.
 //!
 //! What waits for a restart, and why:
 //!
@@ -65,12 +68,17 @@ pub struct Live {
     pub rooms: Option<Vec<RoomConfig>>,
     /// The guarded SAPs, when they changed.
     pub guard_saps: Option<Vec<u8>>,
+    /// The operator's inbox's bound, when it changed.
+    pub inbox_max: Option<u64>,
 }
 
 impl Live {
     /// Whether there is nothing for the core to do.
     pub fn is_empty(&self) -> bool {
-        self.roots.is_empty() && self.rooms.is_none() && self.guard_saps.is_none()
+        self.roots.is_empty()
+            && self.rooms.is_none()
+            && self.guard_saps.is_none()
+            && self.inbox_max.is_none()
     }
 }
 
@@ -218,6 +226,7 @@ pub fn plan(
             roots,
             rooms,
             guard_saps,
+            inbox_max: (a.inbox_max != b.inbox_max).then_some(b.inbox_max),
         },
         group_access: (a.group_access != b.group_access).then_some(b.group_access),
         log_level: (a.log_level != b.log_level).then(|| b.log_level.clone()),
@@ -368,8 +377,8 @@ async fn reload_inner(
 }
 
 /// Records in `running` what the core applied of `live` (the file reading `now`): the roots it
-/// installed (by their files, as its report names them), and the rooms and guarded SAPs, which
-/// it sets whole or not at all.
+/// installed (by their files, as its report names them), and the rooms, guarded SAPs and inbox
+/// bound, which it sets whole or not at all.
 fn note_applied(running: &mut Running, now: &FullConfig, live: &Live, applied: &Applied) {
     for (path, bytes) in &live.roots {
         let installed = format!("root {} installed", path.display());
@@ -387,6 +396,14 @@ fn note_applied(running: &mut Running, now: &FullConfig, live: &Live, applied: &
     ) && applied.done.iter().any(|d| d.starts_with("guarded SAPs"))
     {
         guard.saps = new.saps.clone();
+    }
+    if let Some(max) = live.inbox_max
+        && applied
+            .done
+            .iter()
+            .any(|d| d.starts_with("inbox.max_messages"))
+    {
+        running.config.agent.inbox_max = max;
     }
 }
 

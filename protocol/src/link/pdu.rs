@@ -72,6 +72,12 @@ pub mod fail {
     /// The destination SAP is not bound (the only reason the annex defines; 0 and 2-15 are
     /// reserved).
     pub const SAP_NOT_BOUND: u8 = 1;
+    /// Skywave's, in the range the annex reserves: the destination took the U_PDU off the air
+    /// but could not keep it for its client (the operator's inbox holds as many as it may, or
+    /// the store that keeps it failed). Unlike [`REFUSED`] nothing was decided against the
+    /// message, so it is worth sending again later; a sender that does not know the value
+    /// takes it as a plain failure, as it does any reserved reason.
+    pub const FULL: u8 = 2;
 }
 
 /// A C_PDU: an S_PDU, or a CAS-1 physical link message.

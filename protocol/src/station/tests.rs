@@ -51,6 +51,10 @@ fn station<
     Station::new(Node::new(config, trust, FixedStorage::new(), Some(NOW)), 9)
 }
 
+/// How a driver answers a confirmation request on a SAP it answers for
+/// ([`Station::answer_for`]), given the U_PDU; `None`: it forgets to.
+type Driver = fn(&[u8]) -> Option<Answer>;
+
 /// A frame on its way: arrival, station, link, bytes.
 type Flight = (Instant, usize, LinkId, Vec<u8>);
 
@@ -70,6 +74,8 @@ struct Net {
     reports: Vec<Vec<GuardReport>>,
     /// Per station, every event in the drivers' canonical form (tests/drivers.rs).
     traces: Vec<crate::testkit::Trace>,
+    /// Per station, how its driver answers a confirmation request on a SAP it answers for.
+    answers: Vec<Option<Driver>>,
 }
 
 impl Net {
@@ -114,6 +120,7 @@ impl Net {
             log: std::vec![Vec::new(); stations.len()],
             reports: std::vec![Vec::new(); stations.len()],
             traces: std::vec![crate::testkit::Trace::new(); stations.len()],
+            answers: std::vec![None; stations.len()],
             stations,
             channels: members,
             flights: Vec::new(),
@@ -219,9 +226,20 @@ impl Net {
         let (station, log) = (&mut self.stations[s], &mut self.log[s]);
         while let Some(e) = station.poll_event() {
             self.traces[s].record(&e);
+            let answer = match e {
+                StationEvent::Received {
+                    confirm: true,
+                    payload,
+                    ..
+                } => self.answers[s].and_then(|driver| driver(payload)),
+                _ => None,
+            };
             match e {
                 StationEvent::Guard(r) => self.reports[s].push(r.clone()),
                 other => log.push(describe(&other)),
+            }
+            if let Some(answer) = answer {
+                assert!(station.answer(answer), "a request waits for the driver");
             }
         }
     }
@@ -467,6 +485,55 @@ fn a_client_message_nobody_takes_fails_at_its_time_to_die() {
     let count = net.log[0].iter().filter(|e| e.starts_with(&failed)).count();
     assert_eq!(count, 1, "{:?}", net.log[0]);
     assert!(!net.log[1].iter().any(|e| e.starts_with("received")));
+}
+
+#[test]
+fn a_driver_that_answers_for_its_sap_confirms_what_it_kept_and_fails_what_it_could_not() {
+    let c = Coalition::new();
+    let mut net = Net::new(&c, 2, &[&[0, 1]], &[0, 1], Fanout::DEFAULT);
+    net.run(minutes(5), |_, _| false);
+    // Station 1's driver answers for SAP 3: it keeps "kept", has no room for "full", and
+    // forgets to answer "forgotten" (the station confirms that one at the next poll_event).
+    net.stations[1].answer_for(1 << 3);
+    net.answers[1] = Some(|data| match data {
+        b"kept" => Some(Answer::Confirm),
+        b"full" => Some(Answer::Fail(link::pdu::fail::FULL)),
+        _ => None,
+    });
+    let now = net.now;
+    let ttd = now + minutes(10);
+    for data in [&b"kept"[..], b"full", b"forgotten"] {
+        let message = LinkMessage {
+            confirm: true,
+            ..client(2, data, ttd)
+        };
+        net.stations[0].submit(now, LinkId(0), &message).unwrap();
+    }
+    net.run(minutes(3), |_, _| false);
+    let answers: Vec<String> = net.log[0]
+        .iter()
+        .filter_map(|e| {
+            let (kind, rest) = e.split_once(" {")?;
+            let echo = rest.split("echo: ").nth(1)?;
+            let reason = rest.split("reason: ").nth(1).map(|r| &r[..1]);
+            matches!(kind, "Confirmed" | "NotDelivered")
+                .then(|| std::format!("{kind} {reason:?} {echo}"))
+        })
+        .collect();
+    let echo = |data: &[u8]| std::format!("{data:?} }}");
+    assert_eq!(
+        answers,
+        [
+            std::format!("Confirmed None {}", echo(b"kept")),
+            std::format!("NotDelivered Some(\"2\") {}", echo(b"full")),
+            std::format!("Confirmed None {}", echo(b"forgotten")),
+        ],
+        "{:?}",
+        net.log[0]
+    );
+    // Every one was handed to station 1's driver, whatever it answered.
+    assert_eq!(net.stations[1].stats().foreign, 3);
+    assert!(!net.stations[1].answer(Answer::Confirm), "nothing waits");
 }
 
 #[test]

@@ -22,7 +22,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use skywave_host::agent::config::{AgentConfig, BearerConfig, DEFAULT_SAP, LinkConfig};
+use skywave_host::agent::config::{
+    AgentConfig, BearerConfig, DEFAULT_INBOX_MAX, DEFAULT_SAP, LinkConfig,
+};
 use skywave_host::agent::control::{Command, LabelArgs, Reply, Request, StatusReport};
 use skywave_host::agent::{open_node, spawn_core};
 use skywave_host::cli::on_agent_stack;
@@ -94,6 +96,8 @@ pub fn agent_config(
         rooms: Vec::new(),
         guard: None,
         log_level: None,
+        inbox_max: DEFAULT_INBOX_MAX,
+        cpdu_id_seed: None,
     })
 }
 

@@ -10,9 +10,12 @@
 //! why. The inbox is in the store (store/inbox.rs), written before the link acknowledges the
 //! data, so it survives a restart; `receive` reads a batch and the CLI removes what it read
 //! once it has written or printed it ([`Core::receive`], [`Core::ack`]). It holds
-//! [`MAX_INBOX`] messages at most: past that an arrival is refused (logged, counted in
+//! `[inbox] max_messages` at most: past that an arrival is refused (logged, counted in
 //! `skywave status`) rather than an unread one dropped (docs/operator.md argues the choice);
-//! every arrival, kept or not, is in the decision log as well.
+//! every arrival, kept or not, is in the decision log as well. A sender that asked for client
+//! confirmation learns which: the agent answers those requests itself
+//! ([`Station::answer`](skywave_protocol::station::Station::answer)), CONFIRM once the
+//! message is in the inbox, DATA DELIVERY FAIL ([`fail::FULL`]) when it was refused.
 //!
 //! [`StationEvent::Guard`]: skywave_protocol::station::StationEvent::Guard
 //! [`StationEvent::Received`]: skywave_protocol::station::StationEvent::Received
@@ -23,7 +26,8 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use skywave_protocol::codec::Hex;
-use skywave_protocol::link::{Message as LinkMessage, Mode, SpduHeader};
+use skywave_protocol::link::pdu::fail;
+use skywave_protocol::link::{Answer, Message as LinkMessage, Mode, SpduHeader};
 use skywave_protocol::policy::Digest;
 use skywave_protocol::station::{GuardReport, LinkId, StationError};
 use skywave_protocol::time::Duration;
@@ -35,10 +39,6 @@ use crate::agent::control::{DecisionJson, InboxJson, Reply, SentJson};
 use crate::agent::message::{MessageJson, PolicyNames};
 use crate::store::Store;
 
-/// Messages the inbox holds at most; an arrival past it is refused. At most
-/// `MAX_GUARDED_LEN` (1,828) bytes of data and a report of a few hundred bytes each: about
-/// 21 MB of store when all are the largest.
-pub const MAX_INBOX: u64 = 10_000;
 /// Messages one `receive` request returns at most (one reply line of some 400 KB at most);
 /// the CLI asks again for the rest.
 pub const RECEIVE_BATCH: usize = 64;
@@ -63,28 +63,59 @@ pub struct InboxStatus {
     pub refused: u64,
 }
 
+/// What became of released data at the operator's inbox ([`Messages::deliver`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Delivery {
+    /// Not the operator's: no release for it waits here, or a SIS client took it.
+    NotTheOperators,
+    /// Written to the inbox.
+    Kept,
+    /// The operator's, but refused: the inbox was full or the store failed (logged,
+    /// counted). Nobody else takes it.
+    Refused,
+}
+
+impl Delivery {
+    /// The answer to the sender's request for client confirmation, for data that is the
+    /// operator's.
+    pub(super) fn answer(self) -> Option<Answer> {
+        match self {
+            Delivery::NotTheOperators => None,
+            Delivery::Kept => Some(Answer::Confirm),
+            Delivery::Refused => Some(Answer::Fail(fail::FULL)),
+        }
+    }
+}
+
 /// Sender verdicts, receiver releases waiting for their data, and what the inbox refused.
 pub(super) struct Messages {
     /// The guarded SAPs in the order configured (the first is `send`'s default).
     guarded: Vec<u8>,
     sent: VecDeque<(GuardReport, Option<u64>)>,
     pending: VecDeque<(GuardReport, Option<u64>)>,
-    /// The inbox's bound ([`MAX_INBOX`]; smaller in tests).
+    /// The inbox's bound (`[inbox] max_messages`).
     limit: u64,
     /// Arrivals the inbox refused since start.
     refused: u64,
 }
 
 impl Messages {
-    /// For an agent guarding `saps` (none: it does not guard).
-    pub(super) fn new(saps: &[GuardSap]) -> Self {
+    /// For an agent guarding `saps` (none: it does not guard), with an inbox of `limit`
+    /// messages.
+    pub(super) fn new(saps: &[GuardSap], limit: u64) -> Self {
         Messages {
             guarded: saps.iter().map(|s| s.sap).collect(),
             sent: VecDeque::new(),
             pending: VecDeque::new(),
-            limit: MAX_INBOX,
+            limit,
             refused: 0,
         }
+    }
+
+    /// The inbox's bound is now `limit` (SIGHUP). Lower than what it holds, nothing is
+    /// dropped: arrivals are refused until the operator has taken enough.
+    pub(super) fn set_limit(&mut self, limit: u64) {
+        self.limit = limit;
     }
 
     /// The guarded SAPs, a bit per SAP: the operator takes what no SIS client does, so the
@@ -123,14 +154,13 @@ impl Messages {
             }
             self.pending.push_back((report.clone(), log_index));
         } else {
+            // A refusal: the station answered its sender (FAIL) already.
             self.keep(store, report, log_index, None);
         }
     }
 
     /// Released data from `src` for `sap`: kept in the inbox in `store` if its release was
     /// kept here (`handed`: a SIS client took it, so only the waiting release is dropped).
-    /// Returns whether it was the operator's (kept, or refused by a full inbox: either way
-    /// no one else takes it).
     pub(super) fn deliver(
         &mut self,
         store: &Store,
@@ -138,34 +168,37 @@ impl Messages {
         sap: u8,
         data: &[u8],
         handed: bool,
-    ) -> bool {
+    ) -> Delivery {
         let digest = Digest::of(data);
         let Some(at) = self.pending.iter().position(|(r, _)| {
             r.digest == digest && r.ends.source == src.value() && r.ends.destination_sap == sap
         }) else {
-            return false;
+            return Delivery::NotTheOperators;
         };
         let Some((report, log_index)) = self.pending.remove(at) else {
-            return false;
+            return Delivery::NotTheOperators;
         };
         if handed {
-            return false;
+            return Delivery::NotTheOperators;
         }
-        self.keep(store, &report, log_index, Some(data));
-        true
+        if self.keep(store, &report, log_index, Some(data)) {
+            Delivery::Kept
+        } else {
+            Delivery::Refused
+        }
     }
 
     /// Writes one arrival to the inbox, or refuses it (full, or the store failed): logged
-    /// with what identifies it, and counted for `skywave status`.
+    /// with what identifies it, and counted for `skywave status`. Returns whether it is in.
     fn keep(
         &mut self,
         store: &Store,
         report: &GuardReport,
         log_index: Option<u64>,
         data: Option<&[u8]>,
-    ) {
+    ) -> bool {
         let why = match store.inbox_put(report, log_index, data, SystemTime::now(), self.limit) {
-            Ok(Some(_)) => return,
+            Ok(Some(_)) => return true,
             Ok(None) => format!(
                 "the inbox is full ({} messages: `skywave receive` takes them)",
                 self.limit
@@ -180,6 +213,7 @@ impl Messages {
             log_index,
             "labelled message for the operator refused: {why}; its decision is in the log"
         );
+        false
     }
 
     /// The inbox as `skywave status` shows it.
@@ -370,7 +404,7 @@ mod tests {
                 spif: None,
             })
             .collect();
-        Messages::new(&saps)
+        Messages::new(&saps, crate::agent::config::DEFAULT_INBOX_MAX)
     }
 
     /// A store in a directory that lives as long as it is used.
@@ -399,9 +433,11 @@ mod tests {
         m.arrived(&store, &arrival(5, b"hello", None), Some(7), 0);
         assert!(inbox(&store).is_empty(), "a release waits for its data");
         // Other data, or the same from another node, is not this release's.
-        assert!(!m.deliver(&store, from, 5, b"other", false));
-        assert!(!m.deliver(&store, Address::new(3).unwrap(), 5, b"hello", false));
-        assert!(m.deliver(&store, from, 5, b"hello", false));
+        let not_ours = Delivery::NotTheOperators;
+        assert_eq!(m.deliver(&store, from, 5, b"other", false), not_ours);
+        let elsewhere = Address::new(3).unwrap();
+        assert_eq!(m.deliver(&store, elsewhere, 5, b"hello", false), not_ours);
+        assert_eq!(m.deliver(&store, from, 5, b"hello", false), Delivery::Kept);
         let refused = GuardRefusal::Binding(BindingRefusal::Replayed { address: 1, seq: 4 });
         m.arrived(&store, &arrival(6, b"again", Some(refused)), Some(8), 0);
         assert_eq!(
@@ -425,14 +461,16 @@ mod tests {
             Some(1),
             1 << 5,
         );
-        assert!(!m.deliver(&store, from, 5, b"for the client", true));
-        m.arrived(&store, &arrival(5, b"handed", None), Some(2), 0);
-        assert!(
-            !m.deliver(&store, from, 5, b"handed", true),
-            "a client took it after all"
+        let not_ours = Delivery::NotTheOperators;
+        assert_eq!(
+            m.deliver(&store, from, 5, b"for the client", true),
+            not_ours
         );
+        m.arrived(&store, &arrival(5, b"handed", None), Some(2), 0);
+        let handed = m.deliver(&store, from, 5, b"handed", true);
+        assert_eq!(handed, not_ours, "a client took it after all");
         m.arrived(&store, &arrival(7, b"unguarded", None), Some(3), 0);
-        assert!(!m.deliver(&store, from, 7, b"unguarded", false));
+        assert_eq!(m.deliver(&store, from, 7, b"unguarded", false), not_ours);
         assert!(inbox(&store).is_empty() && m.pending.is_empty());
     }
 
@@ -442,11 +480,17 @@ mod tests {
         let mut m = guarding(&[5]);
         m.limit = 2;
         let from = Address::new(1).unwrap();
-        for (log, data) in [(1, &b"first"[..]), (2, b"second"), (3, b"third")] {
+        let kept_or_refused = [Delivery::Kept, Delivery::Kept, Delivery::Refused];
+        for ((log, data), want) in [(1, &b"first"[..]), (2, b"second"), (3, b"third")]
+            .into_iter()
+            .zip(kept_or_refused)
+        {
             m.arrived(&store, &arrival(5, data, None), Some(log), 0);
             // Refused or kept, the data was the operator's: nobody else takes it.
-            assert!(m.deliver(&store, from, 5, data, false));
+            assert_eq!(m.deliver(&store, from, 5, data, false), want);
         }
+        // Its sender, had it asked for client confirmation, is told.
+        assert_eq!(Delivery::Refused.answer(), Some(Answer::Fail(fail::FULL)));
         let refused = GuardRefusal::Binding(BindingRefusal::Replayed { address: 1, seq: 4 });
         m.arrived(&store, &arrival(5, b"fourth", Some(refused)), Some(4), 0);
         let kept = [
@@ -466,7 +510,7 @@ mod tests {
         let first = store.inbox_peek(0, 1).unwrap()[0].id;
         assert_eq!(store.inbox_remove(&[first]).unwrap(), 1);
         m.arrived(&store, &arrival(5, b"fifth", None), Some(5), 0);
-        assert!(m.deliver(&store, from, 5, b"fifth", false));
+        assert_eq!(m.deliver(&store, from, 5, b"fifth", false), Delivery::Kept);
         assert_eq!(inbox(&store)[1], (Some(5), Some(b"fifth".to_vec())));
         assert_eq!(m.status(&store).refused, 2);
     }

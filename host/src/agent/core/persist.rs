@@ -7,8 +7,8 @@
 //!   the client bound to its SAP then, or the next one to bind it ([`Core::settle`],
 //!   [`Core::sap_bound`]).
 //! - **Receiving.** A U_PDU whose sender asked for the far client's confirmation is written
-//!   to the `received` table before the link's confirmation can go on the air (the core takes
-//!   events before it transmits), held until a client has it, and its key kept so that the
+//!   to the `received` table before the core confirms it (`Station::answer`, after this
+//!   returns), held until a client has it, and its key kept so that the
 //!   sender's resends are confirmed but not delivered twice ([`receive`]). The SAPs clients
 //!   held are kept too: after a restart the links go on answering for them while the clients
 //!   reconnect, instead of refusing the resends with DATA DELIVERY FAIL.
@@ -218,11 +218,14 @@ fn tell(
 }
 
 /// A received U_PDU for a client. One whose sender asked for the far client's confirmation is
-/// written to the store first (the confirmation goes on the air only after this returns) and
-/// handed over only if its key is new; a resend of one held or delivered before is not
-/// handed again (its confirmation, which the station queued in the link, stops the sender).
+/// written to the store first (the core confirms it only after this returns) and handed over
+/// only if its key is new; a resend of one held or delivered before is not handed again (its
+/// confirmation stops the sender).
 ///
 /// Returns whether a SIS client took it or it is held for one (then nobody else may take it).
+/// Only a SAP a client holds, or held before a restart, is a client's: on a guarded SAP that
+/// no client holds the U_PDU is the operator's (messages.rs), and holding it here would keep
+/// it from the operator's inbox for a client that may never bind.
 pub(super) fn receive(
     store: &Store,
     sis: Option<&Sis>,
@@ -235,6 +238,9 @@ pub(super) fn receive(
     let Some(sis) = sis else {
         return false;
     };
+    if (sis.hub.bound_saps() | sis.held_saps) & (1 << (header.dest_sap & 0x0F)) == 0 {
+        return false;
+    }
     if !confirmed {
         return sis.hub.indicate(src, service, header, payload);
     }

@@ -7,8 +7,9 @@ use super::{Core, wall_time};
 use crate::agent::reload::{Applied, Live};
 
 impl Core {
-    /// Installs the new roots, sets the rooms and the guarded SAPs of `live`, in that order (a
-    /// room may name a domain whose root is new), and says what it did.
+    /// Installs the new roots, sets the rooms, the guarded SAPs and the inbox's bound of
+    /// `live`, in that order (a room may name a domain whose root is new), and says what it
+    /// did.
     pub(super) fn reload(&mut self, live: Live) -> Applied {
         let mut applied = Applied::default();
         let now = wall_time();
@@ -61,6 +62,10 @@ impl Core {
                     .failed
                     .push("guard.sap: the guard is off in this agent".into()),
             }
+        }
+        if let Some(max) = live.inbox_max {
+            self.messages.set_limit(max);
+            applied.done.push(format!("inbox.max_messages = {max}"));
         }
         self.poll();
         applied

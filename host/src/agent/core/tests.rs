@@ -12,7 +12,7 @@ use skywave_protocol::wire::Address;
 
 use super::Core;
 use crate::agent::config::{
-    AgentConfig, DEFAULT_SAP, GuardSap, GuardSettings, RoomConfig, SapLabel,
+    AgentConfig, DEFAULT_INBOX_MAX, DEFAULT_SAP, GuardSap, GuardSettings, RoomConfig, SapLabel,
 };
 use crate::agent::reload::Live;
 use crate::store::guard::SEQ_BLOCK;
@@ -30,6 +30,8 @@ fn config(dir: &Path) -> AgentConfig {
         links: Vec::new(),
         rooms: Vec::new(),
         log_level: None,
+        inbox_max: DEFAULT_INBOX_MAX,
+        cpdu_id_seed: None,
         guard: Some(GuardSettings {
             key: dir.join("node.pem"),
             saps: vec![GuardSap {

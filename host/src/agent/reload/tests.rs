@@ -159,6 +159,19 @@ fn guarded_saps_change_live_and_the_key_waits_for_a_restart() {
 }
 
 #[test]
+fn the_inbox_bound_changes_live() {
+    let node = Node::new(BASE);
+    let plan = node
+        .plan(&format!("{BASE}\n[inbox]\nmax_messages = 50\n"))
+        .unwrap();
+    assert_eq!(plan.live.inbox_max, Some(50));
+    assert!(plan.restart.is_empty());
+    // Written out at its default, it is no change.
+    let default = format!("{BASE}\n[inbox]\nmax_messages = 10000\n");
+    assert!(node.plan(&default).unwrap().live.is_empty());
+}
+
+#[test]
 fn group_access_is_applied_to_the_socket_and_store() {
     use std::os::unix::fs::PermissionsExt as _;
     let node = Node::new(BASE);

@@ -188,9 +188,10 @@ impl Adjunct {
     ///
     /// The station is written in place from `const fn` constructors (the node, its trust store
     /// and storage start empty; the roots go in afterwards), so it needs no stack of its size.
-    /// The link is the one part still built on the stack and then moved into the station (a
-    /// 27.8 KB frame in `install_link`, the boot peak): `Link::new` validates its configuration, so it is not
-    /// `const`, and a move into the station's link table is not elided.
+    /// The link is the one part still built on the stack and then moved into the station (an
+    /// 18.6 KB frame in `install_link`, the boot peak): `Link::new` validates its
+    /// configuration, so it is not `const`, and a move into the station's link table is not
+    /// elided.
     // Out of line (as are the other entry points below) so that the main loop's frame holds
     // none of their locals: each runs in a frame of its own, one at a time, instead of every
     // path's locals adding up in `run`.

@@ -17,10 +17,13 @@
 //!   boot (while the station is built) and in steady state after handling traffic-free
 //!   requests, against [`STACK_BUDGET`].
 //!
-//! It prints the figures (docs/firmware.md records them), with the whole-RAM sum (static + boot
-//! peak + steady peak) the 64 KiB part needs. That sum is held to [`WHOLE_RAM_BOUND`], a
-//! ratchet at today's figure, not yet to the part's [`RAM_BUDGET`] (docs/firmware.md says what
-//! is left).
+//! It prints the figures (docs/firmware.md records them), with the whole RAM the 64 KiB part
+//! needs: the statics and the deeper of the two stack peaks (the boot's and the steady
+//! state's are never on the stack together: the painter starts again after the boot). That is
+//! held to [`WHOLE_RAM_BOUND`], a ratchet at today's figure, not yet to the part's
+//! [`RAM_BUDGET`] (docs/firmware.md says what is left). The deepest path of all, an
+//! admission from the radio, is measured and bounded by `firmware_e2e`, and `memory.x` makes
+//! QEMU fault on any image whose statics and stack do not fit its RAM.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
@@ -46,13 +49,14 @@ const RAM_BUDGET: u64 = 64 * 1024;
 /// decodes one artifact at a time; the whole end-to-end exchange, with admissions and decisions
 /// over held policies, is held by `firmware_e2e`).
 const STACK_BUDGET: u64 = 16 * 1024;
-/// Static RAM + boot peak + steady peak: 75,840 B measured (80,472 B before artifact bodies were
-/// decoded by hand, 87,904 B before the trust store's
-/// policy and translator slots were sized to the board, 110,184 B before the link's transmit
-/// windows were sized to its receive slots and decisions went step by step). A ratchet, so a
-/// regression fails here; the part's own limit is [`RAM_BUDGET`], which the boot peak (root
-/// installation under `Signed::decode`, 19.1 KB) still keeps it from.
-const WHOLE_RAM_BOUND: u64 = 75 * 1024;
+/// Static RAM + the deeper stack peak: 66,808 B measured (47,736 B of statics, a boot peak of
+/// 19,072 B). Until wave 8 this summed both peaks, 75,840 B (80,472 B before artifact bodies
+/// were decoded by hand, 87,904 B before the trust store's policy and translator slots were
+/// sized to the board, 110,184 B before the link's transmit windows were sized to its receive
+/// slots and decisions went step by step). A ratchet, so a regression fails here; the part's
+/// own limit is [`RAM_BUDGET`], which the boot peak (`install_link` building the 17.4 KB link
+/// on the stack) still keeps it from.
+const WHOLE_RAM_BOUND: u64 = 66 * 1024;
 
 const SHF_WRITE: u32 = 0x1;
 const SHF_ALLOC: u32 = 0x2;
@@ -286,10 +290,11 @@ fn budgets_on(board: Board) {
     eprintln!(
         "{name} firmware stack: boot peak {boot} B, steady-state peak {steady} B (budget {STACK_BUDGET} B)"
     );
-    let whole = ram + boot + steady;
+    let whole = ram + boot.max(steady);
     eprintln!(
-        "{name} firmware whole RAM: static {ram} B + boot peak {boot} B + steady-state peak {steady} B \
-         = {whole} B ({:.1} KiB; bound {WHOLE_RAM_BOUND} B, the part's {RAM_BUDGET} B)",
+        "{name} firmware whole RAM: static {ram} B + the deeper of boot peak {boot} B and \
+         steady-state peak {steady} B = {whole} B ({:.1} KiB; bound {WHOLE_RAM_BOUND} B, the \
+         part's {RAM_BUDGET} B)",
         whole as f64 / 1024.0
     );
     assert!(

@@ -16,27 +16,58 @@
 //! between leaves the revocation in force after the restart, with some useless records still
 //! in place at worst: the next checkpoint removes every delta it covers, left-overs included.
 
-use skywave_protocol::policy::{Artifact, Kind, Revoked, Signed};
+use heapless::Vec;
+use skywave_protocol::policy::{Artifact, Domain, Kind, MAX_CHECKPOINT_ENTRIES, Revoked, Signed};
 
 use crate::key::{is_delta_through, subject_key};
 use crate::{Journal, JournalError};
 
+/// What a recorded revocation or checkpoint says, copied out of the decoded artifact so that
+/// the decoding's stack (about 10 KB with its copies) is gone before the journal is scanned,
+/// where each record is decoded again.
+struct Revoking {
+    domain: Domain,
+    /// A checkpoint's sequence number: the domain's deltas up to it go.
+    checkpoint: Option<u32>,
+    entries: Vec<Revoked, MAX_CHECKPOINT_ENTRIES>,
+}
+
+/// `bytes` as a revocation or checkpoint; `None` for anything else (it makes nothing obsolete)
+/// and for what does not decode (admitted artifacts do).
+#[inline(never)]
+fn revoking(bytes: &[u8]) -> Option<Revoking> {
+    let Ok(signed) = &Signed::decode(bytes) else {
+        return None;
+    };
+    let (domain, checkpoint, entries) = match &signed.artifact {
+        Artifact::Revocation(r) => (r.domain, None, &r.entries[..]),
+        Artifact::Checkpoint(c) => (c.domain, Some(c.seq), &c.entries[..]),
+        _ => return None,
+    };
+    Some(Revoking {
+        domain,
+        checkpoint,
+        // A delta's entries are fewer than a checkpoint's, so this always fits.
+        entries: Vec::from_slice(entries).ok()?,
+    })
+}
+
 /// Removes from `journal` what the artifact `bytes`, just recorded, makes useless.
+// Out of line, so its locals are not in the frame of the storage that records.
+#[inline(never)]
 pub(crate) fn forget(journal: &dyn Journal, bytes: &[u8]) -> Result<(), JournalError> {
-    // Admitted artifacts decode: anything else makes nothing obsolete.
-    let Ok(signed) = Signed::decode(bytes) else {
+    let Some(Revoking {
+        domain,
+        checkpoint,
+        entries,
+    }) = revoking(bytes)
+    else {
         return Ok(());
     };
-    let (domain, entries) = match &signed.artifact {
-        Artifact::Revocation(r) => (r.domain, &r.entries[..]),
-        Artifact::Checkpoint(c) => {
-            let seq = c.seq;
-            journal.forget(&|key| is_delta_through(key, c.domain, seq))?;
-            (c.domain, &c.entries[..])
-        }
-        _ => return Ok(()),
-    };
-    for entry in entries {
+    if let Some(seq) = checkpoint {
+        journal.forget(&|key| is_delta_through(key, domain, seq))?;
+    }
+    for entry in &entries {
         let (kind, id) = match *entry {
             Revoked::Policy { id, .. } => (Kind::Policy, id),
             Revoked::Translator { id, .. } => (Kind::Translator, id),
@@ -45,19 +76,23 @@ pub(crate) fn forget(journal: &dyn Journal, bytes: &[u8]) -> Result<(), JournalE
             Revoked::Key(_) => continue,
         };
         // The record goes if the entry revokes its version, by the model's own rule.
-        journal.forget_if(&subject_key(kind, domain, id), &|value| {
-            Signed::decode(value).is_ok_and(|s| match s.artifact {
-                Artifact::Policy(p) => entry.covers(&Revoked::Policy {
-                    id: p.id,
-                    version: p.version,
-                }),
-                Artifact::Translator(t) => entry.covers(&Revoked::Translator {
-                    id: t.id,
-                    version: t.version,
-                }),
-                _ => false,
-            })
-        })?;
+        journal.forget_if(
+            &subject_key(kind, domain, id),
+            &|value| match &Signed::decode(value) {
+                Ok(s) => match &s.artifact {
+                    Artifact::Policy(p) => entry.covers(&Revoked::Policy {
+                        id: p.id,
+                        version: p.version,
+                    }),
+                    Artifact::Translator(t) => entry.covers(&Revoked::Translator {
+                        id: t.id,
+                        version: t.version,
+                    }),
+                    _ => false,
+                },
+                Err(_) => false,
+            },
+        )?;
     }
     Ok(())
 }

@@ -143,6 +143,8 @@ impl<
 
     /// Stores an admitted artifact, replacing older versions of it. A policy delta is stored as
     /// the policy it produced, which the trust store holds under `artifact.digest`.
+    // Out of line: its copy of the artifact must not sit in the caller's frame under the admission.
+    #[inline(never)]
     pub(super) fn keep(
         &mut self,
         artifact: &ArtifactRef,
@@ -227,11 +229,13 @@ impl<
     /// share: a domain at its share gives up its own oldest, one below it takes the oldest
     /// place of a domain over its share. So a partner's junk never evicts another partner's
     /// held revocation.
+    // Out of line: its decoded artifact must not sit in the caller's frame under the admission.
+    #[inline(never)]
     pub(super) fn hold(&mut self, from: Option<Address>, bytes: &[u8]) {
         if self.pending.iter().any(|p| p.bytes.as_slice() == bytes) {
             return;
         }
-        let Ok(signed) = Signed::decode(bytes) else {
+        let Ok(signed) = &Signed::decode(bytes) else {
             return;
         };
         let domain = signed.artifact.domain();
@@ -265,6 +269,8 @@ impl<
 
     /// Offers every held-back artifact again, for as long as that admits more of them. Those
     /// still missing a dependency stay quietly; those now refused for good are reported.
+    // Out of line: its copy of a held artifact costs stack only while it retries.
+    #[inline(never)]
     pub(super) fn retry_pending(&mut self, now: Instant, wall: Option<UnixTime>) {
         let mut progress = true;
         while progress {

@@ -80,6 +80,8 @@ impl<
     /// what we lack, and we push what it lacks once its DETAIL comes back); a domain it holds
     /// nothing of is pushed whole. When `supplies` is false (another listener of the same
     /// broadcast supplies it), only domains where it may hold what we lack are answered.
+    // Out of line: its tables of entries must not sit under an artifact's admission (docs/firmware.md).
+    #[inline(never)]
     pub(super) fn compare_summary(
         &mut self,
         now: Instant,
@@ -146,6 +148,8 @@ impl<
 
     /// Answers a neighbour's DETAIL page: pushes what it lacks in the page's range, asks for
     /// what we lack there, and, on a walk, sends our page of the next range.
+    // Out of line: its tables of entries must not sit under an artifact's admission (docs/firmware.md).
+    #[inline(never)]
     pub(super) fn compare_detail(&mut self, now: Instant, from: Address, view: DetailView<'_>) {
         let (domain, range) = (view.domain, view.range);
         let theirs: Vec<DetailEntry, MAX_DETAIL_ENTRIES> =

@@ -354,6 +354,8 @@ impl<
     /// [`Heard::Broadcast`] is taken as held by every neighbour on the sender's channel, so it
     /// is not sent to them again: the sender follows every broadcast with a SUMMARY, which
     /// catches a listener that missed it.
+    // Out of line: each message kind's handling runs in its own frames, not the driver's.
+    #[inline(never)]
     pub fn handle_message_heard(
         &mut self,
         now: Instant,

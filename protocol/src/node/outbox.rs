@@ -85,6 +85,9 @@ impl<
     /// whole channel ([`Address::BROADCAST`], non-ARQ) when the [`Fanout`] rule says so. Call
     /// while that link has room; `accept` lets the driver hold back what a neighbour's share
     /// of the link cannot take now (it stays queued here, in order).
+    // Out of line: the message it builds (a SUMMARY's entries, the encoding) costs stack only
+    // while it builds, not under the driver's admission of what the links received.
+    #[inline(never)]
     pub fn poll_send_on<'b>(
         &mut self,
         now: Instant,

@@ -224,6 +224,8 @@ impl<
     }
 
     /// Answers a neighbour's RANGES part by part (see the module's documentation).
+    // Out of line: its tables of entries must not sit under an artifact's admission (docs/firmware.md).
+    #[inline(never)]
     pub(super) fn compare_ranges(&mut self, now: Instant, from: Address, view: RangesView<'_>) {
         let domain = view.domain;
         let mine = self.fingerprints(domain, view.range, view.len());

@@ -252,21 +252,40 @@ impl<
         now: Option<UnixTime>,
         decision: &mut Decision,
     ) -> Option<HomeFacts> {
-        let home =
-            self.policy_in_force(|h| h.domain == label.domain && h.id == label.policy, now)?;
-        decision.lineage.home = Some(home.reference);
-        decision.verdict = match home_verdict(&home.body, label, audience) {
-            Ok(()) => Verdict::Release,
-            Err(reason) => Verdict::Deny(reason),
-        };
-        let mut kinds = [None; MAX_LABEL_CATEGORIES];
-        for (kind, value) in kinds.iter_mut().zip(label.categories) {
-            *kind = category_kind(&home.body, *value);
+        // The policy in force, as `policy_in_force` finds it, but used where it was decoded:
+        // returned up through `usable` it was copied at each step (3 KB each, on the stack of
+        // every decision).
+        let candidates = self
+            .policies
+            .iter()
+            .filter(|h| h.domain == label.domain && h.id == label.policy);
+        for held in candidates {
+            let decoded = Signed::decode(&held.bytes);
+            let Ok(Signed {
+                artifact: Artifact::Policy(home),
+                ..
+            }) = &decoded
+            else {
+                continue;
+            };
+            if !self.policy_usable(held, home, now) {
+                continue;
+            }
+            decision.lineage.home = Some(held_ref(Kind::Policy, held));
+            decision.verdict = match home_verdict(home, label, audience) {
+                Ok(()) => Verdict::Release,
+                Err(reason) => Verdict::Deny(reason),
+            };
+            let mut kinds = [None; MAX_LABEL_CATEGORIES];
+            for (kind, value) in kinds.iter_mut().zip(label.categories) {
+                *kind = category_kind(home, *value);
+            }
+            return Some(HomeFacts {
+                spiral: home.spiral,
+                kinds,
+            });
         }
-        Some(HomeFacts {
-            spiral: home.body.spiral,
-            kinds,
-        })
+        None
     }
 
     /// Step 2: the best usable translator from the label's domain at the home policy's
@@ -350,14 +369,17 @@ impl<
         let Some(held) = self.translators.get(choice.translator) else {
             return;
         };
-        let Some(translator) = decode_translator(held) else {
+        // Both borrowed where they were returned: `let Some(x) = ...` by value would copy each
+        // (3 KB for a policy) into a second place on the stack.
+        let translator = decode_translator(held);
+        let Some(translator) = &translator else {
             return;
         };
-        let Some(target) = self
+        let target = self
             .policies
             .get(choice.target)
-            .and_then(|h| self.usable(h, now))
-        else {
+            .and_then(|h| self.usable(h, now));
+        let Some(target) = &target else {
             return;
         };
         decision.basis = Basis::Translated;
@@ -368,7 +390,7 @@ impl<
             to: translator.to.spiral,
         });
         if decision.verdict == Verdict::Release {
-            match translate(&translator, &home.kinds, &target.body, label) {
+            match translate(translator, &home.kinds, &target.body, label) {
                 Ok(translated) => decision.translated = Some(translated),
                 Err(reason) => decision.verdict = Verdict::Deny(reason),
             }
@@ -407,23 +429,28 @@ impl<
         held: &'s Held<HELD>,
         now: Option<UnixTime>,
     ) -> Option<InForce<Policy<'s>>> {
-        let Ok(Signed {
-            artifact: Artifact::Policy(policy),
-            ..
-        }) = Signed::decode(&held.bytes)
-        else {
-            return None;
-        };
+        // Checked in the match guard and moved once, from the decoded artifact to the result:
+        // binding it first kept a second copy of the policy (3 KB) on the stack.
+        match Signed::decode(&held.bytes) {
+            Ok(Signed {
+                artifact: Artifact::Policy(body),
+                ..
+            }) if self.policy_usable(held, &body, now) => Some(InForce {
+                reference: held_ref(Kind::Policy, held),
+                body,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether `policy`, decoded from `held`, is not revoked and its signer in good standing.
+    fn policy_usable(&self, held: &Held<HELD>, policy: &Policy<'_>, now: Option<UnixTime>) -> bool {
         let entry = super::model::Revoked::Policy {
             id: held.id,
             version: held.version,
         };
-        let usable = !self.is_revoked(held.domain, &entry)
-            && self.in_good_standing(policy.signer, held.domain, Scope::POLICY, now);
-        usable.then(|| InForce {
-            reference: held_ref(Kind::Policy, held),
-            body: policy,
-        })
+        !self.is_revoked(held.domain, &entry)
+            && self.in_good_standing(policy.signer, held.domain, Scope::POLICY, now)
     }
 
     fn translator_usable(

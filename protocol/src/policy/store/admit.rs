@@ -552,14 +552,19 @@ impl<
         if Digest::of(result) != delta.result_digest {
             return Err(Refusal::DeltaResultMismatch);
         }
-        let signed = Signed::decode(result).map_err(|_| Refusal::DeltaResultMismatch)?;
-        match &signed.artifact {
-            Artifact::Policy(p)
-                if p.domain == delta.domain && p.id == delta.id && p.version == delta.version =>
-            {
-                self.admit_signed(&signed, now)
-            }
-            _ => Err(Refusal::DeltaResultMismatch),
+        // Matched in place, as in `TrustStore::admit`: no second copy of the decoded policy.
+        match &Signed::decode(result) {
+            Ok(signed) => match &signed.artifact {
+                Artifact::Policy(p)
+                    if p.domain == delta.domain
+                        && p.id == delta.id
+                        && p.version == delta.version =>
+                {
+                    self.admit_signed(signed, now)
+                }
+                _ => Err(Refusal::DeltaResultMismatch),
+            },
+            Err(_) => Err(Refusal::DeltaResultMismatch),
         }
     }
 }

@@ -380,9 +380,17 @@ impl<
     /// Checks `bytes` against everything the store holds and, if every check passes, keeps it.
     /// `now` is the wall-clock time if the node knows it (see the module docs for what changes
     /// without it).
+    // Out of line: the decoded artifact (3 KB with a policy) is on the stack only while it is
+    // admitted, not in the caller's frame under whatever the caller does next (a node storing
+    // it, the journal recording it).
+    #[inline(never)]
     pub fn admit(&mut self, bytes: &[u8], now: Option<UnixTime>) -> Result<Admitted, Refusal> {
-        let signed = Signed::decode(bytes)?;
-        self.admit_signed(&signed, now)
+        // Admitted where it was decoded: `?` would move the decoded artifact (3 KB with a
+        // policy) out of the `Result` into a second copy on the stack.
+        match &Signed::decode(bytes) {
+            Ok(signed) => self.admit_signed(signed, now),
+            Err(e) => Err((*e).into()),
+        }
     }
 
     /// The conflicts this store has seen and still keeps, every domain's (the held artifacts

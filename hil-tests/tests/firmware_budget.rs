@@ -40,7 +40,7 @@ const FLASH_WITH_JOURNAL_BOUND: u64 = 144 * 1024;
 /// refusals read as their kind, its CRCs need no tables (`small-flash`, -4,896 B), its
 /// interrupt table has one entry (-956 B) and its journal is written at boot instead of
 /// copied from `.data` (-1,052 B); 120,656 B before. A ratchet, so a regression fails here;
-/// issue 19's target with fast verification is 96 KiB, not met yet (docs/firmware-flash.md).
+/// issue 19's target with fast verification is 96 KiB, not met yet (docs/firmware-guard.md).
 const FLASH_BOUND: u64 = 113 * 1024;
 const RAM_BUDGET: u64 = 64 * 1024;
 /// The steady-state stack after the decisions this test asks (11.3 KB measured since a decision
@@ -72,7 +72,7 @@ const ADJUNCT: Bounds = Bounds {
     whole_ram: WHOLE_RAM_BOUND,
 };
 
-/// The guarded adjunct's (feature `guard`, docs/firmware.md "The guard on the adjunct"): the
+/// The guarded adjunct's (feature `guard`, docs/firmware-guard.md): the
 /// part's flash, which it fits with 16 B to spare (131,056 B measured); with its journal
 /// 163,824 B, and its whole RAM 85,308 B (static 50,192 B + boot 21,676 B + the steady peak
 /// of decisions, 13,440 B), each held at today's figure. Its receive path's stack (48 KB) is

@@ -65,7 +65,7 @@ fn guard_events(console: &Console, end: &str) -> Vec<String> {
 
 // Ignored: on the part's memory map (88 KiB of RAM, 50,192 B of statics) the receiving guard
 // overflows the stack (48,132 B peak measured with 128 KiB of RAM, where this test passes in
-// 39 s; docs/firmware.md, "The guard on the adjunct"). Run it on such an image with
+// 39 s; docs/firmware-guard.md). Run it on such an image with
 // `--ignored` until the receive path's stack is cut.
 #[test]
 #[ignore = "the guarded adjunct's receive path needs 48 KB of stack; the part's map leaves 39 KB"]

@@ -9,7 +9,7 @@
 //! - `send <address> <sap> <label hex> <data hex>` submits labelled data: `ok` once the guard
 //!   holds it, or `error refused <why>` at once.
 //! - Every guard decision is an `event guard ...` line with its lineage; released data for
-//!   the client is an `event received ...` line. docs/firmware.md has the formats.
+//!   the client is an `event received ...` line. docs/firmware-guard.md has the formats.
 
 use core::fmt::Write;
 

@@ -36,8 +36,18 @@ use skywave_protocol::wire::{
 use crate::console::{self, LineBuffer, Request, RequestError};
 use crate::provision;
 
+// The guarded adjunct: its identity, the `send` request and the guard's console lines.
+#[cfg(feature = "guard")]
+mod guarded;
+
 /// Credentials the trust store holds, roots included.
+#[cfg(not(feature = "guard"))]
 pub const CREDENTIALS: usize = 12;
+/// Credentials the trust store holds, roots included: the guarded adjunct also holds node
+/// credentials (its own and its peers', which name their domains), a few per domain, and each
+/// domain's share of the table is a third of it.
+#[cfg(feature = "guard")]
+pub const CREDENTIALS: usize = 15;
 /// Policies (the latest version of each).
 pub const POLICIES: usize = 4;
 /// Translators (the latest version of each).
@@ -119,6 +129,12 @@ pub enum StartError {
     Link(link::Error),
     /// The station refused the link or its neighbours.
     Station(StationError),
+    /// The provisioned node key is no P-256 secret.
+    #[cfg(feature = "guard")]
+    NodeKey,
+    /// The trust store refused the provisioned node credential.
+    #[cfg(feature = "guard")]
+    NodeCredential(Refusal),
 }
 
 impl core::fmt::Display for StartError {
@@ -128,6 +144,10 @@ impl core::fmt::Display for StartError {
             StartError::Root { index, refusal } => write!(f, "root {index} refused: {refusal}"),
             StartError::Link(e) => write!(f, "link: {e}"),
             StartError::Station(e) => write!(f, "station: {e}"),
+            #[cfg(feature = "guard")]
+            StartError::NodeKey => f.write_str("node key"),
+            #[cfg(feature = "guard")]
+            StartError::NodeCredential(r) => write!(f, "node credential: {r}"),
         }
     }
 }
@@ -223,6 +243,8 @@ impl Adjunct {
         if let Some(journal) = journal {
             adjunct.restored = Some(adjunct.restore(now, journal));
         }
+        #[cfg(feature = "guard")]
+        adjunct.enable_guard(now)?;
         adjunct
             .station
             .link_up(now, None, adjunct.link)
@@ -381,14 +403,25 @@ impl Adjunct {
             StationEvent::NotQueued { dest, error, .. } => {
                 writeln!(out, "event not-queued to={} error={error}", dest.value())
             }
-            // The board serves no clients: client data is dropped (counted as `foreign` in
-            // the station's status line), and it submits none, so no client message's fate
-            // comes back. No line per U_PDU: the self-test image has no flash to spare. With
-            // no client it enables no guard (`Station::enable_guard`), so no guard decision
-            // is reported either.
-            StationEvent::Received { .. }
-            | StationEvent::Guard(_)
-            | StationEvent::Delivered { .. }
+            // The guarded adjunct's client: every guard decision, and the data released to it.
+            #[cfg(feature = "guard")]
+            StationEvent::Guard(report) => guarded::write_report(out, report),
+            #[cfg(feature = "guard")]
+            StationEvent::Received {
+                src,
+                header,
+                payload,
+                ..
+            } => guarded::write_received(out, *src, header.dest_sap, payload),
+            // Without the guard the board serves no clients: client data is dropped (counted
+            // as `foreign` in the station's status line), and it submits none, so no client
+            // message's fate comes back. No line per U_PDU: the self-test image has no flash
+            // to spare. With no client it enables no guard (`Station::enable_guard`), so no
+            // guard decision is reported either. The guarded adjunct's client learns its
+            // message's fate from its `event guard` line.
+            #[cfg(not(feature = "guard"))]
+            StationEvent::Received { .. } | StationEvent::Guard(_) => Ok(()),
+            StationEvent::Delivered { .. }
             | StationEvent::Sent { .. }
             | StationEvent::Failed { .. }
             | StationEvent::Confirmed { .. }
@@ -410,7 +443,7 @@ impl Adjunct {
 
     /// Answers one request.
     pub fn answer(
-        &self,
+        &mut self,
         now: Instant,
         request: Result<Request, RequestError>,
         out: &mut impl Write,
@@ -422,6 +455,9 @@ impl Adjunct {
         match request {
             Request::Empty => return Ok(()),
             Request::Help => out.write_str(console::HELP)?,
+            // Answered with its own `ok` or `error` line.
+            #[cfg(feature = "guard")]
+            Request::Send(send) => return self.send(now, &send, out),
             Request::Decide(q) => {
                 let label = Label {
                     domain: q.domain,
@@ -591,8 +627,11 @@ fn install_link(station: &mut BoardStation, address: Address) -> Result<LinkId, 
     let mut link = BoardLink::new(config).map_err(StartError::Link)?;
     // The adjunct serves no clients: only the node's own SAP is held, so a U_PDU for any other
     // is delivered to nobody and a client confirmation request for it is answered DATA
-    // DELIVERY FAIL (Annex A), not confirmed.
+    // DELIVERY FAIL (Annex A), not confirmed. The guarded adjunct holds its client's SAP too.
+    #[cfg(not(feature = "guard"))]
     link.set_bound_saps(1 << provision::SAP);
+    #[cfg(feature = "guard")]
+    link.set_bound_saps(1 << provision::SAP | 1 << provision::GUARD_SAP);
     station
         .add_link(link, &neighbours)
         .map_err(StartError::Station)

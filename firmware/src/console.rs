@@ -18,6 +18,8 @@
 //!   ok
 //! frames      deframer counters, as `skywave frames decode` prints them
 //! help        the request list
+//! send <address> <sap> <label hex> <data hex>      (the guarded image: feature `guard`)
+//!   ok                                             (or `error refused <why>`; `event guard`)
 //! ```
 //!
 //! Parsing is separate from the hardware (requests in, `core::fmt::Write` out) so the self-test
@@ -51,6 +53,9 @@ pub enum RequestError {
     TooManyCategories,
     /// A required field is missing.
     Missing,
+    /// A `send` request's label or data is not hex, or longer than it may be.
+    #[cfg(feature = "guard")]
+    BadHex,
 }
 
 impl fmt::Display for RequestError {
@@ -62,7 +67,10 @@ impl fmt::Display for RequestError {
             RequestError::BadDomain => "a domain is three letters, like GBR",
             RequestError::BadNumber => "bad number",
             RequestError::TooManyCategories => "too many category values",
-            RequestError::Missing => "usage: decide <domain> <classification> <audience> [<tag>:<value> ...] [policy=<id>]",
+            // The request list (`help`) has the usage: flash is short.
+            RequestError::Missing => "missing field (try help)",
+            #[cfg(feature = "guard")]
+            RequestError::BadHex => "bad hex",
         })
     }
 }
@@ -82,6 +90,20 @@ pub struct DecideRequest {
     pub audience: Domain,
 }
 
+/// Labelled data for the guard to send (the guarded image only).
+#[cfg(feature = "guard")]
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SendRequest {
+    /// The destination node.
+    pub dest: u32,
+    /// The destination client's SAP (also ours: the guarded SAP is the same at both ends).
+    pub sap: u8,
+    /// The compact label.
+    pub label: Vec<u8, { skywave_protocol::label::MAX_COMPACT_LABEL_LEN }>,
+    /// The data.
+    pub data: Vec<u8, { crate::adjunct::GUARDED_LEN }>,
+}
+
 /// A parsed request line.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Request {
@@ -93,6 +115,9 @@ pub enum Request {
     Frames,
     /// `help`
     Help,
+    /// `send ...` (the guarded image only)
+    #[cfg(feature = "guard")]
+    Send(SendRequest),
     /// An empty line: no answer.
     Empty,
 }
@@ -112,6 +137,8 @@ pub fn parse(line: &[u8]) -> Result<Request, RequestError> {
         "status" => Ok(Request::Status),
         "frames" => Ok(Request::Frames),
         "help" => Ok(Request::Help),
+        #[cfg(feature = "guard")]
+        "send" => parse_send(words).map(Request::Send),
         _ => Err(RequestError::Unknown),
     }
 }
@@ -154,6 +181,34 @@ fn parse_decide<'a>(
         }
     }
     Ok(request)
+}
+
+#[cfg(feature = "guard")]
+fn parse_send<'a>(mut words: impl Iterator<Item = &'a str>) -> Result<SendRequest, RequestError> {
+    let mut next = || words.next().ok_or(RequestError::Missing);
+    let dest = next()?.parse().map_err(|_| RequestError::BadNumber)?;
+    let sap = next()?.parse().map_err(|_| RequestError::BadNumber)?;
+    Ok(SendRequest {
+        dest,
+        sap,
+        label: hex(next()?)?,
+        data: hex(next()?)?,
+    })
+}
+
+/// Decodes hex (two digits a byte, either case) into at most `N` bytes.
+#[cfg(feature = "guard")]
+fn hex<const N: usize>(text: &str) -> Result<Vec<u8, N>, RequestError> {
+    let digit = |c: u8| (c as char).to_digit(16).ok_or(RequestError::BadHex);
+    let mut out = Vec::new();
+    for pair in text.as_bytes().chunks(2) {
+        let [hi, lo] = *pair else {
+            return Err(RequestError::BadHex);
+        };
+        let byte = ((digit(hi)? << 4) | digit(lo)?) as u8;
+        out.push(byte).map_err(|_| RequestError::BadHex)?;
+    }
+    Ok(out)
 }
 
 /// Collects bytes into lines of at most [`MAX_LINE`] bytes.
@@ -203,6 +258,20 @@ impl LineBuffer {
             }
         }
     }
+}
+
+/// The `help` line of the guarded image's `send` request (nothing in other images).
+#[cfg(feature = "guard")]
+macro_rules! help_send {
+    () => {
+        "  send <address> <sap> <label hex> <data hex>\n"
+    };
+}
+#[cfg(not(feature = "guard"))]
+macro_rules! help_send {
+    () => {
+        ""
+    };
 }
 
 /// Writes an artifact reference as `kind/domain/id/vversion/sha256`.
@@ -290,11 +359,13 @@ pub fn write_decision(out: &mut impl Write, d: &Decision) -> fmt::Result {
     }
 }
 
-/// The `help` text.
-pub const HELP: &str = "\
-requests:
+/// The `help` text (with `send` in the guarded image).
+pub const HELP: &str = concat!(
+    "requests:
   decide <domain> <classification> <audience> [<tag>:<value> ...] [policy=<id>]
   status
   frames
   help
-";
+",
+    help_send!()
+);

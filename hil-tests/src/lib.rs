@@ -16,6 +16,8 @@ use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use skywave_protocol::link::{self, HostLink, Modem, SpduHeader};
+
+pub mod console;
 use skywave_protocol::node::message::Writer;
 use skywave_protocol::policy::sample::Coalition;
 use skywave_protocol::wire::{Address, ArqData, ArqFlags, Body, Dpdu, Eow, MAX_DPDU_LEN};
@@ -79,6 +81,30 @@ pub fn write_node(
     }
     let config = home.join("node.toml");
     std::fs::write(&config, text).expect("config file");
+    config
+}
+
+/// A guarding agent's home ([`write_node`]) with its node key (the sample coalition's
+/// `node_key(address)`, PKCS#8 PEM) and a `[guard]` section guarding `sap` with envelopes.
+pub fn guarded_node(
+    dir: &Path,
+    name: &str,
+    address: u32,
+    link: SerialLink<'_>,
+    c: &Coalition,
+    sap: u8,
+) -> PathBuf {
+    use p256::pkcs8::{EncodePrivateKey as _, LineEnding};
+    let config = write_node(dir, name, address, &[link], c);
+    let key = config.with_file_name("node.pem");
+    let pem = skywave_protocol::policy::sample::node_key(address)
+        .to_pkcs8_pem(LineEnding::LF)
+        .expect("PEM of the node key");
+    std::fs::write(&key, pem.as_bytes()).expect("node key file");
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text +=
+        &format!("\n[guard]\nkey = \"node.pem\"\n[[guard.sap]]\nsap = {sap}\nenvelope = true\n");
+    std::fs::write(&config, text).expect("config");
     config
 }
 
@@ -385,6 +411,62 @@ impl Agent {
     pub fn status(&self) -> serde_json::Value {
         self.ask("status", &[])["status"].clone()
     }
+
+    /// `skywave send --json` of `data` (written to `file`) to node `to` under the label file
+    /// `label`: the exit status and the reply.
+    pub fn send_labelled(
+        &self,
+        to: u32,
+        file: &Path,
+        data: &str,
+        label: &Path,
+    ) -> (Option<i32>, serde_json::Value) {
+        std::fs::write(file, data).expect("data file");
+        let socket = self.socket();
+        let to = to.to_string();
+        let out = skywave(&[
+            "send",
+            "--socket",
+            socket.to_str().unwrap_or_default(),
+            "--json",
+            "--to",
+            &to,
+            "--label",
+            label.to_str().unwrap_or_default(),
+            file.to_str().unwrap_or_default(),
+        ]);
+        let reply = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+            panic!(
+                "send {}: no JSON reply: {}",
+                file.display(),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code(), reply)
+    }
+
+    /// What `skywave receive --json` returns, with more arguments (`--keep`, `--out DIR`):
+    /// one JSON object a message.
+    pub fn receive(&self, more: &[&str]) -> Vec<serde_json::Value> {
+        let socket = self.socket();
+        let mut args = vec![
+            "receive",
+            "--socket",
+            socket.to_str().unwrap_or_default(),
+            "--json",
+        ];
+        args.extend(more);
+        let out = skywave(&args);
+        assert!(
+            out.status.success(),
+            "receive: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect()
+    }
 }
 
 /// A test's directory of node homes and artifact files: removed when the test passes, kept
@@ -589,6 +671,19 @@ impl Board {
             Board::Stm32f405 => workspace_root().join("firmware/target/stm32f405"),
         };
         target.join("thumbv7em-none-eabihf/release").join(name)
+    }
+
+    /// The board's guarded adjunct (firmware feature `guard`, docs/firmware.md), built into
+    /// its own target directory (`firmware/target/guard`, and `stm32f405-guard`) so it does not
+    /// replace the default image.
+    pub fn guard_image(self) -> PathBuf {
+        let dir = match self {
+            Board::Mps2An386 => "firmware/target/guard",
+            Board::Stm32f405 => "firmware/target/stm32f405-guard",
+        };
+        workspace_root()
+            .join(dir)
+            .join("thumbv7em-none-eabihf/release/skywave-firmware")
     }
 
     /// `qemu-system-arm` as this board, with no display or monitor and semihosting on (so the

@@ -22,15 +22,14 @@
 //! All of it on both boards (docs/firmware.md, "Boards"), one after the other: each run is a
 //! real-time HF link, and two at once would compete for the machine.
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::Stdio;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
+use skywave_hil_tests::console::{Console, boot_adjunct};
 use skywave_hil_tests::{
     Agent, Board, Emulator, MODEM, Process, SerialLink, agents_built, broadcast_artifacts,
-    eventually, require_or_skip, test_dir, tool_available, translator_revocation, write_node,
+    require_or_skip, test_dir, tool_available, translator_revocation, write_node,
 };
 use skywave_protocol::policy::sample::{self, Coalition};
 
@@ -40,96 +39,18 @@ const HOST: u32 = 1;
 /// Skywave's SAP, as in the provisioning file.
 const SAP: u8 = 13;
 
-/// The adjunct's console: every line it wrote, read by a thread.
-struct Console {
-    input: std::process::ChildStdin,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Console {
-    /// Sends `request` and returns its response lines (without `event` lines and the final
-    /// `ok`), or panics after 30 s.
-    fn ask(&mut self, request: &str) -> Vec<String> {
-        let from = self.lines.lock().unwrap().len();
-        writeln!(self.input, "{request}").expect("write to the console");
-        let start = Instant::now();
-        loop {
-            {
-                let lines = self.lines.lock().unwrap();
-                let answer: Vec<&String> = lines[from..]
-                    .iter()
-                    .filter(|l| !l.starts_with("event "))
-                    .collect();
-                if let Some(end) = answer
-                    .iter()
-                    .position(|l| *l == "ok" || l.starts_with("error "))
-                {
-                    assert_eq!(answer[end], "ok", "{request}: {answer:?}");
-                    return answer[..end].iter().map(|l| (*l).clone()).collect();
-                }
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "{request}: no answer"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// The adjunct's decision on GBR SECRET HERRICK to USA, as `key=value` pairs.
-    fn decision(&mut self) -> Vec<(String, String)> {
-        let answer = self.ask("decide GBR 3 USA 2:11");
-        let line = answer
-            .iter()
-            .find(|l| l.starts_with("decision "))
-            .unwrap_or_else(|| panic!("no decision: {answer:?}"));
-        line.split_whitespace()
-            .skip(1)
-            .filter_map(|w| w.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect()
-    }
-
-    /// Polls `check` every 200 ms for up to `limit`; on failure panics with the console's last
-    /// lines and the agent's log, which is what anyone debugging this needs first.
-    fn wait(
-        &mut self,
-        limit: Duration,
-        what: &str,
-        log: &Path,
-        mut check: impl FnMut(&mut Self) -> bool,
-    ) {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if check(self) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        let lines = self.lines.lock().unwrap();
-        // Everything but the answers to the polling itself.
-        let told: Vec<&str> = lines
-            .iter()
-            .map(String::as_str)
-            .filter(|l| !l.starts_with("decision ") && *l != "ok")
-            .collect();
-        let tail = told[told.len().saturating_sub(60)..].join("\n");
-        let log = std::fs::read_to_string(log).unwrap_or_default();
-        let log_tail: Vec<&str> = log.lines().rev().take(40).collect();
-        panic!(
-            "not within {limit:?}: {what}\n--- adjunct console:\n{tail}\n--- agent log (last lines first):\n{}",
-            log_tail.join("\n")
-        );
-    }
-
-    fn events(&self, prefix: &str) -> Vec<String> {
-        let lines = self.lines.lock().unwrap();
-        lines
-            .iter()
-            .filter(|l| l.starts_with(prefix))
-            .cloned()
-            .collect()
-    }
+/// The adjunct's decision on GBR SECRET HERRICK to USA, as `key=value` pairs.
+fn decision(console: &mut Console) -> Vec<(String, String)> {
+    let answer = console.ask("decide GBR 3 USA 2:11");
+    let line = answer
+        .iter()
+        .find(|l| l.starts_with("decision "))
+        .unwrap_or_else(|| panic!("no decision: {answer:?}"));
+    line.split_whitespace()
+        .skip(1)
+        .filter_map(|w| w.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
 }
 
 fn get<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
@@ -158,33 +79,9 @@ fn agrees(adjunct: &[(String, String)], host: &serde_json::Value) -> bool {
         && same("revoked", "revoked_translator")
 }
 
-/// Boots `board`'s adjunct with its radio UART on `radio` and its console on our pipes, and
-/// waits for its banner.
-fn boot_adjunct(board: Board, radio: &Path) -> (Process, Console) {
-    let mut qemu = board.qemu();
-    qemu.arg("-serial")
-        .arg(radio)
-        .args(["-serial", "stdio", "-kernel"])
-        .arg(board.image("skywave-firmware"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
-    let mut firmware = Process(qemu.spawn().expect("start qemu-system-arm"));
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let stdout = firmware.0.stdout.take().expect("qemu stdout");
-    let sink = Arc::clone(&lines);
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            sink.lock().unwrap().push(line.trim_end().to_owned());
-        }
-    });
-    let console = Console {
-        input: firmware.0.stdin.take().expect("qemu stdin"),
-        lines,
-    };
-    eventually(Duration::from_secs(30), "the adjunct's boot banner", || {
-        !console.events("skywave-firmware ").is_empty()
-    });
-    (firmware, console)
+/// Boots `board`'s default adjunct image with its radio UART on `radio`.
+fn boot(board: Board, radio: &Path) -> (Process, Console) {
+    boot_adjunct(board, &board.image("skywave-firmware"), radio)
 }
 
 /// Held by each board's run, so the two never run at once.
@@ -219,7 +116,7 @@ fn end_to_end_on(board: Board) {
     // Every process is a `Process`, killed when dropped, so a failing assertion cleans up;
     // the PTYs are the emulator's and go with it.
     let mut emu = Emulator::start(&["--channel", "bernoulli:0.1", "--seed", "8"]);
-    let (firmware, mut console) = boot_adjunct(board, &emu.a);
+    let (firmware, mut console) = boot(board, &emu.a);
 
     let c = Coalition::new();
     let link = SerialLink {
@@ -240,7 +137,7 @@ fn end_to_end_on(board: Board) {
         "the adjunct decides on GBR's policy alone, like the host",
         &log,
         |con| {
-            let d = con.decision();
+            let d = decision(con);
             get(&d, "basis") == "home_only" && agrees(&d, &host_decision())
         },
     );
@@ -254,11 +151,11 @@ fn end_to_end_on(board: Board) {
         "the adjunct decides through the translator, like the host",
         &log,
         |con| {
-            let d = con.decision();
+            let d = decision(con);
             get(&d, "basis") == "translated" && agrees(&d, &host_decision())
         },
     );
-    let d = console.decision();
+    let d = decision(&mut console);
     assert_eq!(get(&d, "spiral"), "4->5", "{d:?}");
     assert_eq!(get(&d, "verdict"), "release", "{d:?}");
 
@@ -269,7 +166,7 @@ fn end_to_end_on(board: Board) {
         "the adjunct falls back to GBR's authority, like the host",
         &log,
         |con| {
-            let d = con.decision();
+            let d = decision(con);
             get(&d, "basis") == "home_only_translator_revoked" && agrees(&d, &host_decision())
         },
     );
@@ -333,7 +230,7 @@ fn end_to_end_on(board: Board) {
     // Still running, nothing new held, the same decision, and nothing forwarded to the host.
     let status = console.ask("status");
     assert_eq!(held(&status), before, "{status:?}");
-    let d = console.decision();
+    let d = decision(&mut console);
     assert_eq!(get(&d, "basis"), "home_only_translator_revoked", "{d:?}");
     assert_eq!(
         host.held(),
@@ -367,8 +264,8 @@ fn end_to_end_on(board: Board) {
     // authority with no translator to name (`home_only`), where the host, which held the
     // translator when it was revoked, names it. The verdict and the home policy are the same.
     drop(firmware);
-    let (_firmware, mut console) = boot_adjunct(board, &emu.a);
-    let fresh = console.decision();
+    let (_firmware, mut console) = boot(board, &emu.a);
+    let fresh = decision(&mut console);
     assert_eq!(get(&fresh, "reason"), "no_home_policy", "{fresh:?}");
     let caught_up = "held credentials=7 policies=3 translators=1 revocations=1 ";
     // The host may still hold the physical link it had with the adjunct before the reboot;
@@ -380,7 +277,7 @@ fn end_to_end_on(board: Board) {
         &log,
         |con| held(&con.ask("status")).starts_with(caught_up),
     );
-    let d = console.decision();
+    let d = decision(&mut console);
     let h = host_decision();
     assert_eq!(get(&d, "basis"), "home_only", "{d:?}");
     assert_eq!(

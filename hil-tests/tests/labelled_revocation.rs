@@ -8,42 +8,19 @@
 //! Both agents' decision logs (`skywave audit list --json`) hold every verdict with its lineage:
 //! the refusals name GBR's revocation #1, the releases before it #0.
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::Path;
 use std::time::Duration;
 
-use p256::pkcs8::{EncodePrivateKey as _, LineEnding};
 use serde_json::Value;
 use skywave_hil_tests::{
-    Agent, Emulator, MODEM, SerialLink, agents_built, eventually, skywave, test_dir,
-    translator_revocation, write_node,
+    Agent, Emulator, MODEM, SerialLink, agents_built, eventually, guarded_node, skywave, test_dir,
+    translator_revocation,
 };
 use skywave_protocol::codec::Hex;
 use skywave_protocol::policy::sample::{self, Coalition};
 
 /// The guarded SAP both agents' operators use.
 const SAP: u8 = 5;
-
-/// A guarding agent's home: the node key (PKCS#8 PEM) and a `[guard]` section for [`SAP`].
-fn guarded_node(
-    dir: &Path,
-    name: &str,
-    address: u32,
-    link: SerialLink<'_>,
-    c: &Coalition,
-) -> PathBuf {
-    let config = write_node(dir, name, address, &[link], c);
-    let key = config.with_file_name("node.pem");
-    let pem = sample::node_key(address)
-        .to_pkcs8_pem(LineEnding::LF)
-        .expect("PEM of the node key");
-    std::fs::write(&key, pem.as_bytes()).expect("node key file");
-    let mut text = std::fs::read_to_string(&config).expect("config");
-    text +=
-        &format!("\n[guard]\nkey = \"node.pem\"\n[[guard.sap]]\nsap = {SAP}\nenvelope = true\n");
-    std::fs::write(&config, text).expect("config");
-    config
-}
 
 /// SECRET, operation TELIC: GBR releases it to USA through the GBR-USA translator.
 fn telic_hex() -> String {
@@ -53,54 +30,12 @@ fn telic_hex() -> String {
 /// `skywave send --json` from `agent` to node 2 of `data` (written to `dir/name`) under the
 /// label file `label`: the exit status and the reply.
 fn send(agent: &Agent, dir: &Path, name: &str, data: &str, label: &Path) -> (Option<i32>, Value) {
-    let file = dir.join(name);
-    std::fs::write(&file, data).expect("data file");
-    let socket = agent.socket();
-    let out: Output = skywave(&[
-        "send",
-        "--socket",
-        socket.to_str().unwrap_or_default(),
-        "--json",
-        "--to",
-        "2",
-        "--label",
-        label.to_str().unwrap_or_default(),
-        file.to_str().unwrap_or_default(),
-    ]);
-    let reply = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
-        panic!(
-            "send {name}: no JSON reply: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code(), reply)
+    agent.send_labelled(2, &dir.join(name), data, label)
 }
 
 /// What `skywave receive --json` at `agent` returns: one JSON object a message.
 fn receive(agent: &Agent) -> Vec<Value> {
-    receive_with(agent, &[])
-}
-
-/// [`receive`] with more arguments (`--keep`, `--out DIR`).
-fn receive_with(agent: &Agent, more: &[&str]) -> Vec<Value> {
-    let socket = agent.socket();
-    let mut args = vec![
-        "receive",
-        "--socket",
-        socket.to_str().unwrap_or_default(),
-        "--json",
-    ];
-    args.extend(more);
-    let out = skywave(&args);
-    assert!(
-        out.status.success(),
-        "receive: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
+    agent.receive(&[])
 }
 
 /// `skywave audit list --json` of `agent`'s store: its message entries.
@@ -152,6 +87,7 @@ fn a_revoked_translator_stops_the_next_labelled_message_at_both_ends_with_lineag
             modem: MODEM,
         },
         &c,
+        SAP,
     ));
     let b = Agent::start(guarded_node(
         &dir,
@@ -163,6 +99,7 @@ fn a_revoked_translator_stops_the_next_labelled_message_at_both_ends_with_lineag
             modem: MODEM,
         },
         &c,
+        SAP,
     ));
     let mut artifacts = c.artifacts();
     artifacts.extend(c.node_credentials());
@@ -187,7 +124,7 @@ fn a_revoked_translator_stops_the_next_labelled_message_at_both_ends_with_lineag
     // where its file goes) fails and leaves it there too; then it is taken, once.
     let mut seen = Vec::new();
     eventually(Duration::from_secs(60), "B's operator sees it", || {
-        seen = receive_with(&b, &["--keep"]);
+        seen = b.receive(&["--keep"]);
         !seen.is_empty()
     });
     let out = dir.join("inbox");
@@ -202,7 +139,7 @@ fn a_revoked_translator_stops_the_next_labelled_message_at_both_ends_with_lineag
         out.to_str().unwrap_or_default(),
     ]);
     assert!(!failed.status.success(), "wrote into a directory?");
-    assert_eq!(receive_with(&b, &["--keep"]), seen, "still in the inbox");
+    assert_eq!(b.receive(&["--keep"]), seen, "still in the inbox");
     let arrived = receive(&b);
     assert_eq!(arrived, seen);
     assert!(receive(&b).is_empty(), "taken once");

@@ -214,6 +214,9 @@ fn refusal_of(decision: &Decision) -> Option<GuardRefusal> {
 
 /// The sender's decision on `label` for node `dest`: the refusal if any, and the policy
 /// decision when one was made.
+// Out of line: submitting, re-deciding and feeding each call it, and a copy in each cost a board
+// flash (docs/firmware.md, "The guard on the adjunct").
+#[inline(never)]
 fn decide_send<T: Trust>(
     trust: &T,
     label: &[u8],
@@ -290,9 +293,9 @@ impl<
         label: &[u8],
     ) -> Result<Ticket, StationError<L::InputError>> {
         self.tick(now, None);
-        let Some(config) = self.guard.config.as_ref() else {
+        if self.guard.config.is_none() {
             return Err(StationError::GuardOff);
-        };
+        }
         if message.header.dest_sap == self.sap {
             return Err(StationError::NodeSap);
         }
@@ -310,35 +313,8 @@ impl<
         if self.guard.held.is_full() || !self.guard.has_report_room() {
             return Err(StationError::NoRoom(id));
         }
-        let ticket = Ticket(self.guard.next_ticket);
-        let ends = Endpoints {
-            source: config.address.value(),
-            source_sap: message.header.src_sap,
-            destination: message.dest.value(),
-            destination_sap: message.header.dest_sap,
-        };
-        let (refusal, decision) = decide_send(self.node.trust(), label, message.dest, self.wall);
-        if let Some(refusal) = refusal {
-            let report = GuardReport {
-                end: End::Sender,
-                ticket: Some(ticket),
-                link: id,
-                message: None,
-                ends,
-                seq: 0,
-                digest: Digest::of(message.data),
-                label: label_bytes,
-                refusal: Some(refusal),
-                decision,
-                head: Vec::new(),
-            };
-            self.guard.next_ticket = self.guard.next_ticket.wrapping_add(1);
-            self.guard.report(&mut self.stats, report);
-            return Err(StationError::Guard(refusal));
-        }
-        self.guard.next_ticket = self.guard.next_ticket.wrapping_add(1);
         let held = Held {
-            ticket,
+            ticket: Ticket(self.guard.next_ticket),
             link: id,
             dest: message.dest,
             header: message.header,
@@ -348,6 +324,14 @@ impl<
             label: label_bytes,
             data,
         };
+        self.guard.next_ticket = self.guard.next_ticket.wrapping_add(1);
+        let (refusal, decision) = decide_send(self.node.trust(), label, message.dest, self.wall);
+        if let Some(refusal) = refusal {
+            let report = self.sender_report(&held, None, 0, Some(refusal), decision);
+            self.guard.report(&mut self.stats, report);
+            return Err(StationError::Guard(refusal));
+        }
+        let ticket = held.ticket;
         // Not full: checked above.
         let _ = self.guard.held.push(held);
         self.pump(now);
@@ -386,6 +370,8 @@ impl<
         progress
     }
 
+    // Out of line, like `decide_send`: four callers.
+    #[inline(never)]
     fn sender_report(
         &self,
         held: &Held<HELD_BYTES>,

@@ -82,8 +82,11 @@ pub const STORED_BYTES: usize = 6 * 1024;
 /// The largest C_PDU: one full artifact in a node message, with S_PDU and C_PDU headers.
 pub const CPDU: usize =
     skywave_protocol::policy::MAX_ARTIFACT_LEN + 1 + link::pdu::MAX_CPDU_OVERHEAD;
-/// C_PDUs queued in the link (the station keeps 4 of them for the link's own C_PDUs).
-pub const LINK_QUEUE: usize = 5;
+/// Client C_PDUs queued in the link; the link's own (CAS-1, confirmations) have 3 small places
+/// beside them (`link::CONTROL_SLOTS`), so the link holds 5 in all, as when they shared one
+/// queue of full places (1,080 B each: 3 KB less), and the station's reserve of 4
+/// (`station::LINK_RESERVE`) leaves one to the node's messages, as before.
+pub const LINK_QUEUE: usize = 2;
 /// ARQ receive slots; the send window is this less the segments of one C_PDU.
 pub const RX_SLOTS: usize = 4;
 /// Our ARQ send window.

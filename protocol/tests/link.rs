@@ -4,7 +4,8 @@
 
 use proptest::prelude::*;
 use skywave_protocol::link::{
-    Answer, Config, Event, Failure, HostLink, Message, MessageId, Mode, Modem, Service, SpduHeader,
+    Answer, CONTROL_SLOTS, Config, Event, Failure, HOST_QUEUE, HostLink, Message, MessageId, Mode,
+    Modem, Service, SpduHeader, SubmitError,
 };
 use skywave_protocol::time::{Duration, Instant};
 use skywave_protocol::wire::{Address, MAX_DPDU_LEN};
@@ -352,6 +353,89 @@ fn broadcast_repeats_reach_every_listener_without_a_link() {
         assert_eq!(n.log.received.len(), 1, "each listener delivers once");
         assert_eq!(n.log.received[0].3, data);
         assert_eq!(n.link.stats().frames_sent, 0, "listeners never transmit");
+    }
+}
+
+/// Submits messages from `node` to `dest` until its link refuses one (or `limit` have been
+/// sent in all); returns the refusal, if any.
+fn fill<F: FnMut(usize, usize, usize) -> Fate>(
+    net: &mut Net<F>,
+    node: usize,
+    dest: u32,
+    sent: &mut Vec<(MessageId, Vec<u8>)>,
+    limit: usize,
+) -> Option<SubmitError> {
+    let ttd = Instant::from_millis(3_600_000);
+    while sent.len() < limit {
+        let data = payload((node * limit + sent.len()) as u32, 200);
+        match net.nodes[node]
+            .link
+            .submit(net.now, &arq(dest, 4, false, ttd, &data))
+        {
+            Ok(id) => sent.push((id, data)),
+            Err(e) => return Some(e),
+        }
+    }
+    None
+}
+
+/// Both ends keep their queues full of messages for each other, from before the link exists
+/// until each has sent twice what its queue holds: the link's own C_PDUs (the request, its
+/// acceptance) have places of their own, so the link is still made and every message crosses
+/// both ways. Were the link's C_PDUs to need a client place, clients would take every place
+/// the link's requests free once sent, no acceptance could be queued, and nothing would be
+/// delivered.
+#[test]
+fn full_queues_still_make_the_link_and_deliver_everything() {
+    let mut net = Net::new(&[1, 2], |_, _, _| Fate::Deliver, false);
+    let limit = 2 * HOST_QUEUE;
+    let mut sent = [Vec::new(), Vec::new()];
+    let ends = [(0, 2), (1, 1)];
+    for (node, dest) in ends {
+        let refusal = fill(&mut net, node, dest, &mut sent[node], limit);
+        assert_eq!(refusal, Some(SubmitError::QueueFull));
+        // The places are one pool, as when they were one queue: clients stop with
+        // `CONTROL_SLOTS` free, and the link request the first submission queued holds one.
+        let link = &net.nodes[node].link;
+        assert_eq!(link.capacity(), HOST_QUEUE + CONTROL_SLOTS);
+        assert_eq!(
+            link.queued() + CONTROL_SLOTS,
+            link.capacity(),
+            "filled to the reserve"
+        );
+        assert_eq!(sent[node].len(), HOST_QUEUE - 1, "beside the link request");
+    }
+    let until = Instant::from_millis(3_000_000);
+    let mut steps = 0u32;
+    while net.step(until) {
+        for (node, dest) in ends {
+            fill(&mut net, node, dest, &mut sent[node], limit);
+        }
+        steps += 1;
+        assert!(steps < 2_000_000, "the link never settles");
+    }
+    for (node, other) in [(0, 1), (1, 0)] {
+        assert_eq!(
+            sent[node].len(),
+            limit,
+            "node {node} kept its queue full to the end"
+        );
+        let log = &net.nodes[node].log;
+        for (id, _) in &sent[node] {
+            assert!(
+                log.delivered.contains_key(id),
+                "node {node}: {id:?} delivered"
+            );
+        }
+        let mut received: Vec<&Vec<u8>> =
+            net.nodes[other].log.received.iter().map(|r| &r.3).collect();
+        received.sort();
+        let mut expected: Vec<&Vec<u8>> = sent[node].iter().map(|(_, d)| d).collect();
+        expected.sort();
+        assert_eq!(
+            received, expected,
+            "what node {node} queued reached node {other}, once each"
+        );
     }
 }
 

@@ -8,8 +8,9 @@ use skywave_protocol::link::{Config, Event, HostLink, Link, Message, Mode, Modem
 use skywave_protocol::time::{Duration, Instant};
 use skywave_protocol::wire::{Address, MAX_DPDU_LEN};
 
-/// The firmware's link: 7 queued C_PDUs, 5 receive slots of full segments, 2 expedited slots.
-type BoardLink = Link<7, 1031, 5, 1023, 2, 1, 1>;
+/// The firmware's link as it was: 4 queued client C_PDUs (7 places with the link's own), 5
+/// receive slots of full segments, 2 expedited slots.
+type BoardLink = Link<4, 1031, 5, 1023, 2, 1, 1>;
 
 fn modem() -> Modem {
     Modem::hf_2400_short()

@@ -222,7 +222,7 @@ impl StationLink for Carrier {
 }
 
 /// [`Carrier::capacity`] of a SIS carrier: a [`HostLink`]'s.
-const SIS_CAPACITY: usize = link::HOST_QUEUE;
+const SIS_CAPACITY: usize = link::HOST_QUEUE + link::CONTROL_SLOTS;
 
 /// A message in the SIS carrier's hands.
 #[derive(Clone, Debug)]

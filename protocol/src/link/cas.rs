@@ -1,6 +1,6 @@
 //! CAS-1 (Annex B): making, keeping and breaking the one physical link.
 
-use super::{Carriage, Cas, Channel, Cpdu, Link, Note, ResetState, pdu};
+use super::{Carriage, Cas, Channel, Cpdu, Link, Note, ResetState, SendQueue, pdu};
 use crate::time::Instant;
 use crate::wire::Address;
 
@@ -67,7 +67,7 @@ impl<
     }
 
     fn drop_own_requests(&mut self) {
-        for slot in 0..QUEUE {
+        for slot in 0..SendQueue::<QUEUE, CPDU>::SLOTS {
             if let Some(Some(m)) = self.queue.get(slot)
                 && m.expects_reply
             {
@@ -147,7 +147,7 @@ impl<
                     // Everything that wanted this peer died unanswered: stop calling it (its
                     // queued requests go too), so what waits for other nodes can have the
                     // channel.
-                    for slot in &mut self.queue {
+                    for slot in self.queue.iter_mut() {
                         if slot
                             .as_ref()
                             .is_some_and(|m| m.dest == peer && m.expects_reply)

@@ -78,7 +78,9 @@ impl<
                 flags.tx_win_lwe = seq == lwe;
                 flags.tx_win_uwe = Some(seq) == uwe;
                 let m = self.queue.get(usize::from(slot))?.as_ref()?;
-                let segment = m.data(usize::from(offset), usize::from(len));
+                let segment =
+                    self.queue
+                        .data(usize::from(slot), usize::from(offset), usize::from(len));
                 if expedited {
                     let cpdu_id = (m.cpdu_id & 0x0F) as u8;
                     (
@@ -127,7 +129,11 @@ impl<
                     cpdu_size: m.len as u16,
                     segment_offset: offset,
                     reception_window: window_units.min(u64::from(u16::MAX)) as u16,
-                    segment: m.data(usize::from(offset), usize::from(len)),
+                    segment: self.queue.data(
+                        usize::from(slot),
+                        usize::from(offset),
+                        usize::from(len),
+                    ),
                 };
                 if last {
                     after = Some((usize::from(slot), true));

@@ -68,7 +68,7 @@ use crate::wire::{Address, MAX_SEGMENT_LEN};
 pub use error::{ConfigError, Error, SubmitError};
 pub use pdu::{Cpdu, DataSpdu, MAX_CPDU_LEN, MAX_UPDU_LEN, Spdu, SpduHeader};
 use plan::{Burst, Planned, add, budget, busy_warning, dpdu_len, non_arq_body};
-use state::{Carriage, Cas, Channel, Inbound, Outgoing, ResetState, Space};
+use state::{Carriage, Cas, Channel, Inbound, Outgoing, ResetState, SendQueue, Space};
 pub use timing::Modem;
 use types::Note;
 pub use types::{
@@ -97,15 +97,22 @@ const CAS_REPEATS: u8 = 2;
 /// Unanswered transmissions to a linked peer after which the link is taken as lost.
 const LINK_LOST_AFTER: u8 = 4;
 
-/// Queue slots clients cannot fill: room for the link's own C_PDUs (CAS-1, confirmations).
-const CONTROL_SLOTS: usize = 3;
+/// Queue places of the link's own C_PDUs (CAS-1, delivery confirmations), beside the `QUEUE`
+/// places of clients' C_PDUs: [`Link::capacity`] is `QUEUE` + this.
+pub const CONTROL_SLOTS: usize = 3;
+
+/// Bytes of a control place: the largest of the link's own C_PDUs, a DATA DELIVERY CONFIRM or
+/// FAIL (the C_PDU's byte, the S_PDU's two and the echoed [`pdu::ECHO_LEN`]); CAS-1 C_PDUs are
+/// one byte. (`queue::tests` emits the largest of each into a place this size.)
+const CONTROL_CPDU: usize = 1 + 2 + pdu::ECHO_LEN;
 
 /// The priority of CAS-1 C_PDUs and client confirmations.
 const CONTROL_PRIORITY: u8 = 15;
 
 /// One node's STANAG 5066 data transfer sublayer on one channel, in fixed memory.
 ///
-/// - `QUEUE`: C_PDUs queued for sending (each `CPDU` bytes).
+/// - `QUEUE`: clients' C_PDUs queued for sending (each `CPDU` bytes); the link's own go in
+///   [`CONTROL_SLOTS`] small places beside them.
 /// - `CPDU`: the largest C_PDU ([`MAX_CPDU_LEN`] for full-size U_PDUs).
 /// - `RX`: ARQ receive slots (at least `arq_window` plus the segments of one C_PDU), and the
 ///   entries of each transmit window (which never holds more than `arq_window` frames, or the
@@ -129,7 +136,7 @@ pub struct Link<
     const INB: usize = INBOX,
 > {
     config: Config,
-    queue: [Option<Outgoing<CPDU>>; QUEUE],
+    queue: SendQueue<QUEUE, CPDU>,
     next_id: u32,
     next_order: u32,
     next_cpdu_id: [u16; 3],
@@ -167,12 +174,14 @@ pub struct Link<
     stats: Stats,
 }
 
-/// A link sized for full-size U_PDUs on a host: [`HOST_QUEUE`] queued C_PDUs, a 128-frame
-/// receive window of 1023-byte segments (about 250 kB).
+/// A link sized for full-size U_PDUs on a host: [`HOST_QUEUE`] queued client C_PDUs (and the
+/// link's own in [`CONTROL_SLOTS`] more), a 128-frame receive window of 1023-byte segments
+/// (about 250 kB).
 pub type HostLink = Link<HOST_QUEUE, MAX_CPDU_LEN, 128, MAX_SEGMENT_LEN>;
 
-/// The C_PDUs a [`HostLink`] queues.
-pub const HOST_QUEUE: usize = 32;
+/// The client C_PDUs a [`HostLink`] queues: with the control places, 32 in all, as when the
+/// link's own C_PDUs took places of the client queue.
+pub const HOST_QUEUE: usize = 29;
 
 /// The expedited send window for `slots` expedited receive slots: half of them (at least one),
 /// so the peer's window fits our slots with room for a C_PDU's segments.
@@ -209,7 +218,7 @@ impl<
         Self::check_config(&config)?;
         Ok(Link {
             config,
-            queue: [const { None }; QUEUE],
+            queue: SendQueue::new(),
             next_id: 0,
             next_order: 0,
             next_cpdu_id: [config.first_cpdu_id % 4096, config.first_cpdu_id % 4096, 0],
@@ -291,6 +300,11 @@ impl<
     /// The SAPs [`Link::set_bound_saps`] last said have a client (bit n for SAP n).
     pub const fn bound_saps(&self) -> u16 {
         self.bound_saps
+    }
+
+    /// How many C_PDUs the link queues in all: `QUEUE` of clients, [`CONTROL_SLOTS`] of its own.
+    pub const fn capacity(&self) -> usize {
+        SendQueue::<QUEUE, CPDU>::SLOTS
     }
 
     /// Queued C_PDUs, including the link's own and expired ones still being dropped.

@@ -486,23 +486,28 @@ impl<
     fn plan_non_arq(&mut self, planner: &mut Planner, expedited: bool, min_priority: u8) {
         let max_seg = usize::from(self.config.max_segment);
         let modem = self.config.modem;
-        let mut order: heapless::Vec<(u8, u32, usize), QUEUE> = heapless::Vec::new();
-        for (i, m) in self.queue.iter().enumerate() {
-            if let Some(m) = m
-                && matches!(m.carriage, Carriage::NonArq { expedited: e, repeats } if e == expedited && m.repeat < repeats)
-                && m.priority >= min_priority
-            {
-                // Highest priority first, then oldest, sorted as it is built: a queue holds a
-                // handful, and the generic sort would cost the firmware 1.5 KiB of flash.
-                let key = (core::cmp::Reverse(m.priority), m.order);
-                let at = order
-                    .iter()
-                    .position(|&(p, o, _)| (core::cmp::Reverse(p), o) > key)
-                    .unwrap_or(order.len());
-                let _ = order.insert(at, (m.priority, m.order, i));
-            }
-        }
-        for (_, _, slot) in order {
+        // Highest priority first, then oldest: each round takes the next by that key among the
+        // eligible C_PDUs (a queue holds a handful, and the generic sort would cost the firmware
+        // 1.5 KiB of flash; a list of them would need a length of `QUEUE + CONTROL_SLOTS`,
+        // which a const generic cannot be given).
+        let mut after: Option<(core::cmp::Reverse<u8>, u32)> = None;
+        loop {
+            let next = self
+                .queue
+                .iter()
+                .enumerate()
+                .filter_map(|(i, m)| {
+                    let m = m.as_ref()?;
+                    let eligible = matches!(m.carriage, Carriage::NonArq { expedited: e, repeats } if e == expedited && m.repeat < repeats)
+                        && m.priority >= min_priority;
+                    let key = (core::cmp::Reverse(m.priority), m.order);
+                    (eligible && after.is_none_or(|a| key > a)).then_some((key, i))
+                })
+                .min_by_key(|&(key, _)| key);
+            let Some((key, slot)) = next else {
+                return;
+            };
+            after = Some(key);
             while let Some(Some(m)) = self.queue.get(slot) {
                 let Carriage::NonArq { repeats, .. } = m.carriage else {
                     break;

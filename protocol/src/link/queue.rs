@@ -3,7 +3,8 @@
 use super::arq::FrameState;
 use super::{
     CAS_REPEATS, CONTROL_PRIORITY, CONTROL_SLOTS, Carriage, Cpdu, DataSpdu, Error, Failure, Link,
-    MAX_UPDU_LEN, Message, MessageId, Mode, Note, Outgoing, Spdu, SubmitError, expedited_window,
+    MAX_UPDU_LEN, Message, MessageId, Mode, Note, Outgoing, SendQueue, Spdu, SubmitError,
+    expedited_window,
 };
 use crate::time::Instant;
 use crate::wire;
@@ -56,9 +57,9 @@ impl<
         if message.data.len() > MAX_UPDU_LEN {
             return Err(SubmitError::TooLarge);
         }
-        // The last slots are the link's own, so a full queue never stops CAS-1 or RESET.
-        let free = self.queue.iter().filter(|m| m.is_none()).count();
-        if free <= CONTROL_SLOTS {
+        // Clients leave `CONTROL_SLOTS` places free (the control places, or client places
+        // if the link's own C_PDUs spilled into them), so a full queue never stops CAS-1.
+        if self.queue.free_places() <= CONTROL_SLOTS {
             return Err(SubmitError::QueueFull);
         }
         let spdu = Spdu::Data(DataSpdu {
@@ -105,11 +106,7 @@ impl<
         if priority > 15 {
             return Err(Error::Priority);
         }
-        let index = self
-            .queue
-            .iter()
-            .position(Option::is_none)
-            .ok_or(Error::QueueFull)?;
+        let index = self.queue.free_slot(id.is_none()).ok_or(Error::QueueFull)?;
         let space = match carriage {
             Carriage::NonArq {
                 expedited: false, ..
@@ -132,13 +129,13 @@ impl<
             cpdu_id,
             expects_reply: matches!(cpdu, Cpdu::LinkRequest),
             len: 0,
-            bytes: [0; CPDU],
             offset: 0,
             unacked: 0,
             repeat: 0,
             expired: false,
         };
-        out.len = cpdu.emit(&mut out.bytes).map_err(|e| match e {
+        let bytes = self.queue.bytes_mut(index).ok_or(Error::QueueFull)?;
+        out.len = cpdu.emit(bytes).map_err(|e| match e {
             Error::Wire(wire::Error::BufferTooSmall) => Error::TooLarge,
             e => e,
         })?;
@@ -187,7 +184,7 @@ impl<
 
     /// Drops C_PDUs whose time-to-die has passed.
     pub(super) fn expire(&mut self, now: Instant) {
-        for slot in 0..QUEUE {
+        for slot in 0..SendQueue::<QUEUE, CPDU>::SLOTS {
             let Some(Some(m)) = self.queue.get_mut(slot) else {
                 continue;
             };
@@ -229,5 +226,49 @@ impl<
                 self.note(Note::Failed(id, Failure::Expired));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::pdu::{ECHO_LEN, fail, reason};
+    use super::super::{CONTROL_CPDU, Cpdu, Spdu, SpduHeader};
+
+    /// Every C_PDU the link queues of its own fits a control place: the delivery answers with
+    /// the longest echo, and each CAS-1 C_PDU.
+    #[test]
+    fn the_links_own_cpdus_fit_a_control_place() {
+        let header = SpduHeader {
+            priority: 15,
+            src_sap: 15,
+            dest_sap: 15,
+        };
+        let echo = [0xA5; ECHO_LEN];
+        let own = [
+            Cpdu::Data(Spdu::DeliveryConfirm {
+                header,
+                echo: &echo,
+            }),
+            Cpdu::Data(Spdu::DeliveryFail {
+                header,
+                reason: fail::REFUSED,
+                echo: &echo,
+            }),
+            Cpdu::LinkRequest,
+            Cpdu::LinkAccepted,
+            Cpdu::LinkRejected(reason::UNKNOWN),
+            Cpdu::LinkBreak(reason::BREAK_NO_MORE_DATA),
+            Cpdu::LinkBreakConfirm,
+        ];
+        let mut longest = 0;
+        for cpdu in own {
+            let mut place = [0u8; CONTROL_CPDU];
+            let len = cpdu.emit(&mut place).expect("fits a control place");
+            longest = longest.max(len);
+        }
+        assert_eq!(
+            longest, CONTROL_CPDU,
+            "the place is no larger than it must be"
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! RESET/WIN-RESYNC (Annex C): starting both ARQ sequence spaces afresh with the peer.
 
-use super::{Carriage, Cas, Link, Note, ResetState};
+use super::{Carriage, Cas, Link, Note, ResetState, SendQueue};
 use crate::wire::{Address, Reset};
 
 impl<
@@ -59,7 +59,7 @@ impl<
     fn full_reset(&mut self, peer: Option<Address>) {
         self.normal.reset();
         self.expedited.reset();
-        for slot in 0..QUEUE {
+        for slot in 0..SendQueue::<QUEUE, CPDU>::SLOTS {
             let Some(Some(m)) = self.queue.get_mut(slot) else {
                 continue;
             };

@@ -43,40 +43,116 @@ struct Malformed;
 
 type Result<T> = core::result::Result<T, Malformed>;
 
-/// Decodes the body of an artifact of `kind`. Bytes left after it are
+/// An artifact with nothing in it, for [`decode_into`] to overwrite: a checkpoint, whose
+/// list is empty, so making one writes a few words and not an artifact's kilobytes.
+pub(super) const fn blank() -> Artifact<'static> {
+    Artifact::Checkpoint(Checkpoint {
+        domain: Domain([0; 3]),
+        signer: KeyId([0; 8]),
+        seq: 0,
+        entries: Vec::new(),
+    })
+}
+
+/// Decodes the body of an artifact of `kind` into `out` (which holds [`blank`] or anything
+/// else: it is overwritten, and left unspecified on an error). Bytes left after it are
 /// [`DecodeError::TrailingBytes`], anything else wrong is [`DecodeError::Body`].
-pub(super) fn decode(kind: Kind, body: &[u8]) -> core::result::Result<Artifact<'_>, DecodeError> {
+///
+/// In place, and each list pushed into the artifact's own `heapless::Vec`, because returning
+/// an artifact by value built it in a temporary and copied it into the caller's (a
+/// `Policy` is 3.3 KB): that was most of `Signed::decode`'s 7 KB frame, on the stack of every
+/// admission and decision on the firmware (docs/firmware-ram.md).
+pub(super) fn decode_into<'a>(
+    kind: Kind,
+    body: &'a [u8],
+    out: &mut Artifact<'a>,
+) -> core::result::Result<(), DecodeError> {
     let mut r = Reader::new(body);
-    let artifact = artifact(kind, &mut r).map_err(|Malformed| DecodeError::Body)?;
+    artifact_into(kind, &mut r, out).map_err(|Malformed| DecodeError::Body)?;
     if r.is_empty() {
-        Ok(artifact)
+        Ok(())
     } else {
         Err(DecodeError::TrailingBytes)
     }
 }
 
-fn artifact<'a>(kind: Kind, r: &mut Reader<'a>) -> Result<Artifact<'a>> {
-    Ok(match kind {
-        Kind::Credential => Artifact::Credential(credential(r)?),
-        Kind::Policy => Artifact::Policy(policy(r)?),
-        Kind::Translator => Artifact::Translator(translator(r)?),
-        Kind::Revocation => Artifact::Revocation(Revocation {
-            domain: domain(r)?,
-            signer: key_id(r)?,
-            seq: u32(r)?,
-            entries: list(r, revoked)?,
-        }),
-        Kind::PolicyDelta => Artifact::PolicyDelta(policy_delta(r)?),
-        Kind::Checkpoint => Artifact::Checkpoint(Checkpoint {
-            domain: domain(r)?,
-            signer: key_id(r)?,
-            seq: u32(r)?,
-            entries: list(r, revoked)?,
-        }),
-    })
+/// Each variant is written with its lists empty and the lists then filled where they lie.
+fn artifact_into<'a>(kind: Kind, r: &mut Reader<'a>, out: &mut Artifact<'a>) -> Result<()> {
+    match kind {
+        Kind::Credential => *out = Artifact::Credential(credential(r)?),
+        Kind::Policy => {
+            *out = Artifact::Policy(Policy {
+                domain: domain(r)?,
+                signer: key_id(r)?,
+                id: u32(r)?,
+                version: u32(r)?,
+                spiral: u8(r)?,
+                name: str(r)?,
+                classifications: Vec::new(),
+                categories: Vec::new(),
+                rules: Vec::new(),
+                constraints: Vec::new(),
+            });
+            if let Artifact::Policy(p) = out {
+                policy_lists(r, p)?;
+            }
+        }
+        Kind::Translator => {
+            *out = Artifact::Translator(Translator {
+                from: spiral_ref(r)?,
+                signer: key_id(r)?,
+                to: spiral_ref(r)?,
+                id: u32(r)?,
+                version: u32(r)?,
+                name: str(r)?,
+                classifications: Vec::new(),
+                equivalences: Vec::new(),
+                bridges: Vec::new(),
+            });
+            if let Artifact::Translator(t) = out {
+                translator_lists(r, t)?;
+            }
+        }
+        Kind::Revocation => {
+            *out = Artifact::Revocation(Revocation {
+                domain: domain(r)?,
+                signer: key_id(r)?,
+                seq: u32(r)?,
+                entries: Vec::new(),
+            });
+            if let Artifact::Revocation(v) = out {
+                list_into(r, &mut v.entries, revoked)?;
+            }
+        }
+        Kind::PolicyDelta => {
+            *out = Artifact::PolicyDelta(PolicyDelta {
+                domain: domain(r)?,
+                id: u32(r)?,
+                base_version: u32(r)?,
+                base_digest: digest(r)?,
+                version: u32(r)?,
+                ops: Vec::new(),
+                result_digest: Digest([0; 32]),
+            });
+            if let Artifact::PolicyDelta(d) = out {
+                list_into(r, &mut d.ops, delta_op)?;
+                d.result_digest = digest(r)?;
+            }
+        }
+        Kind::Checkpoint => {
+            *out = Artifact::Checkpoint(Checkpoint {
+                domain: domain(r)?,
+                signer: key_id(r)?,
+                seq: u32(r)?,
+                entries: Vec::new(),
+            });
+            if let Artifact::Checkpoint(c) = out {
+                list_into(r, &mut c.entries, revoked)?;
+            }
+        }
+    }
+    Ok(())
 }
-
-// Primitives.
 
 fn u8(r: &mut Reader<'_>) -> Result<u8> {
     r.u8().map_err(|_| Malformed)
@@ -155,12 +231,24 @@ fn list<'a, T, const N: usize>(
     r: &mut Reader<'a>,
     item: fn(&mut Reader<'a>) -> Result<T>,
 ) -> Result<Vec<T, N>> {
-    let n = len(r)?;
     let mut items = Vec::new();
+    list_into(r, &mut items, item)?;
+    Ok(items)
+}
+
+/// [`list`] into a `heapless::Vec` where it lies (emptied first): for an artifact's lists,
+/// which are too large to build on the stack and copy.
+fn list_into<'a, T, const N: usize>(
+    r: &mut Reader<'a>,
+    items: &mut Vec<T, N>,
+    item: fn(&mut Reader<'a>) -> Result<T>,
+) -> Result<()> {
+    let n = len(r)?;
+    items.clear();
     for _ in 0..n {
         items.push(item(r)?).map_err(|_| Malformed)?;
     }
-    Ok(items)
+    Ok(())
 }
 
 // Identifiers.
@@ -215,30 +303,23 @@ fn credential(r: &mut Reader<'_>) -> Result<Credential> {
 
 // Policies.
 
-fn policy<'a>(r: &mut Reader<'a>) -> Result<Policy<'a>> {
-    Ok(Policy {
-        domain: domain(r)?,
-        signer: key_id(r)?,
-        id: u32(r)?,
-        version: u32(r)?,
-        spiral: u8(r)?,
-        name: str(r)?,
-        classifications: list(r, |r| {
-            Ok(Classification {
-                code: u8(r)?,
-                name: str(r)?,
-            })
-        })?,
-        categories: list(r, category)?,
-        rules: list(r, |r| {
-            Ok(ReleaseRule {
-                max_classification: u8(r)?,
-                category: option(r, category_set)?,
-                to: list(r, domain)?,
-            })
-        })?,
-        constraints: list(r, constraint)?,
-    })
+/// A policy's lists, after its scalars (`artifact_into`).
+fn policy_lists<'a>(r: &mut Reader<'a>, p: &mut Policy<'a>) -> Result<()> {
+    list_into(r, &mut p.classifications, |r| {
+        Ok(Classification {
+            code: u8(r)?,
+            name: str(r)?,
+        })
+    })?;
+    list_into(r, &mut p.categories, category)?;
+    list_into(r, &mut p.rules, |r| {
+        Ok(ReleaseRule {
+            max_classification: u8(r)?,
+            category: option(r, category_set)?,
+            to: list(r, domain)?,
+        })
+    })?;
+    list_into(r, &mut p.constraints, constraint)
 }
 
 fn value_set<'a>(r: &mut Reader<'a>) -> Result<ValueSet<'a>> {
@@ -300,53 +381,38 @@ fn constraint<'a>(r: &mut Reader<'a>) -> Result<Constraint<'a>> {
     Ok(Constraint { when, require })
 }
 
-fn policy_delta<'a>(r: &mut Reader<'a>) -> Result<PolicyDelta<'a>> {
-    Ok(PolicyDelta {
-        domain: domain(r)?,
-        id: u32(r)?,
-        base_version: u32(r)?,
-        base_digest: digest(r)?,
-        version: u32(r)?,
-        ops: list(r, |r| match len(r)? {
-            0 => Ok(DeltaOp::Copy {
-                offset: u16(r)?,
-                len: u16(r)?,
-            }),
-            1 => Ok(DeltaOp::Insert(bytes(r)?)),
-            _ => Err(Malformed),
-        })?,
-        result_digest: digest(r)?,
-    })
+fn delta_op<'a>(r: &mut Reader<'a>) -> Result<DeltaOp<'a>> {
+    match len(r)? {
+        0 => Ok(DeltaOp::Copy {
+            offset: u16(r)?,
+            len: u16(r)?,
+        }),
+        1 => Ok(DeltaOp::Insert(bytes(r)?)),
+        _ => Err(Malformed),
+    }
 }
 
 // Translators and revocations.
 
-fn translator<'a>(r: &mut Reader<'a>) -> Result<Translator<'a>> {
-    Ok(Translator {
-        from: spiral_ref(r)?,
-        signer: key_id(r)?,
-        to: spiral_ref(r)?,
-        id: u32(r)?,
-        version: u32(r)?,
-        name: str(r)?,
-        classifications: list(r, |r| {
-            Ok(ClassMap {
-                from: u8(r)?,
-                to: u8(r)?,
-            })
-        })?,
-        equivalences: list(r, |r| {
-            Ok(Equivalence {
-                from: category_value(r)?,
-                to: category_value(r)?,
-            })
-        })?,
-        bridges: list(r, |r| {
-            Ok(FieldBridge {
-                from_tag: u8(r)?,
-                to_tag: u8(r)?,
-            })
-        })?,
+/// A translator's lists, after its scalars (`artifact_into`).
+fn translator_lists(r: &mut Reader<'_>, t: &mut Translator<'_>) -> Result<()> {
+    list_into(r, &mut t.classifications, |r| {
+        Ok(ClassMap {
+            from: u8(r)?,
+            to: u8(r)?,
+        })
+    })?;
+    list_into(r, &mut t.equivalences, |r| {
+        Ok(Equivalence {
+            from: category_value(r)?,
+            to: category_value(r)?,
+        })
+    })?;
+    list_into(r, &mut t.bridges, |r| {
+        Ok(FieldBridge {
+            from_tag: u8(r)?,
+            to_tag: u8(r)?,
+        })
     })
 }
 
@@ -378,6 +444,12 @@ mod tests {
     use std::vec::Vec as StdVec;
 
     use proptest::prelude::*;
+
+    /// [`decode_into`] over a blank artifact, returned.
+    fn decode(kind: Kind, body: &[u8]) -> core::result::Result<Artifact<'_>, DecodeError> {
+        let mut out = blank();
+        decode_into(kind, body, &mut out).map(|()| out)
+    }
 
     use super::*;
     use crate::policy::encoding::encode_signed_part;

@@ -238,7 +238,10 @@ impl<'a> Signed<'a> {
             return Err(DecodeError::UnknownFormatVersion(version));
         }
         let kind = Kind::from_tag(tag).ok_or(DecodeError::UnknownKind(tag))?;
-        let artifact = super::body::decode(kind, body)?;
+        // The body is decoded where it will be returned from, not built and then moved in
+        // (`body::decode_into`): one artifact in this frame instead of two.
+        let mut artifact = super::body::blank();
+        super::body::decode_into(kind, body, &mut artifact)?;
         Ok(Signed {
             bytes,
             signed,

@@ -14,7 +14,7 @@ use crate::time::Duration;
 use crate::wire::MAX_DPDU_LEN;
 
 /// A link sized like a small board's: 8 queued C_PDUs, 256-byte segments, 4-frame window.
-type SmallLink = Link<8, MAX_CPDU_LEN, 16, 256>;
+type SmallLink = Link<5, MAX_CPDU_LEN, 16, 256>;
 type TestNode = Node<FixedStorage<48>>;
 type TestStation = Station<TestNode, SmallLink, 2>;
 

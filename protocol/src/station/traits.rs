@@ -228,7 +228,7 @@ impl<
     forward_link!(*);
 
     fn capacity(&self) -> usize {
-        QUEUE
+        Link::capacity(self)
     }
 }
 

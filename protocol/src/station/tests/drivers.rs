@@ -177,10 +177,11 @@ fn adjunct_setup() -> testkit::Setup {
     }
 }
 
-/// The firmware's `BoardLink`: 5 queued C_PDUs of one full artifact each, 4 receive slots,
-/// full segments, 2 expedited slots, one non-ARQ C_PDU, one inbox entry.
+/// The firmware's `BoardLink`: 2 queued client C_PDUs of one full artifact each (and the
+/// link's own in its control places), 4 receive slots, full segments, 2 expedited slots, one
+/// non-ARQ C_PDU, one inbox entry.
 type AdjunctLink = Link<
-    5,
+    2,
     { crate::policy::MAX_ARTIFACT_LEN + 1 + crate::link::pdu::MAX_CPDU_OVERHEAD },
     4,
     { crate::wire::MAX_SEGMENT_LEN },

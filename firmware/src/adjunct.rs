@@ -458,16 +458,7 @@ impl Adjunct {
             // Answered with its own `ok` or `error` line.
             #[cfg(feature = "guard")]
             Request::Send(send) => return self.send(now, &send, out),
-            Request::Decide(q) => {
-                let label = Label {
-                    domain: q.domain,
-                    policy: q.policy,
-                    classification: q.classification,
-                    categories: &q.categories,
-                };
-                let decision = self.station.node().decide(&label, q.audience, None);
-                console::write_decision(out, &decision)?;
-            }
+            Request::Decide(q) => self.write_decide(&q, out)?,
             Request::Frames => {
                 let s = self.deframer.stats();
                 writeln!(
@@ -481,6 +472,23 @@ impl Adjunct {
         writeln!(out, "ok")
     }
 
+    /// Answers `decide`: the policy decision and its lineage.
+    // Out of line, as `write_status` and the guarded image's `send` are: each answer's locals
+    // in a frame of its own, so none of them is on the stack under `send`'s station pump
+    // (which goes as deep as admission: docs/firmware-guard.md).
+    #[inline(never)]
+    fn write_decide(&self, q: &console::DecideRequest, out: &mut impl Write) -> core::fmt::Result {
+        let label = Label {
+            domain: q.domain,
+            policy: q.policy,
+            classification: q.classification,
+            categories: &q.categories,
+        };
+        let decision = self.station.node().decide(&label, q.audience, None);
+        console::write_decision(out, &decision)
+    }
+
+    #[inline(never)]
     fn write_status(&self, now: Instant, out: &mut impl Write) -> core::fmt::Result {
         use skywave_protocol::node::Storage;
         use skywave_protocol::policy::Kind;

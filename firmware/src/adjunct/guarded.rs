@@ -49,6 +49,9 @@ impl Adjunct {
     }
 
     /// Answers `send`: the client's labelled data to the guard.
+    // Out of line: `answer`'s other requests' locals are not on the stack under the station's
+    // pump, which this runs.
+    #[inline(never)]
     pub(super) fn send(
         &mut self,
         now: Instant,

@@ -293,6 +293,21 @@ impl<
         label: &[u8],
     ) -> Result<Ticket, StationError<L::InputError>> {
         self.tick(now, None);
+        let ticket = self.hold_labelled(id, message, label)?;
+        self.pump(now);
+        Ok(ticket)
+    }
+
+    /// [`Self::submit_labelled`]'s checks and first decision: the message held, or why not.
+    // Out of line, so its locals (the held copy, the decision, a refusal's report: 2 KB on
+    // the adjunct) are gone before `pump` runs, which goes as deep as admission.
+    #[inline(never)]
+    fn hold_labelled(
+        &mut self,
+        id: LinkId,
+        message: &LinkMessage<'_>,
+        label: &[u8],
+    ) -> Result<Ticket, StationError<L::InputError>> {
         if self.guard.config.is_none() {
             return Err(StationError::GuardOff);
         }
@@ -334,7 +349,6 @@ impl<
         let ticket = held.ticket;
         // Not full: checked above.
         let _ = self.guard.held.push(held);
-        self.pump(now);
         Ok(ticket)
     }
 

@@ -135,6 +135,10 @@ pub enum StartError {
     /// The trust store refused the provisioned node credential.
     #[cfg(feature = "guard")]
     NodeCredential(Refusal),
+    /// The trust journal could not give or reserve binding sequence numbers: guarding
+    /// without them could sign a number used before the reset, which peers refuse.
+    #[cfg(feature = "guard")]
+    Sequence(JournalError),
 }
 
 impl core::fmt::Display for StartError {
@@ -148,6 +152,8 @@ impl core::fmt::Display for StartError {
             StartError::NodeKey => f.write_str("node key"),
             #[cfg(feature = "guard")]
             StartError::NodeCredential(r) => write!(f, "node credential: {r}"),
+            #[cfg(feature = "guard")]
+            StartError::Sequence(e) => write!(f, "binding sequence: {e}"),
         }
     }
 }
@@ -192,6 +198,10 @@ pub struct Adjunct {
     counters: Counters,
     booted: Instant,
     restored: Option<Result<ReplayStats, JournalError>>,
+    /// The first binding sequence number not reserved in the trust journal (`u64::MAX`
+    /// without a journal: nothing to reserve in).
+    #[cfg(feature = "guard")]
+    seq_reserved: u64,
 }
 
 impl Adjunct {
@@ -236,6 +246,8 @@ impl Adjunct {
             addr_of_mut!((*p).counters).write(Counters::default());
             addr_of_mut!((*p).booted).write(now);
             addr_of_mut!((*p).restored).write(None);
+            #[cfg(feature = "guard")]
+            addr_of_mut!((*p).seq_reserved).write(u64::MAX);
         }
         // SAFETY: all fields were written just above.
         let adjunct = unsafe { slot.assume_init_mut() };
@@ -353,6 +365,13 @@ impl Adjunct {
             self.station.handle_timeout(now, None);
         }
         while let Some(tx) = self.station.poll_transmit(now, self.link, &mut self.tx) {
+            // A frame may carry a message sealed just now: its sequence number is reserved
+            // before it leaves. If the journal cannot reserve it, the frame is lost as on the
+            // air, and ARQ sends it again.
+            #[cfg(feature = "guard")]
+            if !self.reserve_seq() {
+                continue;
+            }
             radio.send(self.tx.get(..tx.len).unwrap_or_default());
         }
         while let Some(event) = self.station.poll_event() {

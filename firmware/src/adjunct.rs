@@ -135,8 +135,8 @@ pub enum StartError {
     /// The trust store refused the provisioned node credential.
     #[cfg(feature = "guard")]
     NodeCredential(Refusal),
-    /// The trust journal could not give or reserve binding sequence numbers: guarding
-    /// without them could sign a number used before the reset, which peers refuse.
+    /// The trust journal could not say where its binding sequence reservations end: guarding
+    /// without that could sign a number used before the reset, which peers refuse.
     #[cfg(feature = "guard")]
     Sequence(JournalError),
 }

@@ -37,7 +37,7 @@ use skywave_protocol::policy::sample::{self, Coalition, GBR, gbr};
 const ADJUNCT: u32 = 42;
 const HOST: u32 = 1;
 const SAP: u8 = 5;
-/// The painted stack peak after the exchange may be at most this: 21,884 B measured, and the
+/// The painted stack peak after the exchange may be at most this: 21,876 B measured, and the
 /// part's map leaves 23,528 B (docs/firmware-guard.md, "The receive path's stack").
 const STACK_PEAK_BOUND: usize = 22_528;
 
@@ -67,7 +67,7 @@ fn guard_events(console: &Console, end: &str) -> Vec<String> {
 }
 
 // Its stack peak was 34,044 B (measured on a 128 KiB-RAM image), past the 23,528 B the part's
-// map left; with the receive path's copies cut it is 21,884 B and this runs on the real map
+// map left; with the receive path's copies cut it is 21,876 B and this runs on the real map
 // (docs/firmware-guard.md, "The receive path's stack").
 #[test]
 fn the_guarded_adjunct_sends_receives_and_refuses_labelled_data_with_lineage() {
@@ -247,7 +247,7 @@ fn the_guarded_adjunct_sends_receives_and_refuses_labelled_data_with_lineage() {
     let status = console.ask("status");
     eprintln!("guarded adjunct after the exchange: {status:?}");
     // The painted stack peak after labelled traffic both ways: an overflow would have faulted
-    // already; this ratchet catches a regression while it still fits (21,884 B measured).
+    // already; this ratchet catches a regression while it still fits (21,876 B measured).
     let peak: usize = status
         .first()
         .map(|l| field(l, "stack_peak"))

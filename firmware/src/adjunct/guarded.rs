@@ -39,18 +39,16 @@ impl Adjunct {
     pub(super) fn enable_guard(&mut self, now: Instant) -> Result<(), StartError> {
         let address = Address::new(provision::ADDRESS).map_err(|_| StartError::Address)?;
         let key = signer::signing_key(&provision::NODE_KEY).ok_or(StartError::NodeKey)?;
-        // Where the last boot's reservations end, and a first block reserved before any
-        // number of it is used (docs/firmware-guard.md, "Sequence numbers across a reset").
-        let journal = self.station.node().storage().journal();
-        let next_seq = match journal {
+        // From where the last boot's reservations end; the main loop reserves the first
+        // block before any frame leaves (`reserve_seq`; docs/firmware-guard.md, "Sequence
+        // numbers across a reset"). No journal (nothing survives a reset): from 1, unbounded.
+        let next_seq = match self.station.node().storage().journal() {
             Some(j) => {
                 let next = j.seq_reserved().map_err(StartError::Sequence)?;
-                let until = next.saturating_add(SEQ_BLOCK);
-                j.reserve_seq(until).map_err(StartError::Sequence)?;
-                self.seq_reserved = until;
+                // Every number below `next` is reserved, and none from it yet.
+                self.seq_reserved = next;
                 next
             }
-            // No journal (nothing survives a reset to reserve in): from 1, unbounded.
             None => 1,
         };
         let config = GuardConfig {

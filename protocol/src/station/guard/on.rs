@@ -164,9 +164,11 @@ impl<const HELD_MSGS: usize, const HELD_BYTES: usize, const REPORTS: usize, cons
             decision: None,
             head: Vec::new(),
         };
-        let verified = envelope
-            .ok_or(BindingRefusal::Malformed)
-            .and_then(|b| binding::verify(trust, &mut self.replay, b, data, &ends, wall));
+        // Parsed and digested once, for the report and the check (a binding that does not
+        // parse is malformed: the only refusal parsing gives).
+        let verified = parsed.ok_or(BindingRefusal::Malformed).and_then(|b| {
+            binding::verify_parsed(trust, &mut self.replay, &b, &report.digest.0, &ends, wall)
+        });
         match verified {
             Err(refusal) => report.refusal = Some(GuardRefusal::Binding(refusal)),
             Ok(v) => match own_domain(trust, address, wall) {

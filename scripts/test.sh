@@ -85,10 +85,11 @@ step "firmware cross-build for the QEMU tests (mps2-an386, stm32f405)"
 # firmware/.cargo/config.toml).
 (cd firmware && cargo build --release --quiet)
 (cd firmware && cargo build-stm32f405 --quiet)
-# The guarded adjunct (feature `guard`; mps2-an386), into its own target directory, for its
-# budget (firmware_budget) and its end-to-end test (firmware_guard_e2e). Only the adjunct: the
-# self-test with the guard would not fit the part.
+# The guarded adjunct (feature `guard`), into target directories of its own, for its budgets
+# (firmware_budget) and its end-to-end test (firmware_guard_e2e, mps2-an386). Only the
+# adjunct: the self-test with the guard would not fit the part.
 (cd firmware && cargo build --release --features guard --target-dir target/guard --bin skywave-firmware --quiet)
+(cd firmware && cargo build --release --no-default-features --features stm32f405,guard --target-dir target/stm32f405-guard --bin skywave-firmware --quiet)
 
 step "the adjunct's own loop in the drivers' scenario (firmware library, host build)"
 # Adjunct::radio_input and Adjunct::poll as node B against testkit's reference

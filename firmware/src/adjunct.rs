@@ -138,6 +138,10 @@ pub enum StartError {
     /// The trust store refused the provisioned node credential.
     #[cfg(feature = "guard")]
     NodeCredential(Refusal),
+    /// The trust journal could not say where its binding sequence reservations end: guarding
+    /// without that could sign a number used before the reset, which peers refuse.
+    #[cfg(feature = "guard")]
+    Sequence(JournalError),
 }
 
 impl core::fmt::Display for StartError {
@@ -151,6 +155,8 @@ impl core::fmt::Display for StartError {
             StartError::NodeKey => f.write_str("node key"),
             #[cfg(feature = "guard")]
             StartError::NodeCredential(r) => write!(f, "node credential: {r}"),
+            #[cfg(feature = "guard")]
+            StartError::Sequence(e) => write!(f, "binding sequence: {e}"),
         }
     }
 }
@@ -195,6 +201,10 @@ pub struct Adjunct {
     counters: Counters,
     booted: Instant,
     restored: Option<Result<ReplayStats, JournalError>>,
+    /// The first binding sequence number not reserved in the trust journal (`u64::MAX`
+    /// without a journal: nothing to reserve in).
+    #[cfg(feature = "guard")]
+    seq_reserved: u64,
 }
 
 impl Adjunct {
@@ -239,6 +249,8 @@ impl Adjunct {
             addr_of_mut!((*p).counters).write(Counters::default());
             addr_of_mut!((*p).booted).write(now);
             addr_of_mut!((*p).restored).write(None);
+            #[cfg(feature = "guard")]
+            addr_of_mut!((*p).seq_reserved).write(u64::MAX);
         }
         // SAFETY: all fields were written just above.
         let adjunct = unsafe { slot.assume_init_mut() };
@@ -356,6 +368,13 @@ impl Adjunct {
             self.station.handle_timeout(now, None);
         }
         while let Some(tx) = self.station.poll_transmit(now, self.link, &mut self.tx) {
+            // A frame may carry a message sealed just now: its sequence number is reserved
+            // before it leaves. If the journal cannot reserve it, the frame is lost as on the
+            // air, and ARQ sends it again.
+            #[cfg(feature = "guard")]
+            if !self.reserve_seq() {
+                continue;
+            }
             radio.send(self.tx.get(..tx.len).unwrap_or_default());
         }
         while let Some(event) = self.station.poll_event() {
@@ -461,16 +480,7 @@ impl Adjunct {
             // Answered with its own `ok` or `error` line.
             #[cfg(feature = "guard")]
             Request::Send(send) => return self.send(now, &send, out),
-            Request::Decide(q) => {
-                let label = Label {
-                    domain: q.domain,
-                    policy: q.policy,
-                    classification: q.classification,
-                    categories: &q.categories,
-                };
-                let decision = self.station.node().decide(&label, q.audience, None);
-                console::write_decision(out, &decision)?;
-            }
+            Request::Decide(q) => self.write_decide(&q, out)?,
             Request::Frames => {
                 let s = self.deframer.stats();
                 writeln!(
@@ -484,6 +494,23 @@ impl Adjunct {
         writeln!(out, "ok")
     }
 
+    /// Answers `decide`: the policy decision and its lineage.
+    // Out of line, as `write_status` and the guarded image's `send` are: each answer's locals
+    // in a frame of its own, so none of them is on the stack under `send`'s station pump
+    // (which goes as deep as admission: docs/firmware-guard.md).
+    #[inline(never)]
+    fn write_decide(&self, q: &console::DecideRequest, out: &mut impl Write) -> core::fmt::Result {
+        let label = Label {
+            domain: q.domain,
+            policy: q.policy,
+            classification: q.classification,
+            categories: &q.categories,
+        };
+        let decision = self.station.node().decide(&label, q.audience, None);
+        console::write_decision(out, &decision)
+    }
+
+    #[inline(never)]
     fn write_status(&self, now: Instant, out: &mut impl Write) -> core::fmt::Result {
         use skywave_protocol::node::Storage;
         use skywave_protocol::policy::Kind;

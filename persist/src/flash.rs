@@ -24,7 +24,7 @@ use sequential_storage::map::{MapConfig, MapStorage};
 use skywave_protocol::policy::{ArtifactRef, MAX_ARTIFACT_LEN};
 
 use crate::blocking::{Blocking, block_on};
-use crate::{Journal, JournalError, KEY_LEN, ReplayStats, Replayed, key_of};
+use crate::{Journal, JournalError, KEY_LEN, ReplayStats, Replayed, SEQ_KEY, key_of};
 
 /// The record buffer: the longest key and value, rounded up to a flash word (the map's rule).
 pub const RECORD_BUFFER: usize = (KEY_LEN + MAX_ARTIFACT_LEN).next_multiple_of(16);
@@ -98,15 +98,7 @@ impl<F: MultiwriteNorFlash> Journal for FlashJournal<F> {
         if self.replaying.get() {
             return Ok(());
         }
-        let mut state = self
-            .state
-            .try_borrow_mut()
-            .map_err(|_| JournalError::Busy)?;
-        let State { map, buffer } = &mut *state;
-        if KEY_LEN + bytes.len() > buffer.len() {
-            return Err(JournalError::TooLarge);
-        }
-        block_on(map.store_item(buffer, &key_of(artifact), &bytes)).map_err(error)
+        self.store(&key_of(artifact), bytes)
     }
 
     fn forget(&self, obsolete: &dyn Fn(&[u8; KEY_LEN]) -> bool) -> Result<u32, JournalError> {
@@ -127,7 +119,8 @@ impl<F: MultiwriteNorFlash> Journal for FlashJournal<F> {
             let mut found = 0;
             let mut items = block_on(map.fetch_all_items(buffer)).map_err(error)?;
             while let Some((key, _)) = block_on(items.next::<&[u8]>(buffer)).map_err(error)? {
-                if obsolete(&key) && !batch[..found].contains(&key) {
+                // The sequence reservation is never obsolete, whatever `obsolete` picks.
+                if key != SEQ_KEY && obsolete(&key) && !batch[..found].contains(&key) {
                     batch[found] = key;
                     found += 1;
                     if found == FORGET_BATCH {
@@ -182,6 +175,44 @@ impl<F: MultiwriteNorFlash> Journal for FlashJournal<F> {
         self.replaying.set(false);
         result
     }
+
+    fn seq_reserved(&self) -> Result<u64, JournalError> {
+        let mut state = self
+            .state
+            .try_borrow_mut()
+            .map_err(|_| JournalError::Busy)?;
+        let State { map, buffer } = &mut *state;
+        // Fetched as bytes, as records are: one monomorph of the map's code, not two.
+        match block_on(map.fetch_item::<&[u8]>(buffer, &SEQ_KEY)).map_err(error)? {
+            None => Ok(1),
+            Some(value) => value
+                .try_into()
+                .map(u64::from_le_bytes)
+                .map_err(|_| JournalError::Corrupt),
+        }
+    }
+
+    fn reserve_seq(&self, until: u64) -> Result<(), JournalError> {
+        // The map appends a key's new value and reads back the newest whole one: a cut
+        // leaves the old value or the new, never less than was reserved before.
+        self.store(&SEQ_KEY, &until.to_le_bytes())
+    }
+}
+
+impl<F: MultiwriteNorFlash> FlashJournal<F> {
+    /// Stores `bytes` under `key`: records and the sequence reservation through one copy of
+    /// the map's store (the board's flash is short).
+    fn store(&self, key: &Key, bytes: &[u8]) -> Result<(), JournalError> {
+        let mut state = self
+            .state
+            .try_borrow_mut()
+            .map_err(|_| JournalError::Busy)?;
+        let State { map, buffer } = &mut *state;
+        if KEY_LEN + bytes.len() > buffer.len() {
+            return Err(JournalError::TooLarge);
+        }
+        block_on(map.store_item(buffer, key, &bytes)).map_err(error)
+    }
 }
 
 /// Offers every record to `admit`, pass after pass, until a pass admits nothing new or
@@ -206,7 +237,11 @@ fn passes<F: NorFlash>(
         let mut refused = 0;
         let mut items = block_on(map.fetch_all_items(buffer)).map_err(error)?;
         let mut index = 0usize;
-        while let Some((_, value)) = block_on(items.next::<&[u8]>(buffer)).map_err(error)? {
+        while let Some((key, value)) = block_on(items.next::<&[u8]>(buffer)).map_err(error)? {
+            // The sequence reservation is no artifact: nothing to admit.
+            if key == SEQ_KEY {
+                continue;
+            }
             let word = done.get_mut(index / 32);
             let bit = 1u32 << (index % 32);
             index += 1;

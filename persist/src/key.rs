@@ -11,6 +11,15 @@ use skywave_protocol::policy::{ArtifactRef, Digest, Domain, Kind};
 /// Bytes in a key: kind, domain, id, and a digest prefix for credentials.
 pub const KEY_LEN: usize = 16;
 
+/// The key the binding sequence reservation is filed under ([`crate::Journal::reserve_seq`]):
+/// a first byte no artifact kind has, so no artifact's key and no removal's pick (each
+/// matches a kind) is ever this one.
+pub const SEQ_KEY: [u8; KEY_LEN] = {
+    let mut key = [0u8; KEY_LEN];
+    key[0] = 0xFE;
+    key
+};
+
 /// The key `artifact` is recorded under.
 pub fn key_of(artifact: &ArtifactRef) -> [u8; KEY_LEN] {
     match artifact.kind {

@@ -29,7 +29,7 @@ mod obsolete;
 
 pub use blocking::Blocking;
 pub use flash::{FlashJournal, RECORD_BUFFER};
-pub use key::{KEY_LEN, key_of};
+pub use key::{KEY_LEN, SEQ_KEY, key_of};
 
 use skywave_protocol::node::{Storage, StorageError};
 use skywave_protocol::policy::{ArtifactRef, Digest};
@@ -118,6 +118,17 @@ pub trait Journal {
     /// `admit` while replaying are not written again.
     fn replay(&self, admit: &mut dyn FnMut(&[u8]) -> Replayed)
     -> Result<ReplayStats, JournalError>;
+
+    /// The first label-binding sequence number not reserved by [`Journal::reserve_seq`]
+    /// (`skywave_protocol::label::binding`; 1 if none ever was): where a restarted node's
+    /// guard starts, so it never signs a number it may have used before the restart.
+    fn seq_reserved(&self) -> Result<u64, JournalError>;
+
+    /// Reserves every binding sequence number below `until`: returns only once that is on
+    /// the medium. A node reserves a block ahead before it sends a message sealed with one
+    /// of them, so a power cut can only skip numbers (receivers accept a jump), never reuse
+    /// one (receivers refuse a replay). Not a record: [`Journal::replay`] does not offer it.
+    fn reserve_seq(&self, until: u64) -> Result<(), JournalError>;
 }
 
 /// A node's [`Storage`] that records every artifact in a [`Journal`] before keeping it in

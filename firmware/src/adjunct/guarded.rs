@@ -29,16 +29,32 @@ use crate::provision;
 const PRIORITY: u8 = 5;
 /// How long a labelled message is worth sending.
 const TTD: Duration = Duration::from_secs(600);
+/// Binding sequence numbers reserved in the trust journal at a time: one journal write per
+/// 32 messages sent (reserved again at half a block), and a reset skips at most 64 numbers,
+/// which receivers accept (only a number at or below one seen is a replay).
+const SEQ_BLOCK: u64 = 64;
 
 impl Adjunct {
     /// Turns the guard on with the provisioned identity and admits the node credential.
     pub(super) fn enable_guard(&mut self, now: Instant) -> Result<(), StartError> {
         let address = Address::new(provision::ADDRESS).map_err(|_| StartError::Address)?;
         let key = signer::signing_key(&provision::NODE_KEY).ok_or(StartError::NodeKey)?;
+        // From where the last boot's reservations end; the main loop reserves the first
+        // block before any frame leaves (`reserve_seq`; docs/firmware-guard.md, "Sequence
+        // numbers across a reset"). No journal (nothing survives a reset): from 1, unbounded.
+        let next_seq = match self.station.node().storage().journal() {
+            Some(j) => {
+                let next = j.seq_reserved().map_err(StartError::Sequence)?;
+                // Every number below `next` is reserved, and none from it yet.
+                self.seq_reserved = next;
+                next
+            }
+            None => 1,
+        };
         let config = GuardConfig {
             address,
             key,
-            next_seq: 1,
+            next_seq,
         };
         self.station.enable_guard(config, &[provision::GUARD_SAP]);
         // Its `event admitted ... from=local` is the console's first event after the banner.
@@ -48,7 +64,27 @@ impl Adjunct {
             .map_err(StartError::NodeCredential)
     }
 
+    /// Reserves binding sequence numbers a block ahead in the trust journal once half the
+    /// last block is used; whether every number the station has used is reserved, so that a
+    /// frame that may carry one can leave.
+    pub(super) fn reserve_seq(&mut self) -> bool {
+        let next = self.station.next_binding_seq();
+        if next.saturating_add(SEQ_BLOCK / 2) > self.seq_reserved
+            && let Some(journal) = self.station.node().storage().journal()
+        {
+            let until = next.saturating_add(SEQ_BLOCK);
+            // On failure the old reservation stands, and so does the check below.
+            if journal.reserve_seq(until).is_ok() {
+                self.seq_reserved = until;
+            }
+        }
+        next <= self.seq_reserved
+    }
+
     /// Answers `send`: the client's labelled data to the guard.
+    // Out of line: `answer`'s other requests' locals are not on the stack under the station's
+    // pump, which this runs.
+    #[inline(never)]
     pub(super) fn send(
         &mut self,
         now: Instant,

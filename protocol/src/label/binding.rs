@@ -257,11 +257,24 @@ pub fn verify<const N: usize>(
 ) -> Result<Verified, BindingRefusal> {
     let parsed = Binding::parse(binding)?;
     let digest: [u8; 32] = Sha256::digest(data).into();
+    verify_parsed(store, window, &parsed, &digest, ends, now)
+}
+
+/// [`verify`] for a binding already parsed and the data's SHA-256 already taken (a receiver
+/// that reports both whatever the verdict: `crate::station`), so neither is done twice.
+pub fn verify_parsed<const N: usize>(
+    store: &impl Trust,
+    window: &mut ReplayWindow<N>,
+    parsed: &Binding<'_>,
+    digest: &[u8; 32],
+    ends: &Endpoints,
+    now: Option<UnixTime>,
+) -> Result<Verified, BindingRefusal> {
     if digest.get(..DIGEST_PREFIX_LEN) != Some(&parsed.digest_prefix[..]) {
         return Err(BindingRefusal::DataMismatch);
     }
     let label = compact::decode(parsed.label).map_err(BindingRefusal::Label)?;
-    let hash = binding_hash(parsed.seq, parsed.label, &digest, ends);
+    let hash = binding_hash(parsed.seq, parsed.label, digest, ends);
     // Malformed or high-S signatures are refused before the origin is looked up; the verifier
     // checks the same again.
     let signature =

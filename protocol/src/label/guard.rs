@@ -36,9 +36,12 @@ pub fn decide<
     if decision.lineage.home.is_none() {
         return decision;
     }
-    if let Some((_, policy)) = store.policy_in_use(label.domain, label.policy, now)
-        && let Err(fault) = validate(&policy, label)
-    {
+    // The home policy borrowed where it is decoded (out of line, after `decide` has returned):
+    // held by value here it made this frame 10 KB, on the stack of every guarded message.
+    let fault = store.with_policy_in_use(label.domain, label.policy, now, |_, policy| {
+        validate(policy, label).err()
+    });
+    if let Some(Some(fault)) = fault {
         decision.verdict = Verdict::Deny(DenyReason::InvalidLabel(fault));
         decision.translated = None;
     }

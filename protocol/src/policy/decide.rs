@@ -150,12 +150,6 @@ pub struct Decision {
     pub lineage: Lineage,
 }
 
-/// An admitted policy that is usable now, decoded.
-struct InForce<T> {
-    reference: ArtifactRef,
-    body: T,
-}
-
 /// What a decision keeps of its home policy after the verdict: the spiral translators start
 /// from, and the kind of each of the label's values (what translation needs), instead of the
 /// decoded policy.
@@ -252,26 +246,8 @@ impl<
         now: Option<UnixTime>,
         decision: &mut Decision,
     ) -> Option<HomeFacts> {
-        // The policy in force, as `policy_in_force` finds it, but used where it was decoded:
-        // returned up through `usable` it was copied at each step (3 KB each, on the stack of
-        // every decision).
-        let candidates = self
-            .policies
-            .iter()
-            .filter(|h| h.domain == label.domain && h.id == label.policy);
-        for held in candidates {
-            let decoded = Signed::decode(&held.bytes);
-            let Ok(Signed {
-                artifact: Artifact::Policy(home),
-                ..
-            }) = &decoded
-            else {
-                continue;
-            };
-            if !self.policy_usable(held, home, now) {
-                continue;
-            }
-            decision.lineage.home = Some(held_ref(Kind::Policy, held));
+        self.with_policy_in_use(label.domain, label.policy, now, |reference, home| {
+            decision.lineage.home = Some(reference);
             decision.verdict = match home_verdict(home, label, audience) {
                 Ok(()) => Verdict::Release,
                 Err(reason) => Verdict::Deny(reason),
@@ -280,12 +256,11 @@ impl<
             for (kind, value) in kinds.iter_mut().zip(label.categories) {
                 *kind = category_kind(home, *value);
             }
-            return Some(HomeFacts {
+            HomeFacts {
                 spiral: home.spiral,
                 kinds,
-            });
-        }
-        None
+            }
+        })
     }
 
     /// Step 2: the best usable translator from the label's domain at the home policy's
@@ -349,7 +324,9 @@ impl<
     #[inline(never)]
     fn policy_index_in_force(&self, to: SpiralRef, now: Option<UnixTime>) -> Option<usize> {
         self.policies.iter().position(|h| {
-            h.domain == to.domain && h.spiral == to.spiral && self.usable(h, now).is_some()
+            h.domain == to.domain
+                && h.spiral == to.spiral
+                && self.with_usable(h, now, |_, _| ()).is_some()
         })
     }
 
@@ -369,76 +346,77 @@ impl<
         let Some(held) = self.translators.get(choice.translator) else {
             return;
         };
-        // Both borrowed where they were returned: `let Some(x) = ...` by value would copy each
-        // (3 KB for a policy) into a second place on the stack.
+        // Borrowed where it was returned: `let Some(x) = ...` by value would copy it into a
+        // second place on the stack. The target policy (3 KB) is borrowed inside
+        // `with_usable`'s frame, where it was decoded, and never copied here.
         let translator = decode_translator(held);
         let Some(translator) = &translator else {
             return;
         };
-        let target = self
-            .policies
-            .get(choice.target)
-            .and_then(|h| self.usable(h, now));
-        let Some(target) = &target else {
+        let Some(target) = self.policies.get(choice.target) else {
             return;
         };
-        decision.basis = Basis::Translated;
-        decision.lineage.translator = Some(held_ref(Kind::Translator, held));
-        decision.lineage.target = Some(target.reference);
-        decision.lineage.spiral_gap = Some(SpiralGap {
-            from: translator.from.spiral,
-            to: translator.to.spiral,
-        });
-        if decision.verdict == Verdict::Release {
-            match translate(translator, &home.kinds, &target.body, label) {
-                Ok(translated) => decision.translated = Some(translated),
-                Err(reason) => decision.verdict = Verdict::Deny(reason),
+        self.with_usable(target, now, |target, policy| {
+            decision.basis = Basis::Translated;
+            decision.lineage.translator = Some(held_ref(Kind::Translator, held));
+            decision.lineage.target = Some(target);
+            decision.lineage.spiral_gap = Some(SpiralGap {
+                from: translator.from.spiral,
+                to: translator.to.spiral,
+            });
+            if decision.verdict == Verdict::Release {
+                match translate(translator, &home.kinds, policy, label) {
+                    Ok(translated) => decision.translated = Some(translated),
+                    Err(reason) => decision.verdict = Verdict::Deny(reason),
+                }
             }
-        }
+        });
     }
 
-    /// The policy `id` of `domain` if it is held and usable now (not revoked, signed by a key in
-    /// good standing at `now`): the policy a label of that domain and id is checked against.
-    pub fn policy_in_use(
+    /// Runs `f` on the policy `id` of `domain` if it is held and usable now (not revoked,
+    /// signed by a key in good standing at `now`): the policy a label of that domain and id is
+    /// checked against. `None`: there is none.
+    ///
+    /// A borrow, not a returned copy: a decoded policy is 3 KB, and returned by value it was
+    /// copied into each caller's frame on the way up (the guarded adjunct's stack).
+    pub fn with_policy_in_use<R>(
         &self,
         domain: Domain,
         id: u32,
         now: Option<UnixTime>,
-    ) -> Option<(ArtifactRef, Policy<'_>)> {
-        self.policy_in_force(|h| h.domain == domain && h.id == id, now)
-            .map(|p| (p.reference, p.body))
-    }
-
-    /// The first admitted policy matching `which` that is not revoked and whose signer is in good
-    /// standing.
-    fn policy_in_force(
-        &self,
-        which: impl Fn(&Held<HELD>) -> bool,
-        now: Option<UnixTime>,
-    ) -> Option<InForce<Policy<'_>>> {
-        self.policies
+        f: impl FnOnce(ArtifactRef, &Policy<'_>) -> R,
+    ) -> Option<R> {
+        let mut f = Some(f);
+        let candidates = self
+            .policies
             .iter()
-            .filter(|h| which(h))
-            .find_map(|held| self.usable(held, now))
+            .filter(|h| h.domain == domain && h.id == id);
+        for held in candidates {
+            // `f` is taken by the first usable policy, which also ends the search.
+            if let Some(result) = self.with_usable(held, now, |r, p| f.take().map(|f| f(r, p))) {
+                return result;
+            }
+        }
+        None
     }
 
-    /// `held`, decoded, if it is a policy that is not revoked and whose signer is in good
-    /// standing.
-    fn usable<'s>(
-        &'s self,
-        held: &'s Held<HELD>,
+    /// Runs `f` on `held`, decoded, if it is a policy that is not revoked and whose signer is in
+    /// good standing (`None` otherwise). The policy is borrowed in this frame, where it was
+    /// decoded: out of line, so it is here only while `f` runs.
+    #[inline(never)]
+    fn with_usable<R>(
+        &self,
+        held: &Held<HELD>,
         now: Option<UnixTime>,
-    ) -> Option<InForce<Policy<'s>>> {
-        // Checked in the match guard and moved once, from the decoded artifact to the result:
-        // binding it first kept a second copy of the policy (3 KB) on the stack.
-        match Signed::decode(&held.bytes) {
+        f: impl FnOnce(ArtifactRef, &Policy<'_>) -> R,
+    ) -> Option<R> {
+        match &Signed::decode(&held.bytes) {
             Ok(Signed {
                 artifact: Artifact::Policy(body),
                 ..
-            }) if self.policy_usable(held, &body, now) => Some(InForce {
-                reference: held_ref(Kind::Policy, held),
-                body,
-            }),
+            }) if self.policy_usable(held, body, now) => {
+                Some(f(held_ref(Kind::Policy, held), body))
+            }
             _ => None,
         }
     }

@@ -7,7 +7,7 @@
 
 use super::encoding::{Artifact, Signed};
 use super::model::{ArtifactRef, Domain, Scope, UnixTime};
-use super::store::{TrustStore, credential_ref};
+use super::store::{Cred, TrustStore, credential_ref};
 use super::verifier::VerifyingKey;
 
 /// A node's identity, as its admitted credential says.
@@ -40,21 +40,41 @@ impl<
         address: u32,
         now: Option<UnixTime>,
     ) -> impl Iterator<Item = NodeIdentity> + '_ {
-        self.credentials.iter().filter_map(move |cred| {
-            let signed = Signed::decode(&cred.bytes).ok()?;
-            let Artifact::Credential(body) = signed.artifact else {
-                return None;
-            };
-            let usable = body.node == Some(address)
-                && body.scope.contains(Scope::NODE)
-                && !cred.root
-                && self.standing(cred, Scope::NODE, now).is_ok();
-            usable.then(|| NodeIdentity {
-                address,
-                domain: cred.domain,
-                key: cred.key,
-                credential: credential_ref(&signed, &body),
-            })
+        self.credentials
+            .iter()
+            .filter_map(move |cred| self.node_identity(cred, address, now))
+    }
+
+    /// `cred`'s identity if it is a node credential for `address` in good standing at `now`.
+    /// Out of line, and the decoded artifact matched by reference where it was decoded: moved
+    /// out of its `Result` first, it was a second 3 KB copy in the iterator's frame, on the
+    /// stack of every guarded message (the guarded adjunct's receive path).
+    #[inline(never)]
+    fn node_identity(
+        &self,
+        cred: &Cred,
+        address: u32,
+        now: Option<UnixTime>,
+    ) -> Option<NodeIdentity> {
+        let decoded = Signed::decode(&cred.bytes);
+        let Ok(
+            signed @ Signed {
+                artifact: Artifact::Credential(body),
+                ..
+            },
+        ) = &decoded
+        else {
+            return None;
+        };
+        let usable = body.node == Some(address)
+            && body.scope.contains(Scope::NODE)
+            && !cred.root
+            && self.standing(cred, Scope::NODE, now).is_ok();
+        usable.then(|| NodeIdentity {
+            address,
+            domain: cred.domain,
+            key: cred.key,
+            credential: credential_ref(signed, body),
         })
     }
 

@@ -164,9 +164,11 @@ impl<const HELD_MSGS: usize, const HELD_BYTES: usize, const REPORTS: usize, cons
             decision: None,
             head: Vec::new(),
         };
-        let verified = envelope
-            .ok_or(BindingRefusal::Malformed)
-            .and_then(|b| binding::verify(trust, &mut self.replay, b, data, &ends, wall));
+        // Parsed and digested once, for the report and the check (a binding that does not
+        // parse is malformed: the only refusal parsing gives).
+        let verified = parsed.ok_or(BindingRefusal::Malformed).and_then(|b| {
+            binding::verify_parsed(trust, &mut self.replay, &b, &report.digest.0, &ends, wall)
+        });
         match verified {
             Err(refusal) => report.refusal = Some(GuardRefusal::Binding(refusal)),
             Ok(v) => match own_domain(trust, address, wall) {
@@ -293,6 +295,21 @@ impl<
         label: &[u8],
     ) -> Result<Ticket, StationError<L::InputError>> {
         self.tick(now, None);
+        let ticket = self.hold_labelled(id, message, label)?;
+        self.pump(now);
+        Ok(ticket)
+    }
+
+    /// [`Self::submit_labelled`]'s checks and first decision: the message held, or why not.
+    // Out of line, so its locals (the held copy, the decision, a refusal's report: 2 KB on
+    // the adjunct) are gone before `pump` runs, which goes as deep as admission.
+    #[inline(never)]
+    fn hold_labelled(
+        &mut self,
+        id: LinkId,
+        message: &LinkMessage<'_>,
+        label: &[u8],
+    ) -> Result<Ticket, StationError<L::InputError>> {
         if self.guard.config.is_none() {
             return Err(StationError::GuardOff);
         }
@@ -334,7 +351,6 @@ impl<
         let ticket = held.ticket;
         // Not full: checked above.
         let _ = self.guard.held.push(held);
-        self.pump(now);
         Ok(ticket)
     }
 

@@ -39,12 +39,13 @@ const FLASH_BUDGET: u64 = 128 * 1024;
 /// with one page free for compaction (docs/firmware-flash.md, "The flash map"). 32 KiB on the
 /// mps2-an386 until wave 9, which left the image and its journal 14 KiB over the part.
 const JOURNAL_BYTES: u64 = 16 * 1024;
-/// Flash as measured: 113,752 B (mps2-an386) and 114,324 B (STM32F405) since the board's
-/// refusals read as their kind, its CRCs need no tables (`small-flash`, -4,896 B), its
-/// interrupt table has one entry (-956 B) and its journal is written at boot instead of
-/// copied from `.data` (-1,052 B); 120,656 B before. A ratchet, so a regression fails here;
-/// issue 19's target with fast verification is 96 KiB, not met yet (docs/firmware-guard.md).
-const FLASH_BOUND: u64 = 113 * 1024;
+/// Flash as measured: 112,756 B (mps2-an386) and 113,328 B (STM32F405) at wave 9's start, which
+/// the linker now also holds to the part less the journal (114,688 B); 113,752 B and 114,324 B
+/// in wave 8, once the board's refusals read as their kind, its CRCs needed no tables
+/// (`small-flash`, -4,896 B), its interrupt table had one entry (-956 B) and its journal was
+/// written at boot instead of copied from `.data` (-1,052 B); 120,656 B before. A ratchet, so a
+/// regression fails here; issue 19's target is 96 KiB, not met yet (docs/firmware-flash.md).
+const FLASH_BOUND: u64 = 111 * 1024;
 const RAM_BUDGET: u64 = 64 * 1024;
 /// The steady-state stack after the decisions this test asks (11.3 KB measured since a decision
 /// decodes one artifact at a time; the whole end-to-end exchange, with admissions and decisions

@@ -18,7 +18,7 @@ const MARGIN: usize = 256;
 unsafe extern "C" {
     /// The top of the stack (cortex-m-rt's linker script).
     static _stack_start: u32;
-    /// Where RAM starts (memory.x). flip-link puts the stack at the bottom of RAM, below the
+    /// Where RAM starts (the board's memory-*.x). flip-link puts the stack at the bottom of RAM, below the
     /// statics, so this is as deep as the stack can go.
     static _ram_base: u32;
 }

@@ -3,7 +3,7 @@
 //! guest can program).
 //!
 //! QEMU's mps2-an386 has no flash controller (its "flash" is the code SSRAM the image is
-//! loaded into). The journal takes the first 32 KiB of the board's 16 MiB PSRAM at
+//! loaded into). The journal takes the first 16 KiB of the board's 16 MiB PSRAM at
 //! `0x2100_0000`, which no image section covers and which is QEMU's machine RAM: by default
 //! plain RAM, or a file with `-object memory-backend-file,id=j,size=16M,mem-path=FILE,share=on
 //! -machine mps2-an386,memory-backend=j`. QEMU's STM32F405 models the flash interface as an
@@ -24,7 +24,7 @@
 //!   [`RamNor::blank`] tells it apart, and the boot erases it once.
 //!
 //! On a real part this module is the flash controller's driver (erase a sector, program
-//! words) over sectors that `memory.x` keeps out of the image.
+//! words) over sectors the board's `memory-*.x` keeps out of the image (its `JOURNAL` region).
 
 use core::ptr::{read_volatile, write_volatile};
 
@@ -32,28 +32,14 @@ use embedded_storage::nor_flash::{
     ErrorType, MultiwriteNorFlash, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
 };
 
-/// Where the region starts: the board's PSRAM (QEMU's machine RAM, which can be a file).
-#[cfg(feature = "mps2-an386")]
-pub const BASE: usize = 0x2100_0000;
-/// Bytes in the region: eight 4 KiB pages.
-#[cfg(feature = "mps2-an386")]
-pub const SIZE: usize = 32 * 1024;
-/// Where the region starts: SRAM2, above the image's RAM.
-#[cfg(feature = "stm32f405")]
-pub const BASE: usize = 0x2001_C000;
-/// Bytes in the region: SRAM2's four 4 KiB pages.
-#[cfg(feature = "stm32f405")]
-pub const SIZE: usize = 16 * 1024;
+// The region, `BASE` and `SIZE`, as the board's linker script declares it (its `JOURNAL`
+// region; build.rs reads it from there and checks that FLASH + JOURNAL is the part's 128 KiB).
+// On a 128 KiB part the region is flash sectors the image cannot have, so the linker holds
+// the image to what the journal leaves, and the script puts the region's size in the image as
+// the absolute symbol `_skywave_journal_bytes`, which `hil-tests/tests/firmware_budget.rs`
+// reads.
+include!(concat!(env!("OUT_DIR"), "/journal.rs"));
 
-// On a 128 KiB part the region is flash sectors the image cannot have (an STM32F4's 16 KiB
-// sectors 1 and 2, for instance), so the flash budget counts them: the image carries the
-// region's size as the absolute symbol `_skywave_journal_bytes` (no bytes of its own), which
-// `hil-tests/tests/firmware_budget.rs` reads.
-core::arch::global_asm!(
-    ".globl _skywave_journal_bytes",
-    ".set _skywave_journal_bytes, {size}",
-    size = const SIZE,
-);
 /// An erase page.
 pub const PAGE: usize = 4096;
 /// The program unit.

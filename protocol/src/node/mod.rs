@@ -240,6 +240,9 @@ pub struct Node<
     /// When this node last started reconciling a domain with a neighbour (sync.rs).
     /// (By address value: the element type of `asked`, one instance less in the firmware.)
     started: Vec<(Domain, u32, Instant), MAX_DOMAINS>,
+    /// When this node last asked for a domain's deltas because a SUMMARY showed it behind
+    /// (inventory.rs).
+    wanted: Vec<(Domain, Instant), MAX_DOMAINS>,
     events: heapless::Deque<NodeEvent, EVS>,
 }
 
@@ -289,6 +292,7 @@ impl<
             shares: share::Shares::new(),
             resume: Vec::new(),
             started: Vec::new(),
+            wanted: Vec::new(),
             events: heapless::Deque::new(),
         }
     }

@@ -88,6 +88,7 @@ impl<
         from: Address,
         theirs: impl Iterator<Item = DomainSummary>,
         supplies: bool,
+        broadcast: bool,
     ) {
         let theirs: Vec<DomainSummary, MAX_DOMAINS> = theirs.take(MAX_DOMAINS).collect();
         for mine in self.summary() {
@@ -110,14 +111,17 @@ impl<
                 };
                 self.serve_want(now, from, want);
             }
-            // They are ahead on this domain's revocations: ask them for the deltas we lack,
-            // whoever else heard the SUMMARY. A revocation broadcast that we missed (we were
-            // transmitting: hostile-partner, usa-hq sending a flooding partner's DETAILs
-            // while the relay broadcast GBR's) was otherwise repaired only when our own next
-            // SUMMARY reached a neighbour that supplies us, up to a summary interval later
-            // (the DETAIL round below does not resend it: we were counted as having heard
-            // it); the check SUMMARY that follows the broadcast is our first chance.
+            // A SUMMARY broadcast ahead of us on this domain's revocations: ask its sender for
+            // the deltas we lack, whoever else heard it. A revocation broadcast that we missed
+            // (we were transmitting: hostile-partner, usa-hq sending a flooding partner's
+            // DETAILs while the relay broadcast GBR's) was otherwise repaired only when our
+            // own next SUMMARY reached a neighbour that supplies us, up to a summary interval
+            // later (the DETAIL round below does not resend it: we were counted as having
+            // heard it); the check SUMMARY that follows the broadcast is our first chance.
+            // Not for a SUMMARY sent to us alone: its sender has ours too and supplies us
+            // itself (above), and asking as well sent each delta twice.
             if let Some(t) = their_line
+                && broadcast
                 && t.revocation_seq > mine.revocation_seq
             {
                 self.pull_revocations(

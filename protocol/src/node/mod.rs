@@ -390,7 +390,7 @@ impl<
                 // Of the neighbours that heard a SUMMARY broadcast, one supplies what the
                 // sender lacks (see `answers`); each asks for what it lacks itself.
                 let supplies = heard == Heard::Unicast || self.answers(from);
-                self.compare_summary(now, from, view.iter(), supplies);
+                self.compare_summary(now, from, view.iter(), supplies, heard == Heard::Broadcast);
             }
             Message::Detail(view) => self.compare_detail(now, from, view),
             Message::Want(want) => self.serve_want(now, from, want),

@@ -409,3 +409,52 @@ fn labelled_traffic_is_decided_at_both_ends_and_a_revocation_stops_the_next_mess
         (released(&["GBR 1"]), released(&["GBR 1"]))
     );
 }
+
+/// Bound on the time every station takes to hold a GBR revocation in
+/// `tests/data/hostile-flood-small.toml`: three times the slowest station of the same file
+/// without AUS's flood (3.9 s on seeds 1 to 8). Loose enough for a lost copy repaired at the
+/// next check SUMMARY, well under the minutes a missed broadcast took to be repaired by the
+/// periodic SUMMARY round (36.7 to 685.8 s on six of the eight seeds before the fix).
+const FLOODED_REVOCATION_BOUND_S: f64 = 3.0 * 3.9;
+
+#[test]
+fn a_flooding_partner_does_not_delay_another_nations_revocations() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/hostile-flood-small.toml"),
+    )
+    .unwrap();
+    let s = CoalitionScenario::from_toml(&text).unwrap();
+    let stations = s.stations.len();
+    // Seeds run on their own threads: each is a few seconds of a debug build.
+    let runs: Vec<_> = (1..=8u64)
+        .map(|seed| {
+            let s = s.clone();
+            std::thread::spawn(move || (seed, coalition::run(&s, seed, false, false).unwrap().0))
+        })
+        .collect();
+    let mut late = Vec::new();
+    for run in runs {
+        let (seed, report) = run.join().unwrap();
+        let revocations: Vec<_> = report
+            .artifacts
+            .iter()
+            .filter(|a| a.label.starts_with("GBR revocation"))
+            .collect();
+        assert_eq!(revocations.len(), 3, "seed {seed}");
+        for r in revocations {
+            // Simulated seconds from publication to the last station (all of them on the air).
+            let slowest = r
+                .admitted_s
+                .values()
+                .map(|at| at - r.published_s)
+                .fold(0.0, f64::max);
+            if r.admitted_s.len() < stations || slowest > FLOODED_REVOCATION_BOUND_S {
+                late.push((seed, r.label.clone(), r.admitted_s.len(), slowest));
+            }
+        }
+    }
+    assert!(
+        late.is_empty(),
+        "(seed, revocation, stations holding it, slowest s) past {FLOODED_REVOCATION_BOUND_S} s: {late:?}"
+    );
+}

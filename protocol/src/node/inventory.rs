@@ -88,6 +88,7 @@ impl<
         from: Address,
         theirs: impl Iterator<Item = DomainSummary>,
         supplies: bool,
+        broadcast: bool,
     ) {
         let theirs: Vec<DomainSummary, MAX_DOMAINS> = theirs.take(MAX_DOMAINS).collect();
         for mine in self.summary() {
@@ -109,6 +110,27 @@ impl<
                     last_seq: mine.revocation_seq,
                 };
                 self.serve_want(now, from, want);
+            }
+            // A SUMMARY broadcast ahead of us on this domain's revocations: ask its sender for
+            // the deltas we lack, whoever else heard it. A revocation broadcast that we missed
+            // (we were transmitting: hostile-partner, usa-hq sending a flooding partner's
+            // DETAILs while the relay broadcast GBR's) was otherwise repaired only when our
+            // own next SUMMARY reached a neighbour that supplies us, up to a summary interval
+            // later (the DETAIL round below does not resend it: we were counted as having
+            // heard it); the check SUMMARY that follows the broadcast is our first chance.
+            // Not for a SUMMARY sent to us alone: its sender has ours too and supplies us
+            // itself (above), and asking as well sent each delta twice.
+            if let Some(t) = their_line
+                && broadcast
+                && t.revocation_seq > mine.revocation_seq
+            {
+                self.pull_revocations(
+                    now,
+                    from,
+                    mine.domain,
+                    mine.revocation_seq,
+                    t.revocation_seq,
+                );
             }
             match their_line {
                 Some(t) if t.items == mine.items && t.set_digest == mine.set_digest => {}
@@ -227,6 +249,38 @@ impl<
         self.queue(to, detail, now);
     }
 
+    /// Asks `from` with a WANT for `domain`'s deltas after `ours` up to `theirs`, at most once
+    /// per domain per `2 x check_delay`: every neighbour's SUMMARY shows the same gap, and
+    /// one answer fills it (a flooding partner's gap must not draw a WANT per SUMMARY heard).
+    fn pull_revocations(
+        &mut self,
+        now: Instant,
+        from: Address,
+        domain: Domain,
+        ours: u32,
+        theirs: u32,
+    ) {
+        let quiet = Duration::from_millis(2 * self.config.check_delay.millis());
+        if self
+            .wanted
+            .iter()
+            .any(|&(d, at)| d == domain && at + quiet > now)
+        {
+            return;
+        }
+        self.wanted.retain(|&(d, _)| d != domain);
+        if self.wanted.is_full() {
+            self.wanted.remove(0);
+        }
+        let _ = self.wanted.push((domain, now));
+        let want = Want {
+            domain,
+            first_seq: ours.saturating_add(1),
+            last_seq: theirs,
+        };
+        self.queue(from, Payload::Want(want), now);
+    }
+
     /// Answers a WANT with the deltas asked for; those forgotten since a checkpoint are
     /// answered by the checkpoint itself, which stands for them.
     pub(super) fn serve_want(&mut self, now: Instant, from: Address, want: Want) {
@@ -247,7 +301,22 @@ impl<
                 break;
             }
         }
-        for (_, digest) in deltas {
+        // Only the run the asker can admit: from the first it asked for (or a checkpoint,
+        // which stands for every delta up to its sequence), without a hole. Past a hole we
+        // cannot fill, every delta would be refused as a gap, wait in a held-back place or be
+        // dropped, and draw another WANT: a flooding partner's history, of which nodes keep
+        // only the last deltas, kept a net on the air that way (hostile-partner).
+        let mut next = want.first_seq;
+        for (seq, digest) in deltas {
+            let checkpoint = self
+                .storage
+                .position(&digest)
+                .and_then(|i| self.storage.get(i))
+                .is_some_and(|(a, _)| a.kind == Kind::Checkpoint);
+            if !checkpoint && seq != next {
+                break;
+            }
+            next = seq.saturating_add(1);
             self.queue(from, Payload::Artifact(digest), now);
         }
     }

@@ -240,6 +240,9 @@ pub struct Node<
     /// When this node last started reconciling a domain with a neighbour (sync.rs).
     /// (By address value: the element type of `asked`, one instance less in the firmware.)
     started: Vec<(Domain, u32, Instant), MAX_DOMAINS>,
+    /// When this node last asked for a domain's deltas because a SUMMARY showed it behind
+    /// (inventory.rs).
+    wanted: Vec<(Domain, Instant), MAX_DOMAINS>,
     events: heapless::Deque<NodeEvent, EVS>,
 }
 
@@ -289,6 +292,7 @@ impl<
             shares: share::Shares::new(),
             resume: Vec::new(),
             started: Vec::new(),
+            wanted: Vec::new(),
             events: heapless::Deque::new(),
         }
     }
@@ -386,7 +390,7 @@ impl<
                 // Of the neighbours that heard a SUMMARY broadcast, one supplies what the
                 // sender lacks (see `answers`); each asks for what it lacks itself.
                 let supplies = heard == Heard::Unicast || self.answers(from);
-                self.compare_summary(now, from, view.iter(), supplies);
+                self.compare_summary(now, from, view.iter(), supplies, heard == Heard::Broadcast);
             }
             Message::Detail(view) => self.compare_detail(now, from, view),
             Message::Want(want) => self.serve_want(now, from, want),

@@ -181,3 +181,48 @@ fn a_burst_of_more_deltas_than_the_history_reaches_every_node() {
     }
     assert_eq!(net.holds(1), net.holds(3));
 }
+
+#[test]
+fn a_revocation_broadcast_a_listener_missed_is_pulled_at_the_next_summary_it_hears() {
+    // hostile-partner, seed 1: usa-relay broadcast GBR's revocation while usa-hq was sending a
+    // flooding partner's DETAILs (a half-duplex radio hears nothing while it sends). The relay
+    // and usa-ship, which heard it, counted usa-hq as holding it, so the DETAIL round that
+    // followed usa-hq hearing the check SUMMARY did not resend it, and usa-hq waited for its
+    // own next SUMMARY (997 s in all). Here node 3 is usa-hq: node 1 broadcasts the revocation,
+    // node 2 hears it, node 3 does not; node 3 then hears node 1's SUMMARY, which node 2 hears
+    // too (node 2, lower, supplies node 1). Every later SUMMARY is lost.
+    let c = Coalition::new();
+    let mut net = Net::new(&c, 3);
+    for n in 1..=3 {
+        publish_all(net.node(n), &c.artifacts());
+    }
+    let now = net.now;
+    for (a, b) in [(1, 2), (1, 3), (2, 3)] {
+        net.node(a).neighbour_up_on(now, addr(b), 0).unwrap();
+        net.node(b).neighbour_up_on(now, addr(a), 0).unwrap();
+    }
+    net.run(|_| false);
+    let rev = revocation(&c, 1, &[Revoked::Translator { id: 1, version: 1 }]);
+    net.node(1).publish(now, Some(NOW), &rev).unwrap();
+    net.node(2)
+        .handle_message_heard(now, Some(NOW), addr(1), Heard::Broadcast, &{
+            let mut m = [0u8; MAX_UPDU_LEN];
+            let len = message::Writer::artifact(&mut m, &rev).unwrap();
+            m[..len].to_vec()
+        })
+        .unwrap();
+    // Node 1's copies to nodes 2 and 3 are the broadcast: node 3 was transmitting.
+    net.run(|(_, to, bytes)| *to == addr(3) || bytes[0] == message::tag::SUMMARY);
+    assert!(!net.node(3).trust().revocation_seqs().any(|s| s == (GBR, 1)));
+
+    let mut summary = [0u8; MAX_UPDU_LEN];
+    let lines = net.node(1).summary();
+    let len = message::Writer::summary(&mut summary, lines.iter().copied()).unwrap();
+    net.node(3)
+        .handle_message_heard(now, Some(NOW), addr(1), Heard::Broadcast, &summary[..len])
+        .unwrap();
+    net.run(|(_, _, bytes)| bytes[0] == message::tag::SUMMARY);
+    let seqs: Vec<(Domain, u32)> = net.node(3).trust().revocation_seqs().collect();
+    assert!(seqs.contains(&(GBR, 1)), "node 3 pulled it: {seqs:?}");
+    assert_eq!(net.holds(3), net.holds(1));
+}

@@ -199,13 +199,9 @@ fn parse_send<'a>(mut words: impl Iterator<Item = &'a str>) -> Result<SendReques
 /// Decodes hex (two digits a byte, either case) into at most `N` bytes.
 #[cfg(feature = "guard")]
 fn hex<const N: usize>(text: &str) -> Result<Vec<u8, N>, RequestError> {
-    let digit = |c: u8| (c as char).to_digit(16).ok_or(RequestError::BadHex);
     let mut out = Vec::new();
-    for pair in text.as_bytes().chunks(2) {
-        let [hi, lo] = *pair else {
-            return Err(RequestError::BadHex);
-        };
-        let byte = ((digit(hi)? << 4) | digit(lo)?) as u8;
+    for byte in skywave_protocol::codec::unhex(text.as_bytes()) {
+        let byte = byte.map_err(|_| RequestError::BadHex)?;
         out.push(byte).map_err(|_| RequestError::BadHex)?;
     }
     Ok(out)

@@ -218,6 +218,45 @@ impl fmt::Debug for Hex<'_> {
     }
 }
 
+/// Why hex text did not decode: the reader of [`Hex`]'s form, [`unhex`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HexError {
+    /// An odd number of digits: the last byte is only half there.
+    OddLength,
+    /// Not a hex digit: the pair that starts at this offset of the text.
+    NotHex {
+        /// Offset of the pair's first digit.
+        offset: usize,
+    },
+}
+
+impl fmt::Display for HexError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HexError::OddLength => f.write_str("odd number of hex digits"),
+            HexError::NotHex { offset } => write!(f, "not hex at offset {offset}"),
+        }
+    }
+}
+
+/// Decodes hex text (two digits a byte, either case) byte by byte, so a caller collects into
+/// whatever holds its bytes (a `Vec` on a host, a fixed-capacity vector on the adjunct). An odd
+/// length is reported first, before any byte, so nothing is decoded from text that cannot be
+/// whole.
+pub fn unhex(text: &[u8]) -> impl Iterator<Item = Result<u8, HexError>> + '_ {
+    let whole = text.len().is_multiple_of(2);
+    let digit = |c: u8| (c as char).to_digit(16);
+    let bytes = text.chunks_exact(2).enumerate().map(move |(i, pair)| {
+        match (digit(pair[0]), digit(pair[1])) {
+            (Some(high), Some(low)) => Ok(((high << 4) | low) as u8),
+            _ => Err(HexError::NotHex { offset: 2 * i }),
+        }
+    });
+    let odd = (!whole).then_some(Err(HexError::OddLength));
+    odd.into_iter()
+        .chain(bytes.take(if whole { usize::MAX } else { 0 }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +311,26 @@ mod tests {
         assert_eq!(r.take(5), Err(Truncated));
         assert_eq!(r.u32(), Ok(0x0405_0607));
         assert!(r.is_empty());
+    }
+
+    #[test]
+    fn unhex_reads_either_case_and_names_what_is_wrong() {
+        let bytes: Result<std::vec::Vec<u8>, _> = unhex(b"00017fAbff").collect();
+        assert_eq!(bytes.unwrap(), [0, 1, 0x7f, 0xab, 0xff]);
+        assert_eq!(unhex(b"").count(), 0);
+        let mut odd = unhex(b"abc");
+        assert_eq!(odd.next(), Some(Err(HexError::OddLength)));
+        assert_eq!(odd.next(), None);
+        let bad: std::vec::Vec<_> = unhex(b"00zz").collect();
+        assert_eq!(bad, [Ok(0), Err(HexError::NotHex { offset: 2 })]);
+        assert_eq!(
+            unhex(b"0g").next(),
+            Some(Err(HexError::NotHex { offset: 0 }))
+        );
+        assert_eq!(
+            HexError::NotHex { offset: 4 }.to_string(),
+            "not hex at offset 4"
+        );
     }
 
     #[test]

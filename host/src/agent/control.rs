@@ -35,6 +35,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 
 use super::message::MessageJson;
+use skywave_protocol::codec;
 use skywave_protocol::label::MAX_COMPACT_LABEL_LEN;
 use skywave_protocol::station::MAX_GUARDED_LEN;
 use skywave_protocol::wire::Address;
@@ -398,20 +399,11 @@ pub struct NeighbourStatus {
     pub has_our_caps: bool,
 }
 
-/// Decodes hex, for artifacts sent over the socket.
+/// Decodes hex, for artifacts sent over the socket (surrounding whitespace ignored).
 pub fn unhex(text: &str) -> Result<Vec<u8>, String> {
-    let text = text.trim();
-    if !text.len().is_multiple_of(2) {
-        return Err("odd number of hex digits".into());
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            text.get(i..i + 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                .ok_or_else(|| format!("not hex at offset {i}"))
-        })
-        .collect()
+    codec::unhex(text.trim().as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())
 }
 
 /// An artifact reference as the operator reads it.

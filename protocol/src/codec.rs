@@ -247,8 +247,9 @@ pub fn unhex(text: &[u8]) -> impl Iterator<Item = Result<u8, HexError>> + '_ {
     let whole = text.len().is_multiple_of(2);
     let digit = |c: u8| (c as char).to_digit(16);
     let bytes = text.chunks_exact(2).enumerate().map(move |(i, pair)| {
-        match (digit(pair[0]), digit(pair[1])) {
-            (Some(high), Some(low)) => Ok(((high << 4) | low) as u8),
+        let digits = pair.first().zip(pair.get(1));
+        match digits.map(|(&high, &low)| (digit(high), digit(low))) {
+            Some((Some(high), Some(low))) => Ok(((high << 4) | low) as u8),
             _ => Err(HexError::NotHex { offset: 2 * i }),
         }
     });

@@ -82,6 +82,19 @@ impl Net {
         self.node(b).neighbour_up(now, addr(a)).unwrap();
     }
 
+    /// Every node a neighbour of every other, all on channel 0: they hear one another's
+    /// broadcasts.
+    fn share_one_channel(&mut self) {
+        let now = self.now;
+        let n = self.nodes.len() as u32;
+        for a in 1..=n {
+            for b in a + 1..=n {
+                self.node(a).neighbour_up_on(now, addr(b), 0).unwrap();
+                self.node(b).neighbour_up_on(now, addr(a), 0).unwrap();
+            }
+        }
+    }
+
     fn drain_events(&mut self) {
         for (_, n) in &mut self.nodes {
             while n.poll_event().is_some() {}

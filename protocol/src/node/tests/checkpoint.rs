@@ -137,10 +137,7 @@ fn a_node_behind_on_revocations_asks_a_neighbour_that_counts_fewer() {
         net.node(n).publish(Instant::ZERO, Some(NOW), &cp).unwrap();
     }
     let now = net.now;
-    for (a, b) in [(1, 2), (1, 3), (2, 3)] {
-        net.node(a).neighbour_up_on(now, addr(b), 0).unwrap();
-        net.node(b).neighbour_up_on(now, addr(a), 0).unwrap();
-    }
+    net.share_one_channel();
     let gbr = |n: &mut TestNode| n.summary().into_iter().find(|l| l.domain == GBR).unwrap();
     let (ahead, behind) = (gbr(net.node(1)), gbr(net.node(3)));
     assert!(ahead.revocation_seq > behind.revocation_seq && ahead.items < behind.items);

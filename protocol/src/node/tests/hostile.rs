@@ -197,10 +197,7 @@ fn a_revocation_broadcast_a_listener_missed_is_pulled_at_the_next_summary_it_hea
         publish_all(net.node(n), &c.artifacts());
     }
     let now = net.now;
-    for (a, b) in [(1, 2), (1, 3), (2, 3)] {
-        net.node(a).neighbour_up_on(now, addr(b), 0).unwrap();
-        net.node(b).neighbour_up_on(now, addr(a), 0).unwrap();
-    }
+    net.share_one_channel();
     net.run(|_| false);
     let rev = revocation(&c, 1, &[Revoked::Translator { id: 1, version: 1 }]);
     net.node(1).publish(now, Some(NOW), &rev).unwrap();

@@ -55,6 +55,13 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked --quiet
 fi
 
+# Every package of Cargo.lock, for every platform, into cargo's local cache: the offline-install
+# test (hil-tests/tests/offline_install.rs) vendors from that cache without a network, and a
+# build fetches only what this platform compiles (a fresh machine lacks the Windows-only crates
+# the lock file names).
+step "cargo fetch --locked"
+cargo fetch --locked --quiet
+
 # --- The gates -------------------------------------------------------------------------------
 
 step "cargo fmt --check"

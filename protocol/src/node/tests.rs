@@ -53,6 +53,15 @@ impl Net {
         }
     }
 
+    /// `n` nodes, not yet neighbours, each already holding the whole coalition.
+    fn holding_the_coalition(c: &Coalition, n: u32) -> Net {
+        let mut net = Net::new(c, n);
+        for i in 1..=n {
+            publish_all(net.node(i), &c.artifacts());
+        }
+        net
+    }
+
     /// `n` nodes in a chain, with the `extra` links among them that name two of them.
     fn joined(c: &Coalition, n: u32, extra: &[(u32, u32)]) -> Net {
         let mut net = Net::new(c, n);

@@ -124,10 +124,7 @@ fn a_node_behind_on_revocations_asks_a_neighbour_that_counts_fewer() {
     // checkpoint"). Here node 3 is the adjunct: its SUMMARYs are lost, node 1's is heard as a
     // broadcast that node 2, lower than node 3, hears too.
     let c = Coalition::new();
-    let mut net = Net::new(&c, 3);
-    for n in 1..=3 {
-        publish_all(net.node(n), &c.artifacts());
-    }
+    let mut net = Net::holding_the_coalition(&c, 3);
     let revoked = [
         Revoked::Translator { id: 1, version: 1 },
         Revoked::Translator { id: 2, version: 1 },

@@ -192,10 +192,7 @@ fn a_revocation_broadcast_a_listener_missed_is_pulled_at_the_next_summary_it_hea
     // node 2 hears it, node 3 does not; node 3 then hears node 1's SUMMARY, which node 2 hears
     // too (node 2, lower, supplies node 1). Every later SUMMARY is lost.
     let c = Coalition::new();
-    let mut net = Net::new(&c, 3);
-    for n in 1..=3 {
-        publish_all(net.node(n), &c.artifacts());
-    }
+    let mut net = Net::holding_the_coalition(&c, 3);
     let now = net.now;
     net.share_one_channel();
     net.run(|_| false);

@@ -104,6 +104,23 @@ impl Net {
         }
     }
 
+    /// Node `to` hears node `from`'s SUMMARY as a broadcast, now.
+    fn hear_summary_broadcast(&mut self, from: u32, to: u32) {
+        let now = self.now;
+        let mut summary = [0u8; MAX_UPDU_LEN];
+        let lines = self.node(from).summary();
+        let len = message::Writer::summary(&mut summary, lines.iter().copied()).unwrap();
+        self.node(to)
+            .handle_message_heard(
+                now,
+                Some(NOW),
+                addr(from),
+                Heard::Broadcast,
+                &summary[..len],
+            )
+            .unwrap();
+    }
+
     fn drain_events(&mut self) {
         for (_, n) in &mut self.nodes {
             while n.poll_event().is_some() {}

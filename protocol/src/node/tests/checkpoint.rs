@@ -133,17 +133,11 @@ fn a_node_behind_on_revocations_asks_a_neighbour_that_counts_fewer() {
     for n in 1..=2 {
         net.node(n).publish(Instant::ZERO, Some(NOW), &cp).unwrap();
     }
-    let now = net.now;
     net.share_one_channel();
     let gbr = |n: &mut TestNode| n.summary().into_iter().find(|l| l.domain == GBR).unwrap();
     let (ahead, behind) = (gbr(net.node(1)), gbr(net.node(3)));
     assert!(ahead.revocation_seq > behind.revocation_seq && ahead.items < behind.items);
-    let mut summary = [0u8; MAX_UPDU_LEN];
-    let lines = net.node(1).summary();
-    let len = message::Writer::summary(&mut summary, lines.iter().copied()).unwrap();
-    net.node(3)
-        .handle_message_heard(now, Some(NOW), addr(1), Heard::Broadcast, &summary[..len])
-        .unwrap();
+    net.hear_summary_broadcast(1, 3);
     net.run(|(_, _, bytes)| bytes[0] == message::tag::SUMMARY);
     let seqs: Vec<(Domain, u32)> = net.node(3).trust().revocation_seqs().collect();
     assert!(seqs.contains(&(GBR, 3)), "node 3 asked node 1: {seqs:?}");

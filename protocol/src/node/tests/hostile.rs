@@ -209,12 +209,7 @@ fn a_revocation_broadcast_a_listener_missed_is_pulled_at_the_next_summary_it_hea
     net.run(|(_, to, bytes)| *to == addr(3) || bytes[0] == message::tag::SUMMARY);
     assert!(!net.node(3).trust().revocation_seqs().any(|s| s == (GBR, 1)));
 
-    let mut summary = [0u8; MAX_UPDU_LEN];
-    let lines = net.node(1).summary();
-    let len = message::Writer::summary(&mut summary, lines.iter().copied()).unwrap();
-    net.node(3)
-        .handle_message_heard(now, Some(NOW), addr(1), Heard::Broadcast, &summary[..len])
-        .unwrap();
+    net.hear_summary_broadcast(1, 3);
     net.run(|(_, _, bytes)| bytes[0] == message::tag::SUMMARY);
     let seqs: Vec<(Domain, u32)> = net.node(3).trust().revocation_seqs().collect();
     assert!(seqs.contains(&(GBR, 1)), "node 3 pulled it: {seqs:?}");

@@ -201,10 +201,10 @@ pub struct Adjunct {
     counters: Counters,
     booted: Instant,
     restored: Option<Result<ReplayStats, JournalError>>,
-    /// The first binding sequence number not reserved in the trust journal (`u64::MAX`
-    /// without a journal: nothing to reserve in).
+    /// The binding sequence numbers reserved in the trust journal (to `u64::MAX` without a
+    /// journal: nothing to reserve in).
     #[cfg(feature = "guard")]
-    seq_reserved: u64,
+    seq: skywave_protocol::label::sequence::SeqReservation,
 }
 
 impl Adjunct {
@@ -250,7 +250,7 @@ impl Adjunct {
             addr_of_mut!((*p).booted).write(now);
             addr_of_mut!((*p).restored).write(None);
             #[cfg(feature = "guard")]
-            addr_of_mut!((*p).seq_reserved).write(u64::MAX);
+            addr_of_mut!((*p).seq).write(guarded::unbounded_seq());
         }
         // SAFETY: all fields were written just above.
         let adjunct = unsafe { slot.assume_init_mut() };

@@ -14,6 +14,7 @@
 use core::fmt::Write;
 
 use skywave_protocol::codec::Hex;
+use skywave_protocol::label::sequence::SeqReservation;
 use skywave_protocol::link::pdu::SpduHeader;
 use skywave_protocol::link::{Message, Mode};
 use skywave_protocol::policy::signer;
@@ -34,6 +35,12 @@ const TTD: Duration = Duration::from_secs(600);
 /// which receivers accept (only a number at or below one seen is a replay).
 const SEQ_BLOCK: u64 = 64;
 
+/// No reservation to keep: every number may be used (the adjunct before its journal is read,
+/// or without one).
+pub(super) const fn unbounded_seq() -> SeqReservation {
+    SeqReservation::new(SEQ_BLOCK, u64::MAX)
+}
+
 impl Adjunct {
     /// Turns the guard on with the provisioned identity and admits the node credential.
     pub(super) fn enable_guard(&mut self, now: Instant) -> Result<(), StartError> {
@@ -46,7 +53,7 @@ impl Adjunct {
             Some(j) => {
                 let next = j.seq_reserved().map_err(StartError::Sequence)?;
                 // Every number below `next` is reserved, and none from it yet.
-                self.seq_reserved = next;
+                self.seq = SeqReservation::new(SEQ_BLOCK, next);
                 next
             }
             None => 1,
@@ -69,16 +76,15 @@ impl Adjunct {
     /// frame that may carry one can leave.
     pub(super) fn reserve_seq(&mut self) -> bool {
         let next = self.station.next_binding_seq();
-        if next.saturating_add(SEQ_BLOCK / 2) > self.seq_reserved
+        if let Some(until) = self.seq.due(next)
             && let Some(journal) = self.station.node().storage().journal()
         {
-            let until = next.saturating_add(SEQ_BLOCK);
             // On failure the old reservation stands, and so does the check below.
             if journal.reserve_seq(until).is_ok() {
-                self.seq_reserved = until;
+                self.seq.stored(until);
             }
         }
-        next <= self.seq_reserved
+        self.seq.covers(next)
     }
 
     /// Answers `send`: the client's labelled data to the guard.

@@ -30,6 +30,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use skywave_protocol::label::binding::OriginState;
+use skywave_protocol::label::sequence::SeqReservation;
 use skywave_protocol::link::pdu::fail;
 use skywave_protocol::link::{Answer, Event as LinkEvent};
 use skywave_protocol::node::{MAX_NEIGHBOURS, Node, NodeEvent};
@@ -103,8 +104,8 @@ pub type EventObserver = Box<dyn FnMut(&StationEvent<'_>) + Send>;
 
 /// What of the guard's state is in the store (store/guard.rs says why numbers are reserved).
 struct GuardStore {
-    /// Binding sequence numbers below this are reserved: the station may use them.
-    reserved: u64,
+    /// The binding sequence numbers reserved in the store.
+    seq: SeqReservation,
     /// The replay windows as last written.
     saved_replay: Vec<OriginState>,
     /// The node key the guard seals with, kept to turn the guard on again with other SAPs
@@ -221,11 +222,9 @@ impl Core {
             return true;
         };
         let next = self.station.next_binding_seq();
-        // Reserve ahead, so that most polls write nothing.
-        if next.saturating_add(SEQ_BLOCK / 2) > g.reserved {
-            let until = next.saturating_add(SEQ_BLOCK);
+        if let Some(until) = g.seq.due(next) {
             match self.store.reserve_guard_seq(until) {
-                Ok(()) => g.reserved = until,
+                Ok(()) => g.seq.stored(until),
                 Err(e) => tracing::error!(%e, "binding sequence numbers not reserved"),
             }
         }
@@ -236,7 +235,7 @@ impl Core {
                 Err(e) => tracing::error!(%e, "replay windows not saved"),
             }
         }
-        next <= g.reserved
+        g.seq.covers(next)
     }
 
     /// Protocol time: milliseconds since the agent started.
@@ -609,7 +608,7 @@ fn enable_guard(
         &settings.sap_ids(),
     );
     Ok(GuardStore {
-        reserved,
+        seq: SeqReservation::new(SEQ_BLOCK, reserved),
         saved_replay,
         key,
     })

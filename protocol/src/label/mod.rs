@@ -16,6 +16,8 @@
 //! - [`binding`]: the originating node's signature over the label, the data's digest, the
 //!   addresses and SAPs and a per-origin sequence number, and the receiver's checks (bad
 //!   signature, replay, data mismatch).
+//! - [`sequence`]: binding sequence numbers reserved ahead in a driver's store, so a restart
+//!   never reuses one.
 //!
 //! docs/labels.md explains the formats and shows the commands.
 
@@ -23,6 +25,7 @@ pub mod binding;
 pub mod compact;
 pub mod envelope;
 pub mod guard;
+pub mod sequence;
 pub mod validate;
 
 pub use binding::{BindingRefusal, Endpoints, OriginState, ReplayWindow, Verified};
